@@ -83,8 +83,10 @@ void ant_fsx_unlock(int lockfd);
 
 /*
  * Creates a fresh private directory (0700, random name with `prefix`) under `parent_path`
- * (which must itself pass ant_fsx_open_trusted_dir). Writes its path into `path` (cap
- * `pathcap`) and its fd into *dirfd.
+ * (which must itself pass ant_fsx_open_trusted_dir; it is created 0700, with missing
+ * parents, if it does not exist). Writes its path into `path` (cap `pathcap`) and its fd
+ * into *dirfd. Errors: those of ant_fsx_open_trusted_dir, ANT_ERR_INVALID_ARG (bad prefix,
+ * path does not fit), ANT_ERR_RNG, ANT_ERR_IO.
  */
 ANT_MUST_CHECK ant_err ant_fsx_private_dir_create(const char *parent_path, const char *prefix,
                                                   char *path, size_t pathcap, int *dirfd);
