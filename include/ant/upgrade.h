@@ -1,0 +1,204 @@
+/*
+ * The upgrade engine of one node (DESIGN.md §3 anti-rollback, §5 steps 1-11): the monitor
+ * thread that discovers and selects releases, the staged-rollout gate, acquiring a signed
+ * archive through the shared per-host cache, replacing the on-disk binary once per host,
+ * restarting into it, and the trial boot that rolls a failing version back.
+ *
+ * How the daemon uses it (all calls from the main thread unless noted):
+ *
+ *   ant_upgrade_config_init(&cfg); fill cfg from the node configuration;
+ *   ant_upgrade_new(&cfg, argc, argv, &u);       before anything else that takes time
+ *   ant_upgrade_boot(u, &restart);               trial-boot check, before serving
+ *   if (restart) -> ant_upgrade_restart(u, &code); return code from main();
+ *   ant_upgrade_monitor_start(u);                once the node is up (also confirms a trial)
+ *   ... node runs; cfg.request_shutdown is called (monitor thread) when a restart is due ...
+ *   ant_upgrade_monitor_stop(u);                 during clean shutdown
+ *   if (ant_upgrade_restart_pending(u)) ant_upgrade_restart(u, &code);   after the node
+ *                                                released its port and store; exit with code
+ *   ant_upgrade_free(u);
+ *
+ * Persistent state is one small JSON file, `upgrade_state.json`, in the node's root dir
+ * (written atomically, under `upgrade_state.lock`): the floor (highest version this node has
+ * confirmed, never installed below), the pending version with its first-seen and scheduled
+ * times, the trial state, bad versions and the last error. Versions that failed a trial on
+ * this host are also listed beside the binary in `<binary>.bad-versions`, so the other nodes
+ * sharing that binary do not install it again.
+ *
+ * Log lines follow docs/LOG-EVENTS.md exactly (module "upgrade").
+ */
+#ifndef ANT_UPGRADE_H
+#define ANT_UPGRADE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ant/err.h"
+#include "ant/semver.h"
+
+/* The exit code that asks a service manager to start the (new) binary again. */
+#define ANT_UPGRADE_EXIT_RESTART 75
+
+#define ANT_UPGRADE_STATE_FILE "upgrade_state.json"
+
+/*
+ * Settings. Strings are borrowed: they must outlive the engine. Start from
+ * ant_upgrade_config_init(); NULL strings and the defaults noted below mean "default".
+ */
+struct ant_upgrade_config {
+    const char *root_dir;         /* required: the node's root dir (state file) */
+    const char *peer_id;          /* required: hex peer id, seeds the rollout delay */
+    const char *running_version;  /* default ANT_VERSION_STRING */
+    const char *binary_path;      /* on-disk binary; default: /proc/self/exe at ant_upgrade_new */
+    const char *cache_dir;        /* default $XDG_DATA_HOME/ant/upgrades, ~/.local/share/... */
+    const char *api_url;          /* default https://api.github.com */
+    const char *repo;             /* OWNER/NAME, default "WithAutonomi/ant-node" */
+    const char *channel;          /* "stable" (default) or "beta" */
+    const char *trusted_keys_dir; /* extra trusted release keys; NULL = embedded key only */
+    const char *ca_file;          /* CA bundle for HTTPS; NULL = the usual paths */
+    uint64_t archive_cap;         /* bytes; default 200 MiB */
+    unsigned lock_timeout_ms;     /* download/replace/state locks; default 120 000 */
+    unsigned http_connect_timeout_ms; /* 0 = ant_http default */
+    unsigned http_timeout_ms;     /* whole transfer; default 600 000 for archives */
+    unsigned http_stall_seconds;  /* 0 = ant_http default */
+    uint64_t release_ttl_s;       /* releases.json freshness; default 3600 */
+    uint64_t check_interval_s;    /* default 3600, each wait jittered by ±5 % */
+    uint64_t first_check_min_s;   /* first check after start: uniform in [min, max]; */
+    uint64_t first_check_max_s;   /*   default 30 and 90 (set both 0 for tests) */
+    uint64_t rollout_window_s;    /* default 86 400 (0 = no delay) */
+    uint64_t trial_period_s;      /* healthy time before a trial is confirmed; default 60 */
+    unsigned trial_max_attempts;  /* default 3 */
+    bool stop_on_upgrade;         /* restart by exit 75 (service manager) instead of spawn */
+    bool auto_upgrade;            /* default true; false = monitor only confirms trials */
+    /* Called from the monitor thread when the node must restart into a new binary: the
+     * daemon begins a clean shutdown and then calls ant_upgrade_restart(). */
+    void (*request_shutdown)(void *arg);
+    void *request_shutdown_arg;
+    /* Optional health probe for trial confirmation (monitor thread); NULL = healthy while
+     * the process runs. */
+    bool (*healthy)(void *arg);
+    void *healthy_arg;
+};
+
+/* Fills `cfg` with the defaults above. */
+void ant_upgrade_config_init(struct ant_upgrade_config *cfg);
+
+struct ant_upgrade;
+
+/*
+ * Creates the engine. Resolves the on-disk binary once, from cfg->binary_path or
+ * /proc/self/exe: a trailing " (deleted)" (the binary was replaced since exec) is stripped
+ * and the path kept only if a file exists there; the engine never executes
+ * /proc/self/exe itself. argv (argc entries) is copied for a standalone restart.
+ * Opens (creating 0700) the root dir. Nothing is fetched.
+ * Errors: ANT_ERR_INVALID_ARG (missing root_dir/peer_id, bad channel or version),
+ * ANT_ERR_NOT_FOUND (binary path unresolvable), ANT_ERR_UNSAFE_FILE (root dir), ANT_ERR_IO,
+ * ANT_ERR_NOMEM.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc,
+                                       char *const argv[], struct ant_upgrade **out);
+
+/* Stops the monitor if running and frees the engine. NULL is fine. */
+void ant_upgrade_free(struct ant_upgrade *u);
+
+/* The on-disk binary path resolved by ant_upgrade_new (owned by the engine). */
+const char *ant_upgrade_binary_path(const struct ant_upgrade *u);
+
+/*
+ * Trial-boot check; call once at start before the node serves (DESIGN.md §5 step 11).
+ * - First run (no floor yet): the running version becomes the floor.
+ * - Running version above the floor: a trial; this start counts one attempt
+ *   (`Trial boot started`). If trial_max_attempts starts already failed, the engine restores
+ *   `<binary>.backup` under replace.lock (unless another node already did), marks the version
+ *   bad (`Rolling back failed upgrade`) and sets *restart: the caller then calls
+ *   ant_upgrade_restart() and exits with its code without starting the node.
+ * - Running the floor version while a trial of a higher one was open: that version was
+ *   rolled back (by another node sharing the binary) and is marked bad.
+ * The trial is confirmed by the monitor after trial_period_s (or ant_upgrade_confirm()).
+ * Errors: ANT_ERR_TIMEOUT (state or replace lock), ANT_ERR_IO, ANT_ERR_PARSE (state file
+ * unreadable; it is never silently reset). A failed rollback copy is logged and reported as
+ * the copy's error with *restart false.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart);
+
+/* Confirms the running trial now: the running version becomes the floor
+ * (`Trial boot confirmed`). ANT_OK when no trial is open. */
+ANT_MUST_CHECK ant_err ant_upgrade_confirm(struct ant_upgrade *u);
+
+/* Starts the monitor thread (DESIGN.md §5 step 1). Errors: ANT_ERR_INVALID_ARG (already
+ * running), ANT_ERR_IO (thread creation). */
+ANT_MUST_CHECK ant_err ant_upgrade_monitor_start(struct ant_upgrade *u);
+
+/* Wakes and joins the monitor thread; a transfer in flight ends within its timeouts. */
+void ant_upgrade_monitor_stop(struct ant_upgrade *u);
+
+/* True once the monitor (or ant_upgrade_run_once) has replaced or found the new binary and
+ * the node should restart into it. Thread-safe. */
+bool ant_upgrade_restart_pending(const struct ant_upgrade *u);
+
+/*
+ * Leaves for the on-disk binary (DESIGN.md §5 step 10); call after the node shut down
+ * cleanly. With stop_on_upgrade sets *exit_code = 75; standalone, spawns the on-disk path
+ * with the saved argv (never /proc/self/exe) and sets *exit_code = 0. Logs
+ * `Restarting into new binary`. The caller returns *exit_code from main().
+ * Errors: ANT_ERR_IO (spawn failed; *exit_code is then 75 so a supervisor still helps).
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_restart(struct ant_upgrade *u, int *exit_code);
+
+/* What a check found (a plain value type). */
+struct ant_upgrade_plan {
+    bool available;                       /* a release above running and floor exists */
+    char running[ANT_SEMVER_TEXT_MAX];
+    char floor[ANT_SEMVER_TEXT_MAX];
+    char version[ANT_SEMVER_TEXT_MAX];    /* selected version when available */
+    int64_t first_seen;                   /* Unix seconds; 0 if not yet scheduled */
+    int64_t scheduled_at;                 /* Unix seconds the rollout gate opens */
+    uint64_t delay_s;                     /* this node's rollout delay for `version` */
+};
+
+/*
+ * Discovers and selects (steps 2-4). With `schedule`, records the selection as pending
+ * (first sighting fixes first_seen; a newer release replaces the pending one) and logs
+ * `Upgrade available` / `Upgrade scheduled`; without, only computes what would happen.
+ * Errors: those of release discovery (ANT_ERR_NETWORK, ANT_ERR_HTTP_STATUS, ...), state
+ * file errors.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule,
+                                         struct ant_upgrade_plan *plan);
+
+/*
+ * Acquires, verifies, extracts, validates, stores and installs `plan->version` on disk
+ * (steps 5-9), whether or not its rollout time has come (the caller decides). On success
+ * the restart is pending. Errors are logged as `Upgrade failed` with the stage and kept as
+ * the state's last error: ANT_ERR_DOWNGRADE, ANT_ERR_BAD_VERSION_SEEN, ANT_ERR_BAD_SIGNATURE,
+ * ANT_ERR_BAD_ARCHIVE, ANT_ERR_BAD_BINARY, ANT_ERR_NO_SPACE, ANT_ERR_TIMEOUT, network errors.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_apply(struct ant_upgrade *u,
+                                         const struct ant_upgrade_plan *plan);
+
+/*
+ * One monitor tick: check with scheduling, then apply if the gate is open (`now` ≥
+ * scheduled_at). *next_s is how long to sleep before the next tick (the scheduled time if
+ * it comes before the next interval). The monitor thread calls this; tests may too.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_run_once(struct ant_upgrade *u, uint64_t *next_s);
+
+/*
+ * The node's upgrade status as malloc'd text (the caller frees it): JSON with `json`,
+ * else "key: value" lines. Reads the state file only; no network.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text);
+
+/* Formats a plan the same two ways (for `ant-node upgrade check`). */
+ANT_MUST_CHECK ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *plan, bool json,
+                                               char **text);
+
+/*
+ * This node's rollout delay for `version` (DESIGN.md §5 step 4):
+ * window_s × first-8-bytes-big-endian(SHA-256(peer_id ‖ version)) / 2^64, both as their
+ * text bytes. Always < window_s (0 when window_s is 0).
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_rollout_delay(const char *peer_id, const char *version,
+                                                 uint64_t window_s, uint64_t *delay_s);
+
+#endif

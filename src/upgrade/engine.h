@@ -1,0 +1,133 @@
+/*
+ * Internal interface between the parts of the upgrade engine (state.c, rollout.c,
+ * apply.c, restart.c, trial.c, monitor.c). Nothing outside src/upgrade and tests/engine
+ * includes this; the public API is include/ant/upgrade.h.
+ */
+#ifndef ANT_UPGRADE_ENGINE_H
+#define ANT_UPGRADE_ENGINE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ant/err.h"
+#include "ant/semver.h"
+#include "ant/upgrade.h"
+
+#define STATE_LOCK_FILE "upgrade_state.lock"
+#define STATE_FILE_CAP 65536
+#define STATE_BAD_MAX 32
+#define STATE_ERROR_MAX 160
+
+/* The persisted state of one node (see include/ant/upgrade.h). Empty strings = unset. */
+struct upgrade_state {
+    char floor[ANT_SEMVER_TEXT_MAX];
+    struct {
+        char version[ANT_SEMVER_TEXT_MAX];
+        int64_t first_seen;
+        int64_t scheduled_at;
+    } pending;
+    struct {
+        char version[ANT_SEMVER_TEXT_MAX];
+        char from[ANT_SEMVER_TEXT_MAX]; /* version it replaced, for status */
+        unsigned attempts;
+        int64_t started_at;
+    } trial;
+    char bad[STATE_BAD_MAX][ANT_SEMVER_TEXT_MAX];
+    size_t nbad;
+    struct {
+        int64_t time;
+        char version[ANT_SEMVER_TEXT_MAX];
+        char stage[32];
+        char error[STATE_ERROR_MAX];
+    } last_error;
+};
+
+/* Loads the state; a missing file gives an all-empty state. ANT_ERR_PARSE for a file that
+ * is not our JSON (it is never silently reset), plus the fsx read errors. */
+ANT_MUST_CHECK ant_err state_load(int rootfd, struct upgrade_state *st);
+/* Writes the state atomically (0600). */
+ANT_MUST_CHECK ant_err state_save(int rootfd, const struct upgrade_state *st);
+/* Serialises to malloc'd JSON text. */
+ANT_MUST_CHECK ant_err state_to_json(const struct upgrade_state *st, char **text);
+/* Exclusive lock for read-modify-write of the state file. */
+ANT_MUST_CHECK ant_err state_lock(int rootfd, unsigned timeout_ms, int *lockfd);
+bool state_is_bad(const struct upgrade_state *st, const char *version);
+/* Adds `version` to the bad list (oldest entry dropped when full). */
+void state_add_bad(struct upgrade_state *st, const char *version);
+void state_set_error(struct upgrade_state *st, const char *version, const char *stage,
+                     ant_err err, int64_t now);
+/* Copies a NUL-terminated string into a fixed buffer; false (and empty dst) if too long. */
+bool state_copy(char *dst, size_t cap, const char *src);
+
+/*
+ * Applies the rollout rules to `st` for a selected `version` seen at `now`: first sighting
+ * (or a different version than the pending one) sets first_seen = now and the schedule;
+ * the same version keeps its persisted schedule. *changed tells whether `st` was modified.
+ */
+ANT_MUST_CHECK ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id,
+                                        const char *version, uint64_t window_s, int64_t now,
+                                        bool *changed);
+
+/* The engine object (opaque in the public header). */
+struct ant_upgrade {
+    struct ant_upgrade_config cfg;
+    char running[ANT_SEMVER_TEXT_MAX];
+    struct ant_semver running_v;
+    char binary_path[PATH_MAX];
+    char binary_dir[PATH_MAX];
+    char binary_name[NAME_MAX + 1];
+    char cache_dir[PATH_MAX];
+    int rootfd;
+    char **argv; /* NULL-terminated copy */
+    int argc;
+    int64_t started_at;   /* CLOCK_MONOTONIC seconds at ant_upgrade_new */
+    bool trial_open;      /* this start is an unconfirmed trial */
+    char restart_version[ANT_SEMVER_TEXT_MAX];
+    int64_t restart_scheduled_at;
+    atomic_bool restart_pending;
+    /* monitor */
+    pthread_t thread;
+    bool thread_running;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool stop;
+};
+
+/* Time in Unix seconds (CLOCK_REALTIME). */
+int64_t engine_now(void);
+
+/* Runs `path --version` (5 s limit) and parses `ant-node X.Y.Z`. ANT_ERR_BAD_BINARY if it
+ * does not answer that way. */
+ANT_MUST_CHECK ant_err engine_binary_version(const char *path, char *version, size_t cap);
+
+/* Host-wide list of versions that failed a trial, beside the binary. */
+bool engine_host_bad(const struct ant_upgrade *u, const char *version);
+ANT_MUST_CHECK ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version);
+
+/* Opens the binary's directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC). */
+ANT_MUST_CHECK ant_err engine_open_binary_dir(const struct ant_upgrade *u, int *dirfd);
+
+/* Copies file `src` to `dst` in `dirfd` atomically with `mode` (temp, fsync, rename). */
+ANT_MUST_CHECK ant_err engine_copy_file(int dirfd, const char *src, const char *dst,
+                                        mode_t mode);
+
+/* Records an error in the state file and logs `Upgrade failed`. */
+void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, ant_err err);
+
+/*
+ * Test-only fault points (compiled in only with ANT_TEST_FAULTS): when the environment
+ * variable ANT_TEST_FAULT equals `point`, the process kills itself with SIGKILL there, so
+ * the crash-safety tests can stop the upgrader between any two durable steps.
+ */
+#ifdef ANT_TEST_FAULTS
+void engine_fault(const char *point);
+#define ENGINE_FAULT(point) engine_fault(point)
+#else
+#define ENGINE_FAULT(point) ((void)0)
+#endif
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * The node's persisted upgrade state: one small JSON file in the node's root dir, written
+ * atomically through fsx (temp, fsync, rename, fsync dir) so a crash leaves either the old
+ * or the new state, never a torn one. It holds what must survive a restart: the floor
+ * (anti-rollback, DESIGN.md §3), the pending version and its rollout schedule (§5 step 4),
+ * the trial state and bad versions (§5 step 11) and the last error (for `upgrade status`).
+ * Read-modify-write cycles take `upgrade_state.lock` so the daemon and an operator command
+ * never lose each other's update. The file is read with a cap and every field is checked:
+ * a file we cannot understand is an error, never silently reset, because resetting the
+ * floor would reopen a downgrade.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ant/fsx.h"
+#include "ant/log.h"
+#include "upgrade/engine.h"
+
+#define STATE_FORMAT 1
+
+bool state_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+    if (cap == 0)
+        return false;
+    if (n >= cap) {
+        dst[0] = '\0';
+        return false;
+    }
+    memcpy(dst, src != NULL ? src : "", n);
+    dst[n] = '\0';
+    return true;
+}
+
+int64_t engine_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* A version field must be empty or a semantic version (the file may be edited or damaged). */
+static bool version_field(const char *text, char *dst)
+{
+    struct ant_semver v;
+    if (text[0] == '\0') {
+        dst[0] = '\0';
+        return true;
+    }
+    if (ant_semver_parse(text, &v) != ANT_OK)
+        return false;
+    return state_copy(dst, ANT_SEMVER_TEXT_MAX, text);
+}
+
+static bool get_string(json_object *obj, const char *key, const char **out)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
+        *out = "";
+        return true; /* optional */
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return false;
+    *out = json_object_get_string(v);
+    return true;
+}
+
+static bool get_int(json_object *obj, const char *key, int64_t *out)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
+        *out = 0;
+        return true;
+    }
+    if (!json_object_is_type(v, json_type_int))
+        return false;
+    *out = json_object_get_int64(v);
+    return *out >= 0;
+}
+
+static bool get_object(json_object *obj, const char *key, json_object **out)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+        return true;
+    if (!json_object_is_type(v, json_type_object))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_state(json_object *root, struct upgrade_state *st)
+{
+    const char *s;
+    int64_t n;
+    json_object *o;
+
+    if (!json_object_is_type(root, json_type_object))
+        return false;
+    if (!get_int(root, "format", &n) || n != STATE_FORMAT)
+        return false;
+    if (!get_string(root, "floor", &s) || !version_field(s, st->floor))
+        return false;
+
+    if (!get_object(root, "pending", &o))
+        return false;
+    if (o != NULL) {
+        if (!get_string(o, "version", &s) || !version_field(s, st->pending.version) ||
+            !get_int(o, "first_seen", &st->pending.first_seen) ||
+            !get_int(o, "scheduled_at", &st->pending.scheduled_at))
+            return false;
+    }
+
+    if (!get_object(root, "trial", &o))
+        return false;
+    if (o != NULL) {
+        if (!get_string(o, "version", &s) || !version_field(s, st->trial.version) ||
+            !get_string(o, "from", &s) || !version_field(s, st->trial.from) ||
+            !get_int(o, "attempts", &n) || n > 1000 ||
+            !get_int(o, "started_at", &st->trial.started_at))
+            return false;
+        st->trial.attempts = (unsigned)n;
+    }
+
+    json_object *bad = NULL;
+    if (json_object_object_get_ex(root, "bad", &bad) && bad != NULL) {
+        if (!json_object_is_type(bad, json_type_array))
+            return false;
+        size_t count = json_object_array_length(bad);
+        for (size_t i = 0; i < count; i++) {
+            json_object *e = json_object_array_get_idx(bad, i);
+            char tmp[ANT_SEMVER_TEXT_MAX];
+            if (e == NULL || !json_object_is_type(e, json_type_string) ||
+                !version_field(json_object_get_string(e), tmp) || tmp[0] == '\0')
+                return false;
+            state_add_bad(st, tmp);
+        }
+    }
+
+    if (!get_object(root, "last_error", &o))
+        return false;
+    if (o != NULL) {
+        if (!get_int(o, "time", &st->last_error.time) || !get_string(o, "version", &s) ||
+            !version_field(s, st->last_error.version) || !get_string(o, "stage", &s) ||
+            !state_copy(st->last_error.stage, sizeof st->last_error.stage, s) ||
+            !get_string(o, "error", &s))
+            return false;
+        /* The message is informational: keep what fits rather than fail the whole file. */
+        snprintf(st->last_error.error, sizeof st->last_error.error, "%s", s);
+    }
+    return true;
+}
+
+ant_err state_load(int rootfd, struct upgrade_state *st)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    json_tokener *tok = NULL;
+    json_object *root = NULL;
+    ant_err err;
+
+    memset(st, 0, sizeof *st);
+    err = ant_fsx_read_capped(rootfd, ANT_UPGRADE_STATE_FILE, STATE_FILE_CAP, &data, &len);
+    if (err == ANT_ERR_NOT_FOUND) {
+        err = ANT_OK;
+        goto out;
+    }
+    if (err != ANT_OK)
+        goto out;
+    if (len > (size_t)INT32_MAX) {
+        err = ANT_ERR_TOO_LARGE;
+        goto out;
+    }
+    tok = json_tokener_new();
+    if (tok == NULL) {
+        err = ANT_ERR_NOMEM;
+        goto out;
+    }
+    root = json_tokener_parse_ex(tok, (const char *)data, (int)len);
+    if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != len || !parse_state(root, st)) {
+        ant_log(ANT_LOG_ERROR, "upgrade", "Upgrade state file unreadable file=%s",
+                ANT_UPGRADE_STATE_FILE);
+        memset(st, 0, sizeof *st);
+        err = ANT_ERR_PARSE;
+        goto out;
+    }
+    err = ANT_OK;
+out:
+    json_object_put(root);
+    if (tok != NULL)
+        json_tokener_free(tok);
+    free(data);
+    return err;
+}
+
+static int add_str(json_object *o, const char *key, const char *value)
+{
+    json_object *v = json_object_new_string(value);
+    if (v == NULL)
+        return -1;
+    if (json_object_object_add(o, key, v) != 0) {
+        json_object_put(v);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_int(json_object *o, const char *key, int64_t value)
+{
+    json_object *v = json_object_new_int64(value);
+    if (v == NULL)
+        return -1;
+    if (json_object_object_add(o, key, v) != 0) {
+        json_object_put(v);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_obj(json_object *o, const char *key, json_object *child)
+{
+    if (child == NULL)
+        return -1;
+    if (json_object_object_add(o, key, child) != 0) {
+        json_object_put(child);
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *build_json(const struct upgrade_state *st)
+{
+    json_object *root = json_object_new_object();
+    json_object *pending = json_object_new_object();
+    json_object *trial = json_object_new_object();
+    json_object *bad = json_object_new_array();
+    json_object *last = json_object_new_object();
+    int rc = 0;
+
+    if (root == NULL || pending == NULL || trial == NULL || bad == NULL || last == NULL) {
+        json_object_put(root);
+        json_object_put(pending);
+        json_object_put(trial);
+        json_object_put(bad);
+        json_object_put(last);
+        return NULL;
+    }
+    rc |= add_str(pending, "version", st->pending.version);
+    rc |= add_int(pending, "first_seen", st->pending.first_seen);
+    rc |= add_int(pending, "scheduled_at", st->pending.scheduled_at);
+    rc |= add_str(trial, "version", st->trial.version);
+    rc |= add_str(trial, "from", st->trial.from);
+    rc |= add_int(trial, "attempts", st->trial.attempts);
+    rc |= add_int(trial, "started_at", st->trial.started_at);
+    for (size_t i = 0; i < st->nbad; i++) {
+        json_object *v = json_object_new_string(st->bad[i]);
+        if (v == NULL || json_object_array_add(bad, v) != 0) {
+            json_object_put(v);
+            rc = -1;
+        }
+    }
+    rc |= add_int(last, "time", st->last_error.time);
+    rc |= add_str(last, "version", st->last_error.version);
+    rc |= add_str(last, "stage", st->last_error.stage);
+    rc |= add_str(last, "error", st->last_error.error);
+
+    rc |= add_int(root, "format", STATE_FORMAT);
+    rc |= add_str(root, "floor", st->floor);
+    rc |= add_obj(root, "pending", pending);
+    rc |= add_obj(root, "trial", trial);
+    rc |= add_obj(root, "bad", bad);
+    rc |= add_obj(root, "last_error", last);
+    if (rc != 0) {
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}
+
+ant_err state_to_json(const struct upgrade_state *st, char **text)
+{
+    json_object *root = build_json(st);
+    *text = NULL;
+    if (root == NULL)
+        return ANT_ERR_NOMEM;
+    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+    if (s != NULL)
+        *text = strdup(s);
+    json_object_put(root);
+    return *text != NULL ? ANT_OK : ANT_ERR_NOMEM;
+}
+
+ant_err state_save(int rootfd, const struct upgrade_state *st)
+{
+    char *text = NULL;
+    ant_err err = state_to_json(st, &text);
+    if (err != ANT_OK)
+        return err;
+    err = ant_fsx_write_atomic(rootfd, ANT_UPGRADE_STATE_FILE, text, strlen(text), 0600);
+    free(text);
+    return err;
+}
+
+ant_err state_lock(int rootfd, unsigned timeout_ms, int *lockfd)
+{
+    return ant_fsx_lock(rootfd, STATE_LOCK_FILE, timeout_ms, lockfd);
+}
+
+bool state_is_bad(const struct upgrade_state *st, const char *version)
+{
+    struct ant_semver a, b;
+    if (ant_semver_parse(version, &a) != ANT_OK)
+        return false;
+    for (size_t i = 0; i < st->nbad; i++) {
+        if (ant_semver_parse(st->bad[i], &b) == ANT_OK && ant_semver_compare(&a, &b) == 0)
+            return true;
+    }
+    return false;
+}
+
+void state_add_bad(struct upgrade_state *st, const char *version)
+{
+    if (state_is_bad(st, version))
+        return;
+    if (st->nbad == STATE_BAD_MAX) {
+        /* Drop the oldest: a version that old is below the floor anyway. */
+        memmove(st->bad[0], st->bad[1], sizeof st->bad[0] * (STATE_BAD_MAX - 1));
+        st->nbad--;
+    }
+    if (state_copy(st->bad[st->nbad], sizeof st->bad[0], version))
+        st->nbad++;
+}
+
+void state_set_error(struct upgrade_state *st, const char *version, const char *stage,
+                     ant_err err, int64_t now)
+{
+    st->last_error.time = now;
+    if (version == NULL || !version_field(version, st->last_error.version))
+        st->last_error.version[0] = '\0';
+    state_copy(st->last_error.stage, sizeof st->last_error.stage, stage);
+    snprintf(st->last_error.error, sizeof st->last_error.error, "%s", ant_strerror(err));
+}

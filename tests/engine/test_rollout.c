@@ -1,0 +1,189 @@
+/*
+ * Tests of the persisted upgrade state and the rollout gate: delays of 1000 peer ids are
+ * uniform over the window (chi-square, 12 bins, p > 0.01), the schedule survives a restart
+ * (state written, process state dropped, reloaded), a newer release replaces the pending
+ * one, and a damaged or unsafe state file is refused rather than reset.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ant/digest.h"
+#include "ant/fsx.h"
+#include "test.h"
+#include "upgrade/engine.h"
+
+static char tmpdir[256];
+
+static int make_tmp(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ant-rollout-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return -1;
+    int fd = -1;
+    if (ant_fsx_open_trusted_dir(tmpdir, false, &fd) != ANT_OK)
+        return -1;
+    return fd;
+}
+
+static void rm_tmp(int fd)
+{
+    char cmd[300];
+    if (fd >= 0)
+        close(fd);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", tmpdir);
+}
+
+static void peer_id_for(unsigned i, char hex[ANT_SHA256_HEXBYTES])
+{
+    uint8_t h[ANT_SHA256_BYTES];
+    char seed[32];
+    snprintf(seed, sizeof seed, "peer-%u", i);
+    if (ant_sha256(h, seed, strlen(seed)) != ANT_OK)
+        memset(h, 0, sizeof h);
+    ant_hex_encode(hex, h, sizeof h);
+}
+
+static void test_delay_uniform_chi_square(void)
+{
+    enum { N = 1000, BINS = 12 };
+    const uint64_t window = 12 * 3600;
+    unsigned bins[BINS] = {0};
+    char peer[ANT_SHA256_HEXBYTES];
+    for (unsigned i = 0; i < N; i++) {
+        uint64_t d = UINT64_MAX;
+        peer_id_for(i, peer);
+        CHECK_OK(ant_upgrade_rollout_delay(peer, "0.2.0", window, &d));
+        CHECK(d < window);
+        bins[d * BINS / window]++;
+    }
+    double expected = (double)N / BINS, chi2 = 0;
+    for (unsigned b = 0; b < BINS; b++) {
+        double diff = bins[b] - expected;
+        chi2 += diff * diff / expected;
+    }
+    /* Critical value of chi-square with 11 degrees of freedom at p = 0.01. */
+    fprintf(stderr, "  chi-square over %d bins: %.2f (critical 24.725)\n", BINS, chi2);
+    CHECK(chi2 < 24.725);
+}
+
+static void test_delay_properties(void)
+{
+    uint64_t a = 1, b = 2, c = 3;
+    CHECK_OK(ant_upgrade_rollout_delay("abcd", "0.2.0", 0, &a));
+    CHECK_INT(a, 0);
+    /* Same inputs, same delay; another version moves the node elsewhere in the window. */
+    CHECK_OK(ant_upgrade_rollout_delay("abcd", "0.2.0", 1000000, &a));
+    CHECK_OK(ant_upgrade_rollout_delay("abcd", "0.2.0", 1000000, &b));
+    CHECK_OK(ant_upgrade_rollout_delay("abcd", "0.3.0", 1000000, &c));
+    CHECK_INT(a, b);
+    CHECK(a != c);
+    /* Known value: SHA-256("abcd" "0.2.0") first 8 bytes scaled to 2^64 - 1 window. */
+    uint8_t h[ANT_SHA256_BYTES];
+    CHECK_OK(ant_sha256(h, "abcd0.2.0", 9));
+    uint64_t top = 0;
+    for (int i = 0; i < 8; i++)
+        top = (top << 8) | h[i];
+    uint64_t full = 0;
+    CHECK_OK(ant_upgrade_rollout_delay("abcd", "0.2.0", UINT64_MAX, &full));
+    CHECK(full == (top != 0 ? top - 1 : 0)); /* (2^64-1)·h / 2^64 = h - 1 for h > 0 */
+    CHECK_ERR(ant_upgrade_rollout_delay("", "0.2.0", 10, &a), ANT_ERR_INVALID_ARG);
+}
+
+static void test_schedule_survives_restart(void)
+{
+    int fd = make_tmp();
+    CHECK(fd >= 0);
+    struct upgrade_state st;
+    bool changed = false;
+    CHECK_OK(state_load(fd, &st)); /* missing file: empty state */
+    CHECK_STR(st.floor, "");
+    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600, 1000000, &changed));
+    CHECK(changed);
+    int64_t at = st.pending.scheduled_at;
+    CHECK(at >= 1000000 && at < 1000000 + 3600);
+    CHECK_OK(state_save(fd, &st));
+
+    /* "Restart": everything in memory is gone; the node sees the release again later. */
+    memset(&st, 0xa5, sizeof st);
+    CHECK_OK(state_load(fd, &st));
+    CHECK_STR(st.pending.version, "0.2.0");
+    CHECK_INT(st.pending.first_seen, 1000000);
+    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600, 1002000, &changed));
+    CHECK(!changed);
+    CHECK_INT(st.pending.scheduled_at, at);
+    CHECK_INT(st.pending.first_seen, 1000000);
+
+    /* A newer release replaces the pending one, counted from its own first sighting. */
+    CHECK_OK(rollout_schedule(&st, "peer-x", "0.3.0", 3600, 1002000, &changed));
+    CHECK(changed);
+    CHECK_STR(st.pending.version, "0.3.0");
+    CHECK_INT(st.pending.first_seen, 1002000);
+    uint64_t d = 0;
+    CHECK_OK(ant_upgrade_rollout_delay("peer-x", "0.3.0", 3600, &d));
+    CHECK_INT(st.pending.scheduled_at, 1002000 + (int64_t)d);
+    rm_tmp(fd);
+}
+
+static void test_state_roundtrip_and_rejects(void)
+{
+    int fd = make_tmp();
+    struct upgrade_state st, back;
+    memset(&st, 0, sizeof st);
+    CHECK(state_copy(st.floor, sizeof st.floor, "0.2.0"));
+    CHECK(state_copy(st.trial.version, sizeof st.trial.version, "0.3.0-rc.1"));
+    st.trial.attempts = 2;
+    state_add_bad(&st, "0.2.5");
+    state_add_bad(&st, "0.2.5");
+    state_add_bad(&st, "v0.2.6");
+    state_set_error(&st, "0.3.0-rc.1", "download", ANT_ERR_TIMEOUT, 77);
+    CHECK_OK(state_save(fd, &st));
+    CHECK_OK(state_load(fd, &back));
+    CHECK_STR(back.floor, "0.2.0");
+    CHECK_STR(back.trial.version, "0.3.0-rc.1");
+    CHECK_INT(back.trial.attempts, 2);
+    CHECK_INT(back.nbad, 2);
+    CHECK(state_is_bad(&back, "0.2.6"));
+    CHECK(!state_is_bad(&back, "0.2.7"));
+    CHECK_STR(back.last_error.stage, "download");
+    CHECK_INT(back.last_error.time, 77);
+
+    struct stat sb;
+    CHECK(fstatat(fd, ANT_UPGRADE_STATE_FILE, &sb, 0) == 0 && (sb.st_mode & 0777) == 0600);
+
+    /* Damaged files are errors, never an empty state (that would drop the floor). */
+    static const char *const bad_files[] = {
+        "{\"format\":1,\"floor\":\"0.2\"}",
+        "{\"format\":2}",
+        "{\"format\":1,\"floor\":5}",
+        "{\"format\":1,\"pending\":{\"version\":\"0.3.0\",\"first_seen\":-4}}",
+        "{\"format\":1,\"bad\":[\"x\"]}",
+        "{\"format\":1} trailing",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+        CHECK_OK(ant_fsx_write_atomic(fd, ANT_UPGRADE_STATE_FILE, bad_files[i],
+                                      strlen(bad_files[i]), 0600));
+        CHECK_ERR(state_load(fd, &back), ANT_ERR_PARSE);
+        CHECK_STR(back.floor, "");
+    }
+    /* A symlink planted as the state file is refused, not followed. */
+    CHECK(unlinkat(fd, ANT_UPGRADE_STATE_FILE, 0) == 0);
+    CHECK(symlinkat("/etc/passwd", fd, ANT_UPGRADE_STATE_FILE) == 0);
+    CHECK_ERR(state_load(fd, &back), ANT_ERR_UNSAFE_FILE);
+    rm_tmp(fd);
+}
+
+static const struct ant_test_case cases[] = {
+    ANT_TEST(test_delay_uniform_chi_square),
+    ANT_TEST(test_delay_properties),
+    ANT_TEST(test_schedule_survives_restart),
+    ANT_TEST(test_state_roundtrip_and_rejects),
+};
+
+ANT_TEST_MAIN(cases)
