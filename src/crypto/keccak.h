@@ -1,0 +1,54 @@
+/*
+ * Keccak-f[1600] and the FIPS 202 functions the ML-DSA core needs: SHAKE128 and SHAKE256
+ * with incremental absorb and incremental squeeze, and one-shot SHA3-256 / SHA3-512.
+ * Internal to src/crypto: bulk hashing of big inputs goes through OpenSSL (ant/digest.h);
+ * this Keccak exists because ML-DSA's samplers squeeze a stream piece by piece, which
+ * OpenSSL 3.0 cannot do. Everything here is constant time in the data hashed.
+ */
+#ifndef ANT_CRYPTO_KECCAK_H
+#define ANT_CRYPTO_KECCAK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KECCAK_SHAKE128_RATE 168
+#define KECCAK_SHAKE256_RATE 136
+#define KECCAK_SHA3_256_RATE 136
+#define KECCAK_SHA3_512_RATE 72
+
+/*
+ * A sponge in one of two phases. While absorbing, `pos` counts the bytes of the current
+ * block already XORed into the state; after finalize, it counts the bytes of the current
+ * output block already handed out (== rate means the block is used up).
+ */
+struct keccak_state {
+    uint64_t s[25];
+    unsigned rate;
+    unsigned pos;
+    int squeezing;
+};
+
+/* The permutation itself, 24 rounds, on lanes in FIPS 202 order (x + 5y). */
+void keccak_f1600(uint64_t s[25]);
+
+/* SHAKE128 / SHAKE256: init, absorb any number of times, finalize once, squeeze any number
+ * of times. Absorbing after finalize is a programming error and is ignored. */
+void shake128_init(struct keccak_state *st);
+void shake256_init(struct keccak_state *st);
+void shake_absorb(struct keccak_state *st, const uint8_t *in, size_t len);
+void shake_finalize(struct keccak_state *st);
+void shake_squeeze(struct keccak_state *st, uint8_t *out, size_t len);
+/* Squeezes whole blocks (nblocks * rate bytes). Only valid right after finalize or after a
+ * previous whole-block squeeze, i.e. when no partial output block is pending. */
+void shake_squeezeblocks(struct keccak_state *st, uint8_t *out, size_t nblocks);
+
+/* One-shot helpers. */
+void shake128(uint8_t *out, size_t outlen, const uint8_t *in, size_t inlen);
+void shake256(uint8_t *out, size_t outlen, const uint8_t *in, size_t inlen);
+void sha3_256(uint8_t out[32], const uint8_t *in, size_t inlen);
+void sha3_512(uint8_t out[64], const uint8_t *in, size_t inlen);
+
+/* Zeroes the state (it may hold secret-derived data). */
+void keccak_wipe(struct keccak_state *st);
+
+#endif
