@@ -1,0 +1,84 @@
+/*
+ * The node daemon: opens the root directory, the identity and the chunk store, serves the
+ * protocol (ant/node_proto.h) on worker threads, and shuts down cleanly on request.
+ *
+ * Lifecycle, as `ant-node run` drives it:
+ *   ant_node_start(cfg, &node)            open everything, listen, write <root>/node.port
+ *   [upgrade monitor starts here unless cfg->no_auto_upgrade; see docs/OPERATIONS.md]
+ *   code = ant_node_wait(node, sigfd)     until a signal or ant_node_request_exit()
+ *   [upgrade monitor stops here]
+ *   ant_node_stop(node)                   drain workers, close LMDB, remove node.port
+ *   return code from main()
+ *
+ * Hooks for the upgrade engine (all thread-safe, callable from its monitor thread):
+ *   ant_node_set_upgrade_state()  the string STATUS reports ("idle" until set)
+ *   ant_node_request_exit()       ask the daemon to shut down cleanly and exit with a code
+ *                                 (75 = restart me, under a service manager)
+ *   ant_node_peer_id_hex(), ant_node_root_dirfd(), ant_node_config() for its inputs.
+ */
+#ifndef ANT_NODE_H
+#define ANT_NODE_H
+
+#include <stdint.h>
+
+#include "ant/err.h"
+#include "ant/node_config.h"
+
+#define ANT_NODE_PORT_FILE "node.port"
+#define ANT_NODE_UPGRADE_STATE_MAX 64 /* bytes of the upgrade state string, NUL included */
+#define ANT_NODE_EXIT_RESTART 75      /* EX_TEMPFAIL: the systemd unit restarts on it */
+
+struct ant_node;
+
+/*
+ * Starts a node with settings `cfg` (copied). Creates the root dir (0700) if missing and
+ * checks it (ant_fsx_open_trusted_dir), loads or creates the identity, opens the store,
+ * binds cfg->listen, starts cfg->workers workers, writes the bound port to
+ * <root>/node.port atomically and logs `Node started`.
+ * Errors: those of the identity and store opens; ANT_ERR_INVALID_ARG (bad listen
+ * address); ANT_ERR_NETWORK (bind/listen failed: in use, not permitted); ANT_ERR_IO;
+ * ANT_ERR_NOMEM. On error nothing is left running.
+ */
+ANT_MUST_CHECK ant_err ant_node_start(const struct ant_node_config *cfg,
+                                      struct ant_node **out);
+
+/*
+ * Blocks until ant_node_request_exit() is called or, if `sigfd` >= 0, that fd (a
+ * signalfd for SIGTERM/SIGINT, or any fd) becomes readable. Returns the exit code: the
+ * requested one, or 0 for a signal. Logs `Node stopping` with the reason.
+ */
+int ant_node_wait(struct ant_node *node, int sigfd);
+
+/*
+ * Asks the node to shut down and ant_node_wait() to return `exit_code`. `reason` is a
+ * short word for the log (e.g. "upgrade"). The first request wins; later ones are
+ * ignored. Safe from any thread, not from a signal handler.
+ */
+void ant_node_request_exit(struct ant_node *node, int exit_code, const char *reason);
+
+/* Sets the upgrade state reported by STATUS (cut to ANT_NODE_UPGRADE_STATE_MAX - 1 bytes,
+ * control characters replaced). Safe from any thread. */
+void ant_node_set_upgrade_state(struct ant_node *node, const char *state);
+
+/* Copies the current upgrade state into buf (cap >= ANT_NODE_UPGRADE_STATE_MAX). */
+void ant_node_get_upgrade_state(struct ant_node *node, char *buf, size_t cap);
+
+/* Stops the workers (each finishes the request it is on), closes every connection and
+ * the store, removes node.port, frees the node. NULL is a no-op. */
+void ant_node_stop(struct ant_node *node);
+
+/* Accessors; the returned pointers live as long as the node. */
+const char *ant_node_peer_id_hex(const struct ant_node *node);
+uint16_t ant_node_port(const struct ant_node *node);
+int ant_node_root_dirfd(const struct ant_node *node);
+const struct ant_node_config *ant_node_config(const struct ant_node *node);
+
+/*
+ * Parses "HOST:PORT" or "[V6]:PORT" (numeric host or a name) for connecting or binding.
+ * Writes the host (brackets removed) into host (cap hostcap) and the port into *port.
+ * Errors: ANT_ERR_PARSE.
+ */
+ANT_MUST_CHECK ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap,
+                                               uint16_t *port);
+
+#endif

@@ -1,0 +1,910 @@
+/*
+ * The node daemon (ant/node.h): one acceptor thread and N worker threads around a shared
+ * epoll set. Each connection is registered EPOLLONESHOT, so exactly one worker owns it
+ * from the moment its event fires until the worker re-arms or closes it; no per-connection
+ * lock is needed. The acceptor also enforces the idle timeout, but it never closes or
+ * frees a connection itself (a worker may own it at that instant): it shuts the socket
+ * down, which wakes the connection, and the owning worker then closes it. Only workers
+ * (and ant_node_stop, after they are joined) free connections.
+ */
+#include "ant/node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ant/fsx.h"
+#include "ant/log.h"
+#include "ant/node_identity.h"
+#include "ant/node_proto.h"
+#include "ant/node_store.h"
+#include "ant/version.h"
+
+/* Receive buffers start here and double towards the frame being received, so a peer
+ * announcing a large frame only costs memory for bytes it really sends. */
+#define BUF_MIN ((size_t)64 * 1024)
+/* A buffer up to this size is kept between frames (a steady client sending 1 MiB
+ * chunks reuses it); a bigger one is freed once drained, keeping idle memory low. */
+#define BUF_KEEP ((size_t)1 << 21)
+
+struct conn {
+    int fd;
+    bool busy;          /* owned by a worker right now (under node->lock) */
+    bool shut;          /* the sweeper has shut it down (under node->lock) */
+    uint64_t last_ms;   /* last activity, monotonic ms (under node->lock) */
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+    struct conn *prev, *next;
+};
+
+struct ant_node {
+    struct ant_node_config cfg;
+    int rootfd;
+    struct ant_node_identity *id;
+    struct ant_node_store *store;
+    int listenfd;
+    uint16_t port;
+    int epfd;      /* worker epoll set: connections + stopfd */
+    int stopfd;    /* eventfd, readable once workers must leave */
+    int exitfd;    /* eventfd, readable once an exit was requested */
+    pthread_t acceptor;
+    bool acceptor_started;
+    pthread_t *workers;
+    unsigned nworkers;
+    atomic_bool stopping;
+    uint64_t started_ms;
+    atomic_uint_fast64_t last_warn_s;
+
+    pthread_mutex_t lock; /* guards everything below */
+    struct conn *conns;
+    unsigned nconns;
+    bool exit_requested;
+    int exit_code;
+    char exit_reason[32];
+    char upgrade_state[ANT_NODE_UPGRADE_STATE_MAX];
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* At most one warning per second for events a hostile peer can trigger at will. */
+static bool warn_allowed(struct ant_node *n)
+{
+    uint64_t s = now_ms() / 1000;
+    uint_fast64_t last = atomic_load(&n->last_warn_s);
+    return last != s && atomic_compare_exchange_strong(&n->last_warn_s, &last, s);
+}
+
+ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap, uint16_t *port)
+{
+    const char *colon, *hstart, *hend, *p;
+    unsigned long v = 0;
+    size_t hlen;
+
+    if (text == NULL || host == NULL || port == NULL || hostcap == 0)
+        return ANT_ERR_INVALID_ARG;
+    if (text[0] == '[') {
+        hend = strchr(text, ']');
+        if (hend == NULL || hend[1] != ':')
+            return ANT_ERR_PARSE;
+        hstart = text + 1;
+        colon = hend + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
+            return ANT_ERR_PARSE;
+        hstart = text;
+        hend = colon;
+    }
+    hlen = (size_t)(hend - hstart);
+    if (hlen == 0 || hlen >= hostcap)
+        return ANT_ERR_PARSE;
+    p = colon + 1;
+    if (*p == '\0' || strlen(p) > 5)
+        return ANT_ERR_PARSE;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ANT_ERR_PARSE;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v > 65535)
+        return ANT_ERR_PARSE;
+    memcpy(host, hstart, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)v;
+    return ANT_OK;
+}
+
+static ant_err open_listener(struct ant_node *n)
+{
+    struct addrinfo hints, *res = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    char host[256], portstr[8];
+    uint16_t port;
+    ant_err err;
+    int fd = -1, one = 1, rc;
+
+    err = ant_node_split_hostport(n->cfg.listen, host, sizeof host, &port);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "node", "Bad listen address listen=%s", n->cfg.listen);
+        return ANT_ERR_INVALID_ARG;
+    }
+    snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        ant_log(ANT_LOG_ERROR, "node", "Cannot resolve listen address listen=%s error=\"%s\"",
+                n->cfg.listen, gai_strerror(rc));
+        return ANT_ERR_INVALID_ARG;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        err = ANT_ERR_NETWORK;
+        goto out;
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 511) != 0) {
+        ant_log(ANT_LOG_ERROR, "node", "Cannot listen listen=%s error=\"%s\"", n->cfg.listen,
+                strerror(errno));
+        err = ANT_ERR_NETWORK;
+        goto out;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+        err = ANT_ERR_NETWORK;
+        goto out;
+    }
+    if (ss.ss_family == AF_INET)
+        n->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    else
+        n->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    n->listenfd = fd;
+    fd = -1;
+    err = ANT_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return err;
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+/* Sends every byte of iov, waiting for the peer at most idle-timeout per stall. */
+static ant_err send_all(struct ant_node *n, int fd, struct iovec *iov, int iovcnt)
+{
+    while (iovcnt > 0) {
+        struct msghdr mh;
+        ssize_t w;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)iovcnt;
+        w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                struct pollfd pfd = {fd, POLLOUT, 0};
+                int timeout = n->cfg.idle_timeout_ms > INT32_MAX
+                                  ? INT32_MAX
+                                  : (int)n->cfg.idle_timeout_ms;
+                int pr = poll(&pfd, 1, timeout);
+                if (pr < 0 && errno == EINTR)
+                    continue;
+                if (pr <= 0)
+                    return ANT_ERR_TIMEOUT;
+                if (atomic_load(&n->stopping) && (pfd.revents & (POLLERR | POLLHUP)))
+                    return ANT_ERR_NETWORK;
+                continue;
+            }
+            return ANT_ERR_NETWORK;
+        }
+        while (iovcnt > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return ANT_OK;
+}
+
+static ant_err send_frame(struct ant_node *n, int fd, uint8_t type, const void *payload,
+                          size_t len)
+{
+    uint8_t hdr[ANT_NODE_PROTO_HEADER_BYTES];
+    struct iovec iov[2];
+    ant_err err = ant_node_proto_header(hdr, type, len);
+    if (err != ANT_OK)
+        return err;
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof hdr;
+    iov[1].iov_base = (void *)payload;
+    iov[1].iov_len = len;
+    return send_all(n, fd, iov, len > 0 ? 2 : 1);
+}
+
+static ant_err send_error(struct ant_node *n, int fd, ant_err code, const char *msg)
+{
+    uint8_t payload[4 + ANT_NODE_PROTO_ERRMSG_MAX];
+    size_t len = ant_node_proto_error_payload(payload, sizeof payload, code, msg);
+    return send_frame(n, fd, ANT_FRAME_ERROR, payload, len);
+}
+
+/* ---- request handling ---------------------------------------------------------------- */
+
+struct get_sink_ctx {
+    struct ant_node *n;
+    int fd;
+};
+
+/* Streams the chunk straight from the LMDB map to the socket: no copy, and the read
+ * transaction pins the pages only for the duration of the send. */
+static ant_err get_sink(void *ctx, const uint8_t *data, size_t len)
+{
+    struct get_sink_ctx *g = ctx;
+    ant_err err = send_frame(g->n, g->fd, ANT_FRAME_GET | ANT_FRAME_REPLY, data, len);
+    return err == ANT_OK ? ANT_OK : ANT_ERR_NETWORK;
+}
+
+static size_t format_status(struct ant_node *n, char *out, size_t cap)
+{
+    uint64_t chunks = 0, bytes = 0;
+    char state[ANT_NODE_UPGRADE_STATE_MAX];
+    int w;
+
+    if (ant_node_store_stats(n->store, &chunks, &bytes) != ANT_OK)
+        chunks = bytes = 0;
+    ant_node_get_upgrade_state(n, state, sizeof state);
+    w = snprintf(out, cap,
+                 "{\"version\":\"%s\",\"peer_id\":\"%s\",\"uptime_s\":%" PRIu64
+                 ",\"chunks\":%" PRIu64 ",\"bytes\":%" PRIu64
+                 ",\"upgrade_state\":\"%s\",\"pid\":%ld,\"protocol\":%d}",
+                 ANT_VERSION_STRING, ant_node_identity_peer_id_hex(n->id),
+                 (now_ms() - n->started_ms) / 1000, chunks, bytes, state, (long)getpid(),
+                 ANT_NODE_PROTO_VERSION);
+    if (w < 0 || (size_t)w >= cap)
+        return 0;
+    return (size_t)w;
+}
+
+/* Handles one request. Returns ANT_OK to keep the connection, an error to close it. */
+static ant_err handle_frame(struct ant_node *n, struct conn *c, const struct ant_node_frame *f)
+{
+    const uint8_t *addr = f->payload;
+    uint8_t byte;
+    bool flag;
+    ant_err err;
+
+    switch (f->type) {
+    case ANT_FRAME_PING:
+        return send_frame(n, c->fd, ANT_FRAME_PING | ANT_FRAME_REPLY, f->payload,
+                          f->payload_len);
+    case ANT_FRAME_STATUS: {
+        char json[ANT_NODE_PROTO_STATUS_MAX];
+        size_t len = format_status(n, json, sizeof json);
+        if (len == 0)
+            return send_error(n, c->fd, ANT_ERR_INTERNAL, "status too long");
+        return send_frame(n, c->fd, ANT_FRAME_STATUS | ANT_FRAME_REPLY, json, len);
+    }
+    case ANT_FRAME_PUT:
+        err = ant_node_store_put(n->store, addr, f->payload + ANT_NODE_ADDR_BYTES,
+                                 f->payload_len - ANT_NODE_ADDR_BYTES, &flag);
+        if (err != ANT_OK)
+            return send_error(n, c->fd, err, ant_strerror(err));
+        byte = flag ? 1 : 0;
+        return send_frame(n, c->fd, ANT_FRAME_PUT | ANT_FRAME_REPLY, &byte, 1);
+    case ANT_FRAME_GET: {
+        struct get_sink_ctx g = {n, c->fd};
+        err = ant_node_store_get(n->store, addr, get_sink, &g);
+        if (err == ANT_ERR_NETWORK)
+            return err;
+        if (err != ANT_OK)
+            return send_error(n, c->fd, err, ant_strerror(err));
+        return ANT_OK;
+    }
+    case ANT_FRAME_HAS:
+        err = ant_node_store_has(n->store, addr, &flag);
+        if (err != ANT_OK)
+            return send_error(n, c->fd, err, ant_strerror(err));
+        byte = flag ? 1 : 0;
+        return send_frame(n, c->fd, ANT_FRAME_HAS | ANT_FRAME_REPLY, &byte, 1);
+    default:
+        /* A reply or error type sent as a request: well formed, but not a request. */
+        return ANT_ERR_PROTOCOL;
+    }
+}
+
+static void reject_frame(struct ant_node *n, struct conn *c, ant_err err)
+{
+    if (warn_allowed(n))
+        ant_log(ANT_LOG_WARN, "node", "Closing connection after a malformed frame error=%s",
+                ant_strerror(err));
+    (void)send_error(n, c->fd, err, "malformed frame, closing");
+}
+
+/* Grows the receive buffer towards `want` bytes (doubling, at least BUF_MIN). */
+static ant_err grow(struct conn *c, size_t want)
+{
+    size_t ncap;
+    uint8_t *nb;
+    if (c->cap >= want)
+        return ANT_OK;
+    ncap = c->cap < BUF_MIN ? BUF_MIN : c->cap * 2;
+    if (ncap > want)
+        ncap = want;
+    if (ncap < c->len + ANT_NODE_PROTO_HEADER_BYTES && want > ncap)
+        ncap = want;
+    nb = realloc(c->buf, ncap);
+    if (nb == NULL)
+        return ANT_ERR_NOMEM;
+    c->buf = nb;
+    c->cap = ncap;
+    return ANT_OK;
+}
+
+/*
+ * Serves a ready connection until the socket would block. Returns true to keep it (re-arm)
+ * or false to close it (peer gone, malformed frame, send failure, node stopping).
+ */
+static bool serve_conn(struct ant_node *n, struct conn *c)
+{
+    for (;;) {
+        size_t want, consumed = 0;
+        struct ant_node_frame f;
+        ssize_t r;
+        ant_err err;
+
+        /* Everything complete in the buffer is answered before reading more. */
+        while (c->len > consumed) {
+            size_t used;
+            err = ant_node_proto_parse(c->buf + consumed, c->len - consumed,
+                                       (size_t)n->cfg.max_frame, &f, &used);
+            if (err == ANT_ERR_TRUNCATED)
+                break;
+            if (err != ANT_OK) {
+                reject_frame(n, c, err);
+                return false;
+            }
+            err = handle_frame(n, c, &f);
+            if (err != ANT_OK) {
+                if (err == ANT_ERR_PROTOCOL)
+                    reject_frame(n, c, err);
+                return false;
+            }
+            consumed += used;
+        }
+        if (consumed > 0) {
+            memmove(c->buf, c->buf + consumed, c->len - consumed);
+            c->len -= consumed;
+        }
+        if (c->len == 0 && c->cap > BUF_KEEP) {
+            free(c->buf);
+            c->buf = NULL;
+            c->cap = 0;
+        }
+        if (atomic_load(&n->stopping))
+            return false;
+
+        /* Room for the rest of the current frame (or a header plus more). */
+        if (c->len >= ANT_NODE_PROTO_HEADER_BYTES) {
+            size_t total;
+            err = ant_node_proto_check_header(c->buf, (size_t)n->cfg.max_frame, &total);
+            if (err != ANT_OK) {
+                reject_frame(n, c, err);
+                return false;
+            }
+            want = total;
+        } else {
+            want = BUF_MIN;
+        }
+        if (grow(c, want) != ANT_OK) {
+            if (warn_allowed(n))
+                ant_log(ANT_LOG_WARN, "node", "Out of memory for a frame, closing connection");
+            return false;
+        }
+        r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+        if (r == 0)
+            return false;
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (c->len == 0 && c->cap > BUF_KEEP) {
+                    free(c->buf);
+                    c->buf = NULL;
+                    c->cap = 0;
+                }
+                return true;
+            }
+            return false;
+        }
+        c->len += (size_t)r;
+    }
+}
+
+static void conn_free(struct conn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->buf);
+    free(c);
+}
+
+static void conn_unlink_locked(struct ant_node *n, struct conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        n->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    n->nconns--;
+}
+
+static void *worker_main(void *arg)
+{
+    struct ant_node *n = arg;
+    for (;;) {
+        struct epoll_event ev;
+        struct conn *c;
+        bool keep;
+        int rc = epoll_wait(n->epfd, &ev, 1, -1);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            ant_log(ANT_LOG_ERROR, "node", "epoll_wait failed error=\"%s\"", strerror(errno));
+            break;
+        }
+        if (rc == 0)
+            continue;
+        if (ev.data.ptr == NULL) /* stopfd: level-triggered, so every worker sees it */
+            break;
+        c = ev.data.ptr;
+        pthread_mutex_lock(&n->lock);
+        c->busy = true;
+        pthread_mutex_unlock(&n->lock);
+
+        keep = serve_conn(n, c);
+
+        pthread_mutex_lock(&n->lock);
+        c->busy = false;
+        c->last_ms = now_ms();
+        if (!keep)
+            conn_unlink_locked(n, c);
+        pthread_mutex_unlock(&n->lock);
+        if (keep) {
+            struct epoll_event re = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
+                                     .data.ptr = c};
+            if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, c->fd, &re) != 0) {
+                pthread_mutex_lock(&n->lock);
+                conn_unlink_locked(n, c);
+                pthread_mutex_unlock(&n->lock);
+                keep = false;
+            }
+        }
+        if (!keep)
+            conn_free(c); /* close() also drops it from the epoll set */
+    }
+    return NULL;
+}
+
+static void accept_ready(struct ant_node *n)
+{
+    for (;;) {
+        struct epoll_event ev;
+        struct conn *c;
+        int fd = accept(n->listenfd, NULL, NULL);
+        if (fd >= 0 && (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+                        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)) {
+            close(fd);
+            continue;
+        }
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (warn_allowed(n))
+                    ant_log(ANT_LOG_WARN, "node", "Cannot accept connection error=\"%s\"",
+                            strerror(errno));
+                /* The listen socket stays readable; back off instead of spinning. */
+                usleep(50000);
+            }
+            return;
+        }
+        pthread_mutex_lock(&n->lock);
+        if (n->nconns >= n->cfg.max_connections) {
+            pthread_mutex_unlock(&n->lock);
+            if (warn_allowed(n))
+                ant_log(ANT_LOG_WARN, "node",
+                        "Connection limit reached, refusing connection max_connections=%u",
+                        n->cfg.max_connections);
+            close(fd);
+            continue;
+        }
+        c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            pthread_mutex_unlock(&n->lock);
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->last_ms = now_ms();
+        c->next = n->conns;
+        if (n->conns != NULL)
+            n->conns->prev = c;
+        n->conns = c;
+        n->nconns++;
+        {
+            int one = 1;
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+        ev.data.ptr = c;
+        if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            conn_unlink_locked(n, c);
+            pthread_mutex_unlock(&n->lock);
+            conn_free(c);
+            continue;
+        }
+        pthread_mutex_unlock(&n->lock);
+    }
+}
+
+/* Shuts down connections idle past the timeout; their worker then closes them. */
+static void sweep_idle(struct ant_node *n)
+{
+    uint64_t now = now_ms();
+    unsigned closed = 0;
+    pthread_mutex_lock(&n->lock);
+    for (struct conn *c = n->conns; c != NULL; c = c->next) {
+        if (!c->busy && !c->shut && now - c->last_ms >= n->cfg.idle_timeout_ms) {
+            (void)shutdown(c->fd, SHUT_RDWR);
+            c->shut = true;
+            closed++;
+        }
+    }
+    pthread_mutex_unlock(&n->lock);
+    if (closed > 0)
+        ant_log(ANT_LOG_DEBUG, "node", "Closed idle connections count=%u", closed);
+}
+
+static void *acceptor_main(void *arg)
+{
+    struct ant_node *n = arg;
+    struct epoll_event evs[2];
+    int aep = epoll_create1(EPOLL_CLOEXEC);
+    int tick;
+
+    if (aep < 0) {
+        ant_log(ANT_LOG_ERROR, "node", "epoll_create failed error=\"%s\"", strerror(errno));
+        ant_node_request_exit(n, 1, "acceptor_failed");
+        return NULL;
+    }
+    {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
+        struct epoll_event sv = {.events = EPOLLIN, .data.u32 = 2};
+        if (epoll_ctl(aep, EPOLL_CTL_ADD, n->listenfd, &ev) != 0 ||
+            epoll_ctl(aep, EPOLL_CTL_ADD, n->stopfd, &sv) != 0) {
+            close(aep);
+            ant_node_request_exit(n, 1, "acceptor_failed");
+            return NULL;
+        }
+    }
+    /* Check idle connections several times per timeout period, at most every 1 s. */
+    tick = n->cfg.idle_timeout_ms / 4 > 1000 ? 1000 : (int)(n->cfg.idle_timeout_ms / 4) + 1;
+    while (!atomic_load(&n->stopping)) {
+        int rc = epoll_wait(aep, evs, 2, tick);
+        bool stop = false;
+        for (int i = 0; i < rc; i++) {
+            if (evs[i].data.u32 == 2)
+                stop = true;
+            else
+                accept_ready(n);
+        }
+        if (stop)
+            break;
+        sweep_idle(n);
+    }
+    close(aep);
+    return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static ant_err write_port_file(struct ant_node *n)
+{
+    char text[16];
+    int len = snprintf(text, sizeof text, "%u\n", (unsigned)n->port);
+    return ant_fsx_write_atomic(n->rootfd, ANT_NODE_PORT_FILE, text, (size_t)len, 0644);
+}
+
+static void node_free(struct ant_node *n)
+{
+    if (n == NULL)
+        return;
+    while (n->conns != NULL) {
+        struct conn *c = n->conns;
+        conn_unlink_locked(n, c);
+        conn_free(c);
+    }
+    ant_node_store_close(n->store);
+    ant_node_identity_free(n->id);
+    if (n->listenfd >= 0)
+        close(n->listenfd);
+    if (n->epfd >= 0)
+        close(n->epfd);
+    if (n->stopfd >= 0)
+        close(n->stopfd);
+    if (n->exitfd >= 0)
+        close(n->exitfd);
+    if (n->rootfd >= 0)
+        close(n->rootfd);
+    free(n->workers);
+    pthread_mutex_destroy(&n->lock);
+    free(n);
+}
+
+static void stop_threads(struct ant_node *n)
+{
+    uint64_t one = 1;
+    atomic_store(&n->stopping, true);
+    if (n->stopfd >= 0)
+        (void)write(n->stopfd, &one, sizeof one);
+    if (n->acceptor_started) {
+        pthread_join(n->acceptor, NULL);
+        n->acceptor_started = false;
+    }
+    for (unsigned i = 0; i < n->nworkers; i++)
+        pthread_join(n->workers[i], NULL);
+    n->nworkers = 0;
+}
+
+ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
+{
+    struct ant_node_store_options so;
+    struct ant_node *n = NULL;
+    struct epoll_event ev;
+    int created = 0;
+    ant_err err;
+
+    if (cfg == NULL || out == NULL || cfg->workers == 0)
+        return ANT_ERR_INVALID_ARG;
+    *out = NULL;
+    n = calloc(1, sizeof *n);
+    if (n == NULL)
+        return ANT_ERR_NOMEM;
+    n->cfg = *cfg;
+    n->rootfd = n->listenfd = n->epfd = n->stopfd = n->exitfd = -1;
+    pthread_mutex_init(&n->lock, NULL);
+    snprintf(n->upgrade_state, sizeof n->upgrade_state, "idle");
+    n->started_ms = now_ms();
+
+    err = ant_fsx_open_trusted_dir(cfg->root_dir, true, &n->rootfd);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "node", "Cannot use root directory root=%s error=%s",
+                cfg->root_dir, ant_strerror(err));
+        goto fail;
+    }
+    err = ant_node_identity_load_or_create(n->rootfd, &n->id, &created);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "node", "Cannot load node identity root=%s error=%s",
+                cfg->root_dir, ant_strerror(err));
+        goto fail;
+    }
+    if (created)
+        ant_log(ANT_LOG_INFO, "node", "Created node identity peer_id=%s",
+                ant_node_identity_peer_id_hex(n->id));
+    so.map_size = cfg->map_size;
+    so.verify_reads = cfg->verify_reads;
+    err = ant_node_store_open(cfg->root_dir, n->rootfd, &so, &n->store);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "node", "Cannot open chunk store root=%s error=%s",
+                cfg->root_dir, ant_strerror(err));
+        goto fail;
+    }
+    err = open_listener(n);
+    if (err != ANT_OK)
+        goto fail;
+
+    n->epfd = epoll_create1(EPOLL_CLOEXEC);
+    n->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    n->exitfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (n->epfd < 0 || n->stopfd < 0 || n->exitfd < 0) {
+        err = ANT_ERR_IO;
+        goto fail;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = NULL;
+    if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->stopfd, &ev) != 0) {
+        err = ANT_ERR_IO;
+        goto fail;
+    }
+
+    n->workers = calloc(cfg->workers, sizeof *n->workers);
+    if (n->workers == NULL) {
+        err = ANT_ERR_NOMEM;
+        goto fail;
+    }
+    for (unsigned i = 0; i < cfg->workers; i++) {
+        if (pthread_create(&n->workers[i], NULL, worker_main, n) != 0) {
+            err = ANT_ERR_NOMEM;
+            goto fail_threads;
+        }
+        n->nworkers++;
+    }
+    if (pthread_create(&n->acceptor, NULL, acceptor_main, n) != 0) {
+        err = ANT_ERR_NOMEM;
+        goto fail_threads;
+    }
+    n->acceptor_started = true;
+
+    err = write_port_file(n);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "node", "Cannot write port file root=%s error=%s",
+                cfg->root_dir, ant_strerror(err));
+        goto fail_threads;
+    }
+    ant_log(ANT_LOG_INFO, "node", "Node started version=%s peer_id=%s pid=%ld root=%s",
+            ANT_VERSION_STRING, ant_node_identity_peer_id_hex(n->id), (long)getpid(),
+            cfg->root_dir);
+    ant_log(ANT_LOG_INFO, "node", "Listening listen=%s port=%u workers=%u", cfg->listen,
+            (unsigned)n->port, cfg->workers);
+    *out = n;
+    return ANT_OK;
+
+fail_threads:
+    stop_threads(n);
+fail:
+    node_free(n);
+    return err;
+}
+
+void ant_node_request_exit(struct ant_node *node, int exit_code, const char *reason)
+{
+    uint64_t one = 1;
+    if (node == NULL)
+        return;
+    pthread_mutex_lock(&node->lock);
+    if (!node->exit_requested) {
+        node->exit_requested = true;
+        node->exit_code = exit_code;
+        snprintf(node->exit_reason, sizeof node->exit_reason, "%s",
+                 reason != NULL && reason[0] != '\0' ? reason : "requested");
+        for (char *p = node->exit_reason; *p; p++)
+            if (*p <= ' ' || *p == 0x7f)
+                *p = '_';
+    }
+    pthread_mutex_unlock(&node->lock);
+    (void)write(node->exitfd, &one, sizeof one);
+}
+
+int ant_node_wait(struct ant_node *node, int sigfd)
+{
+    struct pollfd pfd[2];
+    int code;
+    char reason[32];
+
+    pfd[0].fd = node->exitfd;
+    pfd[0].events = POLLIN;
+    pfd[1].fd = sigfd;
+    pfd[1].events = POLLIN;
+    for (;;) {
+        int rc = poll(pfd, sigfd >= 0 ? 2 : 1, -1);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            ant_node_request_exit(node, 1, "poll_failed");
+            break;
+        }
+        if (pfd[0].revents & POLLIN)
+            break;
+        if (sigfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            struct signalfd_siginfo si;
+            const char *why = "signal";
+            ssize_t r = read(sigfd, &si, sizeof si);
+            if (r == (ssize_t)sizeof si)
+                why = si.ssi_signo == SIGTERM  ? "SIGTERM"
+                      : si.ssi_signo == SIGINT ? "SIGINT"
+                                               : "signal";
+            ant_node_request_exit(node, 0, why);
+            break;
+        }
+    }
+    pthread_mutex_lock(&node->lock);
+    code = node->exit_code;
+    snprintf(reason, sizeof reason, "%s", node->exit_reason);
+    pthread_mutex_unlock(&node->lock);
+    ant_log(ANT_LOG_INFO, "node", "Node stopping reason=%s exit_code=%d", reason, code);
+    return code;
+}
+
+void ant_node_stop(struct ant_node *node)
+{
+    if (node == NULL)
+        return;
+    stop_threads(node);
+    if (unlinkat(node->rootfd, ANT_NODE_PORT_FILE, 0) == 0) {
+        ant_err err = ant_fsx_fsync_dir(node->rootfd);
+        (void)err; /* a stale port file after a crash is harmless: status then fails */
+    }
+    node_free(node);
+    ant_log(ANT_LOG_INFO, "node", "Node stopped");
+}
+
+void ant_node_set_upgrade_state(struct ant_node *node, const char *state)
+{
+    size_t i = 0;
+    if (node == NULL)
+        return;
+    pthread_mutex_lock(&node->lock);
+    /* The state goes verbatim into STATUS JSON and log lines: keep it to characters that
+     * need no escaping there. */
+    for (; state != NULL && state[i] != '\0' && i + 1 < sizeof node->upgrade_state; i++) {
+        char ch = state[i];
+        node->upgrade_state[i] =
+            (ch > ' ' && ch < 0x7f && ch != '"' && ch != '\\') ? ch : '_';
+    }
+    node->upgrade_state[i] = '\0';
+    pthread_mutex_unlock(&node->lock);
+}
+
+void ant_node_get_upgrade_state(struct ant_node *node, char *buf, size_t cap)
+{
+    if (node == NULL || buf == NULL || cap == 0)
+        return;
+    pthread_mutex_lock(&node->lock);
+    snprintf(buf, cap, "%s", node->upgrade_state);
+    pthread_mutex_unlock(&node->lock);
+}
+
+const char *ant_node_peer_id_hex(const struct ant_node *node)
+{
+    return ant_node_identity_peer_id_hex(node->id);
+}
+
+uint16_t ant_node_port(const struct ant_node *node)
+{
+    return node->port;
+}
+
+int ant_node_root_dirfd(const struct ant_node *node)
+{
+    return node->rootfd;
+}
+
+const struct ant_node_config *ant_node_config(const struct ant_node *node)
+{
+    return &node->cfg;
+}

@@ -1,0 +1,392 @@
+/*
+ * The LMDB chunk store (see ant/node_store.h). One environment with two sub-databases:
+ * "chunks" maps a 32-byte SHA-256 address to the chunk bytes, "meta" holds the running
+ * totals (chunk count, payload bytes) updated in the same transaction as each insert, so
+ * STATUS never has to scan the store and the totals can never drift from the contents.
+ */
+#include "ant/node_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ant/log.h"
+
+#define TOTALS_KEY "totals"
+
+struct ant_node_store {
+    MDB_env *env;
+    MDB_dbi chunks;
+    MDB_dbi meta;
+    bool verify_reads;
+};
+
+/* Maps an LMDB or errno result to ant_err and logs faults with LMDB's own text. */
+static ant_err map_rc(int rc, const char *what)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return ANT_OK;
+    case MDB_NOTFOUND:
+        return ANT_ERR_NOT_FOUND;
+    case MDB_MAP_FULL:
+    case MDB_TXN_FULL:
+        ant_log(ANT_LOG_ERROR, "store",
+                "Chunk store is full, raise map-size op=%s error=\"%s\"", what,
+                mdb_strerror(rc));
+        return ANT_ERR_NO_SPACE;
+    case ENOSPC:
+        ant_log(ANT_LOG_ERROR, "store", "File system is full op=%s", what);
+        return ANT_ERR_NO_SPACE;
+    case MDB_INVALID:
+    case MDB_CORRUPTED:
+    case MDB_VERSION_MISMATCH:
+    case MDB_PAGE_NOTFOUND:
+        ant_log(ANT_LOG_ERROR, "store", "Chunk store is damaged op=%s error=\"%s\"", what,
+                mdb_strerror(rc));
+        return ANT_ERR_CORRUPT;
+    case MDB_READERS_FULL:
+        ant_log(ANT_LOG_ERROR, "store", "Chunk store reader table full op=%s", what);
+        return ANT_ERR_BUSY;
+    case ENOMEM:
+        return ANT_ERR_NOMEM;
+    default:
+        ant_log(ANT_LOG_ERROR, "store", "Chunk store operation failed op=%s error=\"%s\"",
+                what, mdb_strerror(rc));
+        return ANT_ERR_IO;
+    }
+}
+
+ant_err ant_node_store_open(const char *root_path, int root_dirfd,
+                            const struct ant_node_store_options *opts,
+                            struct ant_node_store **out)
+{
+    struct ant_node_store *s = NULL;
+    MDB_txn *txn = NULL;
+    char *path = NULL;
+    struct stat st;
+    size_t plen;
+    ant_err err;
+    int rc;
+
+    if (root_path == NULL || opts == NULL || out == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *out = NULL;
+    if (opts->map_size < ((uint64_t)1 << 20) || opts->map_size > SIZE_MAX)
+        return ANT_ERR_INVALID_ARG;
+
+    if (mkdirat(root_dirfd, ANT_NODE_STORE_DIR, 0700) != 0 && errno != EEXIST)
+        return ANT_ERR_IO;
+    if (fstatat(root_dirfd, ANT_NODE_STORE_DIR, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return ANT_ERR_IO;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+        ant_log(ANT_LOG_ERROR, "store",
+                "Chunk directory is unsafe (symlink, not a directory, foreign owner or "
+                "writable by others) dir=%s/%s",
+                root_path, ANT_NODE_STORE_DIR);
+        return ANT_ERR_UNSAFE_FILE;
+    }
+
+    plen = strlen(root_path);
+    if (plen > 4000)
+        return ANT_ERR_INVALID_ARG;
+    path = malloc(plen + sizeof("/" ANT_NODE_STORE_DIR));
+    s = calloc(1, sizeof *s);
+    if (path == NULL || s == NULL) {
+        err = ANT_ERR_NOMEM;
+        goto out;
+    }
+    snprintf(path, plen + sizeof("/" ANT_NODE_STORE_DIR), "%s/%s", root_path,
+             ANT_NODE_STORE_DIR);
+    s->verify_reads = opts->verify_reads;
+
+    rc = mdb_env_create(&s->env);
+    if (rc != MDB_SUCCESS) {
+        err = map_rc(rc, "env_create");
+        goto out;
+    }
+    rc = mdb_env_set_mapsize(s->env, (size_t)opts->map_size);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxdbs(s->env, 2);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(s->env, 256);
+    if (rc != MDB_SUCCESS) {
+        err = map_rc(rc, "env_set");
+        goto out;
+    }
+    /* MDB_NOTLS: read transactions are short and may run on any worker thread; without
+     * it LMDB ties a reader slot to each thread. Sync stays at LMDB's default (see the
+     * durability note in the header). */
+    rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600);
+    if (rc != MDB_SUCCESS) {
+        err = map_rc(rc, "env_open");
+        goto out;
+    }
+    /* A reader slot left by a killed process would pin old pages forever. */
+    {
+        int dead = 0;
+        (void)mdb_reader_check(s->env, &dead);
+    }
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(txn, ANT_NODE_STORE_DB_CHUNKS, MDB_CREATE, &s->chunks);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(txn, ANT_NODE_STORE_DB_META, MDB_CREATE, &s->meta);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (rc != MDB_SUCCESS) {
+        err = map_rc(rc, "dbi_open");
+        goto out;
+    }
+    *out = s;
+    s = NULL;
+    err = ANT_OK;
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (s != NULL) {
+        if (s->env != NULL)
+            mdb_env_close(s->env);
+        free(s);
+    }
+    free(path);
+    return err;
+}
+
+void ant_node_store_close(struct ant_node_store *s)
+{
+    if (s == NULL)
+        return;
+    mdb_env_close(s->env);
+    free(s);
+}
+
+static void load_u64(const uint8_t *p, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (int i = 0; i < 8; i++)
+        r = (r << 8) | p[i];
+    *v = r;
+}
+
+static void store_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static int read_totals(MDB_txn *txn, MDB_dbi meta, uint64_t *chunks, uint64_t *bytes)
+{
+    MDB_val key = {sizeof TOTALS_KEY - 1, (void *)TOTALS_KEY};
+    MDB_val val;
+    int rc = mdb_get(txn, meta, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        *chunks = 0;
+        *bytes = 0;
+        return MDB_SUCCESS;
+    }
+    if (rc != MDB_SUCCESS)
+        return rc;
+    if (val.mv_size != 16)
+        return MDB_CORRUPTED;
+    load_u64(val.mv_data, chunks);
+    load_u64((const uint8_t *)val.mv_data + 8, bytes);
+    return MDB_SUCCESS;
+}
+
+ant_err ant_node_store_put(struct ant_node_store *s, const uint8_t addr[ANT_NODE_ADDR_BYTES],
+                           const void *data, size_t len, bool *created)
+{
+    uint8_t sum[ANT_SHA256_BYTES];
+    uint8_t totals[16];
+    uint64_t nchunks, nbytes;
+    MDB_txn *txn = NULL;
+    MDB_val key, val;
+    ant_err err;
+    int rc;
+
+    if (created != NULL)
+        *created = false;
+    if (s == NULL || addr == NULL || (data == NULL && len > 0))
+        return ANT_ERR_INVALID_ARG;
+    if (len > ANT_NODE_CHUNK_MAX)
+        return ANT_ERR_TOO_LARGE;
+    /* The address check runs before any transaction so a hostile PUT costs one hash and
+     * never holds the single LMDB writer lock. */
+    err = ant_sha256(sum, data, len);
+    if (err != ANT_OK)
+        return err;
+    if (memcmp(sum, addr, sizeof sum) != 0)
+        return ANT_ERR_MISMATCH;
+
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "put_begin");
+    key.mv_size = ANT_NODE_ADDR_BYTES;
+    key.mv_data = (void *)addr;
+    val.mv_size = len;
+    val.mv_data = (void *)data;
+    rc = mdb_put(txn, s->chunks, &key, &val, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        /* Content addressing: an existing entry with this key already holds these bytes
+         * (reads re-verify if configured), so re-storing is a successful no-op. */
+        mdb_txn_abort(txn);
+        return ANT_OK;
+    }
+    if (rc != MDB_SUCCESS)
+        goto fail;
+    rc = read_totals(txn, s->meta, &nchunks, &nbytes);
+    if (rc != MDB_SUCCESS)
+        goto fail;
+    store_u64(totals, nchunks + 1);
+    store_u64(totals + 8, nbytes + len);
+    key.mv_size = sizeof TOTALS_KEY - 1;
+    key.mv_data = (void *)TOTALS_KEY;
+    val.mv_size = sizeof totals;
+    val.mv_data = totals;
+    rc = mdb_put(txn, s->meta, &key, &val, 0);
+    if (rc != MDB_SUCCESS)
+        goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != MDB_SUCCESS)
+        goto fail;
+    if (created != NULL)
+        *created = true;
+    return ANT_OK;
+fail:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return map_rc(rc, "put");
+}
+
+ant_err ant_node_store_get(struct ant_node_store *s, const uint8_t addr[ANT_NODE_ADDR_BYTES],
+                           ant_node_store_sink sink, void *ctx)
+{
+    uint8_t sum[ANT_SHA256_BYTES];
+    MDB_txn *txn = NULL;
+    MDB_val key, val;
+    ant_err err;
+    int rc;
+
+    if (s == NULL || addr == NULL || sink == NULL)
+        return ANT_ERR_INVALID_ARG;
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "get_begin");
+    key.mv_size = ANT_NODE_ADDR_BYTES;
+    key.mv_data = (void *)addr;
+    rc = mdb_get(txn, s->chunks, &key, &val);
+    if (rc != MDB_SUCCESS) {
+        err = rc == MDB_NOTFOUND ? ANT_ERR_NOT_FOUND : map_rc(rc, "get");
+        goto out;
+    }
+    if (val.mv_size > ANT_NODE_CHUNK_MAX) {
+        err = ANT_ERR_CORRUPT;
+        goto out;
+    }
+    if (s->verify_reads) {
+        err = ant_sha256(sum, val.mv_data, val.mv_size);
+        if (err != ANT_OK)
+            goto out;
+        if (memcmp(sum, addr, sizeof sum) != 0) {
+            char hex[ANT_SHA256_HEXBYTES];
+            ant_hex_encode(hex, addr, ANT_NODE_ADDR_BYTES);
+            ant_log(ANT_LOG_ERROR, "store", "Stored chunk does not match its address addr=%s",
+                    hex);
+            err = ANT_ERR_CORRUPT;
+            goto out;
+        }
+    }
+    err = sink(ctx, val.mv_data, val.mv_size);
+out:
+    mdb_txn_abort(txn);
+    return err;
+}
+
+struct copy_ctx {
+    uint8_t *data;
+    size_t len;
+};
+
+static ant_err copy_sink(void *ctx, const uint8_t *data, size_t len)
+{
+    struct copy_ctx *c = ctx;
+    c->data = malloc(len > 0 ? len : 1);
+    if (c->data == NULL)
+        return ANT_ERR_NOMEM;
+    if (len > 0)
+        memcpy(c->data, data, len);
+    c->len = len;
+    return ANT_OK;
+}
+
+ant_err ant_node_store_get_copy(struct ant_node_store *s,
+                                const uint8_t addr[ANT_NODE_ADDR_BYTES], uint8_t **data,
+                                size_t *len)
+{
+    struct copy_ctx c = {NULL, 0};
+    ant_err err;
+
+    if (data == NULL || len == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *data = NULL;
+    *len = 0;
+    err = ant_node_store_get(s, addr, copy_sink, &c);
+    if (err != ANT_OK) {
+        free(c.data);
+        return err;
+    }
+    *data = c.data;
+    *len = c.len;
+    return ANT_OK;
+}
+
+ant_err ant_node_store_has(struct ant_node_store *s, const uint8_t addr[ANT_NODE_ADDR_BYTES],
+                           bool *present)
+{
+    MDB_txn *txn = NULL;
+    MDB_val key, val;
+    int rc;
+
+    if (s == NULL || addr == NULL || present == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *present = false;
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "has_begin");
+    key.mv_size = ANT_NODE_ADDR_BYTES;
+    key.mv_data = (void *)addr;
+    rc = mdb_get(txn, s->chunks, &key, &val);
+    mdb_txn_abort(txn);
+    if (rc == MDB_NOTFOUND)
+        return ANT_OK;
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "has");
+    *present = true;
+    return ANT_OK;
+}
+
+ant_err ant_node_store_stats(struct ant_node_store *s, uint64_t *chunks, uint64_t *bytes)
+{
+    MDB_txn *txn = NULL;
+    int rc;
+
+    if (s == NULL || chunks == NULL || bytes == NULL)
+        return ANT_ERR_INVALID_ARG;
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "stats_begin");
+    rc = read_totals(txn, s->meta, chunks, bytes);
+    mdb_txn_abort(txn);
+    return map_rc(rc, "stats");
+}
