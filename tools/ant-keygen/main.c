@@ -655,8 +655,9 @@ static int cmd_verify_key(int argc, char **argv)
         rc = EXIT_REJECTED;
         goto out;
     }
-    /* The round trip exercises the parts of SECRET the recomputation does not (K, t0):
-     * a key pair that cannot make verifiable signatures is useless even if pk matches. */
+    /* The recomputation cannot see the signing path itself (K and the signing code as
+     * this build runs it): a pair that cannot make verifiable signatures is useless even
+     * when pk matches, so prove it with one real signature. */
     if (getrandom(msg, sizeof msg, 0) != (ssize_t)sizeof msg) {
         fprintf(stderr, "ant-keygen: error: getrandom failed: %s\n", strerror(errno));
         goto out;
