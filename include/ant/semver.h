@@ -28,8 +28,9 @@ struct ant_semver {
 };
 
 /* Parses `text`; one leading 'v' is stripped. Rejects leading zeros in numeric parts,
- * empty identifiers, characters outside [0-9A-Za-z-], overlong parts and numbers that
- * overflow: ANT_ERR_BAD_VERSION. */
+ * empty identifiers, characters outside [0-9A-Za-z-], overlong parts, numbers that
+ * overflow, and a text (after the 'v') of ANT_SEMVER_TEXT_MAX bytes or more, so every
+ * parsed version formats without being cut: ANT_ERR_BAD_VERSION. */
 ANT_MUST_CHECK ant_err ant_semver_parse(const char *text, struct ant_semver *out);
 
 /* <0, 0, >0 as a is lower than, equal to, or higher than b (build metadata ignored). */
