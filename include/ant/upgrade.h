@@ -10,6 +10,8 @@
  *   ant_upgrade_new(&cfg, argc, argv, &u);       before anything else that takes time
  *   ant_upgrade_boot(u, &restart);               trial-boot check, before serving
  *   if (restart) -> ant_upgrade_restart(u, &code); return code from main();
+ *   ... start the node ...
+ *   ant_upgrade_set_peer_id(u, peer_id_hex);     once the identity is loaded
  *   ant_upgrade_monitor_start(u);                once the node is up (also confirms a trial)
  *   ... node runs; cfg.request_shutdown is called (monitor thread) when a restart is due ...
  *   ant_upgrade_monitor_stop(u);                 during clean shutdown
@@ -47,7 +49,9 @@
  */
 struct ant_upgrade_config {
     const char *root_dir;         /* required: the node's root dir (state file) */
-    const char *peer_id;          /* required: hex peer id, seeds the rollout delay */
+    const char *peer_id;          /* hex peer id, seeds the rollout delay; required by the
+                                   * monitor and checks, may instead be set later with
+                                   * ant_upgrade_set_peer_id() (the identity loads after boot) */
     const char *running_version;  /* default ANT_VERSION_STRING */
     const char *binary_path;      /* on-disk binary; default: /proc/self/exe at ant_upgrade_new */
     const char *cache_dir;        /* default $XDG_DATA_HOME/ant/upgrades, ~/.local/share/... */
@@ -58,15 +62,15 @@ struct ant_upgrade_config {
     const char *ca_file;          /* CA bundle for HTTPS; NULL = the usual paths */
     uint64_t archive_cap;         /* bytes; default 200 MiB */
     unsigned lock_timeout_ms;     /* download/replace/state locks; default 120 000 */
-    unsigned http_connect_timeout_ms; /* 0 = ant_http default */
-    unsigned http_timeout_ms;     /* whole transfer; default 600 000 for archives */
-    unsigned http_stall_seconds;  /* 0 = ant_http default */
-    uint64_t release_ttl_s;       /* releases.json freshness; default 3600 */
-    uint64_t check_interval_s;    /* default 3600, each wait jittered by ±5 % */
-    uint64_t first_check_min_s;   /* first check after start: uniform in [min, max]; */
-    uint64_t first_check_max_s;   /*   default 30 and 90 (set both 0 for tests) */
-    uint64_t rollout_window_s;    /* default 86 400 (0 = no delay) */
-    uint64_t trial_period_s;      /* healthy time before a trial is confirmed; default 60 */
+    uint64_t connect_timeout_ms;  /* HTTP connect + TLS; 0 = ant_http default */
+    uint64_t transfer_timeout_ms; /* whole HTTP transfer; default 600 000 */
+    uint64_t stall_timeout_ms;    /* HTTP stall (< 1 byte/s) limit; 0 = ant_http default */
+    uint64_t release_ttl_ms;      /* releases.json freshness; default 3 600 000 */
+    uint64_t check_interval_ms;   /* default 3 600 000, each wait jittered by ±5 % */
+    uint64_t first_check_min_ms;  /* first check after start: uniform in [min, max], */
+    uint64_t first_check_max_ms;  /*   default 30 000-90 000, both capped at the interval */
+    uint64_t rollout_window_ms;   /* default 86 400 000 (24 h); 0 = no delay */
+    uint64_t trial_period_ms;     /* healthy time before a trial is confirmed; default 60 000 */
     unsigned trial_max_attempts;  /* default 3 */
     bool stop_on_upgrade;         /* restart by exit 75 (service manager) instead of spawn */
     bool auto_upgrade;            /* default true; false = monitor only confirms trials */
@@ -97,6 +101,10 @@ struct ant_upgrade;
  */
 ANT_MUST_CHECK ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc,
                                        char *const argv[], struct ant_upgrade **out);
+
+/* Sets (copies) the peer id used for the rollout delay. ANT_ERR_INVALID_ARG if empty or
+ * longer than 128 bytes. */
+ANT_MUST_CHECK ant_err ant_upgrade_set_peer_id(struct ant_upgrade *u, const char *peer_id);
 
 /* Stops the monitor if running and frees the engine. NULL is fine. */
 void ant_upgrade_free(struct ant_upgrade *u);
@@ -153,7 +161,7 @@ struct ant_upgrade_plan {
     char version[ANT_SEMVER_TEXT_MAX];    /* selected version when available */
     int64_t first_seen;                   /* Unix seconds; 0 if not yet scheduled */
     int64_t scheduled_at;                 /* Unix seconds the rollout gate opens */
-    uint64_t delay_s;                     /* this node's rollout delay for `version` */
+    uint64_t delay_ms;                    /* this node's rollout delay for `version` */
 };
 
 /*
@@ -195,10 +203,12 @@ ANT_MUST_CHECK ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *pl
 
 /*
  * This node's rollout delay for `version` (DESIGN.md §5 step 4):
- * window_s × first-8-bytes-big-endian(SHA-256(peer_id ‖ version)) / 2^64, both as their
- * text bytes. Always < window_s (0 when window_s is 0).
+ * window × first-8-bytes-big-endian(SHA-256(peer_id ‖ version)) / 2^64, peer_id and
+ * version hashed as their text bytes, in the unit of `window` (the engine uses ms).
+ * Always < window (0 when window is 0). Errors: ANT_ERR_INVALID_ARG (empty strings),
+ * ANT_ERR_CRYPTO.
  */
 ANT_MUST_CHECK ant_err ant_upgrade_rollout_delay(const char *peer_id, const char *version,
-                                                 uint64_t window_s, uint64_t *delay_s);
+                                                 uint64_t window, uint64_t *delay);
 
 #endif

@@ -14,6 +14,8 @@
 #include <sys/types.h>
 
 #include "ant/err.h"
+#include "ant/http.h"
+#include "ant/releases.h"
 #include "ant/semver.h"
 #include "ant/upgrade.h"
 
@@ -21,6 +23,7 @@
 #define STATE_FILE_CAP 65536
 #define STATE_BAD_MAX 32
 #define STATE_ERROR_MAX 160
+#define HOST_BAD_MAX 64 /* entries read from <binary>.bad-versions */
 
 /* The persisted state of one node (see include/ant/upgrade.h). Empty strings = unset. */
 struct upgrade_state {
@@ -64,15 +67,17 @@ void state_set_error(struct upgrade_state *st, const char *version, const char *
 bool state_copy(char *dst, size_t cap, const char *src);
 
 /*
- * Applies the rollout rules to `st` for a selected `version` seen at `now`: first sighting
+ * Applies the rollout rules to `st` for a selected `version` seen at `now` (Unix s): first sighting
  * (or a different version than the pending one) sets first_seen = now and the schedule;
  * the same version keeps its persisted schedule. *changed tells whether `st` was modified.
  */
 ANT_MUST_CHECK ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id,
-                                        const char *version, uint64_t window_s, int64_t now,
+                                        const char *version, uint64_t window_ms, int64_t now,
                                         bool *changed);
 
 /* The engine object (opaque in the public header). */
+struct ant_cache;
+
 struct ant_upgrade {
     struct ant_upgrade_config cfg;
     char running[ANT_SEMVER_TEXT_MAX];
@@ -81,10 +86,15 @@ struct ant_upgrade {
     char binary_dir[PATH_MAX];
     char binary_name[NAME_MAX + 1];
     char cache_dir[PATH_MAX];
+    char peer_id[129];
     int rootfd;
+    struct ant_cache *cache; /* shared per-host cache, NULL when unusable (run uncached) */
+    int cachefd;          /* its dir fd (owned by cache), -1 without a cache */
+    struct ant_release_choice choice; /* what the last check selected */
+    bool have_choice;
     char **argv; /* NULL-terminated copy */
     int argc;
-    int64_t started_at;   /* CLOCK_MONOTONIC seconds at ant_upgrade_new */
+    int64_t started_ms;   /* CLOCK_MONOTONIC ms at ant_upgrade_new (trial clock) */
     bool trial_open;      /* this start is an unconfirmed trial */
     char restart_version[ANT_SEMVER_TEXT_MAX];
     int64_t restart_scheduled_at;
@@ -97,6 +107,9 @@ struct ant_upgrade {
     bool stop;
 };
 
+/* Resolves the on-disk binary into u->binary_path/_dir/_name (see ant_upgrade_new). */
+ANT_MUST_CHECK ant_err engine_resolve_binary(struct ant_upgrade *u, const char *configured);
+
 /* Time in Unix seconds (CLOCK_REALTIME). */
 int64_t engine_now(void);
 
@@ -104,9 +117,17 @@ int64_t engine_now(void);
  * does not answer that way. */
 ANT_MUST_CHECK ant_err engine_binary_version(const char *path, char *version, size_t cap);
 
+/* HTTP options from the engine's settings. */
+void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http);
+
 /* Host-wide list of versions that failed a trial, beside the binary. */
+ANT_MUST_CHECK ant_err engine_host_bad_list(const struct ant_upgrade *u, struct ant_semver *out,
+                                            size_t cap, size_t *n);
 bool engine_host_bad(const struct ant_upgrade *u, const char *version);
 ANT_MUST_CHECK ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version);
+
+/* Takes replace.lock (in the cache dir; beside the binary when the cache is unusable). */
+ANT_MUST_CHECK ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd);
 
 /* Opens the binary's directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC). */
 ANT_MUST_CHECK ant_err engine_open_binary_dir(const struct ant_upgrade *u, int *dirfd);

@@ -13,17 +13,17 @@
 #include "ant/log.h"
 #include "upgrade/engine.h"
 
-ant_err ant_upgrade_rollout_delay(const char *peer_id, const char *version, uint64_t window_s,
-                                  uint64_t *delay_s)
+ant_err ant_upgrade_rollout_delay(const char *peer_id, const char *version, uint64_t window,
+                                  uint64_t *delay)
 {
     struct ant_digest *d = NULL;
     uint8_t hash[ANT_SHA256_BYTES];
     ant_err err;
 
-    if (peer_id == NULL || version == NULL || delay_s == NULL || peer_id[0] == '\0' ||
+    if (peer_id == NULL || version == NULL || delay == NULL || peer_id[0] == '\0' ||
         version[0] == '\0')
         return ANT_ERR_INVALID_ARG;
-    *delay_s = 0;
+    *delay = 0;
     err = ant_digest_new(&d, ANT_DIGEST_SHA256);
     if (err != ANT_OK)
         goto out;
@@ -41,14 +41,14 @@ ant_err ant_upgrade_rollout_delay(const char *peer_id, const char *version, uint
     for (size_t i = 0; i < 8; i++)
         h = (h << 8) | hash[i];
     /* window × h / 2^64 exactly, in 128-bit arithmetic: never overflows, always < window. */
-    *delay_s = (uint64_t)(((unsigned __int128)window_s * h) >> 64);
+    *delay = (uint64_t)(((unsigned __int128)window * h) >> 64);
 out:
     ant_digest_free(d);
     return err;
 }
 
 ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const char *version,
-                         uint64_t window_s, int64_t now, bool *changed)
+                         uint64_t window_ms, int64_t now, bool *changed)
 {
     struct ant_semver want, have;
     uint64_t delay = 0;
@@ -66,9 +66,10 @@ ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const ch
 
     /* First sighting, or another release replaces the pending one (normally a newer one:
      * the selection only ever offers the highest acceptable version). */
-    err = ant_upgrade_rollout_delay(peer_id, version, window_s, &delay);
+    err = ant_upgrade_rollout_delay(peer_id, version, window_ms, &delay);
     if (err != ANT_OK)
         return err;
+    delay /= 1000; /* the schedule is kept in whole seconds, like first_seen */
     if (delay > (uint64_t)INT64_MAX - (uint64_t)now)
         return ANT_ERR_INVALID_ARG;
     if (!state_copy(st->pending.version, sizeof st->pending.version, version))

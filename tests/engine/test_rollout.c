@@ -103,7 +103,7 @@ static void test_schedule_survives_restart(void)
     bool changed = false;
     CHECK_OK(state_load(fd, &st)); /* missing file: empty state */
     CHECK_STR(st.floor, "");
-    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600, 1000000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600000, 1000000, &changed));
     CHECK(changed);
     int64_t at = st.pending.scheduled_at;
     CHECK(at >= 1000000 && at < 1000000 + 3600);
@@ -114,19 +114,19 @@ static void test_schedule_survives_restart(void)
     CHECK_OK(state_load(fd, &st));
     CHECK_STR(st.pending.version, "0.2.0");
     CHECK_INT(st.pending.first_seen, 1000000);
-    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600000, 1002000, &changed));
     CHECK(!changed);
     CHECK_INT(st.pending.scheduled_at, at);
     CHECK_INT(st.pending.first_seen, 1000000);
 
     /* A newer release replaces the pending one, counted from its own first sighting. */
-    CHECK_OK(rollout_schedule(&st, "peer-x", "0.3.0", 3600, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", "0.3.0", 3600000, 1002000, &changed));
     CHECK(changed);
     CHECK_STR(st.pending.version, "0.3.0");
     CHECK_INT(st.pending.first_seen, 1002000);
     uint64_t d = 0;
-    CHECK_OK(ant_upgrade_rollout_delay("peer-x", "0.3.0", 3600, &d));
-    CHECK_INT(st.pending.scheduled_at, 1002000 + (int64_t)d);
+    CHECK_OK(ant_upgrade_rollout_delay("peer-x", "0.3.0", 3600000, &d));
+    CHECK_INT(st.pending.scheduled_at, 1002000 + (int64_t)(d / 1000));
     rm_tmp(fd);
 }
 

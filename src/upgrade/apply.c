@@ -1,0 +1,431 @@
+/*
+ * Installing a selected release on disk (DESIGN.md §5 steps 5-9): acquire the signed
+ * archive (a re-verified cache hit, or a download under download.lock after looking in the
+ * cache again), extract and validate the new binary in a private staging dir, store the
+ * archive in the shared cache, and replace the on-disk binary once per host under
+ * replace.lock.
+ *
+ * Host coordination is what keeps a host with N nodes at one download and one replacement:
+ * the node holding download.lock keeps it until the archive is stored, so every other node
+ * that waited finds a cache hit when it gets the lock; and under replace.lock a node first
+ * asks the on-disk binary for its version and skips the replacement if another node already
+ * installed the target. Every durable step is atomic (temp file, fsync, rename, fsync dir),
+ * so a crash at any point leaves the old or the new binary, never a torn one; the
+ * ENGINE_FAULT points let the tests prove that.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ant/cache.h"
+#include "ant/extract.h"
+#include "ant/fsx.h"
+#include "ant/http.h"
+#include "ant/log.h"
+#include "ant/mldsa65.h"
+#include "ant/trust.h"
+#include "ant/validate.h"
+#include "upgrade/engine.h"
+
+#define DOWNLOAD_LOCK "download.lock"
+#define REPLACE_LOCK "replace.lock"
+#define DOWNLOAD_NAME "download.tar.gz"
+#define BACKUP_SUFFIX ".backup"
+#define BINARY_CAP ((uint64_t)512 << 20)
+
+#ifdef ANT_TEST_FAULTS
+void engine_fault(const char *point)
+{
+    const char *want = getenv("ANT_TEST_FAULT");
+    if (want != NULL && strcmp(want, point) == 0) {
+        ant_log(ANT_LOG_WARN, "upgrade", "Test fault point reached, killing self point=%s", point);
+        kill(getpid(), SIGKILL);
+    }
+}
+#endif
+
+/* ant_strerror() text as one log token (LOG-EVENTS.md: values never contain spaces). */
+static void error_token(ant_err err, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", ant_strerror(err));
+    for (char *p = buf; *p != '\0'; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '=')
+            *p = '_';
+    }
+}
+
+void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, ant_err err)
+{
+    char tok[STATE_ERROR_MAX];
+    struct upgrade_state st;
+    int lockfd = -1;
+
+    error_token(err, tok, sizeof tok);
+    ant_log(ANT_LOG_ERROR, "upgrade", "Upgrade failed version=%s stage=%s error=%s",
+            version != NULL && version[0] != '\0' ? version : "-", stage, tok);
+    /* Best effort: the error is already logged, the state copy is for `upgrade status`. */
+    if (state_lock(u->rootfd, u->cfg.lock_timeout_ms, &lockfd) != ANT_OK)
+        return;
+    if (state_load(u->rootfd, &st) == ANT_OK) {
+        state_set_error(&st, version, stage, err, engine_now());
+        if (state_save(u->rootfd, &st) != ANT_OK)
+            ant_log(ANT_LOG_WARN, "upgrade", "Cannot record last error in state file");
+    }
+    ant_fsx_unlock(lockfd);
+}
+
+ant_err engine_binary_version(const char *path, char *version, size_t cap)
+{
+    const char *reason = NULL;
+    return ant_validate_run_version(path, NULL, ANT_VALIDATE_TIMEOUT_MS, version, cap, &reason);
+}
+
+ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd)
+{
+    if (u->cachefd >= 0)
+        return ant_fsx_lock(u->cachefd, REPLACE_LOCK, u->cfg.lock_timeout_ms, lockfd);
+    /* Without a usable cache, nodes sharing the binary still serialise on its directory. */
+    char name[NAME_MAX + 1];
+    int dirfd = -1;
+    int n = snprintf(name, sizeof name, "%s.%s", u->binary_name, REPLACE_LOCK);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return ANT_ERR_INVALID_ARG;
+    ant_err err = engine_open_binary_dir(u, &dirfd);
+    if (err != ANT_OK)
+        return err;
+    err = ant_fsx_lock(dirfd, name, u->cfg.lock_timeout_ms, lockfd);
+    close(dirfd);
+    return err;
+}
+
+/* Everything one apply holds; released by apply_cleanup on every path. */
+struct apply_ctx {
+    struct ant_upgrade *u;
+    const char *version;
+    const char *platform;
+    struct ant_trust_keys *keys;
+    char staging[PATH_MAX];
+    int stagingfd;
+    int download_lock;
+    int archivefd; /* the verified private copy */
+    uint8_t sig[ANT_MLDSA65_SIGBYTES];
+    bool hit;
+};
+
+static ant_err load_keys(struct apply_ctx *c)
+{
+    char why[256] = "";
+    ant_err err = ant_trust_keys_new(&c->keys);
+    if (err != ANT_OK)
+        return err;
+    if (c->u->cfg.trusted_keys_dir != NULL && c->u->cfg.trusted_keys_dir[0] != '\0') {
+        err = ant_trust_keys_add_dir(c->keys, c->u->cfg.trusted_keys_dir, why, sizeof why);
+        if (err != ANT_OK)
+            ant_log(ANT_LOG_ERROR, "upgrade", "Trusted keys dir refused path=%s",
+                    c->u->cfg.trusted_keys_dir);
+    }
+    return err;
+}
+
+static ant_err make_staging(struct apply_ctx *c)
+{
+    if (c->u->cache != NULL)
+        return ant_cache_staging_create(c->u->cache, c->staging, sizeof c->staging,
+                                        &c->stagingfd);
+    /* Uncached: stage in the node's own private root dir (executable, unlike many /tmp). */
+    return ant_fsx_private_dir_create(c->u->cfg.root_dir, ".upgrade-staging-", c->staging,
+                                      sizeof c->staging, &c->stagingfd);
+}
+
+static void log_verified(const struct apply_ctx *c)
+{
+    ant_log(ANT_LOG_INFO, "upgrade", "Archive signature verified version=%s key=trusted-set-of-%zu",
+            c->version, ant_trust_keys_count(c->keys));
+}
+
+/* Cache hit into the staging dir. ANT_ERR_NOT_FOUND on a miss; any other failure of an
+ * attacker-writable cache is reported as a miss too (the download path then decides). */
+static ant_err try_cache(struct apply_ctx *c)
+{
+    const char *reason = NULL;
+    if (c->u->cache == NULL)
+        return ANT_ERR_NOT_FOUND;
+    ant_err err = ant_cache_get(c->u->cache, c->keys, c->version, c->platform, c->stagingfd,
+                                &reason);
+    if (err == ANT_ERR_NOT_FOUND)
+        return err;
+    if (err != ANT_OK) {
+        char tok[STATE_ERROR_MAX];
+        error_token(err, tok, sizeof tok);
+        ant_log(ANT_LOG_WARN, "upgrade", "Cached archive rejected, downloading version=%s error=%s",
+                c->version, tok);
+        return ANT_ERR_NOT_FOUND;
+    }
+    ant_err oerr = ant_fsx_open_capped(c->stagingfd, ANT_CACHE_STAGED_ARCHIVE,
+                                       c->u->cfg.archive_cap, &c->archivefd, &(uint64_t){0});
+    if (oerr != ANT_OK)
+        return oerr;
+    c->hit = true;
+    log_verified(c);
+    ant_log(ANT_LOG_INFO, "upgrade", "Reused signature-verified cached archive for %s version=%s",
+            c->version, c->version);
+    return ANT_OK;
+}
+
+static ant_err download(struct apply_ctx *c)
+{
+    const struct ant_release_choice *ch = &c->u->choice;
+    struct ant_http_opts http;
+    uint8_t *sigbuf = NULL;
+    size_t siglen = 0;
+    int fd = -1;
+    ant_err err;
+
+    engine_http_opts(c->u, &http);
+    /* The signature first: it is tiny and exactly sized, so a wrong one costs no archive. */
+    err = ant_http_get_mem(ch->sig_url, &http, ANT_MLDSA65_SIGBYTES, &sigbuf, &siglen, NULL);
+    if (err != ANT_OK)
+        goto out;
+    if (siglen != ANT_MLDSA65_SIGBYTES) {
+        err = ANT_ERR_BAD_SIGNATURE;
+        goto out;
+    }
+    memcpy(c->sig, sigbuf, siglen);
+
+    ant_log(ANT_LOG_INFO, "upgrade", "Downloading ant-node archive... version=%s url=%s",
+            c->version, ch->asset_url);
+    fd = openat(c->stagingfd, DOWNLOAD_NAME, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0600);
+    if (fd < 0) {
+        err = errno == ENOSPC ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
+        goto out;
+    }
+    err = ant_http_get_fd(ch->asset_url, &http, fd, c->u->cfg.archive_cap, NULL);
+    if (err != ANT_OK)
+        goto out;
+    ENGINE_FAULT("after-download");
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        err = ANT_ERR_IO;
+        goto out;
+    }
+    err = ant_trust_verify_stream(c->keys, c->version, c->platform, fd, c->u->cfg.archive_cap,
+                                  -1, c->sig, sizeof c->sig, NULL, NULL);
+    if (err != ANT_OK)
+        goto out;
+    log_verified(c);
+    c->archivefd = fd;
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(sigbuf);
+    return err;
+}
+
+/* Installs staging/ant-node over the on-disk binary, once per host (step 9). */
+static ant_err replace_binary(struct apply_ctx *c, const char **stage)
+{
+    struct ant_upgrade *u = c->u;
+    char ondisk[ANT_SEMVER_TEXT_MAX] = "";
+    char backup[NAME_MAX + 1];
+    struct ant_fsx_tmp *tmp = NULL;
+    int lockfd = -1, dirfd = -1, in = -1;
+    uint64_t size = 0, copied = 0;
+    ant_err err;
+
+    *stage = "replace";
+    int n = snprintf(backup, sizeof backup, "%s%s", u->binary_name, BACKUP_SUFFIX);
+    if (n < 0 || (size_t)n >= sizeof backup)
+        return ANT_ERR_INVALID_ARG;
+    err = engine_replace_lock(u, &lockfd);
+    if (err != ANT_OK)
+        return err;
+    err = engine_open_binary_dir(u, &dirfd);
+    if (err != ANT_OK)
+        goto out;
+
+    /* Another node sharing this binary may have installed it while we acquired. */
+    if (engine_binary_version(u->binary_path, ondisk, sizeof ondisk) == ANT_OK) {
+        struct ant_semver have, want;
+        if (ant_semver_parse(ondisk, &have) == ANT_OK &&
+            ant_semver_parse(c->version, &want) == ANT_OK) {
+            int cmp = ant_semver_compare(&have, &want);
+            if (cmp == 0) {
+                ant_log(ANT_LOG_INFO, "upgrade",
+                        "Binary already upgraded to %s by another service, skipping replacement version=%s",
+                        c->version, c->version);
+                goto out;
+            }
+            if (cmp > 0) {
+                ant_log(ANT_LOG_INFO, "upgrade",
+                        "Binary already at a newer version, skipping replacement version=%s found=%s",
+                        c->version, ondisk);
+                goto out;
+            }
+        }
+    }
+
+    ant_log(ANT_LOG_INFO, "upgrade", "Replacing binary... version=%s path=%s", c->version,
+            u->binary_path);
+    *stage = "backup";
+    err = engine_copy_file(dirfd, u->binary_name, backup, 0755);
+    if (err != ANT_OK)
+        goto out;
+    ENGINE_FAULT("after-backup");
+
+    *stage = "replace";
+    err = ant_fsx_open_capped(c->stagingfd, ANT_EXTRACT_MEMBER_NAME, BINARY_CAP, &in, &size);
+    if (err != ANT_OK)
+        goto out;
+    err = ant_fsx_tmp_open(dirfd, u->binary_name, 0755, &tmp);
+    if (err != ANT_OK)
+        goto out;
+    err = ant_fsx_copy_fd(in, ant_fsx_tmp_fd(tmp), size, &copied);
+    if (err == ANT_OK && copied != size)
+        err = ANT_ERR_TRUNCATED;
+    if (err != ANT_OK) {
+        ant_fsx_tmp_abort(tmp);
+        goto out;
+    }
+    ENGINE_FAULT("after-write");
+    /* fsync, rename over the binary, fsync the directory. */
+    err = ant_fsx_tmp_commit(tmp, u->binary_name);
+    if (err != ANT_OK)
+        goto out;
+    ENGINE_FAULT("after-rename");
+out:
+    if (in >= 0)
+        close(in);
+    if (dirfd >= 0)
+        close(dirfd);
+    ant_fsx_unlock(lockfd);
+    return err;
+}
+
+static ant_err check_allowed(struct ant_upgrade *u, const char *version)
+{
+    struct upgrade_state st;
+    struct ant_semver want, floor;
+    ant_err err = state_load(u->rootfd, &st);
+    if (err != ANT_OK)
+        return err;
+    if (ant_semver_parse(version, &want) != ANT_OK)
+        return ANT_ERR_BAD_VERSION;
+    if (ant_semver_compare(&want, &u->running_v) <= 0)
+        return ANT_ERR_DOWNGRADE;
+    if (st.floor[0] != '\0' && ant_semver_parse(st.floor, &floor) == ANT_OK &&
+        ant_semver_compare(&want, &floor) < 0)
+        return ANT_ERR_DOWNGRADE;
+    if (state_is_bad(&st, version) || engine_host_bad(u, version))
+        return ANT_ERR_BAD_VERSION_SEEN;
+    return ANT_OK;
+}
+
+ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *plan)
+{
+    struct apply_ctx c;
+    const char *stage = "select";
+    const char *reason = NULL;
+    char chosen[ANT_SEMVER_TEXT_MAX];
+    ant_err err;
+
+    memset(&c, 0, sizeof c);
+    c.u = u;
+    c.stagingfd = -1;
+    c.download_lock = -1;
+    c.archivefd = -1;
+    c.version = plan->version;
+    c.platform = ant_release_host_platform();
+    if (!plan->available || !u->have_choice ||
+        !ant_semver_format(&u->choice.version, chosen, sizeof chosen) ||
+        strcmp(chosen, plan->version) != 0)
+        return ANT_ERR_INVALID_ARG; /* apply only what this engine's last check selected */
+    if (c.platform == NULL) {
+        err = ANT_ERR_PLATFORM;
+        goto out;
+    }
+    err = check_allowed(u, c.version);
+    if (err != ANT_OK)
+        goto out;
+
+    stage = "keys";
+    err = load_keys(&c);
+    if (err != ANT_OK)
+        goto out;
+    stage = "staging";
+    err = make_staging(&c);
+    if (err != ANT_OK)
+        goto out;
+
+    /* Step 5: acquire. */
+    stage = "acquire";
+    err = try_cache(&c);
+    if (err == ANT_ERR_NOT_FOUND && u->cachefd >= 0) {
+        err = ant_fsx_lock(u->cachefd, DOWNLOAD_LOCK, u->cfg.lock_timeout_ms, &c.download_lock);
+        if (err != ANT_OK)
+            goto out;
+        err = try_cache(&c); /* the previous holder has probably just stored it */
+    }
+    if (err == ANT_ERR_NOT_FOUND) {
+        stage = "download";
+        err = download(&c);
+    }
+    if (err != ANT_OK)
+        goto out;
+
+    /* Steps 6-7: extract from the private copy only, then validate what came out. */
+    stage = "extract";
+    if (lseek(c.archivefd, 0, SEEK_SET) != 0) {
+        err = ANT_ERR_IO;
+        goto out;
+    }
+    err = ant_extract_binary(c.archivefd, c.stagingfd, NULL, &reason);
+    if (err != ANT_OK)
+        goto out;
+    stage = "validate";
+    err = ant_validate_binary(c.staging, c.stagingfd, c.version, &reason);
+    if (err != ANT_OK)
+        goto out;
+
+    /* Step 8: store, only now that the archive is known good (no poison pill). A failed
+     * store costs other nodes a download, not this upgrade. */
+    if (!c.hit && u->cache != NULL) {
+        if (lseek(c.archivefd, 0, SEEK_SET) != 0) {
+            err = ANT_ERR_IO;
+            goto out;
+        }
+        ant_err serr = ant_cache_store(u->cache, c.keys, c.version, c.platform, c.archivefd,
+                                       c.sig, sizeof c.sig, &reason);
+        if (serr == ANT_OK) {
+            ant_log(ANT_LOG_INFO, "upgrade", "Stored archive in cache version=%s", c.version);
+            ENGINE_FAULT("after-store");
+        } else {
+            ant_log(ANT_LOG_WARN, "upgrade", "Cannot store archive in cache version=%s error=%s",
+                    c.version, ant_strerror(serr));
+        }
+    }
+    ant_fsx_unlock(c.download_lock);
+    c.download_lock = -1;
+
+    /* Step 9: replace once per host. */
+    err = replace_binary(&c, &stage);
+    if (err != ANT_OK)
+        goto out;
+    state_copy(u->restart_version, sizeof u->restart_version, c.version);
+    u->restart_scheduled_at = plan->scheduled_at;
+    atomic_store(&u->restart_pending, true);
+out:
+    if (err != ANT_OK)
+        engine_fail(u, c.version, stage, err);
+    if (c.archivefd >= 0)
+        close(c.archivefd);
+    ant_fsx_unlock(c.download_lock);
+    if (c.stagingfd >= 0)
+        ant_fsx_private_dir_remove(c.staging, c.stagingfd);
+    ant_trust_keys_free(c.keys);
+    return err;
+}

@@ -1,0 +1,577 @@
+/*
+ * The engine object and the monitor thread (DESIGN.md §5 step 1).
+ *
+ * The first check comes 30-90 s after start (random, so nodes started together do not
+ * check together), then every check interval ±5 % jitter. While a pending release waits
+ * for its rollout time, the thread wakes at that time rather than at the next interval,
+ * so restarts follow the per-node schedule and not the check grid. A trial boot is
+ * confirmed by the same thread once the node has been healthy for the trial period;
+ * until then no further upgrade is attempted (a second upgrade would back up an
+ * unconfirmed binary). When a restart is due the thread asks the daemon to shut down and
+ * ends; the daemon calls ant_upgrade_restart() after its clean shutdown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ant/cache.h"
+#include "ant/fsx.h"
+#include "ant/log.h"
+#include "ant/relcache.h"
+#include "ant/releases.h"
+#include "ant/version.h"
+#include "upgrade/engine.h"
+
+void ant_upgrade_config_init(struct ant_upgrade_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->api_url = "https://api.github.com";
+    cfg->repo = "WithAutonomi/ant-node";
+    cfg->channel = "stable";
+    cfg->archive_cap = (uint64_t)200 << 20;
+    cfg->lock_timeout_ms = 120000;
+    cfg->transfer_timeout_ms = 600000;
+    cfg->release_ttl_ms = 3600000;
+    cfg->check_interval_ms = 3600000;
+    cfg->first_check_min_ms = 30000;
+    cfg->first_check_max_ms = 90000;
+    cfg->rollout_window_ms = 86400000;
+    cfg->trial_period_ms = 60000;
+    cfg->trial_max_attempts = 3;
+    cfg->auto_upgrade = true;
+}
+
+static uint64_t random_u64(void)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+        /* Jitter only spreads load; a clock-derived value is good enough if getrandom fails. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = ((uint64_t)ts.tv_nsec * UINT64_C(0x9e3779b97f4a7c15)) ^ (uint64_t)getpid();
+    }
+    return r;
+}
+
+/* Uniform in [lo, hi] (hi >= lo). */
+static uint64_t uniform(uint64_t lo, uint64_t hi)
+{
+    if (hi <= lo)
+        return lo;
+    uint64_t span = hi - lo;
+    if (span == UINT64_MAX)
+        return random_u64();
+    return lo + random_u64() % (span + 1);
+}
+
+static uint64_t jittered_interval(const struct ant_upgrade *u)
+{
+    uint64_t iv = u->cfg.check_interval_ms;
+    uint64_t j = iv / 20; /* ±5 % */
+    return uniform(iv - j, iv + j);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ant_err ant_upgrade_set_peer_id(struct ant_upgrade *u, const char *peer_id)
+{
+    if (u == NULL || peer_id == NULL || peer_id[0] == '\0' ||
+        !state_copy(u->peer_id, sizeof u->peer_id, peer_id))
+        return ANT_ERR_INVALID_ARG;
+    return ANT_OK;
+}
+
+ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *const argv[],
+                        struct ant_upgrade **out)
+{
+    struct ant_upgrade *u = NULL;
+    ant_err err = ANT_ERR_INVALID_ARG;
+
+    *out = NULL;
+    if (cfg == NULL || cfg->root_dir == NULL || cfg->root_dir[0] == '\0' || argc < 1 ||
+        argv == NULL || argv[0] == NULL)
+        return ANT_ERR_INVALID_ARG;
+    if (cfg->channel != NULL && strcmp(cfg->channel, "stable") != 0 &&
+        strcmp(cfg->channel, "beta") != 0)
+        return ANT_ERR_INVALID_ARG;
+    u = calloc(1, sizeof *u);
+    if (u == NULL)
+        return ANT_ERR_NOMEM;
+    u->rootfd = -1;
+    u->cachefd = -1;
+    u->cfg = *cfg;
+    if (u->cfg.channel == NULL)
+        u->cfg.channel = "stable";
+    if (u->cfg.api_url == NULL)
+        u->cfg.api_url = "https://api.github.com";
+    if (u->cfg.repo == NULL)
+        u->cfg.repo = "WithAutonomi/ant-node";
+    if (u->cfg.trial_max_attempts == 0)
+        u->cfg.trial_max_attempts = 3;
+    if (u->cfg.archive_cap == 0)
+        u->cfg.archive_cap = (uint64_t)200 << 20;
+    atomic_init(&u->restart_pending, false);
+    if (pthread_mutex_init(&u->mu, NULL) != 0) {
+        free(u);
+        return ANT_ERR_IO;
+    }
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0 ||
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&u->cond, &ca) != 0) {
+        pthread_mutex_destroy(&u->mu);
+        free(u);
+        return ANT_ERR_IO;
+    }
+    pthread_condattr_destroy(&ca);
+    u->started_ms = mono_ms();
+
+    const char *running = cfg->running_version != NULL ? cfg->running_version : ANT_VERSION_STRING;
+    if (ant_semver_parse(running, &u->running_v) != ANT_OK ||
+        !ant_semver_format(&u->running_v, u->running, sizeof u->running))
+        goto out;
+    if (cfg->peer_id != NULL && cfg->peer_id[0] != '\0') {
+        err = ant_upgrade_set_peer_id(u, cfg->peer_id);
+        if (err != ANT_OK)
+            goto out;
+    }
+    if (cfg->cache_dir != NULL && cfg->cache_dir[0] != '\0') {
+        if (!state_copy(u->cache_dir, sizeof u->cache_dir, cfg->cache_dir))
+            goto out;
+    } else if (ant_cache_default_dir(u->cache_dir, sizeof u->cache_dir) != ANT_OK) {
+        /* No usable default: the engine proceeds uncached (DESIGN.md §4). */
+        u->cache_dir[0] = '\0';
+    }
+    err = engine_resolve_binary(u, cfg->binary_path);
+    if (err != ANT_OK)
+        goto out;
+    err = ant_fsx_open_trusted_dir(cfg->root_dir, true, &u->rootfd);
+    if (err != ANT_OK)
+        goto out;
+    /* The shared cache is opened once; if it is unsafe (the cache logged why) or cannot be
+     * created, upgrades still run, uncached (DESIGN.md §4). */
+    if (u->cache_dir[0] != '\0') {
+        if (ant_cache_open(u->cache_dir, u->cfg.archive_cap, &u->cache) == ANT_OK) {
+            u->cachefd = ant_cache_dirfd(u->cache);
+        } else {
+            ant_log(ANT_LOG_WARN, "upgrade", "Cache dir refused, upgrading without cache path=%s",
+                    u->cache_dir);
+            u->cache = NULL;
+        }
+    }
+
+    u->argv = calloc((size_t)argc + 1, sizeof *u->argv);
+    if (u->argv == NULL) {
+        err = ANT_ERR_NOMEM;
+        goto out;
+    }
+    u->argc = argc;
+    for (int i = 0; i < argc; i++) {
+        u->argv[i] = strdup(argv[i] != NULL ? argv[i] : "");
+        if (u->argv[i] == NULL) {
+            err = ANT_ERR_NOMEM;
+            goto out;
+        }
+    }
+    *out = u;
+    u = NULL;
+    err = ANT_OK;
+out:
+    ant_upgrade_free(u);
+    return err;
+}
+
+void ant_upgrade_free(struct ant_upgrade *u)
+{
+    if (u == NULL)
+        return;
+    ant_upgrade_monitor_stop(u);
+    if (u->rootfd >= 0)
+        close(u->rootfd);
+    ant_cache_close(u->cache);
+    if (u->argv != NULL) {
+        for (int i = 0; i < u->argc; i++)
+            free(u->argv[i]);
+        free(u->argv);
+    }
+    pthread_cond_destroy(&u->cond);
+    pthread_mutex_destroy(&u->mu);
+    free(u);
+}
+
+/* Sleeps up to `ms` or until stopped. Returns true if stop was requested. */
+static bool wait_ms(struct ant_upgrade *u, uint64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (ms % 1000) * 1000000u;
+    ts.tv_sec += (time_t)(ms / 1000) + (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    pthread_mutex_lock(&u->mu);
+    while (!u->stop) {
+        int rc = pthread_cond_timedwait(&u->cond, &u->mu, &ts);
+        if (rc == ETIMEDOUT)
+            break;
+    }
+    bool stop = u->stop;
+    pthread_mutex_unlock(&u->mu);
+    return stop;
+}
+
+static void *monitor_main(void *arg)
+{
+    struct ant_upgrade *u = arg;
+    uint64_t iv = u->cfg.check_interval_ms;
+    uint64_t lo = u->cfg.first_check_min_ms, hi = u->cfg.first_check_max_ms;
+    /* A short check interval (devnet, tests) also shortens the first wait. */
+    if (hi > iv)
+        hi = iv;
+    if (lo > hi)
+        lo = hi;
+    int64_t next_check = mono_ms() + (int64_t)uniform(lo, hi);
+
+    for (;;) {
+        int64_t now = mono_ms();
+        if (u->trial_open) {
+            int64_t confirm_at = u->started_ms + (int64_t)u->cfg.trial_period_ms;
+            if (now >= confirm_at) {
+                bool healthy = u->cfg.healthy == NULL || u->cfg.healthy(u->cfg.healthy_arg);
+                if (healthy) {
+                    ant_err err = ant_upgrade_confirm(u);
+                    if (err != ANT_OK)
+                        ant_log(ANT_LOG_WARN, "upgrade", "Cannot confirm trial boot error=%s",
+                                ant_strerror(err));
+                } else {
+                    /* Not healthy yet: look again after another trial period. */
+                    u->started_ms = now;
+                }
+                continue;
+            }
+            if (wait_ms(u, (uint64_t)(confirm_at - now)))
+                break;
+            continue;
+        }
+        if (now < next_check) {
+            if (wait_ms(u, (uint64_t)(next_check - now)))
+                break;
+            continue;
+        }
+        if (!u->cfg.auto_upgrade)
+            break; /* only trial confirmation was wanted */
+        uint64_t next_ms = jittered_interval(u);
+        ant_err err = ant_upgrade_run_once(u, &next_ms);
+        if (err != ANT_OK)
+            next_ms = jittered_interval(u);
+        if (atomic_load(&u->restart_pending)) {
+            if (u->cfg.request_shutdown != NULL)
+                u->cfg.request_shutdown(u->cfg.request_shutdown_arg);
+            break;
+        }
+        next_check = mono_ms() + (int64_t)next_ms;
+    }
+    return NULL;
+}
+
+ant_err ant_upgrade_monitor_start(struct ant_upgrade *u)
+{
+    if (u == NULL || u->thread_running)
+        return ANT_ERR_INVALID_ARG;
+    if (u->cfg.auto_upgrade && u->peer_id[0] == '\0')
+        return ANT_ERR_INVALID_ARG;
+    u->stop = false;
+    if (pthread_create(&u->thread, NULL, monitor_main, u) != 0)
+        return ANT_ERR_IO;
+    u->thread_running = true;
+    return ANT_OK;
+}
+
+void ant_upgrade_monitor_stop(struct ant_upgrade *u)
+{
+    if (u == NULL || !u->thread_running)
+        return;
+    pthread_mutex_lock(&u->mu);
+    u->stop = true;
+    pthread_cond_broadcast(&u->cond);
+    pthread_mutex_unlock(&u->mu);
+    pthread_join(u->thread, NULL);
+    u->thread_running = false;
+}
+
+ant_err ant_upgrade_run_once(struct ant_upgrade *u, uint64_t *next_ms)
+{
+    struct ant_upgrade_plan plan;
+    uint64_t iv = jittered_interval(u);
+    *next_ms = iv;
+    ant_err err = ant_upgrade_check(u, true, &plan);
+    if (err != ANT_OK || !plan.available)
+        return err;
+    int64_t now = engine_now();
+    if (now < plan.scheduled_at) {
+        uint64_t wait = (uint64_t)(plan.scheduled_at - now) * 1000u;
+        if (wait < *next_ms)
+            *next_ms = wait;
+        return ANT_OK;
+    }
+    return ant_upgrade_apply(u, &plan);
+}
+
+static ant_err format_kv(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static ant_err format_kv(char **text, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    *text = NULL;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n >= 0) {
+        *text = malloc((size_t)n + 1);
+        if (*text != NULL)
+            vsnprintf(*text, (size_t)n + 1, fmt, ap2);
+    }
+    va_end(ap2);
+    return *text != NULL ? ANT_OK : ANT_ERR_NOMEM;
+}
+
+ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
+{
+    struct upgrade_state st;
+    char *state_json = NULL;
+    ant_err err;
+
+    *text = NULL;
+    err = state_load(u->rootfd, &st);
+    if (err != ANT_OK)
+        return err;
+    if (json) {
+        err = state_to_json(&st, &state_json);
+        if (err != ANT_OK)
+            return err;
+        /* The state object plus what only the running engine knows. */
+        json_object *root = json_object_new_object();
+        json_object *state = json_tokener_parse(state_json);
+        free(state_json);
+        json_object *run = json_object_new_string(u->running);
+        json_object *bin = json_object_new_string(u->binary_path);
+        if (root == NULL || state == NULL || run == NULL || bin == NULL ||
+            json_object_object_add(root, "running", run) != 0 ||
+            (run = NULL, json_object_object_add(root, "binary", bin) != 0) ||
+            (bin = NULL, json_object_object_add(root, "state", state) != 0)) {
+            json_object_put(root);
+            json_object_put(state);
+            json_object_put(run);
+            json_object_put(bin);
+            return ANT_ERR_NOMEM;
+        }
+        const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+        err = s != NULL ? format_kv(text, "%s\n", s) : ANT_ERR_NOMEM;
+        json_object_put(root);
+        return err;
+    }
+    char bad[STATE_BAD_MAX * ANT_SEMVER_TEXT_MAX + 1] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < st.nbad; i++) {
+        int n = snprintf(bad + off, sizeof bad - off, "%s%s", i ? "," : "", st.bad[i]);
+        if (n < 0 || (size_t)n >= sizeof bad - off)
+            break;
+        off += (size_t)n;
+    }
+    return format_kv(
+        text,
+        "running: %s\nbinary: %s\nfloor: %s\npending: %s\nfirst_seen: %lld\n"
+        "scheduled_at: %lld\ntrial: %s\ntrial_attempts: %u\nbad_versions: %s\n"
+        "last_error: %s%s%s%s%s\n",
+        u->running, u->binary_path, st.floor[0] ? st.floor : "-",
+        st.pending.version[0] ? st.pending.version : "-", (long long)st.pending.first_seen,
+        (long long)st.pending.scheduled_at, st.trial.version[0] ? st.trial.version : "-",
+        st.trial.attempts, bad[0] ? bad : "-", st.last_error.stage[0] ? st.last_error.stage : "-",
+        st.last_error.stage[0] ? " " : "", st.last_error.version,
+        st.last_error.stage[0] ? " " : "", st.last_error.error);
+}
+
+ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *plan, bool json, char **text)
+{
+    if (json)
+        return format_kv(text,
+                         "{\"available\":%s,\"running\":\"%s\",\"floor\":\"%s\",\"version\":\"%s\","
+                         "\"first_seen\":%lld,\"scheduled_at\":%lld,\"delay_ms\":%llu}\n",
+                         plan->available ? "true" : "false", plan->running, plan->floor,
+                         plan->version, (long long)plan->first_seen,
+                         (long long)plan->scheduled_at, (unsigned long long)plan->delay_ms);
+    if (!plan->available)
+        return format_kv(text, "running: %s\nfloor: %s\nupgrade: none\n", plan->running,
+                         plan->floor[0] ? plan->floor : "-");
+    return format_kv(text,
+                     "running: %s\nfloor: %s\nupgrade: %s\nfirst_seen: %lld\nscheduled_at: %lld\n"
+                     "delay_ms: %llu\n",
+                     plan->running, plan->floor[0] ? plan->floor : "-", plan->version,
+                     (long long)plan->first_seen, (long long)plan->scheduled_at,
+                     (unsigned long long)plan->delay_ms);
+}
+
+void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
+{
+    ant_http_opts_init(http);
+    http->ca_file = u->cfg.ca_file;
+    if (u->cfg.connect_timeout_ms > 0)
+        http->connect_timeout_ms = (unsigned)(u->cfg.connect_timeout_ms > UINT32_MAX
+                                                  ? UINT32_MAX
+                                                  : u->cfg.connect_timeout_ms);
+    if (u->cfg.transfer_timeout_ms > 0)
+        http->timeout_ms = (unsigned)(u->cfg.transfer_timeout_ms > UINT32_MAX
+                                          ? UINT32_MAX
+                                          : u->cfg.transfer_timeout_ms);
+    if (u->cfg.stall_timeout_ms >= 1000)
+        http->stall_seconds = (unsigned)(u->cfg.stall_timeout_ms / 1000 > UINT32_MAX
+                                             ? UINT32_MAX
+                                             : u->cfg.stall_timeout_ms / 1000);
+}
+
+/* Steps 2-3: the release list (through releases.json) and the one release to try. */
+static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state *st,
+                               struct ant_release_choice *choice, bool *found)
+{
+    struct ant_release_list *list = NULL;
+    struct ant_relcache_opts ro;
+    struct ant_http_opts http;
+    struct ant_release_criteria crit;
+    struct ant_semver floor, bad[STATE_BAD_MAX + HOST_BAD_MAX];
+    size_t nbad = 0, nhost = 0;
+    ant_err err;
+
+    *found = false;
+    engine_http_opts(u, &http);
+    ant_relcache_opts_init(&ro);
+    ro.api_url = u->cfg.api_url;
+    ro.repo = u->cfg.repo;
+    ro.http = &http;
+    ro.ttl_s = (unsigned)(u->cfg.release_ttl_ms / 1000 > UINT32_MAX ? UINT32_MAX
+                                                                    : u->cfg.release_ttl_ms / 1000);
+    if (ro.ttl_s == 0)
+        ro.ttl_s = 1; /* 0 would mean the default hour */
+    ro.lock_timeout_ms = u->cfg.lock_timeout_ms;
+    err = ant_relcache_get(u->cachefd, &ro, &list, NULL);
+    if (err != ANT_OK)
+        return err;
+
+    memset(&crit, 0, sizeof crit);
+    crit.running = u->running_v;
+    if (st->floor[0] != '\0' && ant_semver_parse(st->floor, &floor) == ANT_OK)
+        crit.floor = &floor;
+    if (!ant_release_channel_parse(u->cfg.channel, &crit.channel)) {
+        err = ANT_ERR_INVALID_ARG;
+        goto out;
+    }
+    crit.platform = ant_release_host_platform();
+    if (crit.platform == NULL) {
+        err = ANT_ERR_PLATFORM;
+        goto out;
+    }
+    for (size_t i = 0; i < st->nbad; i++) {
+        if (ant_semver_parse(st->bad[i], &bad[nbad]) == ANT_OK)
+            nbad++;
+    }
+    if (engine_host_bad_list(u, bad + nbad, HOST_BAD_MAX, &nhost) == ANT_OK)
+        nbad += nhost;
+    crit.bad_versions = bad;
+    crit.n_bad = nbad;
+    err = ant_releases_select(list, &crit, choice);
+    if (err == ANT_ERR_NOT_FOUND) {
+        err = ANT_OK;
+        goto out;
+    }
+    if (err != ANT_OK)
+        goto out;
+    /* Anti-rollback (DESIGN.md §3), checked here again so that no change in selection can
+     * ever let a version at or below the running one, or below the floor, through. */
+    if (ant_semver_compare(&choice->version, &u->running_v) <= 0 ||
+        (crit.floor != NULL && ant_semver_compare(&choice->version, crit.floor) < 0)) {
+        err = ANT_ERR_DOWNGRADE;
+        goto out;
+    }
+    *found = true;
+out:
+    ant_releases_free(list);
+    return err;
+}
+
+ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgrade_plan *plan)
+{
+    struct upgrade_state st;
+    struct ant_release_choice choice;
+    bool found = false, changed = false;
+    int lockfd = -1;
+    ant_err err;
+
+    memset(plan, 0, sizeof *plan);
+    state_copy(plan->running, sizeof plan->running, u->running);
+    if (u->peer_id[0] == '\0')
+        return ANT_ERR_INVALID_ARG;
+    err = state_load(u->rootfd, &st);
+    if (err != ANT_OK)
+        return err;
+    state_copy(plan->floor, sizeof plan->floor, st.floor);
+    err = discover_select(u, &st, &choice, &found);
+    if (err != ANT_OK) {
+        engine_fail(u, NULL, "discover", err);
+        return err;
+    }
+    if (!found)
+        return ANT_OK;
+    char version[ANT_SEMVER_TEXT_MAX];
+    if (!ant_semver_format(&choice.version, version, sizeof version))
+        return ANT_ERR_BAD_VERSION;
+    u->choice = choice;
+    u->have_choice = true;
+    plan->available = true;
+    state_copy(plan->version, sizeof plan->version, version);
+    err = ant_upgrade_rollout_delay(u->peer_id, version, u->cfg.rollout_window_ms,
+                                    &plan->delay_ms);
+    if (err != ANT_OK)
+        return err;
+
+    if (!schedule) {
+        /* Read-only: report the persisted schedule, or what a first sighting now gives. */
+        struct ant_semver pv;
+        if (st.pending.version[0] != '\0' && ant_semver_parse(st.pending.version, &pv) == ANT_OK &&
+            ant_semver_compare(&pv, &choice.version) == 0) {
+            plan->first_seen = st.pending.first_seen;
+            plan->scheduled_at = st.pending.scheduled_at;
+        } else {
+            plan->first_seen = 0;
+            plan->scheduled_at = engine_now() + (int64_t)(plan->delay_ms / 1000);
+        }
+        return ANT_OK;
+    }
+
+    ant_log(ANT_LOG_INFO, "upgrade", "Upgrade available version=%s current=%s", version,
+            u->running);
+    err = state_lock(u->rootfd, u->cfg.lock_timeout_ms, &lockfd);
+    if (err != ANT_OK)
+        return err;
+    err = state_load(u->rootfd, &st); /* again, under the lock */
+    if (err == ANT_OK)
+        err = rollout_schedule(&st, u->peer_id, version, u->cfg.rollout_window_ms, engine_now(),
+                               &changed);
+    if (err == ANT_OK && changed)
+        err = state_save(u->rootfd, &st);
+    ant_fsx_unlock(lockfd);
+    if (err != ANT_OK)
+        return err;
+    plan->first_seen = st.pending.first_seen;
+    plan->scheduled_at = st.pending.scheduled_at;
+    return ANT_OK;
+}

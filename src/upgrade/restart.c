@@ -1,0 +1,110 @@
+/*
+ * Leaving for the new binary (DESIGN.md §5 step 10) and the one piece of process identity
+ * it needs: the on-disk path of our own binary, resolved once at start.
+ *
+ * Why once and at start: after the binary is replaced, /proc/self/exe points at the old,
+ * unlinked inode and reads "<path> (deleted)". Executing /proc/self/exe would start the old
+ * version again (the stale-inode bug the fleet report checks for), and a path ending in
+ * " (deleted)" names nothing. So the path is taken at start, the suffix stripped if the
+ * binary was already replaced then, and only a path that names an existing regular file is
+ * kept. Restart either exits with 75 for a service manager (--stop-on-upgrade; the shipped
+ * systemd unit restarts on it) or spawns that path with the original arguments.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ant/log.h"
+#include "upgrade/engine.h"
+
+extern char **environ;
+
+#define DELETED_SUFFIX " (deleted)"
+
+ant_err engine_resolve_binary(struct ant_upgrade *u, const char *configured)
+{
+    char link[PATH_MAX];
+    char real[PATH_MAX];
+    struct stat sb;
+
+    if (configured != NULL) {
+        /* An operator-given path may be a symlink (/usr/bin/ant-node -> /opt/...): replace
+         * the file it names, as /proc/self/exe would have reported it. */
+        if (realpath(configured, real) == NULL) {
+            ant_log(ANT_LOG_ERROR, "upgrade", "Cannot resolve binary path path=%s errno=%d",
+                    configured, errno);
+            return ANT_ERR_NOT_FOUND;
+        }
+    } else {
+        ssize_t n = readlink("/proc/self/exe", link, sizeof link - 1);
+        if (n <= 0) {
+            ant_log(ANT_LOG_ERROR, "upgrade", "Cannot read /proc/self/exe errno=%d", errno);
+            return ANT_ERR_NOT_FOUND;
+        }
+        link[n] = '\0';
+        size_t len = (size_t)n, slen = strlen(DELETED_SUFFIX);
+        if (len > slen && strcmp(link + len - slen, DELETED_SUFFIX) == 0) {
+            /* Replaced between exec and now: the new file (if any) lives at the old name. */
+            link[len - slen] = '\0';
+            ant_log(ANT_LOG_WARN, "upgrade", "Own binary was replaced since start path=%s", link);
+        }
+        if (!state_copy(real, sizeof real, link))
+            return ANT_ERR_NOT_FOUND;
+    }
+    if (real[0] != '/' || stat(real, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        ant_log(ANT_LOG_ERROR, "upgrade", "Binary path is not a regular file path=%s", real);
+        return ANT_ERR_NOT_FOUND;
+    }
+    const char *slash = strrchr(real, '/');
+    size_t dirlen = slash == real ? 1 : (size_t)(slash - real);
+    if (dirlen >= sizeof u->binary_dir || strlen(slash + 1) >= sizeof u->binary_name ||
+        !state_copy(u->binary_path, sizeof u->binary_path, real))
+        return ANT_ERR_NOT_FOUND;
+    memcpy(u->binary_dir, real, dirlen);
+    u->binary_dir[dirlen] = '\0';
+    memcpy(u->binary_name, slash + 1, strlen(slash + 1) + 1);
+    return ANT_OK;
+}
+
+const char *ant_upgrade_binary_path(const struct ant_upgrade *u)
+{
+    return u != NULL ? u->binary_path : NULL;
+}
+
+bool ant_upgrade_restart_pending(const struct ant_upgrade *u)
+{
+    return u != NULL && atomic_load(&u->restart_pending);
+}
+
+ant_err ant_upgrade_restart(struct ant_upgrade *u, int *exit_code)
+{
+    const char *mode = u->cfg.stop_on_upgrade ? "exit75" : "spawn";
+    const char *version = u->restart_version[0] != '\0' ? u->restart_version : "unknown";
+
+    *exit_code = ANT_UPGRADE_EXIT_RESTART;
+    ant_log(ANT_LOG_INFO, "upgrade",
+            "Restarting into new binary version=%s mode=%s scheduled_at=%lld", version, mode,
+            (long long)u->restart_scheduled_at);
+    if (u->cfg.stop_on_upgrade)
+        return ANT_OK;
+
+    /* Standalone: nothing will start us again, so start the on-disk binary ourselves. The
+     * path was resolved at start (never /proc/self/exe) and now holds the new version. */
+    pid_t pid;
+    int rc = posix_spawn(&pid, u->binary_path, NULL, NULL, u->argv, environ);
+    if (rc != 0) {
+        ant_log(ANT_LOG_ERROR, "upgrade", "Cannot spawn new binary path=%s error=%s",
+                u->binary_path, strerror(rc));
+        engine_fail(u, u->restart_version, "restart", ANT_ERR_IO);
+        return ANT_ERR_IO;
+    }
+    ant_log(ANT_LOG_INFO, "upgrade", "Spawned new binary path=%s pid=%ld", u->binary_path,
+            (long)pid);
+    *exit_code = 0;
+    return ANT_OK;
+}

@@ -1,0 +1,169 @@
+/*
+ * A stand-in ant-node for the upgrade-engine tests, built at several versions (compile
+ * definitions FAKE_VERSION and FAKE_FAIL). It answers `--version` exactly like ant-node and
+ * drives the real engine exactly as the daemon does (boot check, monitor, restart), but
+ * serves nothing, so the engine tests do not depend on the daemon and start in
+ * milliseconds. A FAKE_FAIL build dies right after the trial-boot check, like a release
+ * that cannot come up.
+ *
+ *   fake_node --version
+ *   fake_node run   --root DIR [options]   boot check, monitor, restart when due
+ *   fake_node apply --root DIR [options]   one check + apply now (ant-node upgrade apply --now)
+ * options: --cache DIR --api URL --repo O/N --keys DIR --peer ID --channel C
+ *          --window-ms N --check-ms N --trial-ms N --run-ms N --lock-ms N
+ *          --archive-cap N --stop-on-upgrade
+ * Exit codes: run: 0 after --run-ms, 75 or 0 after a restart as ant_upgrade_restart says,
+ * 2 on usage or engine errors; FAKE_FAIL: 1.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ant/log.h"
+#include "ant/upgrade.h"
+
+#ifndef FAKE_VERSION
+#error "build with -DFAKE_VERSION=\"X.Y.Z\""
+#endif
+#ifndef FAKE_FAIL
+#define FAKE_FAIL 0
+#endif
+
+static atomic_bool shutdown_requested;
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    got_term = 1;
+}
+
+static void request_shutdown(void *arg)
+{
+    (void)arg;
+    atomic_store(&shutdown_requested, true);
+}
+
+static uint64_t num(const char *s)
+{
+    return strtoull(s, NULL, 10);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("ant-node %s\n", FAKE_VERSION);
+        return 0;
+    }
+    if (argc < 2)
+        return 2;
+    const char *mode = argv[1];
+    struct ant_upgrade_config cfg;
+    ant_upgrade_config_init(&cfg);
+    cfg.running_version = FAKE_VERSION;
+    cfg.request_shutdown = request_shutdown;
+    cfg.first_check_min_ms = 0;
+    cfg.first_check_max_ms = 0;
+    cfg.lock_timeout_ms = 30000;
+    uint64_t run_ms = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i];
+        if (strcmp(k, "--stop-on-upgrade") == 0) {
+            cfg.stop_on_upgrade = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return 2;
+        const char *v = argv[++i];
+        if (strcmp(k, "--root") == 0)
+            cfg.root_dir = v;
+        else if (strcmp(k, "--cache") == 0)
+            cfg.cache_dir = v;
+        else if (strcmp(k, "--api") == 0)
+            cfg.api_url = v;
+        else if (strcmp(k, "--repo") == 0)
+            cfg.repo = v;
+        else if (strcmp(k, "--keys") == 0)
+            cfg.trusted_keys_dir = v;
+        else if (strcmp(k, "--peer") == 0)
+            cfg.peer_id = v;
+        else if (strcmp(k, "--channel") == 0)
+            cfg.channel = v;
+        else if (strcmp(k, "--window-ms") == 0)
+            cfg.rollout_window_ms = num(v);
+        else if (strcmp(k, "--check-ms") == 0)
+            cfg.check_interval_ms = num(v);
+        else if (strcmp(k, "--trial-ms") == 0)
+            cfg.trial_period_ms = num(v);
+        else if (strcmp(k, "--lock-ms") == 0)
+            cfg.lock_timeout_ms = (unsigned)num(v);
+        else if (strcmp(k, "--archive-cap") == 0)
+            cfg.archive_cap = num(v);
+        else if (strcmp(k, "--run-ms") == 0)
+            run_ms = num(v);
+        else
+            return 2;
+    }
+
+    struct ant_upgrade *u = NULL;
+    ant_err err = ant_upgrade_new(&cfg, argc, argv, &u);
+    if (err != ANT_OK) {
+        fprintf(stderr, "fake_node: ant_upgrade_new: %s\n", ant_strerror(err));
+        return 2;
+    }
+    int code = 2;
+    if (strcmp(mode, "apply") == 0) {
+        struct ant_upgrade_plan plan;
+        err = ant_upgrade_check(u, true, &plan);
+        if (err == ANT_OK && plan.available)
+            err = ant_upgrade_apply(u, &plan);
+        code = err == ANT_OK ? 0 : 2;
+        goto out;
+    }
+    if (strcmp(mode, "run") != 0)
+        goto out;
+
+    bool restart = false;
+    err = ant_upgrade_boot(u, &restart);
+    if (err != ANT_OK)
+        fprintf(stderr, "fake_node: boot check: %s\n", ant_strerror(err));
+    if (restart) {
+        if (ant_upgrade_restart(u, &code) != ANT_OK)
+            fprintf(stderr, "fake_node: restart failed\n");
+        goto out;
+    }
+    if (FAKE_FAIL) {
+        ant_log(ANT_LOG_ERROR, "node", "Fake node failing at start version=%s", FAKE_VERSION);
+        code = 1;
+        goto out;
+    }
+    ant_log(ANT_LOG_INFO, "node", "Node started version=%s pid=%ld", FAKE_VERSION,
+            (long)getpid());
+    signal(SIGTERM, on_term);
+    if (ant_upgrade_monitor_start(u) != ANT_OK) {
+        code = 2;
+        goto out;
+    }
+    int64_t start = mono_ms();
+    while (!atomic_load(&shutdown_requested) && !got_term &&
+           (run_ms == 0 || mono_ms() - start < (int64_t)run_ms))
+        usleep(10000);
+    ant_upgrade_monitor_stop(u);
+    code = 0;
+    if (ant_upgrade_restart_pending(u) && ant_upgrade_restart(u, &code) != ANT_OK)
+        fprintf(stderr, "fake_node: restart failed\n");
+out:
+    ant_upgrade_free(u);
+    return code;
+}
