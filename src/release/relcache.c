@@ -42,9 +42,10 @@ void ant_relcache_opts_init(struct ant_relcache_opts *opts)
     opts->lock_timeout_ms = ANT_RELCACHE_DEFAULT_LOCK_TIMEOUT_MS;
 }
 
-/* Reads releases.json; ANT_OK with *out on a fresh entry for `url`, else a miss (the
- * reason logged; unusual files at warning level since they point at tampering or a bug). */
-static ant_err cache_load(int dirfd, const char *url, unsigned ttl_s,
+/* Reads releases.json; ANT_OK with *out on a fresh entry for `url`, else a miss. With
+ * `warn`, an unusual file is logged at warning level (it points at tampering or a bug);
+ * the re-check under the lock passes false so one miss is reported once. */
+static ant_err cache_load(int dirfd, const char *url, unsigned ttl_s, bool warn,
                           struct ant_release_list **out, int64_t *age_s)
 {
     uint8_t *data = NULL;
@@ -59,8 +60,9 @@ static ant_err cache_load(int dirfd, const char *url, unsigned ttl_s,
     if (err == ANT_ERR_NOT_FOUND)
         return err;
     if (err != ANT_OK) {
-        ant_log(ANT_LOG_WARN, MOD, "Ignoring cached release info: %s file=%s",
-                ant_strerror(err), ANT_RELCACHE_FILE);
+        if (warn)
+            ant_log(ANT_LOG_WARN, MOD, "Ignoring cached release info: %s file=%s",
+                    ant_strerror(err), ANT_RELCACHE_FILE);
         return ANT_ERR_NOT_FOUND;
     }
     err = releases_json_parse((const char *)data, len, ANT_RELCACHE_MAX, &root);
@@ -106,8 +108,9 @@ static ant_err cache_load(int dirfd, const char *url, unsigned ttl_s,
     free(data);
     return ANT_OK;
 miss:
-    ant_log(ANT_LOG_WARN, MOD, "Ignoring cached release info: %s file=%s", why,
-            ANT_RELCACHE_FILE);
+    if (warn)
+        ant_log(ANT_LOG_WARN, MOD, "Ignoring cached release info: %s file=%s", why,
+                ANT_RELCACHE_FILE);
     json_object_put(root);
     free(data);
     return ANT_ERR_NOT_FOUND;
@@ -179,14 +182,14 @@ ant_err ant_relcache_get(int cache_dirfd, const struct ant_relcache_opts *opts_i
         return err;
 
     if (cache_dirfd >= 0) {
-        if (cache_load(cache_dirfd, url, o.ttl_s, out, &age) == ANT_OK)
+        if (cache_load(cache_dirfd, url, o.ttl_s, true, out, &age) == ANT_OK)
             goto hit;
         err = ant_fsx_lock(cache_dirfd, ANT_RELCACHE_LOCK, o.lock_timeout_ms, &lockfd);
         if (err != ANT_OK) {
             ant_log(ANT_LOG_WARN, MOD, "Could not take %s (%s); fetching release info anyway",
                     ANT_RELCACHE_LOCK, ant_strerror(err));
             lockfd = -1;
-        } else if (cache_load(cache_dirfd, url, o.ttl_s, out, &age) == ANT_OK) {
+        } else if (cache_load(cache_dirfd, url, o.ttl_s, false, out, &age) == ANT_OK) {
             /* another node fetched while we waited for the lock */
             ant_fsx_unlock(lockfd);
             goto hit;
