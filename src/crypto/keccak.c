@@ -113,18 +113,24 @@ void keccak_f1600(uint64_t s[25])
     s[20] = a04, s[21] = a14, s[22] = a24, s[23] = a34, s[24] = a44;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define KECCAK_LITTLE_ENDIAN 1
+#else
+#define KECCAK_LITTLE_ENDIAN 0
+#endif
+
 static uint64_t load64(const uint8_t *p)
 {
+#if KECCAK_LITTLE_ENDIAN
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#else
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--)
         v = (v << 8) | p[i];
     return v;
-}
-
-static void store64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 static void keccak_init(struct keccak_state *st, unsigned rate)
@@ -158,18 +164,13 @@ static void xor_bytes(uint64_t s[25], unsigned pos, const uint8_t *in, size_t le
 /* Copies `len` state bytes from offset `pos` to `out` (pos + len <= rate). */
 static void extract_bytes(const uint64_t s[25], unsigned pos, uint8_t *out, size_t len)
 {
-    while (len > 0 && (pos & 7) != 0) {
-        *out++ = (uint8_t)(s[pos / 8] >> (8 * (pos & 7)));
-        pos++, len--;
-    }
-    while (len >= 8) {
-        store64(out, s[pos / 8]);
-        out += 8, pos += 8, len -= 8;
-    }
-    while (len > 0) {
-        *out++ = (uint8_t)(s[pos / 8] >> (8 * (pos & 7)));
-        pos++, len--;
-    }
+#if KECCAK_LITTLE_ENDIAN
+    /* The lanes are stored little-endian, so the state's bytes are the array's bytes. */
+    memcpy(out, (const uint8_t *)s + pos, len);
+#else
+    for (size_t i = 0; i < len; i++, pos++)
+        out[i] = (uint8_t)(s[pos / 8] >> (8 * (pos & 7)));
+#endif
 }
 
 void shake_absorb(struct keccak_state *st, const uint8_t *in, size_t len)

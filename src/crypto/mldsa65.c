@@ -92,6 +92,7 @@ struct keygen_ws {
     uint8_t expanded[128]; /* rho || rho' || K */
     poly s1[MLDSA_L], s1hat[MLDSA_L], s2[MLDSA_K];
     poly t, t0, a;
+    int64_t acc[MLDSA_N];
 };
 
 /*
@@ -104,12 +105,12 @@ static void compute_t(uint8_t *pk_t1, poly *t0out, uint8_t *sk_t0, struct keygen
 {
     for (int i = 0; i < MLDSA_K; i++) {
         poly t1;
-        memset(&ws->t, 0, sizeof ws->t);
+        memset(ws->acc, 0, sizeof ws->acc);
         for (int j = 0; j < MLDSA_L; j++) {
             poly_uniform(&ws->a, rho, (uint8_t)j, (uint8_t)i);
-            poly_pointwise_acc(&ws->t, &ws->a, &ws->s1hat[j]);
+            poly_mul_acc64(ws->acc, &ws->a, &ws->s1hat[j]);
         }
-        poly_reduce(&ws->t);
+        poly_from_acc64(&ws->t, ws->acc);
         poly_invntt_tomont(&ws->t);
         poly_add(&ws->t, &ws->t, &ws->s2[i]);
         poly_freeze(&ws->t);
@@ -190,10 +191,12 @@ out:
 
 struct sign_ws {
     poly mat[MLDSA_K][MLDSA_L];
-    poly s1hat[MLDSA_L], s2hat[MLDSA_K], t0hat[MLDSA_K];
+    poly s1[MLDSA_L], s2[MLDSA_K], t0[MLDSA_K];
     poly y[MLDSA_L], z[MLDSA_L];
     poly w0[MLDSA_K], w1[MLDSA_K], h[MLDSA_K];
-    poly c, tmp;
+    poly tmp;
+    int64_t acc[MLDSA_N];
+    struct mldsa_challenge ch;
     uint8_t rhopp_in[32 + ANT_MLDSA65_RNDBYTES + ANT_MLDSA65_MUBYTES]; /* K || rnd || mu */
     uint8_t rhopp[64];
     uint8_t ctilde_in[ANT_MLDSA65_MUBYTES + W1_BYTES]; /* mu || w1Encode(w1) */
@@ -223,15 +226,13 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
 {
     const uint8_t *rho = sk;
 
-    for (int j = 0; j < MLDSA_L; j++) {
-        (void)polyeta_unpack(&ws->s1hat[j], sk + SK_S1 + (size_t)j * MLDSA_POLYETA_BYTES);
-        poly_ntt(&ws->s1hat[j]);
-    }
+    /* s1, s2 and t0 stay in the normal domain: they are only ever multiplied by the
+     * sparse challenge, which is cheaper and exact done directly (poly_mul_challenge). */
+    for (int j = 0; j < MLDSA_L; j++)
+        (void)polyeta_unpack(&ws->s1[j], sk + SK_S1 + (size_t)j * MLDSA_POLYETA_BYTES);
     for (int i = 0; i < MLDSA_K; i++) {
-        (void)polyeta_unpack(&ws->s2hat[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
-        poly_ntt(&ws->s2hat[i]);
-        polyt0_unpack(&ws->t0hat[i], sk + SK_T0 + (size_t)i * MLDSA_POLYT0_BYTES);
-        poly_ntt(&ws->t0hat[i]);
+        (void)polyeta_unpack(&ws->s2[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
+        polyt0_unpack(&ws->t0[i], sk + SK_T0 + (size_t)i * MLDSA_POLYT0_BYTES);
     }
     for (int i = 0; i < MLDSA_K; i++)
         for (int j = 0; j < MLDSA_L; j++)
@@ -256,10 +257,10 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
             poly_ntt(&ws->z[j]);
         }
         for (int i = 0; i < MLDSA_K; i++) {
-            poly_pointwise(&ws->w0[i], &ws->mat[i][0], &ws->z[0]);
-            for (int j = 1; j < MLDSA_L; j++)
-                poly_pointwise_acc(&ws->w0[i], &ws->mat[i][j], &ws->z[j]);
-            poly_reduce(&ws->w0[i]);
+            memset(ws->acc, 0, sizeof ws->acc);
+            for (int j = 0; j < MLDSA_L; j++)
+                poly_mul_acc64(ws->acc, &ws->mat[i][j], &ws->z[j]);
+            poly_from_acc64(&ws->w0[i], ws->acc);
             poly_invntt_tomont(&ws->w0[i]);
             poly_caddq(&ws->w0[i]);
             poly_decompose(&ws->w1[i], &ws->w0[i], &ws->w0[i]);
@@ -272,15 +273,13 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
          * FIPS 204's security argument (and every reference implementation) treats as
          * harmless to reveal. SampleInBall's loop then depends only on public data. */
         CT_DECLASSIFY(ws->ctilde, sizeof ws->ctilde);
-        poly_challenge(&ws->c, ws->ctilde);
-        poly_ntt(&ws->c);
+        poly_challenge(&ws->ch, ws->ctilde);
 
-        /* z = y + c s1 (line 19) and its bound (line 23). */
+        /* z = y + c s1 (line 19) and its bound (line 23). All products with c below are
+         * exact small integers (|c s| <= tau * max|s|), so no reduction mod q is needed. */
         for (int j = 0; j < MLDSA_L; j++) {
-            poly_pointwise(&ws->z[j], &ws->c, &ws->s1hat[j]);
-            poly_invntt_tomont(&ws->z[j]);
+            poly_mul_challenge(&ws->z[j], &ws->ch, &ws->s1[j]);
             poly_add(&ws->z[j], &ws->z[j], &ws->y[j]);
-            poly_reduce(&ws->z[j]);
             reject |= poly_chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
         }
         /* Constant time: whether a candidate is rejected is public (FIPS 204 §3.6.3);
@@ -291,10 +290,8 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
 
         /* r0 = LowBits(w - c s2) (line 20) and its bound. */
         for (int i = 0; i < MLDSA_K; i++) {
-            poly_pointwise(&ws->tmp, &ws->c, &ws->s2hat[i]);
-            poly_invntt_tomont(&ws->tmp);
+            poly_mul_challenge(&ws->tmp, &ws->ch, &ws->s2[i]);
             poly_sub(&ws->w0[i], &ws->w0[i], &ws->tmp);
-            poly_reduce(&ws->w0[i]);
             reject |= poly_chknorm(&ws->w0[i], MLDSA_GAMMA2 - MLDSA_BETA);
         }
         CT_DECLASSIFY(&reject, sizeof reject);
@@ -303,9 +300,7 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
 
         /* c t0, its bound, and the hint (lines 25-28). */
         for (int i = 0; i < MLDSA_K; i++) {
-            poly_pointwise(&ws->tmp, &ws->c, &ws->t0hat[i]);
-            poly_invntt_tomont(&ws->tmp);
-            poly_reduce(&ws->tmp);
+            poly_mul_challenge(&ws->tmp, &ws->ch, &ws->t0[i]);
             reject |= poly_chknorm(&ws->tmp, MLDSA_GAMMA2);
             poly_add(&ws->w0[i], &ws->w0[i], &ws->tmp);
             nhints += poly_make_hint(&ws->h[i], &ws->w0[i], &ws->w1[i]);
@@ -455,7 +450,9 @@ static int unpack_hints(poly h[MLDSA_K], const uint8_t in[MLDSA_OMEGA + MLDSA_K]
 static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
                          const uint8_t *pk)
 {
-    poly z[MLDSA_L], h[MLDSA_K], c, a, w, w1;
+    poly z[MLDSA_L], h[MLDSA_K], a, w, w1;
+    struct mldsa_challenge ch;
+    int64_t acc[MLDSA_N];
     uint8_t ctilde_in[ANT_MLDSA65_MUBYTES + W1_BYTES];
     uint8_t ctilde[MLDSA_CTILDEBYTES];
     uint32_t bad = 0;
@@ -468,27 +465,26 @@ static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTE
         return ANT_ERR_BAD_SIGNATURE;
 
     mldsa_tables_init();
-    poly_challenge(&c, sig);
-    poly_ntt(&c);
+    poly_challenge(&ch, sig);
     for (int j = 0; j < MLDSA_L; j++)
         poly_ntt(&z[j]);
 
-    /* w'_approx = NTT^-1(A NTT(z) - NTT(c) NTT(t1 2^d)), one row at a time. */
+    /* w'_approx = NTT^-1(A NTT(z)) - c t1 2^d, one row at a time; the product with the
+     * sparse c is done directly (|c t1 2^d| < tau 2^23 < 2^29, so nothing overflows). */
     memcpy(ctilde_in, mu, ANT_MLDSA65_MUBYTES);
     for (int i = 0; i < MLDSA_K; i++) {
-        poly_uniform(&a, pk, 0, (uint8_t)i);
-        poly_pointwise(&w, &a, &z[0]);
-        for (int j = 1; j < MLDSA_L; j++) {
+        memset(acc, 0, sizeof acc);
+        for (int j = 0; j < MLDSA_L; j++) {
             poly_uniform(&a, pk, (uint8_t)j, (uint8_t)i);
-            poly_pointwise_acc(&w, &a, &z[j]);
+            poly_mul_acc64(acc, &a, &z[j]);
         }
+        poly_from_acc64(&w, acc);
         polyt1_unpack(&a, pk + PK_T1 + (size_t)i * MLDSA_POLYT1_BYTES);
         poly_shiftl(&a);
-        poly_ntt(&a);
-        poly_pointwise(&a, &c, &a);
-        poly_sub(&w, &w, &a);
-        poly_reduce(&w);
         poly_invntt_tomont(&w);
+        poly_mul_challenge(&w1, &ch, &a);
+        poly_sub(&w, &w, &w1);
+        poly_reduce(&w);
         poly_caddq(&w);
         poly_use_hint(&w1, &w, &h[i]);
         polyw1_pack(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)i * MLDSA_POLYW1_BYTES, &w1);

@@ -23,6 +23,9 @@ static int32_t zetas[MLDSA_N];
 /* 2^64 / 256 mod q: undoes the inverse NTT's factor 256 and the Montgomery factor of one
  * pointwise product, leaving the result multiplied by 2^32 ("tomont"). */
 static int32_t invntt_scale;
+/* The same constants times q^-1 mod 2^32, for mul_zeta. */
+static int32_t zetas_q[MLDSA_N];
+static int32_t invntt_scale_q;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static uint32_t mulmod(uint32_t a, uint32_t b)
@@ -58,6 +61,9 @@ static void build_tables(void)
     }
     /* 256^-1 = 256^(q-2) by Fermat. */
     invntt_scale = centre(mulmod(mulmod(mont, mont), powmod(256, MLDSA_Q - 2)));
+    for (unsigned i = 0; i < MLDSA_N; i++)
+        zetas_q[i] = (int32_t)((uint32_t)zetas[i] * QINV);
+    invntt_scale_q = (int32_t)((uint32_t)invntt_scale * QINV);
 }
 
 void mldsa_tables_init(void) { (void)pthread_once(&tables_once, build_tables); }
@@ -120,47 +126,93 @@ void poly_shiftl(poly *a)
 }
 
 /*
- * Forward NTT, Cooley-Tukey butterflies, output in bit-reversed order (FIPS 204 Alg. 41).
- * No reductions inside: every butterfly adds at most q to the magnitude (|t| < q after the
- * Montgomery product), so |in| < q gives |out| < 9q, well inside int32_t.
+ * Montgomery product by a table constant z with zq = z * q^-1 mod 2^32 precomputed
+ * (Seiler's trick): the low half m is computed from `a` directly, so the three
+ * multiplications do not depend on one another. Same result as
+ * mldsa_montgomery_reduce((int64_t)a * z).
+ */
+static inline int32_t mul_zeta(int32_t a, int32_t z, int32_t zq)
+{
+    int32_t m = (int32_t)((uint32_t)a * (uint32_t)zq);
+    return (int32_t)(((int64_t)a * z - (int64_t)m * MLDSA_Q) >> 32);
+}
+
+/*
+ * Forward NTT (FIPS 204 Alg. 41), output in bit-reversed order. The eight layers of
+ * Cooley-Tukey butterflies run as four passes of two layers each: every pass loads four
+ * coefficients, applies the butterfly of the outer layer (node k, distance `len`) and the
+ * two of the inner layer (nodes 2k and 2k+1, distance len/2), and stores them, halving the
+ * memory traffic. No reductions: each butterfly adds at most q to the magnitude (|t| < q),
+ * so |in| < q gives |out| < 9q.
  */
 void poly_ntt(poly *a)
 {
     int32_t *c = a->c;
-    unsigned k = 0;
-    for (unsigned len = 128; len > 0; len >>= 1) {
-        for (unsigned start = 0; start < MLDSA_N; start += 2 * len) {
-            const int64_t zeta = zetas[++k];
-            for (unsigned j = start; j < start + len; j++) {
-                int32_t t = mldsa_montgomery_reduce(zeta * c[j + len]);
-                c[j + len] = c[j] - t;
-                c[j] = c[j] + t;
+    for (unsigned len = 128; len >= 2; len >>= 2) {
+        const unsigned half = len / 2;
+        for (unsigned start = 0, k = MLDSA_N / (2 * len); start < MLDSA_N;
+             start += 2 * len, k++) {
+            const int32_t z0 = zetas[k], z0q = zetas_q[k];
+            const int32_t z1 = zetas[2 * k], z1q = zetas_q[2 * k];
+            const int32_t z2 = zetas[2 * k + 1], z2q = zetas_q[2 * k + 1];
+            for (unsigned j = start; j < start + half; j++) {
+                int32_t a0 = c[j], a1 = c[j + half], a2 = c[j + len], a3 = c[j + len + half];
+                int32_t t = mul_zeta(a2, z0, z0q);
+                a2 = a0 - t;
+                a0 = a0 + t;
+                t = mul_zeta(a3, z0, z0q);
+                a3 = a1 - t;
+                a1 = a1 + t;
+                t = mul_zeta(a1, z1, z1q);
+                a1 = a0 - t;
+                a0 = a0 + t;
+                t = mul_zeta(a3, z2, z2q);
+                a3 = a2 - t;
+                a2 = a2 + t;
+                c[j] = a0, c[j + half] = a1, c[j + len] = a2, c[j + len + half] = a3;
             }
         }
     }
 }
 
 /*
- * Inverse NTT, Gentleman-Sande butterflies (FIPS 204 Alg. 42), then the scaling. Sums
- * double at most once per level, so |in| < q keeps every value below 256 q < 2^31 before
- * the final Montgomery multiplication brings it back under q.
+ * Inverse NTT (FIPS 204 Alg. 42): Gentleman-Sande butterflies, two layers per pass as
+ * above, with the negated twiddles in the order the forward transform used them (node
+ * 256/len - 1 - b for block b of a layer of distance len), then the scaling. Sums double
+ * at most once per layer, so |in| < q keeps every value below 256 q < 2^31 before the final
+ * Montgomery multiplication brings it back under q.
  */
 void poly_invntt_tomont(poly *a)
 {
     int32_t *c = a->c;
-    unsigned k = MLDSA_N;
-    for (unsigned len = 1; len < MLDSA_N; len <<= 1) {
-        for (unsigned start = 0; start < MLDSA_N; start += 2 * len) {
-            const int64_t zeta = -zetas[--k];
+    for (unsigned len = 1; len < MLDSA_N; len <<= 2) {
+        const unsigned dbl = 2 * len;
+        for (unsigned start = 0, blk = 0; start < MLDSA_N; start += 4 * len, blk++) {
+            const unsigned k0 = MLDSA_N / len - 1 - 2 * blk, k1 = k0 - 1;
+            const unsigned k2 = MLDSA_N / dbl - 1 - blk;
+            const int32_t z0 = -zetas[k0], z0q = (int32_t)(0u - (uint32_t)zetas_q[k0]);
+            const int32_t z1 = -zetas[k1], z1q = (int32_t)(0u - (uint32_t)zetas_q[k1]);
+            const int32_t z2 = -zetas[k2], z2q = (int32_t)(0u - (uint32_t)zetas_q[k2]);
             for (unsigned j = start; j < start + len; j++) {
-                int32_t t = c[j];
-                c[j] = t + c[j + len];
-                c[j + len] = mldsa_montgomery_reduce(zeta * (t - c[j + len]));
+                int32_t a0 = c[j], a1 = c[j + len], a2 = c[j + dbl], a3 = c[j + dbl + len];
+                int32_t t = a0;
+                a0 = t + a1;
+                a1 = mul_zeta(t - a1, z0, z0q);
+                t = a2;
+                a2 = t + a3;
+                a3 = mul_zeta(t - a3, z1, z1q);
+                t = a0;
+                a0 = t + a2;
+                a2 = mul_zeta(t - a2, z2, z2q);
+                t = a1;
+                a1 = t + a3;
+                a3 = mul_zeta(t - a3, z2, z2q);
+                c[j] = a0, c[j + len] = a1, c[j + dbl] = a2, c[j + dbl + len] = a3;
             }
         }
     }
     for (unsigned j = 0; j < MLDSA_N; j++)
-        c[j] = mldsa_montgomery_reduce((int64_t)invntt_scale * c[j]);
+        c[j] = mul_zeta(c[j], invntt_scale, invntt_scale_q);
 }
 
 void poly_pointwise(poly *r, const poly *a, const poly *b)
@@ -169,10 +221,16 @@ void poly_pointwise(poly *r, const poly *a, const poly *b)
         r->c[i] = mldsa_montgomery_reduce((int64_t)a->c[i] * b->c[i]);
 }
 
-void poly_pointwise_acc(poly *r, const poly *a, const poly *b)
+void poly_mul_acc64(int64_t acc[MLDSA_N], const poly *a, const poly *b)
 {
     for (int i = 0; i < MLDSA_N; i++)
-        r->c[i] += mldsa_montgomery_reduce((int64_t)a->c[i] * b->c[i]);
+        acc[i] += (int64_t)a->c[i] * b->c[i];
+}
+
+void poly_from_acc64(poly *r, const int64_t acc[MLDSA_N])
+{
+    for (int i = 0; i < MLDSA_N; i++)
+        r->c[i] = mldsa_montgomery_reduce(acc[i]);
 }
 
 uint32_t poly_chknorm(const poly *a, int32_t bound)
@@ -306,12 +364,18 @@ void poly_uniform(poly *a, const uint8_t rho[32], uint8_t s, uint8_t r)
 static unsigned rej_eta(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
 {
     for (size_t pos = 0; ctr < MLDSA_N && pos < buflen; pos++) {
-        uint32_t nib[2] = {buf[pos] & 15u, (uint32_t)buf[pos] >> 4};
-        for (int h = 0; h < 2 && ctr < MLDSA_N; h++) {
-            uint32_t keep = (nib[h] - 9u) >> 31;
-            CT_DECLASSIFY(&keep, sizeof keep);
-            if (keep)
-                a[ctr++] = MLDSA_ETA - (int32_t)nib[h];
+        uint32_t lo = buf[pos] & 15u, hi = (uint32_t)buf[pos] >> 4;
+        uint32_t keep_lo = (lo - 9u) >> 31, keep_hi = (hi - 9u) >> 31;
+        CT_DECLASSIFY(&keep_lo, sizeof keep_lo);
+        CT_DECLASSIFY(&keep_hi, sizeof keep_hi);
+        /* Write unconditionally and advance by the keep bit: no hard-to-predict branch.
+         * a has room: ctr < 256 here, and the high half is written only while ctr
+         * stays below 256. */
+        a[ctr] = MLDSA_ETA - (int32_t)lo;
+        ctr += keep_lo;
+        if (ctr < MLDSA_N) {
+            a[ctr] = MLDSA_ETA - (int32_t)hi;
+            ctr += keep_hi;
         }
     }
     return ctr;
@@ -355,10 +419,11 @@ void poly_uniform_gamma1(poly *a, const uint8_t rhopp[64], uint16_t nonce)
 }
 
 /* FIPS 204 Alg. 29: tau = 49 coefficients +-1 placed by a Fisher-Yates shuffle. */
-void poly_challenge(poly *c, const uint8_t ctilde[MLDSA_CTILDEBYTES])
+void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILDEBYTES])
 {
     uint8_t buf[KECCAK_SHAKE256_RATE];
     struct keccak_state st;
+    poly c;
 
     shake256_init(&st);
     shake_absorb(&st, ctilde, MLDSA_CTILDEBYTES);
@@ -370,7 +435,7 @@ void poly_challenge(poly *c, const uint8_t ctilde[MLDSA_CTILDEBYTES])
         signs |= (uint64_t)buf[i] << (8 * i);
     size_t pos = 8;
 
-    memset(c, 0, sizeof *c);
+    memset(&c, 0, sizeof c);
     for (unsigned i = MLDSA_N - MLDSA_TAU; i < MLDSA_N; i++) {
         unsigned j;
         do {
@@ -380,10 +445,70 @@ void poly_challenge(poly *c, const uint8_t ctilde[MLDSA_CTILDEBYTES])
             }
             j = buf[pos++];
         } while (j > i);
-        c->c[i] = c->c[j];
-        c->c[j] = 1 - 2 * (int32_t)(signs & 1);
+        c.c[i] = c.c[j];
+        c.c[j] = 1 - 2 * (int32_t)(signs & 1);
         signs >>= 1;
     }
+    unsigned n = 0;
+    for (unsigned i = 0; i < MLDSA_N; i++) {
+        if (c.c[i] != 0) {
+            ch->pos[n] = (uint8_t)i;
+            ch->neg[n] = c.c[i] < 0;
+            n++;
+        }
+    }
+}
+
+/*
+ * r = c a in Z[X]/(X^256 + 1), exactly (no reduction mod q). With ext = (-a, a), the
+ * coefficient r[i] is the sum over the tau terms +-X^p of +-ext[256 + i - p] (X^256 = -1
+ * turns the wrapped part negative). Each block of 16 outputs is accumulated in registers
+ * over all tau terms, so the work is one load and one add per term and coefficient.
+ * Constant time: the positions and signs of c are public (c~ is declassified before
+ * SampleInBall); the values of a may be secret and only flow through additions.
+ */
+void poly_mul_challenge(poly *r, const struct mldsa_challenge *ch, const poly *a)
+{
+    int32_t ext[2 * MLDSA_N];
+    for (unsigned i = 0; i < MLDSA_N; i++) {
+        ext[i] = -a->c[i];
+        ext[MLDSA_N + i] = a->c[i];
+    }
+#if defined(__GNUC__)
+    /* GCC/Clang vector extension: four 128-bit accumulators that stay in registers
+     * (SSE2 on x86-64, NEON on arm64; the compiler lowers them portably elsewhere). */
+    typedef int32_t v4 __attribute__((vector_size(16)));
+    for (unsigned blk = 0; blk < MLDSA_N; blk += 16) {
+        v4 acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+        for (unsigned k = 0; k < MLDSA_TAU; k++) {
+            const int32_t *src = ext + MLDSA_N - ch->pos[k] + blk;
+            v4 x0, x1, x2, x3;
+            memcpy(&x0, src, sizeof x0);
+            memcpy(&x1, src + 4, sizeof x1);
+            memcpy(&x2, src + 8, sizeof x2);
+            memcpy(&x3, src + 12, sizeof x3);
+            if (ch->neg[k]) {
+                acc0 -= x0, acc1 -= x1, acc2 -= x2, acc3 -= x3;
+            } else {
+                acc0 += x0, acc1 += x1, acc2 += x2, acc3 += x3;
+            }
+        }
+        memcpy(r->c + blk, &acc0, sizeof acc0);
+        memcpy(r->c + blk + 4, &acc1, sizeof acc1);
+        memcpy(r->c + blk + 8, &acc2, sizeof acc2);
+        memcpy(r->c + blk + 12, &acc3, sizeof acc3);
+    }
+#else
+    for (unsigned i = 0; i < MLDSA_N; i++) {
+        int32_t acc = 0;
+        for (unsigned k = 0; k < MLDSA_TAU; k++) {
+            int32_t x = ext[MLDSA_N - ch->pos[k] + i];
+            acc += ch->neg[k] ? -x : x;
+        }
+        r->c[i] = acc;
+    }
+#endif
+    explicit_bzero(ext, sizeof ext);
 }
 
 /* --- packing ----------------------------------------------------------------------- */

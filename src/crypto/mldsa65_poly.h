@@ -64,6 +64,10 @@ void poly_invntt_tomont(poly *a); /* |in| < q -> |out| < q, times 2^32 mod q */
 void poly_pointwise(poly *r, const poly *a, const poly *b);
 /* r += a * b * 2^-32. */
 void poly_pointwise_acc(poly *r, const poly *a, const poly *b);
+/* Lazy accumulation of NTT-domain products: acc += a * b without reduction (the caller
+ * keeps the sum under 2^31 q), then r = acc * 2^-32 with |r| < q. */
+void poly_mul_acc64(int64_t acc[MLDSA_N], const poly *a, const poly *b);
+void poly_from_acc64(poly *r, const int64_t acc[MLDSA_N]);
 /* 1 if some |coefficient| >= bound (coefficients must be reduced), else 0; no early exit. */
 uint32_t poly_chknorm(const poly *a, int32_t bound);
 
@@ -82,8 +86,15 @@ void poly_uniform(poly *a, const uint8_t rho[32], uint8_t s, uint8_t r);
 void poly_uniform_eta(poly *a, const uint8_t rhoprime[64], uint16_t nonce);
 /* ExpandMask's polynomial: BitUnpack(H(rho'' || IntegerToBytes(nonce, 2)), gamma1-1, gamma1). */
 void poly_uniform_gamma1(poly *a, const uint8_t rhopp[64], uint16_t nonce);
-/* SampleInBall(c~): the challenge. c~ must already be public. */
-void poly_challenge(poly *c, const uint8_t ctilde[MLDSA_CTILDEBYTES]);
+/* The challenge c as its tau non-zero terms: c = sum over k of (neg[k] ? -1 : 1) X^pos[k]. */
+struct mldsa_challenge {
+    uint8_t pos[MLDSA_TAU];
+    uint8_t neg[MLDSA_TAU];
+};
+/* SampleInBall(c~) (Alg. 29). c~ must already be public. */
+void poly_challenge(struct mldsa_challenge *c, const uint8_t ctilde[MLDSA_CTILDEBYTES]);
+/* r = c a exactly over the integers mod X^256 + 1 (no reduction); |r| <= tau max|a|. */
+void poly_mul_challenge(poly *r, const struct mldsa_challenge *c, const poly *a);
 
 /* --- packing (FIPS 204 §7.1-7.2) ---------------------------------------------------- */
 void polyt1_pack(uint8_t *r, const poly *a);
