@@ -1,0 +1,69 @@
+/*
+ * Command-line plumbing shared by the ant-node subcommands of the daemon engineer
+ * (run, identity, status, put, get): splitting argv into the command's own options,
+ * positional arguments and config settings (every `--<setting>` of ant/node_config.h is
+ * accepted by every subcommand), resolving the configuration, and connecting to the
+ * nodes named by --to/--from.
+ */
+#ifndef ANT_NODE_TOOL_NODE_CLI_H
+#define ANT_NODE_TOOL_NODE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ant/node_client.h"
+#include "ant/node_config.h"
+
+#define NODE_CLI_POS_MAX 8
+#define NODE_CLI_MULTI_MAX 64
+
+/* One option of the subcommand itself. Exactly one of value/flag/multi is set. */
+struct node_cli_opt {
+    const char *spelling;   /* as typed: "--json", "-o", "--to" */
+    const char **value;     /* takes one value (the last occurrence wins) */
+    bool *flag;             /* bare flag */
+    const char **multi;     /* repeatable; values may also be comma-separated */
+    size_t *nmulti;
+};
+
+struct node_cli {
+    struct ant_node_config_arg args[ANT_NODE_CONFIG_CLI_MAX];
+    size_t nargs;
+    const char *pos[NODE_CLI_POS_MAX];
+    size_t npos;
+    char multibuf[4096]; /* storage for split comma lists */
+    size_t multiused;
+};
+
+/* Parses argv[first..]. Prints the problem and returns 2 (usage error) or 0. */
+int node_cli_parse(const char *cmd, int argc, char **argv, int first,
+                   const struct node_cli_opt *own, size_t nown, struct node_cli *cli);
+
+/* Resolves the configuration from cli + environment + file, sets the log level. Prints
+ * the problem and returns 2, or 0. */
+int node_cli_config(const char *cmd, const struct node_cli *cli, struct ant_node_config *cfg);
+
+/* A connected node and what its STATUS said. */
+struct node_peer {
+    struct ant_node_client *client;
+    struct ant_node_status status;
+};
+
+/* Connects to every address and asks each for STATUS (for its peer id). Returns 0, or
+ * prints which node failed and returns 1 (peers already connected are closed). */
+int node_cli_connect_all(const char *cmd, const char *const *addrs, size_t naddrs,
+                         unsigned timeout_ms, struct node_peer *peers);
+void node_cli_close_all(struct node_peer *peers, size_t n);
+
+/* Fills order[0..n) with peer indexes sorted by XOR distance of their peer id to addr. */
+void node_cli_order_by_distance(const struct node_peer *peers, size_t n,
+                                const uint8_t addr[32], size_t *order);
+
+/* Subcommands (argv[0] is the subcommand name). */
+int cmd_run(int argc, char **argv);
+int cmd_identity(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+
+#endif
