@@ -1,0 +1,170 @@
+/*
+ * Restart, trial boot and rollback (DESIGN.md §5 steps 10-11) and the anti-rollback floor
+ * (§3), with real processes and a supervisor loop standing in for systemd's
+ * Restart=always: a release that dies at start is rolled back after 3 attempts and never
+ * retried; a healthy one is confirmed and raises the floor, below which nothing installs
+ * again; standalone nodes spawn the on-disk binary, never their own deleted inode.
+ */
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "test.h"
+
+static void check_version(const char *path, const char *want)
+{
+    char got[64] = "";
+    CHECK_MSG(binary_version(path, got, sizeof got) == 0 && strcmp(got, want) == 0,
+              "%s reports '%s', want '%s'", path, got, want);
+}
+
+/* Reads a string field of node n's upgrade_state.json ("floor") into buf. */
+static void state_field(struct world *w, unsigned n, const char *key, char *buf, size_t cap)
+{
+    char root[400], path[450];
+    world_root(w, n, root, sizeof root);
+    snprintf(path, sizeof path, "%s/upgrade_state.json", root);
+    buf[0] = '\0';
+    json_object *st = json_object_from_file(path), *v = NULL;
+    if (st != NULL && json_object_object_get_ex(st, key, &v))
+        snprintf(buf, cap, "%s", json_object_get_string(v));
+    json_object_put(st);
+}
+
+static const char *const service[] = {"--stop-on-upgrade", "--window-ms", "0", "--check-ms",
+                                      "600000", "--trial-ms", "400", "--run-ms", "1500", NULL};
+
+static void test_failing_release_rolled_back_never_retried(void)
+{
+    struct world w;
+    char path[200];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2FAIL, NULL) == 0);
+
+    /* Supervisor: restart on every exit, like Restart=always, 6 starts. */
+    int codes[6];
+    for (int i = 0; i < 6; i++)
+        codes[i] = world_run(&w, w.binary, "run", 0, service, NULL, 20000);
+    CHECK_INT(codes[0], 75); /* 0.1.0 installed 0.2.0 and asked to be restarted */
+    CHECK_INT(codes[1], 1);  /* 0.2.0 dies at start: attempts 1, 2, 3 */
+    CHECK_INT(codes[2], 1);
+    CHECK_INT(codes[3], 1);
+    CHECK_INT(codes[4], 75); /* 4th start: rollback to .backup, restart */
+    CHECK_INT(codes[5], 0);  /* 0.1.0 runs again, finds nothing to install */
+    check_version(w.binary, "0.1.0");
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=1"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=3"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=4"), 0);
+    CHECK_INT(world_log_count(&w, 0, "Rolling back failed upgrade version=0.2.0 attempts=3"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed"), 0);
+    /* The bad version is remembered by the node and beside the shared binary. */
+    CHECK(sh("grep -q '\"0.2.0\"' '%s/node0/upgrade_state.json'", w.dir) == 0);
+    CHECK(sh("grep -qx '0.2.0' '%s.bad-versions'", w.binary) == 0);
+    char floor[64];
+    state_field(&w, 0, "floor", floor, sizeof floor);
+    CHECK_STR(floor, "0.1.0");
+
+    /* Never retried: further checks (a fresh release list too) install nothing, and a
+     * second node sharing the binary does not install it either. */
+    CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 1, service, NULL, 20000), 0);
+    check_version(w.binary, "0.1.0");
+    CHECK_INT(world_log_count(&w, ~0u, "Replacing binary..."), 1);
+    CHECK_INT(world_log_count(&w, 1, "Upgrade available"), 0);
+    world_archive_path(path, sizeof path, "0.2.0");
+    CHECK_INT(world_count(&w, path), 1);
+    world_free(&w);
+}
+
+static void test_healthy_release_confirmed_and_floor_holds(void)
+{
+    struct world w;
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 75);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=1"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed version=0.2.0"), 1);
+    char floor[64];
+    state_field(&w, 0, "floor", floor, sizeof floor);
+    CHECK_STR(floor, "0.2.0");
+
+    /* A later start of the confirmed version is no trial. */
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started"), 1);
+
+    /* Floor: the operator puts 0.1.0 back by hand; only 0.1.5 (above running, below the
+     * floor) is listed now, and it must not install. */
+    CHECK(sh("cp '%s' '%s'", FAKE_V1, w.binary) == 0);
+    CHECK(sh("sed -i '/^0.2.0$/d' '%s/published'", w.dir) == 0);
+    CHECK(world_publish(&w, "0.1.5", FAKE_V15, NULL) == 0);
+    CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
+    check_version(w.binary, "0.1.0");
+    CHECK_INT(world_log_count(&w, 0, "Running below the upgrade floor version=0.1.0 floor=0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade available version=0.1.5"), 0);
+    world_free(&w);
+}
+
+/* Standalone mode: two nodes share one binary; node 0 replaces it, node 1 (now running a
+ * deleted inode) restarts too. Both spawn the on-disk path, so both children run 0.2.0 from
+ * a live file. */
+static void test_standalone_spawns_on_disk_binary(void)
+{
+    struct world w;
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    const char *standalone[] = {"--window-ms", "0", "--check-ms", "600000", "--trial-ms",
+                                "60000", "--run-ms", "3000", NULL};
+    pid_t a = world_spawn(&w, w.binary, "run", 0, standalone, NULL);
+    pid_t b = world_spawn(&w, w.binary, "run", 1, standalone, NULL);
+    CHECK_INT(world_wait(a, 20000), 0);
+    CHECK_INT(world_wait(b, 20000), 0);
+    CHECK_INT(world_log_count(&w, ~0u, "Restarting into new binary version=0.2.0 mode=spawn"), 2);
+
+    /* The children are not ours: find them through their log lines and look at
+     * /proc/<pid>/exe while they run. */
+    for (unsigned n = 0; n < 2; n++) {
+        long pid = 0;
+        for (int tries = 0; tries < 200 && pid == 0; tries++) {
+            char logp[400], line[512];
+            world_log(&w, n, logp, sizeof logp);
+            FILE *f = fopen(logp, "r");
+            while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+                const char *p = strstr(line, "Node started version=0.2.0 pid=");
+                if (p != NULL)
+                    pid = strtol(p + strlen("Node started version=0.2.0 pid="), NULL, 10);
+            }
+            if (f != NULL)
+                fclose(f);
+            if (pid == 0)
+                usleep(20000);
+        }
+        CHECK_MSG(pid > 0, "node %u did not come back as 0.2.0", n);
+        if (pid <= 0)
+            continue;
+        char proc[64], exe[512] = "";
+        snprintf(proc, sizeof proc, "/proc/%ld/exe", pid);
+        ssize_t len = readlink(proc, exe, sizeof exe - 1);
+        if (len > 0)
+            exe[len] = '\0';
+        CHECK_STR(exe, w.binary);
+        CHECK(strstr(exe, "(deleted)") == NULL);
+        kill((pid_t)pid, SIGTERM);
+    }
+    usleep(200000);
+    world_free(&w);
+}
+
+static const struct ant_test_case cases[] = {
+    ANT_TEST(test_failing_release_rolled_back_never_retried),
+    ANT_TEST(test_healthy_release_confirmed_and_floor_holds),
+    ANT_TEST(test_standalone_spawns_on_disk_binary),
+};
+
+ANT_TEST_MAIN(cases)
