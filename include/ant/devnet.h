@@ -1,0 +1,116 @@
+/*
+ * ant-devnet: a fleet of ant-node processes on one machine (DESIGN.md §7).
+ *
+ * A devnet lives in one directory D. `up` lays out H host trees under D (each with its own
+ * bin dir holding one ant-node shared by its N nodes, its own shared upgrade cache and the
+ * nodes' root dirs), a devnet ML-DSA-65 release key trusted by the nodes through
+ * --trusted-keys-dir, a devnet CA with a server certificate for 127.0.0.1/localhost, and
+ * starts a supervisor process (its own session) that runs nginx (TLS on a free loopback
+ * port, serving a GitHub-shaped release list and the assets) and the nodes, restarting any
+ * exited node like systemd Restart=always. `publish` packs, signs and lists a release;
+ * `report` checks a rollout from the nodes' logs, the supervisor's state and /proc; `down`
+ * stops everything, also what a crashed supervisor left behind.
+ *
+ * Every process the devnet starts carries ANT_DEVNET_DIR=<realpath of D> in its environment
+ * and lives in the supervisor's session; `down` finds leftovers by both marks.
+ */
+#ifndef ANT_DEVNET_H
+#define ANT_DEVNET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ant/err.h"
+
+#define ANT_DEVNET_MAX_HOSTS 64
+#define ANT_DEVNET_MAX_NODES_PER_HOST 64
+/* Owner/name of the devnet's GitHub-shaped repository. */
+#define ANT_DEVNET_OWNER "devnet"
+#define ANT_DEVNET_REPO "ant-node"
+/* The environment variable that marks every process of a devnet. */
+#define ANT_DEVNET_ENV "ANT_DEVNET_DIR"
+
+struct ant_devnet_up_opts {
+    const char *dir;            /* devnet directory; created 0700 (must not hold a devnet) */
+    const char *binary;         /* ant-node to install on every host (required) */
+    unsigned hosts;             /* 1..ANT_DEVNET_MAX_HOSTS */
+    unsigned nodes_per_host;    /* 1..ANT_DEVNET_MAX_NODES_PER_HOST */
+    bool netns;                 /* one network namespace per host (not supported: refused) */
+    uint64_t rollout_window_s;  /* passed to every node */
+    uint64_t check_interval_s;
+    uint64_t release_ttl_s;
+    uint64_t trial_period_s;    /* 0 = the node's default */
+    const char *channel;        /* "stable" (NULL) or "beta" */
+    unsigned restart_delay_ms;  /* supervisor's RestartSec; 0 = 500 ms */
+};
+
+/* Writes the default devnet dir: $XDG_DATA_HOME/ant/devnet, else ~/.local/share/ant/devnet.
+ * Errors: ANT_ERR_NOT_FOUND (neither XDG_DATA_HOME nor HOME set), ANT_ERR_INVALID_ARG
+ * (does not fit in cap). */
+ANT_MUST_CHECK ant_err ant_devnet_default_dir(char *buf, size_t cap);
+
+/*
+ * Creates the devnet in opts->dir and starts it: supervisor daemonized (pid file
+ * D/supervisor.pid), nginx answering over TLS, every node started. Returns once all of that
+ * is true, or stops whatever it started and returns the error.
+ * Errors: ANT_ERR_INVALID_ARG (bad options, --netns), ANT_ERR_EXISTS (D already holds a
+ * devnet), ANT_ERR_NOT_FOUND (binary or /usr/sbin/nginx missing), ANT_ERR_IO,
+ * ANT_ERR_CRYPTO, ANT_ERR_TIMEOUT (nginx or the supervisor did not come up).
+ */
+ANT_MUST_CHECK ant_err ant_devnet_up(const struct ant_devnet_up_opts *opts);
+
+/*
+ * Publishes release `version` of `binary`: packs ant-node-cli-<platform>.tar.gz (ant-node at
+ * the root, 0755), signs it with the devnet key under the context
+ * ant-node-release-v2:<version>:<platform> and atomically rewrites the release list with
+ * the new release first. The binary must report `ant-node <version>` (checked by running
+ * `<binary> --version`), so a mislabelled release cannot be published by mistake.
+ * Errors: ANT_ERR_NOT_FOUND (no devnet in dir), ANT_ERR_BAD_VERSION, ANT_ERR_EXISTS (version
+ * already published), ANT_ERR_MISMATCH (binary reports another version), ANT_ERR_IO,
+ * ANT_ERR_CRYPTO, ANT_ERR_BAD_ARCHIVE (libarchive failed).
+ */
+ANT_MUST_CHECK ant_err ant_devnet_publish(const char *dir, const char *binary,
+                                          const char *version, bool prerelease);
+
+/* Prints the devnet's state (supervisor, nginx, one line per node) to `out`.
+ * Errors: ANT_ERR_NOT_FOUND (no devnet), ANT_ERR_PARSE, ANT_ERR_IO. */
+ANT_MUST_CHECK ant_err ant_devnet_status(const char *dir, FILE *out);
+
+/*
+ * Prints one progress line per node event (docs/LOG-EVENTS.md) as the logs grow, and
+ * returns when every node runs `version` (its latest `Node started` says so and that
+ * process is alive) or after timeout_s (ANT_ERR_TIMEOUT). `quiet` prints only a summary
+ * line every few seconds.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_watch(const char *dir, const char *version, unsigned timeout_s,
+                                        bool quiet, FILE *out);
+
+/*
+ * Checks the rollout (DESIGN.md §7 table, plus rollback rows when a rollback happened) and
+ * writes D/report.json, D/report.md and D/restarts.svg; prints the markdown table (or the
+ * JSON with `json`) to `out`. *all_pass is true only if every row passed.
+ * Errors: ANT_ERR_NOT_FOUND (no devnet or no release published), ANT_ERR_IO, ANT_ERR_PARSE.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass);
+
+/*
+ * Stops the supervisor, the nodes and nginx, then kills (SIGKILL) any process still marked
+ * as this devnet's (environment or session), even if the supervisor had crashed or `up`
+ * failed half way. Leaves D's files for inspection. ANT_OK when nothing was running.
+ * Errors: ANT_ERR_TIMEOUT (a process survived SIGKILL for 5 s), ANT_ERR_IO.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_down(const char *dir);
+
+/* Counts live processes marked as this devnet's (for tests and `status`). */
+ANT_MUST_CHECK ant_err ant_devnet_count_processes(const char *dir, unsigned *count);
+
+/*
+ * The supervisor's main loop, for `ant-devnet up` internally (runs in the daemonized child;
+ * `ready_fd` receives one line, "ok" or an error, once nginx and the nodes were started,
+ * then is closed). Returns when SIGTERM/SIGINT arrives, after stopping everything.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_supervise(const char *dir, int ready_fd);
+
+#endif

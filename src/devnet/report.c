@@ -1,0 +1,810 @@
+/*
+ * The rollout report (DESIGN.md §7): every row of the table, per host and in total, with the
+ * counts behind each PASS/FAIL, computed from three independent sources: the nodes' own logs
+ * (what each node says it did), the supervisor's state (what really started and exited, with
+ * which pid), and /proc plus the host binaries on disk (what is running now). A row passes
+ * only when the sources agree, e.g. "real restart" needs the node's `Restarting into new
+ * binary`, an exit 75 seen by the supervisor, a new pid, and that pid logging the new version.
+ *
+ * Versions are judged in the order they were published: a version some node rolled back gets
+ * the rollback rows, every other version the rollout rows; the "now" rows (binaries, nodes,
+ * /proc) check the last version that was not rolled back.
+ */
+#include "devnet/fleet.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ant/log.h"
+#include "ant/upgrade.h"
+
+#define MAX_ROWS 64
+#define MAX_PUBLISHED 32
+/* Clock and logging slack when comparing a logged time with a computed one. */
+#define SLACK_S 1.0
+
+struct row {
+    char check[96];
+    char version[DN_VERSION_MAX + 1];
+    char expect[256];
+    bool pass;
+    char value[200];
+    unsigned nhosts;
+    char hv[ANT_DEVNET_MAX_HOSTS][64];
+    bool hp[ANT_DEVNET_MAX_HOSTS];
+    json_object *counts; /* owned */
+};
+
+struct published {
+    char version[DN_VERSION_MAX + 1];
+    double at;
+    bool is_static;
+    bool rolled_back;
+};
+
+struct host_bin {
+    char version[DN_VERSION_MAX + 1];
+    bool is_static;
+    bool ok;
+    char path[PATH_MAX];
+};
+
+struct rctx {
+    struct dn_config *cfg;
+    struct dn_state *st;
+    struct dn_fleet f;
+    struct published pub[MAX_PUBLISHED];
+    size_t npub;
+    struct host_bin bin[ANT_DEVNET_MAX_HOSTS];
+    struct row *rows;
+    size_t nrows;
+    char final_version[DN_VERSION_MAX + 1];
+    bool final_static;
+    bool final_static_known;
+    unsigned sched_bins[DN_BINS], actual_bins[DN_BINS];
+    double limit;
+    char hist_version[DN_VERSION_MAX + 1];
+};
+
+unsigned dn_uniform_bin_limit(unsigned n, unsigned bins)
+{
+    if (n == 0 || bins == 0)
+        return 0;
+    double p = 1.0 / bins;
+    /* P(bin >= k) for Binomial(n, p), summed from the top; the limit is the largest count
+     * k-1 such that bins * P(X >= k) < 0.001. */
+    for (unsigned k = 1; k <= n; k++) {
+        double tail = 0;
+        for (unsigned j = k; j <= n; j++) {
+            double lc = lgamma((double)n + 1) - lgamma((double)j + 1) - lgamma((double)(n - j) + 1);
+            tail += exp(lc + j * log(p) + (n - j) * log1p(-p));
+        }
+        if (bins * tail < 0.001)
+            return k - 1;
+    }
+    return n;
+}
+
+static struct row *new_row(struct rctx *r, const char *check, const char *version,
+                           const char *expect)
+{
+    if (r->nrows == MAX_ROWS)
+        return NULL;
+    struct row *w = &r->rows[r->nrows++];
+    memset(w, 0, sizeof *w);
+    snprintf(w->check, sizeof w->check, "%s", check);
+    snprintf(w->version, sizeof w->version, "%s", version != NULL ? version : "");
+    snprintf(w->expect, sizeof w->expect, "%s", expect);
+    w->counts = json_object_new_object();
+    w->nhosts = r->cfg->hosts;
+    w->pass = true;
+    return w;
+}
+
+static void host_result(struct row *w, unsigned h, bool pass, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void host_result(struct row *w, unsigned h, bool pass, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->hv[h], sizeof w->hv[h], fmt, ap);
+    va_end(ap);
+    w->hp[h] = pass;
+    if (!pass)
+        w->pass = false;
+}
+
+static void count(struct row *w, const char *k, int64_t v)
+{
+    if (w != NULL && w->counts != NULL)
+        json_object_object_add(w->counts, k, json_object_new_int64(v));
+}
+
+static struct dn_fleet_node *node_at(struct rctx *r, unsigned h, unsigned n)
+{
+    return &r->f.node[h * r->cfg->nodes + n];
+}
+
+static size_t count_ev(const struct dn_fleet_node *n, enum dn_ev_kind kind, const char *version)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n->nev; i++)
+        c += n->ev[i].kind == kind && (version == NULL || strcmp(n->ev[i].version, version) == 0);
+    return c;
+}
+
+static const struct dn_ev *first_ev(const struct dn_fleet_node *n, enum dn_ev_kind kind,
+                                    const char *version)
+{
+    for (size_t i = 0; i < n->nev; i++) {
+        if (n->ev[i].kind == kind && (version == NULL || strcmp(n->ev[i].version, version) == 0))
+            return &n->ev[i];
+    }
+    return NULL;
+}
+
+/* --- inputs ------------------------------------------------------------------------- */
+
+static ant_err load_published(struct rctx *r)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    ant_err e = dn_path(path, sizeof path, "%s/published.json", r->cfg->dir);
+    if (e == ANT_OK)
+        e = dn_read_file(path, DN_RELEASES_MAX, &text, &len);
+    if (e != ANT_OK)
+        return e;
+    json_object *arr = json_tokener_parse(text);
+    free(text);
+    if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
+        json_object_put(arr);
+        return ANT_ERR_PARSE;
+    }
+    for (size_t i = 0; i < json_object_array_length(arr) && r->npub < MAX_PUBLISHED; i++) {
+        json_object *o = json_object_array_get_idx(arr, i), *x = NULL;
+        struct published *p = &r->pub[r->npub];
+        memset(p, 0, sizeof *p);
+        if (!json_object_object_get_ex(o, "version", &x))
+            continue;
+        snprintf(p->version, sizeof p->version, "%s", json_object_get_string(x));
+        if (json_object_object_get_ex(o, "published_at", &x))
+            p->at = json_object_get_double(x);
+        if (json_object_object_get_ex(o, "static", &x))
+            p->is_static = json_object_get_boolean(x);
+        r->npub++;
+    }
+    json_object_put(arr);
+    return r->npub > 0 ? ANT_OK : ANT_ERR_NOT_FOUND;
+}
+
+static void load_bins(struct rctx *r)
+{
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        struct host_bin *b = &r->bin[h];
+        if (dn_path(b->path, sizeof b->path, "%s/hosts/h%u/bin/ant-node", r->cfg->dir, h) != ANT_OK)
+            continue;
+        b->ok = dn_binary_version(b->path, b->version, sizeof b->version) == ANT_OK &&
+                dn_elf_is_static(b->path, &b->is_static) == ANT_OK;
+    }
+}
+
+/* --- rows --------------------------------------------------------------------------- */
+
+static void row_fetches(struct rctx *r)
+{
+    char expect[96];
+    snprintf(expect, sizeof expect, "<= 1 per TTL (%llus) per host",
+             (unsigned long long)r->cfg->release_ttl_s);
+    struct row *w = new_row(r, "release info fetched per host", NULL, expect);
+    if (w == NULL)
+        return;
+    size_t total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        double times[4096];
+        size_t nt = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            for (size_t i = 0; i < fn->nev && nt < 4096; i++) {
+                if (fn->ev[i].kind == EV_FETCHED)
+                    times[nt++] = fn->ev[i].t;
+            }
+        }
+        /* insertion sort: a host fetches a handful of times */
+        for (size_t i = 1; i < nt; i++) {
+            double v = times[i];
+            size_t j = i;
+            while (j > 0 && times[j - 1] > v) {
+                times[j] = times[j - 1];
+                j--;
+            }
+            times[j] = v;
+        }
+        double min_gap = -1;
+        for (size_t i = 1; i < nt; i++) {
+            double g = times[i] - times[i - 1];
+            if (min_gap < 0 || g < min_gap)
+                min_gap = g;
+        }
+        bool ok = nt >= 1 && (nt == 1 || min_gap >= (double)r->cfg->release_ttl_s - SLACK_S);
+        if (nt <= 1)
+            host_result(w, h, ok, "%zu fetch", nt);
+        else
+            host_result(w, h, ok, "%zu fetches, min gap %.0fs", nt, min_gap);
+        total += nt;
+    }
+    snprintf(w->value, sizeof w->value, "%zu fetches", total);
+    count(w, "total", (int64_t)total);
+}
+
+static void row_errors(struct rctx *r)
+{
+    struct row *w = new_row(r, "upgrade errors", NULL, "0");
+    if (w == NULL)
+        return;
+    size_t total = 0;
+    char first[256] = "";
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        size_t c = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            for (size_t i = 0; i < fn->nev; i++) {
+                if (fn->ev[i].kind != EV_FAILED)
+                    continue;
+                c++;
+                if (first[0] == '\0')
+                    snprintf(first, sizeof first, " (first: h%u/n%u stage=%s error=%s)", h, n,
+                             fn->ev[i].stage, fn->ev[i].error);
+            }
+        }
+        host_result(w, h, c == 0, "%zu", c);
+        total += c;
+    }
+    snprintf(w->value, sizeof w->value, "%zu%s", total, first);
+    count(w, "total", (int64_t)total);
+}
+
+static void row_peer_ids(struct rctx *r)
+{
+    struct row *w = new_row(r, "peer id before = after", NULL, "all nodes");
+    if (w == NULL)
+        return;
+    unsigned same_total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned same = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            const struct dn_ev *a = first_ev(fn, EV_STARTED, NULL);
+            const struct dn_ev *b = dn_fleet_last(fn, EV_STARTED, NULL);
+            bool ok = a != NULL && b != NULL && a->peer[0] != '\0' &&
+                      strcmp(a->peer, b->peer) == 0 && count_ev(fn, EV_STARTED, NULL) >= 2;
+            /* and every start in between carried the same id */
+            for (size_t i = 0; ok && i < fn->nev; i++) {
+                if (fn->ev[i].kind == EV_STARTED && strcmp(fn->ev[i].peer, a->peer) != 0)
+                    ok = false;
+            }
+            same += ok;
+        }
+        host_result(w, h, same == r->cfg->nodes, "%u/%u", same, r->cfg->nodes);
+        same_total += same;
+    }
+    snprintf(w->value, sizeof w->value, "%u/%u (each over >= 2 starts)", same_total,
+             r->cfg->hosts * r->cfg->nodes);
+    count(w, "same", same_total);
+}
+
+static void row_downloads(struct rctx *r, const char *v)
+{
+    struct row *w = new_row(r, "archive downloaded per host", v, "exactly 1");
+    if (w == NULL)
+        return;
+    size_t total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        size_t c = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++)
+            c += count_ev(node_at(r, h, n), EV_DOWNLOADING, v);
+        host_result(w, h, c == 1, "%zu", c);
+        total += c;
+    }
+    snprintf(w->value, sizeof w->value, "%zu downloads", total);
+    count(w, "total", (int64_t)total);
+}
+
+static void row_cache_hits(struct rctx *r, const char *v)
+{
+    char expect[96];
+    snprintf(expect, sizeof expect, "nodes per host - 1 = %u", r->cfg->nodes - 1);
+    struct row *w = new_row(r, "cache hits re-verified", v, expect);
+    if (w == NULL)
+        return;
+    size_t total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        size_t hits = 0, verified = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            size_t c = count_ev(fn, EV_REUSED, v);
+            hits += c;
+            /* A hit counts as re-verified only if that node logged the signature check of
+             * the same version itself (the hit is verified from its private copy). */
+            if (c > 0 && count_ev(fn, EV_VERIFIED, v) >= c)
+                verified += c;
+        }
+        host_result(w, h, hits == r->cfg->nodes - 1 && verified == hits,
+                    "%zu hits, %zu verified", hits, verified);
+        total += hits;
+    }
+    snprintf(w->value, sizeof w->value, "%zu hits", total);
+    count(w, "total", (int64_t)total);
+}
+
+static void row_timing(struct rctx *r, const char *v, bool last)
+{
+    char expect[128];
+    double window = (double)r->cfg->rollout_window_s;
+    unsigned total = r->cfg->hosts * r->cfg->nodes;
+    unsigned limit_u = dn_uniform_bin_limit(total, DN_BINS);
+    double mean = (double)total / DN_BINS;
+    double limit = 2 * mean > limit_u ? 2 * mean : (double)limit_u;
+    snprintf(expect, sizeof expect, "%d bins over %.0fs, none above %.1f (2x mean %.2f)", DN_BINS,
+             window, limit, 2 * mean);
+    struct row *w = new_row(r, "restart times across the window", v, expect);
+    struct row *w2 = new_row(r, "restart at its scheduled time (hash-derived delay)", v,
+                             "delay = window x H(peer||version)/2^64; restart >= scheduled");
+    if (w == NULL || w2 == NULL)
+        return;
+    unsigned sched[DN_BINS] = {0}, actual[DN_BINS] = {0};
+    unsigned seen = 0, on_time_total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned hs = 0, on_time = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            const struct dn_ev *s = dn_fleet_last(fn, EV_SCHEDULED, v);
+            const struct dn_ev *x = first_ev(fn, EV_RESTARTING, v);
+            const struct dn_ev *st = first_ev(fn, EV_STARTED, NULL);
+            if (s == NULL || x == NULL || window <= 0)
+                continue;
+            hs++;
+            double ds = s->delay, da = x->t - s->first_seen;
+            int bs = (int)(ds / window * DN_BINS), ba = (int)(da / window * DN_BINS);
+            bs = bs < 0 ? 0 : bs >= DN_BINS ? DN_BINS - 1 : bs;
+            ba = ba < 0 ? 0 : ba >= DN_BINS ? DN_BINS - 1 : ba;
+            sched[bs]++;
+            actual[ba]++;
+            uint64_t want = 0;
+            bool formula = st != NULL &&
+                           ant_upgrade_rollout_delay(st->peer, v,
+                                                     r->cfg->rollout_window_s * 1000u,
+                                                     &want) == ANT_OK &&
+                           fabs((double)want / 1000.0 - s->delay) <= SLACK_S &&
+                           fabs(s->at - (s->first_seen + s->delay)) <= SLACK_S;
+            bool timely = x->t >= s->at - SLACK_S &&
+                          x->t <= s->at + (double)r->cfg->check_interval_s + 60.0;
+            on_time += formula && timely;
+        }
+        host_result(w, h, hs == r->cfg->nodes, "%u/%u restarts", hs, r->cfg->nodes);
+        host_result(w2, h, on_time == r->cfg->nodes, "%u/%u", on_time, r->cfg->nodes);
+        seen += hs;
+        on_time_total += on_time;
+    }
+    unsigned max_s = 0, max_a = 0;
+    char bs_text[80] = "", ba_text[80] = "";
+    json_object *js = json_object_new_array(), *ja = json_object_new_array();
+    for (int b = 0; b < DN_BINS; b++) {
+        max_s = sched[b] > max_s ? sched[b] : max_s;
+        max_a = actual[b] > max_a ? actual[b] : max_a;
+        size_t l1 = strlen(bs_text), l2 = strlen(ba_text);
+        snprintf(bs_text + l1, sizeof bs_text - l1, "%s%u", b ? " " : "", sched[b]);
+        snprintf(ba_text + l2, sizeof ba_text - l2, "%s%u", b ? " " : "", actual[b]);
+        json_object_array_add(js, json_object_new_int((int)sched[b]));
+        json_object_array_add(ja, json_object_new_int((int)actual[b]));
+    }
+    if (!((double)max_s <= limit && (double)max_a <= limit && seen == total))
+        w->pass = false;
+    snprintf(w->value, sizeof w->value, "scheduled [%s] actual [%s] max %u/%u", bs_text, ba_text,
+             max_s, max_a);
+    json_object_object_add(w->counts, "scheduled_bins", js);
+    json_object_object_add(w->counts, "actual_bins", ja);
+    json_object_object_add(w->counts, "limit", json_object_new_double(limit));
+    json_object_object_add(w->counts, "two_x_mean", json_object_new_double(2 * mean));
+    json_object_object_add(w->counts, "uniform_p001_limit", json_object_new_int((int)limit_u));
+    count(w, "restarts", seen);
+    snprintf(w2->value, sizeof w2->value, "%u/%u", on_time_total, total);
+    count(w2, "on_time", on_time_total);
+    if (last) {
+        memcpy(r->sched_bins, sched, sizeof sched);
+        memcpy(r->actual_bins, actual, sizeof actual);
+        r->limit = limit;
+        snprintf(r->hist_version, sizeof r->hist_version, "%s", v);
+    }
+}
+
+/* The supervisor's record of the start that followed time t, or NULL. */
+static const struct dn_start *start_after(const struct dn_node_state *ns, double t)
+{
+    for (size_t k = 0; k < ns->nstarts; k++) {
+        if (ns->starts[k].at >= t - SLACK_S)
+            return &ns->starts[k];
+    }
+    return NULL;
+}
+
+static void row_real_restart(struct rctx *r, const char *v)
+{
+    struct row *w = new_row(r, "real restart (new PID, restart counted)", v,
+                            "all: exit 75, new pid starts the new version");
+    if (w == NULL)
+        return;
+    unsigned total_ok = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned ok_n = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            const struct dn_ev *x = first_ev(fn, EV_RESTARTING, v);
+            if (x == NULL || r->st == NULL)
+                continue;
+            /* the process that left: the last start logged before the restart */
+            const struct dn_ev *before = NULL, *after = NULL;
+            for (size_t i = 0; i < fn->nev; i++) {
+                if (fn->ev[i].kind != EV_STARTED)
+                    continue;
+                if (fn->ev[i].t <= x->t)
+                    before = &fn->ev[i];
+                else if (after == NULL && strcmp(fn->ev[i].version, v) == 0)
+                    after = &fn->ev[i];
+            }
+            const struct dn_node_state *ns = &r->st->node[h * r->cfg->nodes + n];
+            const struct dn_start *s = start_after(ns, x->t);
+            bool ok = before != NULL && after != NULL && s != NULL && ns->restarts >= 1 &&
+                      after->pid == s->pid && after->pid != before->pid &&
+                      s->prev_status >= 0 && WIFEXITED(s->prev_status) &&
+                      WEXITSTATUS(s->prev_status) == ANT_UPGRADE_EXIT_RESTART;
+            ok_n += ok;
+        }
+        host_result(w, h, ok_n == r->cfg->nodes, "%u/%u", ok_n, r->cfg->nodes);
+        total_ok += ok_n;
+    }
+    unsigned restarts = 0;
+    for (unsigned i = 0; r->st != NULL && i < r->cfg->hosts * r->cfg->nodes; i++)
+        restarts += r->st->node[i].restarts;
+    snprintf(w->value, sizeof w->value, "%u/%u (supervisor counted %u restarts)", total_ok,
+             r->cfg->hosts * r->cfg->nodes, restarts);
+    count(w, "ok", total_ok);
+    count(w, "supervisor_restarts", restarts);
+}
+
+static void row_binaries(struct rctx *r)
+{
+    char expect[256];
+    snprintf(expect, sizeof expect, "all on %s%s", r->final_version,
+             r->final_static_known ? (r->final_static ? ", static" : ", dynamic as built") : "");
+    struct row *w = new_row(r, "binaries on the new version, statically linked where built so",
+                            r->final_version, expect);
+    if (w == NULL)
+        return;
+    unsigned nodes_ok = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        const struct host_bin *b = &r->bin[h];
+        bool bin_ok = b->ok && strcmp(b->version, r->final_version) == 0 &&
+                      (!r->final_static_known || b->is_static == r->final_static);
+        unsigned on = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            const struct dn_ev *s = dn_fleet_last(fn, EV_STARTED, NULL);
+            pid_t pid = r->st != NULL ? r->st->node[h * r->cfg->nodes + n].pid : 0;
+            on += s != NULL && strcmp(s->version, r->final_version) == 0 && s->pid == pid &&
+                  dn_pid_alive(pid);
+        }
+        host_result(w, h, bin_ok && on == r->cfg->nodes, "bin %s%s, %u/%u nodes",
+                    b->ok ? b->version : "?", b->is_static ? " static" : "", on, r->cfg->nodes);
+        nodes_ok += on;
+    }
+    snprintf(w->value, sizeof w->value, "%u/%u nodes", nodes_ok, r->cfg->hosts * r->cfg->nodes);
+    count(w, "nodes_on_version", nodes_ok);
+}
+
+static void row_deleted(struct rctx *r)
+{
+    struct row *w = new_row(r, "/proc/<pid>/exe ending \" (deleted)\"", NULL,
+                            "none (every node runs its host's on-disk binary)");
+    if (w == NULL)
+        return;
+    unsigned deleted_total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned deleted = 0, other = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            pid_t pid = r->st != NULL ? r->st->node[h * r->cfg->nodes + n].pid : 0;
+            char exe[PATH_MAX];
+            if (pid <= 0 || dn_pid_exe(pid, exe, sizeof exe) != ANT_OK) {
+                other++;
+                continue;
+            }
+            size_t l = strlen(exe);
+            const char *suffix = " (deleted)";
+            if (l >= strlen(suffix) && strcmp(exe + l - strlen(suffix), suffix) == 0)
+                deleted++;
+            else if (strcmp(exe, r->bin[h].path) != 0)
+                other++;
+        }
+        host_result(w, h, deleted == 0 && other == 0, "%u deleted%s", deleted,
+                    other ? ", some not running the host binary" : "");
+        deleted_total += deleted;
+    }
+    snprintf(w->value, sizeof w->value, "%u", deleted_total);
+    count(w, "deleted", deleted_total);
+}
+
+static void rows_rollback(struct rctx *r, const char *bad)
+{
+    struct row *w1 = new_row(r, "rollback: failed version rolled back on every host", bad,
+                             ">= 1 rollback per host after the trial attempts");
+    struct row *w2 = new_row(r, "rollback: failed version never reinstalled", bad,
+                             "no replace/download of it after the rollback");
+    struct row *w3 = new_row(r, "rollback: every node back on the previous version", bad,
+                             r->final_version);
+    if (w1 == NULL || w2 == NULL || w3 == NULL)
+        return;
+    unsigned hosts_rb = 0, back_total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        size_t rb = 0;
+        unsigned attempts = 0;
+        size_t tried = 0;
+        double first_rb = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            const struct dn_ev *e = first_ev(fn, EV_ROLLBACK, bad);
+            rb += count_ev(fn, EV_ROLLBACK, bad);
+            tried += count_ev(fn, EV_TRIAL_STARTED, bad);
+            if (e != NULL && (first_rb == 0 || e->t < first_rb)) {
+                first_rb = e->t;
+                attempts = e->attempts;
+            }
+        }
+        host_result(w1, h, rb >= 1, "%zu rollback(s), %zu trial starts, attempts=%u", rb, tried,
+                    attempts);
+        hosts_rb += rb >= 1;
+        size_t again = 0;
+        for (unsigned n = 0; n < r->cfg->nodes && first_rb > 0; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            for (size_t i = 0; i < fn->nev; i++) {
+                const struct dn_ev *e = &fn->ev[i];
+                if (e->t > first_rb && strcmp(e->version, bad) == 0 &&
+                    (e->kind == EV_REPLACING || e->kind == EV_DOWNLOADING))
+                    again++;
+            }
+        }
+        host_result(w2, h, first_rb > 0 && again == 0, "%zu", again);
+        unsigned back = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_ev *s = dn_fleet_last(node_at(r, h, n), EV_STARTED, NULL);
+            pid_t pid = r->st != NULL ? r->st->node[h * r->cfg->nodes + n].pid : 0;
+            back += s != NULL && strcmp(s->version, r->final_version) == 0 && s->pid == pid &&
+                    dn_pid_alive(pid);
+        }
+        bool bin_back = r->bin[h].ok && strcmp(r->bin[h].version, r->final_version) == 0;
+        host_result(w3, h, back == r->cfg->nodes && bin_back, "%u/%u, bin %s", back,
+                    r->cfg->nodes, r->bin[h].ok ? r->bin[h].version : "?");
+        back_total += back;
+    }
+    snprintf(w1->value, sizeof w1->value, "%u/%u hosts", hosts_rb, r->cfg->hosts);
+    snprintf(w2->value, sizeof w2->value, "%s", w2->pass ? "none" : "reinstalled");
+    snprintf(w3->value, sizeof w3->value, "%u/%u nodes", back_total,
+             r->cfg->hosts * r->cfg->nodes);
+    count(w1, "hosts", hosts_rb);
+    count(w3, "nodes", back_total);
+}
+
+/* --- output ------------------------------------------------------------------------- */
+
+static json_object *rows_json(const struct rctx *r, bool all_pass)
+{
+    json_object *o = json_object_new_object();
+    json_object *rows = json_object_new_array();
+    json_object *dn = json_object_new_object();
+    json_object_object_add(dn, "dir", json_object_new_string(r->cfg->dir));
+    json_object_object_add(dn, "hosts", json_object_new_int64(r->cfg->hosts));
+    json_object_object_add(dn, "nodes_per_host", json_object_new_int64(r->cfg->nodes));
+    json_object_object_add(dn, "initial_version", json_object_new_string(r->cfg->initial_version));
+    json_object_object_add(dn, "final_version", json_object_new_string(r->final_version));
+    json_object_object_add(dn, "rollout_window_s", json_object_new_int64((int64_t)r->cfg->rollout_window_s));
+    json_object_object_add(dn, "check_interval_s", json_object_new_int64((int64_t)r->cfg->check_interval_s));
+    json_object_object_add(dn, "release_ttl_s", json_object_new_int64((int64_t)r->cfg->release_ttl_s));
+    json_object_object_add(o, "devnet", dn);
+    json_object_object_add(o, "all_pass", json_object_new_boolean(all_pass));
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct row *w = &r->rows[i];
+        json_object *jr = json_object_new_object();
+        json_object_object_add(jr, "check", json_object_new_string(w->check));
+        if (w->version[0] != '\0')
+            json_object_object_add(jr, "version", json_object_new_string(w->version));
+        json_object_object_add(jr, "status", json_object_new_string(w->pass ? "PASS" : "FAIL"));
+        json_object_object_add(jr, "expect", json_object_new_string(w->expect));
+        json_object_object_add(jr, "value", json_object_new_string(w->value));
+        json_object_object_add(jr, "counts", json_object_get(w->counts));
+        json_object *hosts = json_object_new_array();
+        for (unsigned h = 0; h < w->nhosts; h++) {
+            json_object *jh = json_object_new_object();
+            json_object_object_add(jh, "host", json_object_new_int64(h));
+            json_object_object_add(jh, "status", json_object_new_string(w->hp[h] ? "PASS" : "FAIL"));
+            json_object_object_add(jh, "value", json_object_new_string(w->hv[h]));
+            json_object_array_add(hosts, jh);
+        }
+        json_object_object_add(jr, "hosts", hosts);
+        json_object_array_add(rows, jr);
+    }
+    json_object_object_add(o, "rows", rows);
+    return o;
+}
+
+/* Escapes '|' so a value cannot break the markdown table. */
+static void md_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+static ant_err write_md(const struct rctx *r, bool all_pass, char **out, size_t *outlen)
+{
+    FILE *f = open_memstream(out, outlen);
+    if (f == NULL)
+        return ANT_ERR_NOMEM;
+    fprintf(f, "# ant-devnet rollout report\n\n");
+    fprintf(f, "%u hosts x %u nodes, %s -> %s, window %llus, check interval %llus, TTL %llus\n\n",
+            r->cfg->hosts, r->cfg->nodes, r->cfg->initial_version, r->final_version,
+            (unsigned long long)r->cfg->rollout_window_s,
+            (unsigned long long)r->cfg->check_interval_s,
+            (unsigned long long)r->cfg->release_ttl_s);
+    fprintf(f, "| check | version | expectation | total |");
+    for (unsigned h = 0; h < r->cfg->hosts && h < 8; h++)
+        fprintf(f, " h%u |", h);
+    fprintf(f, " status |\n|---|---|---|---|");
+    for (unsigned h = 0; h < r->cfg->hosts && h < 8; h++)
+        fprintf(f, "---|");
+    fprintf(f, "---|\n");
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct row *w = &r->rows[i];
+        fputs("| ", f);
+        md_cell(f, w->check);
+        fputs(" | ", f);
+        md_cell(f, w->version[0] ? w->version : "-");
+        fputs(" | ", f);
+        md_cell(f, w->expect);
+        fputs(" | ", f);
+        md_cell(f, w->value);
+        fputs(" |", f);
+        for (unsigned h = 0; h < w->nhosts && h < 8; h++) {
+            fputc(' ', f);
+            md_cell(f, w->hv[h]);
+            fputs(w->hp[h] ? " |" : " (FAIL) |", f);
+        }
+        fprintf(f, " %s |\n", w->pass ? "PASS" : "FAIL");
+    }
+    if (r->cfg->hosts > 8)
+        fprintf(f, "\n(per-host columns for the first 8 hosts; all hosts in report.json)\n");
+    fprintf(f, "\nOverall: %s\n", all_pass ? "PASS" : "FAIL");
+    if (fclose(f) != 0)
+        return ANT_ERR_IO;
+    return ANT_OK;
+}
+
+ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
+{
+    struct rctx r;
+    memset(&r, 0, sizeof r);
+    char path[PATH_MAX];
+    char *md = NULL;
+    size_t mdlen = 0;
+    json_object *jo = NULL;
+    ant_err e = ANT_ERR_NOMEM;
+    *all_pass = false;
+
+    r.cfg = calloc(1, sizeof *r.cfg);
+    r.rows = calloc(MAX_ROWS, sizeof *r.rows);
+    if (r.cfg == NULL || r.rows == NULL)
+        goto out;
+    e = dn_config_load(dir, r.cfg);
+    if (e != ANT_OK)
+        goto out;
+    if (dn_state_load(r.cfg->dir, &r.st) != ANT_OK)
+        r.st = NULL;
+    e = load_published(&r);
+    if (e != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "devnet", "no release was published dir=%s", r.cfg->dir);
+        goto out;
+    }
+    e = dn_fleet_init(&r.f, r.cfg->hosts, r.cfg->nodes);
+    if (e == ANT_OK)
+        e = dn_fleet_read(r.cfg, &r.f, NULL);
+    if (e != ANT_OK)
+        goto out;
+    load_bins(&r);
+
+    snprintf(r.final_version, sizeof r.final_version, "%s", r.cfg->initial_version);
+    for (size_t i = 0; i < r.npub; i++) {
+        for (unsigned k = 0; k < r.cfg->hosts * r.cfg->nodes; k++) {
+            if (count_ev(&r.f.node[k], EV_ROLLBACK, r.pub[i].version) > 0)
+                r.pub[i].rolled_back = true;
+        }
+        if (!r.pub[i].rolled_back) {
+            snprintf(r.final_version, sizeof r.final_version, "%s", r.pub[i].version);
+            r.final_static = r.pub[i].is_static;
+            r.final_static_known = true;
+        }
+    }
+
+    row_fetches(&r);
+    row_errors(&r);
+    row_peer_ids(&r);
+    size_t last_ok = SIZE_MAX;
+    for (size_t i = 0; i < r.npub; i++) {
+        if (!r.pub[i].rolled_back)
+            last_ok = i;
+    }
+    for (size_t i = 0; i < r.npub; i++) {
+        const char *v = r.pub[i].version;
+        if (r.pub[i].rolled_back) {
+            rows_rollback(&r, v);
+            continue;
+        }
+        row_downloads(&r, v);
+        row_cache_hits(&r, v);
+        row_timing(&r, v, i == last_ok);
+        row_real_restart(&r, v);
+    }
+    row_binaries(&r);
+    row_deleted(&r);
+
+    bool pass = r.nrows > 0;
+    for (size_t i = 0; i < r.nrows; i++)
+        pass = pass && r.rows[i].pass;
+
+    jo = rows_json(&r, pass);
+    e = write_md(&r, pass, &md, &mdlen);
+    if (e != ANT_OK)
+        goto out;
+    const char *jtext = json_object_to_json_string_ext(jo, JSON_C_TO_STRING_PRETTY |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+    e = dn_path(path, sizeof path, "%s/report.json", r.cfg->dir);
+    if (e == ANT_OK)
+        e = dn_write_file(path, jtext, strlen(jtext), 0644);
+    if (e == ANT_OK)
+        e = dn_path(path, sizeof path, "%s/report.md", r.cfg->dir);
+    if (e == ANT_OK)
+        e = dn_write_file(path, md, mdlen, 0644);
+    if (e == ANT_OK)
+        e = dn_path(path, sizeof path, "%s/restarts.svg", r.cfg->dir);
+    if (e == ANT_OK) {
+        char title[256];
+        snprintf(title, sizeof title, "Restart times of %s across the %llus rollout window",
+                 r.hist_version[0] ? r.hist_version : r.final_version,
+                 (unsigned long long)r.cfg->rollout_window_s);
+        e = dn_svg_histogram(path, title, r.sched_bins, r.actual_bins,
+                             (double)r.cfg->rollout_window_s, r.limit);
+    }
+    if (e != ANT_OK)
+        goto out;
+    if (json)
+        fprintf(out, "%s\n", jtext);
+    else
+        fwrite(md, 1, mdlen, out);
+    *all_pass = pass;
+out:
+    json_object_put(jo);
+    free(md);
+    for (size_t i = 0; r.rows != NULL && i < r.nrows; i++)
+        json_object_put(r.rows[i].counts);
+    free(r.rows);
+    dn_fleet_free(&r.f);
+    free(r.st);
+    free(r.cfg);
+    return e;
+}

@@ -1,0 +1,274 @@
+/*
+ * ant-devnet: command-line front end of the devnet module (include/ant/devnet.h). It only
+ * parses options and maps results to exit codes: 0 success, 1 failure, 2 usage error,
+ * 3 `report` written but some row FAILED.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ant/devnet.h"
+#include "ant/log.h"
+#include "ant/version.h"
+
+#define EXIT_USAGE 2
+#define EXIT_REPORT_FAIL 3
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ant-devnet <command> [--dir D] [options]\n"
+            "\n"
+            "commands:\n"
+            "  up --binary PATH [--hosts H] [--nodes-per-host N] [--rollout-window DUR]\n"
+            "     [--check-interval DUR] [--release-ttl DUR] [--trial-period DUR]\n"
+            "     [--channel stable|beta] [--restart-delay-ms MS] [--netns]\n"
+            "                      create the devnet in D and start nginx and the nodes\n"
+            "  publish --binary PATH --release-version V [--prerelease]\n"
+            "                      pack, sign and list release V\n"
+            "  status              supervisor, release server and one line per node\n"
+            "  watch --release-version V [--timeout DUR] [--quiet]\n"
+            "                      print node events until every node runs V\n"
+            "  report [--json]     check the rollout; writes report.json, report.md,\n"
+            "                      restarts.svg in D (exit 3 if a row FAILs)\n"
+            "  down                stop the supervisor, the nodes and nginx\n"
+            "\n"
+            "D defaults to $XDG_DATA_HOME/ant/devnet (~/.local/share/ant/devnet).\n"
+            "DUR is seconds, or a number with s, m or h. --netns is not supported.\n");
+}
+
+/* Parses a duration into seconds: N, Ns, Nm, Nh. */
+static bool parse_duration(const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (text == NULL || text[0] < '0' || text[0] > '9')
+        return false;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0)
+        return false;
+    uint64_t mul = 1;
+    if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+        mul = 1;
+    else if (strcmp(end, "m") == 0)
+        mul = 60;
+    else if (strcmp(end, "h") == 0)
+        mul = 3600;
+    else
+        return false;
+    if (v > UINT32_MAX / mul)
+        return false;
+    *out = (uint64_t)v * mul;
+    return true;
+}
+
+static bool parse_uint(const char *text, unsigned max, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (text == NULL || text[0] < '0' || text[0] > '9')
+        return false;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+struct opts {
+    const char *dir, *binary, *version, *channel;
+    unsigned hosts, nodes, restart_delay_ms;
+    uint64_t window, interval, ttl, trial, timeout;
+    bool netns, prerelease, json, quiet;
+};
+
+/* Accepts `--name value` and `--name=value`. Returns the index after the option, or -1. */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    for (int i = 2; i < argc; i++) {
+        char *arg = argv[i];
+        char *val = NULL;
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "ant-devnet: unexpected argument '%s'\n", arg);
+            return -1;
+        }
+        char name[64];
+        char *eq = strchr(arg, '=');
+        size_t nlen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+        if (nlen >= sizeof name) {
+            fprintf(stderr, "ant-devnet: unknown option '%s'\n", arg);
+            return -1;
+        }
+        memcpy(name, arg, nlen);
+        name[nlen] = '\0';
+        if (strcmp(name, "--netns") == 0 || strcmp(name, "--prerelease") == 0 ||
+            strcmp(name, "--json") == 0 || strcmp(name, "--quiet") == 0) {
+            if (eq != NULL) {
+                fprintf(stderr, "ant-devnet: %s takes no value\n", name);
+                return -1;
+            }
+            o->netns |= strcmp(name, "--netns") == 0;
+            o->prerelease |= strcmp(name, "--prerelease") == 0;
+            o->json |= strcmp(name, "--json") == 0;
+            o->quiet |= strcmp(name, "--quiet") == 0;
+            continue;
+        }
+        if (eq != NULL) {
+            val = eq + 1;
+        } else {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ant-devnet: %s needs a value\n", name);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        bool ok = true;
+        if (strcmp(name, "--dir") == 0)
+            o->dir = val;
+        else if (strcmp(name, "--binary") == 0)
+            o->binary = val;
+        else if (strcmp(name, "--release-version") == 0)
+            o->version = val;
+        else if (strcmp(name, "--channel") == 0)
+            o->channel = val;
+        else if (strcmp(name, "--hosts") == 0)
+            ok = parse_uint(val, ANT_DEVNET_MAX_HOSTS, &o->hosts) && o->hosts > 0;
+        else if (strcmp(name, "--nodes-per-host") == 0)
+            ok = parse_uint(val, ANT_DEVNET_MAX_NODES_PER_HOST, &o->nodes) && o->nodes > 0;
+        else if (strcmp(name, "--restart-delay-ms") == 0)
+            ok = parse_uint(val, 600000, &o->restart_delay_ms);
+        else if (strcmp(name, "--rollout-window") == 0)
+            ok = parse_duration(val, &o->window);
+        else if (strcmp(name, "--check-interval") == 0)
+            ok = parse_duration(val, &o->interval) && o->interval > 0;
+        else if (strcmp(name, "--release-ttl") == 0)
+            ok = parse_duration(val, &o->ttl);
+        else if (strcmp(name, "--trial-period") == 0)
+            ok = parse_duration(val, &o->trial);
+        else if (strcmp(name, "--timeout") == 0)
+            ok = parse_duration(val, &o->timeout);
+        else {
+            fprintf(stderr, "ant-devnet: unknown option '%s'\n", name);
+            return -1;
+        }
+        if (!ok) {
+            fprintf(stderr, "ant-devnet: bad value for %s: '%s'\n", name, val);
+            return -1;
+        }
+    }
+    return argc;
+}
+
+static int fail(const char *what, ant_err e)
+{
+    fprintf(stderr, "ant-devnet: %s failed: %s\n", what, ant_strerror(e));
+    return EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ant-devnet %s\n", ANT_VERSION_STRING);
+        return EXIT_SUCCESS;
+    }
+    struct opts o = {
+        .hosts = 3,
+        .nodes = 5,
+        .window = 60,
+        .interval = 10,
+        .ttl = 30,
+        .timeout = 600,
+    };
+    if (parse_opts(argc, argv, &o) < 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char defdir[PATH_MAX];
+    if (o.dir == NULL) {
+        ant_err e = ant_devnet_default_dir(defdir, sizeof defdir);
+        if (e != ANT_OK)
+            return fail("finding the default devnet dir (set --dir)", e);
+        o.dir = defdir;
+    }
+
+    ant_err e;
+    if (strcmp(cmd, "up") == 0) {
+        if (o.binary == NULL) {
+            fprintf(stderr, "ant-devnet: up needs --binary PATH\n");
+            return EXIT_USAGE;
+        }
+        if (o.netns) {
+            fprintf(stderr, "ant-devnet: --netns is not supported by this build\n");
+            return EXIT_USAGE;
+        }
+        struct ant_devnet_up_opts up = {
+            .dir = o.dir,
+            .binary = o.binary,
+            .hosts = o.hosts,
+            .nodes_per_host = o.nodes,
+            .rollout_window_s = o.window,
+            .check_interval_s = o.interval,
+            .release_ttl_s = o.ttl,
+            .trial_period_s = o.trial,
+            .channel = o.channel,
+            .restart_delay_ms = o.restart_delay_ms,
+        };
+        e = ant_devnet_up(&up);
+        if (e != ANT_OK)
+            return fail("up", e);
+        printf("devnet up in %s\n", o.dir);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "publish") == 0) {
+        if (o.binary == NULL || o.version == NULL) {
+            fprintf(stderr, "ant-devnet: publish needs --binary PATH and --release-version V\n");
+            return EXIT_USAGE;
+        }
+        e = ant_devnet_publish(o.dir, o.binary, o.version, o.prerelease);
+        if (e != ANT_OK)
+            return fail("publish", e);
+        printf("published %s\n", o.version);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "status") == 0) {
+        e = ant_devnet_status(o.dir, stdout);
+        return e == ANT_OK ? EXIT_SUCCESS : fail("status", e);
+    }
+    if (strcmp(cmd, "watch") == 0) {
+        if (o.version == NULL) {
+            fprintf(stderr, "ant-devnet: watch needs --release-version V\n");
+            return EXIT_USAGE;
+        }
+        e = ant_devnet_watch(o.dir, o.version, (unsigned)o.timeout, o.quiet, stdout);
+        return e == ANT_OK ? EXIT_SUCCESS : fail("watch", e);
+    }
+    if (strcmp(cmd, "report") == 0) {
+        bool pass = false;
+        e = ant_devnet_report(o.dir, o.json, stdout, &pass);
+        if (e != ANT_OK)
+            return fail("report", e);
+        return pass ? EXIT_SUCCESS : EXIT_REPORT_FAIL;
+    }
+    if (strcmp(cmd, "down") == 0) {
+        e = ant_devnet_down(o.dir);
+        if (e != ANT_OK)
+            return fail("down", e);
+        printf("devnet down in %s\n", o.dir);
+        return EXIT_SUCCESS;
+    }
+    fprintf(stderr, "ant-devnet: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
