@@ -8,7 +8,7 @@
 //
 // Lines starting with "RESULT" are for run.sh: RESULT impl op ops_per_s median_ns.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,8 +19,7 @@ if (!existsSync(nobleFile)) {
   process.exit(1);
 }
 const { ml_dsa65 } = await import(pathToFileURL(nobleFile).href);
-const nobleVersion = (await import(pathToFileURL(join(dirname(nobleFile), 'package.json')).href,
-  { with: { type: 'json' } })).default.version;
+const nobleVersion = JSON.parse(readFileSync(join(dirname(nobleFile), 'package.json'), 'utf8')).version;
 
 const runs = Number(process.argv[2] ?? 7);
 const per = Number(process.argv[3] ?? 40);
