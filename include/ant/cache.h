@@ -1,0 +1,146 @@
+/*
+ * The shared per-host archive cache (DESIGN.md §4).
+ *
+ * Every node run by one user on a host shares the cache, so its contents are treated as
+ * attacker-writable: nothing read from it is trusted until it has been copied into the
+ * caller's private staging directory and verified there. The layout is three files per
+ * release, `ant-node-<version>-<platform>.archive`, `.sig` (raw 3309 B) and `.meta.json`
+ * (version, platform, archive size, SHA-256), plus lock files owned by the engine.
+ *
+ * - The directory is opened once (created 0700) and refused unless owned by the effective
+ *   uid or root with no group/other write; every operation is *at() on that fd with one
+ *   validated name.
+ * - A hit streams the cached archive into the staging dir, computing its SHA-256 (checked
+ *   against the meta file, a corruption check) and mu in the same pass, and verifies the
+ *   signature with the context of the requested version and platform.
+ * - An entry is stored only after extraction and validation succeeded, and the store
+ *   re-verifies while it copies: temp -> fsync -> rename for archive and sig, meta last,
+ *   fsync dir. Only the newest ANT_CACHE_KEEP versions are kept.
+ */
+#ifndef ANT_CACHE_H
+#define ANT_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ant/err.h"
+#include "ant/release_context.h"
+#include "ant/trust.h"
+
+#define ANT_CACHE_ARCHIVE_CAP_DEFAULT ((uint64_t)200 << 20)
+#define ANT_CACHE_META_CAP 4096
+#define ANT_CACHE_KEEP 3
+/* Name of the verified private copy a hit writes into the caller's staging dir. */
+#define ANT_CACHE_STAGED_ARCHIVE "archive.tar.gz"
+
+struct ant_cache;
+
+/*
+ * Writes the default cache directory into `buf`: $XDG_DATA_HOME/ant/upgrades when
+ * XDG_DATA_HOME is an absolute path, else $HOME/.local/share/ant/upgrades (the passwd
+ * entry's home when HOME is unset or relative).
+ * Errors: ANT_ERR_NOT_FOUND (no home directory), ANT_ERR_INVALID_ARG (does not fit).
+ */
+ANT_MUST_CHECK ant_err ant_cache_default_dir(char *buf, size_t cap);
+
+/*
+ * Opens (creating 0700 with parents if missing) the cache directory `path`.
+ * `archive_cap` is the largest archive accepted, 0 for ANT_CACHE_ARCHIVE_CAP_DEFAULT.
+ * A directory that is a symlink, owned by another user or group/world-writable is refused
+ * with a warning naming it: ANT_ERR_UNSAFE_FILE; the caller proceeds without a cache.
+ * Errors: ANT_ERR_UNSAFE_FILE, ANT_ERR_IO, ANT_ERR_NOMEM, ANT_ERR_INVALID_ARG.
+ */
+ANT_MUST_CHECK ant_err ant_cache_open(const char *path, uint64_t archive_cap,
+                                      struct ant_cache **out);
+
+/* Closes the directory fd and frees the cache. NULL is fine. */
+void ant_cache_close(struct ant_cache *cache);
+
+/* The open directory fd (for the engine's lock files); owned by the cache. */
+int ant_cache_dirfd(const struct ant_cache *cache);
+
+/* The path the cache was opened with; owned by the cache. */
+const char *ant_cache_path(const struct ant_cache *cache);
+
+/*
+ * Creates a private 0700 staging directory `.staging-<random>` inside the cache directory
+ * and returns its path and fd (see ant_fsx_private_dir_create); remove it with
+ * ant_fsx_private_dir_remove. For callers without a staging area of their own (the
+ * `ant-node cache` commands).
+ */
+ANT_MUST_CHECK ant_err ant_cache_staging_create(const struct ant_cache *cache, char *path,
+                                                size_t pathcap, int *dirfd);
+
+/*
+ * Cache hit: copies the cached archive of `version`/`platform` into `staging_dirfd` as
+ * ANT_CACHE_STAGED_ARCHIVE, verifying it on the way. ANT_OK means the private copy matches
+ * the meta checksum and its signature verifies under `keys` with the context of exactly
+ * this version and platform. On any error no staged file is left behind. The caller then
+ * extracts from the private copy only.
+ * Before any byte is copied, the archive, sig and meta are opened O_NOFOLLOW|O_NONBLOCK and
+ * checked on their fds: regular files, archive <= the cache's cap, sig exactly 3309 bytes,
+ * meta <= 4 KiB and consistent with the request and the archive size.
+ * `*reason` (may be NULL) gets a static explanation of any error, NULL on success.
+ * Errors: ANT_ERR_NOT_FOUND (miss: any of the three files absent), ANT_ERR_UNSAFE_FILE
+ * (symlink, FIFO, device, ...), ANT_ERR_TOO_LARGE, ANT_ERR_BAD_SIGNATURE (wrong-size or
+ * invalid signature), ANT_ERR_CORRUPT (checksum or size differs from the meta),
+ * ANT_ERR_PARSE (meta is not our JSON), ANT_ERR_MISMATCH (meta names another
+ * version/platform), ANT_ERR_BAD_VERSION, ANT_ERR_PLATFORM, ANT_ERR_IO, ANT_ERR_NOMEM.
+ */
+ANT_MUST_CHECK ant_err ant_cache_get(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                                     const char *version, const char *platform,
+                                     int staging_dirfd, const char **reason);
+
+/*
+ * Stores a release in the cache. Call only after the archive was extracted and the binary
+ * validated (DESIGN.md §4: no poison pill). `archive_fd` is the caller's private copy (read
+ * from offset 0; not closed), `sig` the detached signature. The archive is re-verified while
+ * it is copied into the cache (an unsigned or wrongly signed archive is never stored); then
+ * archive and sig are renamed into place, the meta file last, and the directory is fsynced.
+ * Afterwards versions beyond the newest ANT_CACHE_KEEP are pruned.
+ * Errors: ANT_ERR_TOO_LARGE (archive over the cap), ANT_ERR_BAD_SIGNATURE, ANT_ERR_BAD_KEY,
+ * ANT_ERR_UNSAFE_FILE (archive_fd is not a regular file), ANT_ERR_BAD_VERSION,
+ * ANT_ERR_PLATFORM, ANT_ERR_IO, ANT_ERR_NO_SPACE, ANT_ERR_NOMEM.
+ */
+ANT_MUST_CHECK ant_err ant_cache_store(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                                       const char *version, const char *platform,
+                                       int archive_fd, const uint8_t *sig, size_t siglen,
+                                       const char **reason);
+
+/*
+ * The whole store path for an archive from elsewhere (`ant-node cache add`): copies
+ * `archive_fd` into a fresh staging dir while verifying it, extracts `ant-node` from the
+ * private copy, validates it (ELF for this host, `--version` reports `version`), and only
+ * then calls ant_cache_store. The staging dir is removed on every path.
+ * Errors: those of ant_trust_verify_stream, ant_extract_binary, ant_validate_binary and
+ * ant_cache_store; `*reason` names the failing step.
+ */
+ANT_MUST_CHECK ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                                     const char *version, const char *platform, int archive_fd,
+                                     const uint8_t *sig, size_t siglen, const char **reason);
+
+struct ant_cache_entry {
+    char version[ANT_RELEASE_VERSION_MAX + 1];
+    char platform[16];
+    uint64_t archive_size; /* size of the archive file now (lstat), not verified */
+};
+
+/*
+ * Lists the releases present in the cache (any of the three files), newest version first,
+ * by file name only: listing verifies nothing (use ant_cache_get for that). Names that do
+ * not parse as ant-node-<semver>-<platform>.* are skipped. *entries is malloc'd (free it);
+ * ANT_OK with *count 0 for an empty cache.
+ * Errors: ANT_ERR_IO, ANT_ERR_NOMEM.
+ */
+ANT_MUST_CHECK ant_err ant_cache_list(struct ant_cache *cache, struct ant_cache_entry **entries,
+                                      size_t *count);
+
+/*
+ * Deletes every file of releases older than the newest `keep` versions (by semver order,
+ * platforms together), meta first so a concurrent reader sees a miss, plus leftovers of
+ * crashed writers (`.tmp-*` files and `.staging-*` dirs older than a day) and cache files
+ * whose version does not parse. Errors: ANT_ERR_IO, ANT_ERR_NOMEM.
+ */
+ANT_MUST_CHECK ant_err ant_cache_prune(struct ant_cache *cache, size_t keep);
+
+#endif

@@ -1,0 +1,762 @@
+/*
+ * The shared per-host archive cache (include/ant/cache.h, DESIGN.md §4).
+ *
+ * The Rust ant-node's cache was a persistent-RCE hole before it was hardened: it trusted
+ * files other processes could swap. Here the directory is opened once and checked on its
+ * fd; every file is opened relative to it with O_NOFOLLOW|O_NONBLOCK and checked on the open
+ * fd before a byte is read; and nothing read from the cache is used until the private copy
+ * in the caller's staging dir has passed the signature check for the exact version and
+ * platform requested. The meta file is unsigned and only a corruption check. Writes never
+ * modify a file in place (temp -> fsync -> rename), so a reader holding an fd always sees
+ * one complete file, and the meta file is renamed last so a half-stored entry is a miss.
+ */
+#include "ant/cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ant/digest.h"
+#include "ant/extract.h"
+#include "ant/fsx.h"
+#include "ant/log.h"
+#include "ant/semver.h"
+#include "ant/validate.h"
+
+#define NAME_PREFIX "ant-node-"
+#define SUFFIX_ARCHIVE ".archive"
+#define SUFFIX_SIG ".sig"
+#define SUFFIX_META ".meta.json"
+#define STAGING_PREFIX ".staging-"
+#define TMP_PREFIX ".tmp-"
+#define STALE_SECONDS (24 * 60 * 60)
+#define MAX_LISTED 1024 /* releases considered per scan; a flood of names cannot grow memory */
+
+struct ant_cache {
+    int dirfd;
+    uint64_t archive_cap;
+    char path[PATH_MAX];
+};
+
+static const char *const platforms[] = {ANT_PLATFORM_LINUX_X64, ANT_PLATFORM_LINUX_ARM64};
+
+/* The three file names of one release. */
+struct names {
+    char archive[256];
+    char sig[256];
+    char meta[256];
+};
+
+static ant_err make_names(const char *version, const char *platform, struct names *n)
+{
+    /* ant_release_context is the one place that decides which version strings and
+     * platforms are acceptable; reuse it so the cache never holds a name it would reject. */
+    char ctx[ANT_RELEASE_CONTEXT_CAP];
+    ant_err err = ant_release_context(ctx, sizeof ctx, version, platform);
+    if (err != ANT_OK)
+        return err;
+    int a = snprintf(n->archive, sizeof n->archive, NAME_PREFIX "%s-%s" SUFFIX_ARCHIVE, version,
+                     platform);
+    int s = snprintf(n->sig, sizeof n->sig, NAME_PREFIX "%s-%s" SUFFIX_SIG, version, platform);
+    int m = snprintf(n->meta, sizeof n->meta, NAME_PREFIX "%s-%s" SUFFIX_META, version, platform);
+    if (a < 0 || s < 0 || m < 0 || (size_t)m >= sizeof n->meta || (size_t)a >= sizeof n->archive ||
+        !ant_fsx_name_ok(n->archive) || !ant_fsx_name_ok(n->sig) || !ant_fsx_name_ok(n->meta))
+        return ANT_ERR_BAD_VERSION;
+    return ANT_OK;
+}
+
+ant_err ant_cache_default_dir(char *buf, size_t cap)
+{
+    if (buf == NULL || cap == 0)
+        return ANT_ERR_INVALID_ARG;
+    buf[0] = '\0';
+    int n;
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg != NULL && xdg[0] == '/') {
+        n = snprintf(buf, cap, "%s/ant/upgrades", xdg);
+    } else {
+        /* The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored. */
+        const char *home = getenv("HOME");
+        if (home == NULL || home[0] != '/') {
+            struct passwd *pw = getpwuid(geteuid());
+            home = pw != NULL ? pw->pw_dir : NULL;
+        }
+        if (home == NULL || home[0] != '/')
+            return ANT_ERR_NOT_FOUND;
+        n = snprintf(buf, cap, "%s/.local/share/ant/upgrades", home);
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        buf[0] = '\0';
+        return ANT_ERR_INVALID_ARG;
+    }
+    return ANT_OK;
+}
+
+ant_err ant_cache_open(const char *path, uint64_t archive_cap, struct ant_cache **out)
+{
+    if (out == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *out = NULL;
+    if (path == NULL || path[0] == '\0' || strlen(path) >= PATH_MAX - 64)
+        return ANT_ERR_INVALID_ARG;
+    struct ant_cache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return ANT_ERR_NOMEM;
+    ant_err err = ant_fsx_open_trusted_dir(path, true, &c->dirfd);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "Upgrade cache directory refused, continuing without the cache path=%s error=\"%s\"",
+                path, ant_strerror(err));
+        free(c);
+        return err;
+    }
+    c->archive_cap = archive_cap == 0 ? ANT_CACHE_ARCHIVE_CAP_DEFAULT : archive_cap;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    *out = c;
+    return ANT_OK;
+}
+
+void ant_cache_close(struct ant_cache *cache)
+{
+    if (cache == NULL)
+        return;
+    if (cache->dirfd >= 0)
+        close(cache->dirfd);
+    free(cache);
+}
+
+int ant_cache_dirfd(const struct ant_cache *cache)
+{
+    return cache == NULL ? -1 : cache->dirfd;
+}
+
+const char *ant_cache_path(const struct ant_cache *cache)
+{
+    return cache == NULL ? NULL : cache->path;
+}
+
+ant_err ant_cache_staging_create(const struct ant_cache *cache, char *path, size_t pathcap,
+                                 int *dirfd)
+{
+    if (cache == NULL)
+        return ANT_ERR_INVALID_ARG;
+    return ant_fsx_private_dir_create(cache->path, STAGING_PREFIX, path, pathcap, dirfd);
+}
+
+/* ---- meta ------------------------------------------------------------------------ */
+
+struct meta {
+    char version[ANT_RELEASE_VERSION_MAX + 1];
+    char platform[16];
+    uint64_t size;
+    uint8_t sha256[ANT_SHA256_BYTES];
+};
+
+static bool json_string_field(json_object *obj, const char *key, char *out, size_t cap)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+        return false;
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (n >= cap || strlen(s) != n)
+        return false;
+    memcpy(out, s, n + 1);
+    return true;
+}
+
+static ant_err meta_parse(const uint8_t *text, size_t len, struct meta *m)
+{
+    memset(m, 0, sizeof *m);
+    ant_err err = ANT_ERR_PARSE;
+    /* Depth 2 is all our flat object needs; anything deeper is not ours. */
+    json_tokener *tok = json_tokener_new_ex(2);
+    if (tok == NULL)
+        return ANT_ERR_NOMEM;
+    json_object *root = json_tokener_parse_ex(tok, (const char *)text, (int)len);
+    if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != len || !json_object_is_type(root, json_type_object))
+        goto out;
+    char hex[ANT_SHA256_HEXBYTES];
+    json_object *size = NULL;
+    if (!json_string_field(root, "version", m->version, sizeof m->version) ||
+        !json_string_field(root, "platform", m->platform, sizeof m->platform) ||
+        !json_string_field(root, "sha256", hex, sizeof hex) ||
+        !json_object_object_get_ex(root, "archive_size", &size) ||
+        !json_object_is_type(size, json_type_int))
+        goto out;
+    int64_t s = json_object_get_int64(size);
+    if (s < 0 || strlen(hex) != 2 * ANT_SHA256_BYTES ||
+        ant_hex_decode(m->sha256, ANT_SHA256_BYTES, hex) != ANT_OK)
+        goto out;
+    m->size = (uint64_t)s;
+    err = ANT_OK;
+out:
+    json_object_put(root);
+    json_tokener_free(tok);
+    return err;
+}
+
+static ant_err meta_write(int dirfd, const char *name, const char *version, const char *platform,
+                          uint64_t size, const uint8_t sha256[ANT_SHA256_BYTES])
+{
+    char hex[ANT_SHA256_HEXBYTES];
+    ant_hex_encode(hex, sha256, ANT_SHA256_BYTES);
+    json_object *root = json_object_new_object();
+    if (root == NULL)
+        return ANT_ERR_NOMEM;
+    ant_err err = ANT_ERR_NOMEM;
+    if (json_object_object_add(root, "version", json_object_new_string(version)) != 0 ||
+        json_object_object_add(root, "platform", json_object_new_string(platform)) != 0 ||
+        json_object_object_add(root, "archive_size", json_object_new_int64((int64_t)size)) != 0 ||
+        json_object_object_add(root, "sha256", json_object_new_string(hex)) != 0)
+        goto out;
+    size_t len = 0;
+    const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);
+    if (text == NULL)
+        goto out;
+    if (len > ANT_CACHE_META_CAP) {
+        err = ANT_ERR_INTERNAL;
+        goto out;
+    }
+    err = ant_fsx_write_atomic(dirfd, name, text, len, 0600);
+out:
+    json_object_put(root);
+    return err;
+}
+
+/* ---- get ------------------------------------------------------------------------- */
+
+static ant_err fail(ant_err err, const char **reason, const char *why)
+{
+    *reason = why;
+    return err;
+}
+
+/* Maps an ant_fsx_open_capped/read_capped error on cache file `what` to a reason. */
+static ant_err open_failure(ant_err err, const char **reason, const char *unsafe,
+                            const char *too_large)
+{
+    switch (err) {
+    case ANT_ERR_NOT_FOUND: return fail(err, reason, "not in the cache");
+    case ANT_ERR_UNSAFE_FILE: return fail(err, reason, unsafe);
+    case ANT_ERR_TOO_LARGE: return fail(err, reason, too_large);
+    default: return fail(err, reason, "cannot read the cache entry");
+    }
+}
+
+static ant_err read_sig(int fd, uint8_t sig[ANT_MLDSA65_SIGBYTES])
+{
+    size_t got = 0;
+    while (got < ANT_MLDSA65_SIGBYTES) {
+        ssize_t r = read(fd, sig + got, ANT_MLDSA65_SIGBYTES - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return ANT_ERR_IO;
+        if (r == 0)
+            return ANT_ERR_CORRUPT;
+        got += (size_t)r;
+    }
+    return ANT_OK;
+}
+
+static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
+                         const char *version, const char *platform, int staging_dirfd,
+                         const char **why)
+{
+    struct names n;
+    ant_err err = make_names(version, platform, &n);
+    if (err != ANT_OK)
+        return fail(err, why, "invalid version or platform");
+    int afd = -1, sfd = -1;
+    uint64_t asize = 0, ssize = 0;
+    uint8_t *metatext = NULL;
+    size_t metalen = 0;
+    struct ant_fsx_tmp *tmp = NULL;
+    uint8_t sig[ANT_MLDSA65_SIGBYTES];
+    struct meta m;
+
+    /* Every check that needs no copy comes first: a FIFO, a symlink to /dev/zero, a
+     * sparse 200 MiB + 1 file or a 3310-byte sig costs us nothing but an fstat. */
+    err = ant_fsx_open_capped(c->dirfd, n.archive, c->archive_cap, &afd, &asize);
+    if (err != ANT_OK) {
+        err = open_failure(err, why, "cached archive is not a regular file (symlink, FIFO, ...)",
+                           "cached archive exceeds the size cap");
+        goto out;
+    }
+    err = ant_fsx_open_capped(c->dirfd, n.sig, ANT_MLDSA65_SIGBYTES, &sfd, &ssize);
+    if (err == ANT_ERR_TOO_LARGE) {
+        err = fail(ANT_ERR_BAD_SIGNATURE, why, "cached signature is not exactly 3309 bytes");
+        goto out;
+    }
+    if (err != ANT_OK) {
+        err = open_failure(err, why, "cached signature is not a regular file (symlink, FIFO, ...)",
+                           "cached signature is too large");
+        goto out;
+    }
+    if (ssize != ANT_MLDSA65_SIGBYTES) {
+        err = fail(ANT_ERR_BAD_SIGNATURE, why, "cached signature is not exactly 3309 bytes");
+        goto out;
+    }
+    err = read_sig(sfd, sig);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot read the cached signature");
+        goto out;
+    }
+    err = ant_fsx_read_capped(c->dirfd, n.meta, ANT_CACHE_META_CAP, &metatext, &metalen);
+    if (err != ANT_OK) {
+        err = open_failure(err, why, "cached meta file is not a regular file (symlink, FIFO, ...)",
+                           "cached meta file exceeds 4 KiB");
+        goto out;
+    }
+    err = meta_parse(metatext, metalen, &m);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cached meta file is not valid");
+        goto out;
+    }
+    if (strcmp(m.version, version) != 0 || strcmp(m.platform, platform) != 0) {
+        err = fail(ANT_ERR_MISMATCH, why, "cached meta file names another version or platform");
+        goto out;
+    }
+    if (m.size != asize) {
+        err = fail(ANT_ERR_CORRUPT, why, "cached archive size differs from its meta file");
+        goto out;
+    }
+
+    err = ant_fsx_tmp_open(staging_dirfd, ANT_CACHE_STAGED_ARCHIVE, 0600, &tmp);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot create the private copy");
+        goto out;
+    }
+    uint8_t sha[ANT_SHA256_BYTES];
+    uint64_t copied = 0;
+    err = ant_trust_verify_stream(keys, version, platform, afd, c->archive_cap,
+                                  ant_fsx_tmp_fd(tmp), sig, sizeof sig, sha, &copied);
+    if (err == ANT_OK || err == ANT_ERR_BAD_SIGNATURE) {
+        /* Corruption is reported as such even when the signature fails too. */
+        if (copied != m.size || ant_ct_memcmp(sha, m.sha256, sizeof sha) != 0) {
+            err = fail(ANT_ERR_CORRUPT, why, "cached archive does not match its meta checksum");
+            goto out;
+        }
+    }
+    if (err == ANT_ERR_BAD_SIGNATURE) {
+        err = fail(err, why,
+                   "cached archive signature does not verify for this version and platform");
+        goto out;
+    }
+    if (err != ANT_OK) {
+        err = fail(err, why, err == ANT_ERR_TOO_LARGE ? "cached archive exceeds the size cap"
+                                                      : "cannot copy and verify the archive");
+        goto out;
+    }
+    err = ant_fsx_tmp_commit(tmp, ANT_CACHE_STAGED_ARCHIVE);
+    tmp = NULL;
+    if (err != ANT_OK)
+        err = fail(err, why, "cannot install the private copy");
+out:
+    if (tmp != NULL)
+        ant_fsx_tmp_abort(tmp);
+    free(metatext);
+    if (sfd >= 0)
+        close(sfd);
+    if (afd >= 0)
+        close(afd);
+    return err;
+}
+
+ant_err ant_cache_get(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                      const char *version, const char *platform, int staging_dirfd,
+                      const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    if (cache == NULL || keys == NULL || version == NULL || platform == NULL || staging_dirfd < 0)
+        return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
+    ant_err err = cache_get(cache, keys, version, platform, staging_dirfd, why);
+    if (err == ANT_OK)
+        ant_log(ANT_LOG_INFO, "upgrade", "Cache hit verified version=%s platform=%s", version,
+                platform);
+    else if (err == ANT_ERR_NOT_FOUND)
+        ant_log(ANT_LOG_DEBUG, "upgrade", "Cache miss version=%s platform=%s", version, platform);
+    else
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "Cache entry rejected version=%s platform=%s reason=\"%s\" error=\"%s\"", version,
+                platform, *why, ant_strerror(err));
+    return err;
+}
+
+/* ---- store ----------------------------------------------------------------------- */
+
+static ant_err cache_store(struct ant_cache *c, const struct ant_trust_keys *keys,
+                           const char *version, const char *platform, int archive_fd,
+                           const uint8_t *sig, size_t siglen, const char **why)
+{
+    struct names n;
+    ant_err err = make_names(version, platform, &n);
+    if (err != ANT_OK)
+        return fail(err, why, "invalid version or platform");
+    if (siglen != ANT_MLDSA65_SIGBYTES)
+        return fail(ANT_ERR_BAD_SIGNATURE, why, "signature is not exactly 3309 bytes");
+    struct stat st;
+    if (fstat(archive_fd, &st) != 0)
+        return fail(ANT_ERR_IO, why, "cannot stat the archive");
+    if (!S_ISREG(st.st_mode))
+        return fail(ANT_ERR_UNSAFE_FILE, why, "archive to store is not a regular file");
+    if ((uint64_t)st.st_size > c->archive_cap)
+        return fail(ANT_ERR_TOO_LARGE, why, "archive exceeds the cache size cap");
+    if (lseek(archive_fd, 0, SEEK_SET) != 0)
+        return fail(ANT_ERR_IO, why, "cannot rewind the archive");
+
+    struct ant_fsx_tmp *tmp = NULL;
+    err = ant_fsx_tmp_open(c->dirfd, n.archive, 0600, &tmp);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot create a temp file in the cache");
+    uint8_t sha[ANT_SHA256_BYTES];
+    uint64_t size = 0;
+    /* Re-verified while copied: whatever the caller checked, the bytes that land in the
+     * cache are exactly the bytes that verified. */
+    err = ant_trust_verify_stream(keys, version, platform, archive_fd, c->archive_cap,
+                                  ant_fsx_tmp_fd(tmp), sig, siglen, sha, &size);
+    if (err != ANT_OK) {
+        ant_fsx_tmp_abort(tmp);
+        return fail(err, why,
+                    err == ANT_ERR_BAD_SIGNATURE ? "archive signature does not verify"
+                    : err == ANT_ERR_TOO_LARGE   ? "archive exceeds the cache size cap"
+                                                 : "cannot copy the archive into the cache");
+    }
+    err = ant_fsx_tmp_commit(tmp, n.archive);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot install the archive in the cache");
+    err = ant_fsx_write_atomic(c->dirfd, n.sig, sig, siglen, 0600);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot install the signature in the cache");
+    /* The meta file last: until it exists, readers see a miss, never half an entry. */
+    err = meta_write(c->dirfd, n.meta, version, platform, size, sha);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot install the meta file in the cache");
+    return ANT_OK;
+}
+
+ant_err ant_cache_store(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                        const char *version, const char *platform, int archive_fd,
+                        const uint8_t *sig, size_t siglen, const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    if (cache == NULL || keys == NULL || version == NULL || platform == NULL || archive_fd < 0 ||
+        (sig == NULL && siglen > 0))
+        return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
+    ant_err err = cache_store(cache, keys, version, platform, archive_fd, sig, siglen, why);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "Cache store refused version=%s platform=%s reason=\"%s\" error=\"%s\"", version,
+                platform, *why, ant_strerror(err));
+        return err;
+    }
+    ant_log(ANT_LOG_INFO, "upgrade", "Cached release archive version=%s platform=%s", version,
+            platform);
+    /* A failed prune leaves extra files behind but the store itself succeeded. */
+    if (ant_cache_prune(cache, ANT_CACHE_KEEP) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "upgrade", "Cache prune failed path=%s", cache->path);
+    return ANT_OK;
+}
+
+ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                      const char *version, const char *platform, int archive_fd,
+                      const uint8_t *sig, size_t siglen, const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    if (cache == NULL || keys == NULL || version == NULL || platform == NULL || archive_fd < 0 ||
+        (sig == NULL && siglen > 0))
+        return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
+    char staging[PATH_MAX];
+    int sdfd = -1, staged = -1;
+    struct ant_fsx_tmp *tmp = NULL;
+    ant_err err = ant_cache_staging_create(cache, staging, sizeof staging, &sdfd);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot create a private staging directory");
+
+    /* 1. verify while copying into the private dir: later steps read only the copy */
+    err = ant_fsx_tmp_open(sdfd, ANT_CACHE_STAGED_ARCHIVE, 0600, &tmp);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot create the private copy");
+        goto out;
+    }
+    err = ant_trust_verify_stream(keys, version, platform, archive_fd, cache->archive_cap,
+                                  ant_fsx_tmp_fd(tmp), sig, siglen, NULL, NULL);
+    if (err != ANT_OK) {
+        err = fail(err, why,
+                   err == ANT_ERR_BAD_SIGNATURE ? "archive signature does not verify for this "
+                                                  "version and platform"
+                   : err == ANT_ERR_TOO_LARGE   ? "archive exceeds the size cap"
+                                                : "cannot copy and verify the archive");
+        goto out;
+    }
+    err = ant_fsx_tmp_commit(tmp, ANT_CACHE_STAGED_ARCHIVE);
+    tmp = NULL;
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot install the private copy");
+        goto out;
+    }
+    uint64_t ssize = 0;
+    err = ant_fsx_open_capped(sdfd, ANT_CACHE_STAGED_ARCHIVE, cache->archive_cap, &staged, &ssize);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot reopen the private copy");
+        goto out;
+    }
+    /* 2. extract, 3. validate: a signed archive that holds no runnable binary for this
+     * host is never stored, or every node on the host would take the poison pill. */
+    err = ant_extract_binary(staged, sdfd, NULL, why);
+    if (err != ANT_OK)
+        goto out;
+    err = ant_validate_binary(staging, sdfd, version, why);
+    if (err != ANT_OK)
+        goto out;
+    /* 4. store from the private copy, which is what was just validated */
+    err = ant_cache_store(cache, keys, version, platform, staged, sig, siglen, why);
+out:
+    if (tmp != NULL)
+        ant_fsx_tmp_abort(tmp);
+    if (staged >= 0)
+        close(staged);
+    ant_fsx_private_dir_remove(staging, sdfd);
+    return err;
+}
+
+/* ---- list and prune -------------------------------------------------------------- */
+
+struct scanned {
+    struct ant_cache_entry e;
+    struct ant_semver v;
+};
+
+/* Parses `ant-node-<version>-<platform><suffix>`; false for any other name. */
+static bool parse_cache_name(const char *name, char *version, size_t vcap, const char **platform,
+                             bool *is_archive)
+{
+    static const char *const suffixes[] = {SUFFIX_ARCHIVE, SUFFIX_SIG, SUFFIX_META};
+    size_t len = strlen(name), plen = sizeof NAME_PREFIX - 1;
+    if (len <= plen || strncmp(name, NAME_PREFIX, plen) != 0)
+        return false;
+    for (size_t s = 0; s < sizeof suffixes / sizeof suffixes[0]; s++) {
+        size_t sl = strlen(suffixes[s]);
+        if (len <= plen + sl || strcmp(name + len - sl, suffixes[s]) != 0)
+            continue;
+        for (size_t p = 0; p < sizeof platforms / sizeof platforms[0]; p++) {
+            size_t pl = strlen(platforms[p]);
+            size_t mid = len - sl; /* end of "<version>-<platform>" */
+            if (mid < plen + pl + 2 || name[mid - pl - 1] != '-' ||
+                strncmp(name + mid - pl, platforms[p], pl) != 0)
+                continue;
+            size_t vlen = mid - pl - 1 - plen;
+            if (vlen == 0 || vlen >= vcap)
+                return false;
+            memcpy(version, name + plen, vlen);
+            version[vlen] = '\0';
+            *platform = platforms[p];
+            *is_archive = s == 0;
+            return true;
+        }
+        return false;
+    }
+    return false;
+}
+
+static bool is_stale(const struct stat *st)
+{
+    return st->st_mtime < time(NULL) - STALE_SECONDS;
+}
+
+/*
+ * Scans the directory once. Collects (version, platform) pairs whose version parses;
+ * with `prune_junk`, deletes cache-named files whose version does not parse and stale
+ * leftovers of crashed writers.
+ */
+static ant_err scan(struct ant_cache *c, bool prune_junk, struct scanned **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    int dfd = fcntl(c->dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dfd < 0)
+        return ANT_ERR_IO;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return ANT_ERR_IO;
+    }
+    rewinddir(d);
+    ant_err err = ANT_OK;
+    struct scanned *list = NULL;
+    size_t n = 0, capn = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0)
+                err = ANT_ERR_IO;
+            break;
+        }
+        const char *name = de->d_name;
+        struct stat st;
+        if (prune_junk && (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0 ||
+                           strncmp(name, STAGING_PREFIX, sizeof STAGING_PREFIX - 1) == 0)) {
+            if (fstatat(c->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !is_stale(&st))
+                continue;
+            if (S_ISDIR(st.st_mode)) {
+                char path[PATH_MAX];
+                int sfd = openat(c->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int k = snprintf(path, sizeof path, "%s/%s", c->path, name);
+                if (sfd >= 0 && k > 0 && (size_t)k < sizeof path)
+                    ant_fsx_private_dir_remove(path, sfd);
+                else if (sfd >= 0)
+                    close(sfd);
+            } else {
+                unlinkat(c->dirfd, name, 0);
+            }
+            continue;
+        }
+        char version[ANT_RELEASE_VERSION_MAX + 1];
+        const char *platform = NULL;
+        bool is_archive = false;
+        if (!parse_cache_name(name, version, sizeof version, &platform, &is_archive))
+            continue;
+        struct ant_semver v;
+        char ctx[ANT_RELEASE_CONTEXT_CAP];
+        if (ant_semver_parse(version, &v) != ANT_OK ||
+            ant_release_context(ctx, sizeof ctx, version, platform) != ANT_OK) {
+            if (prune_junk)
+                unlinkat(c->dirfd, name, 0);
+            continue;
+        }
+        size_t i = 0;
+        while (i < n && !(strcmp(list[i].e.version, version) == 0 &&
+                          strcmp(list[i].e.platform, platform) == 0))
+            i++;
+        if (i == n) {
+            if (n == MAX_LISTED)
+                continue;
+            if (n == capn) {
+                size_t nc = capn == 0 ? 8 : capn * 2;
+                struct scanned *nl = realloc(list, nc * sizeof *nl);
+                if (nl == NULL) {
+                    err = ANT_ERR_NOMEM;
+                    break;
+                }
+                list = nl;
+                capn = nc;
+            }
+            memset(&list[n], 0, sizeof list[n]);
+            memcpy(list[n].e.version, version, strlen(version) + 1);
+            snprintf(list[n].e.platform, sizeof list[n].e.platform, "%s", platform);
+            list[n].v = v;
+            n++;
+        }
+        if (is_archive && fstatat(c->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            list[i].e.archive_size = (uint64_t)st.st_size;
+    }
+    closedir(d);
+    if (err != ANT_OK) {
+        free(list);
+        return err;
+    }
+    *out = list;
+    *count = n;
+    return ANT_OK;
+}
+
+/* Newest first; equal versions by platform name for a stable order. */
+static int cmp_newest_first(const void *a, const void *b)
+{
+    const struct scanned *x = a, *y = b;
+    int c = ant_semver_compare(&y->v, &x->v);
+    if (c != 0)
+        return c;
+    c = strcmp(x->e.version, y->e.version);
+    return c != 0 ? c : strcmp(x->e.platform, y->e.platform);
+}
+
+ant_err ant_cache_list(struct ant_cache *cache, struct ant_cache_entry **entries, size_t *count)
+{
+    if (entries == NULL || count == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *entries = NULL;
+    *count = 0;
+    if (cache == NULL)
+        return ANT_ERR_INVALID_ARG;
+    struct scanned *list = NULL;
+    size_t n = 0;
+    ant_err err = scan(cache, false, &list, &n);
+    if (err != ANT_OK)
+        return err;
+    if (n == 0) {
+        free(list);
+        return ANT_OK;
+    }
+    qsort(list, n, sizeof *list, cmp_newest_first);
+    struct ant_cache_entry *e = calloc(n, sizeof *e);
+    if (e == NULL) {
+        free(list);
+        return ANT_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        e[i] = list[i].e;
+    free(list);
+    *entries = e;
+    *count = n;
+    return ANT_OK;
+}
+
+ant_err ant_cache_prune(struct ant_cache *cache, size_t keep)
+{
+    if (cache == NULL)
+        return ANT_ERR_INVALID_ARG;
+    struct scanned *list = NULL;
+    size_t n = 0;
+    ant_err err = scan(cache, true, &list, &n);
+    if (err != ANT_OK)
+        return err;
+    qsort(list, n, sizeof *list, cmp_newest_first);
+    /* Count distinct versions in order; everything after the first `keep` goes. */
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool new_version = i == 0 || ant_semver_compare(&list[i].v, &list[i - 1].v) != 0 ||
+                           strcmp(list[i].e.version, list[i - 1].e.version) != 0;
+        if (new_version)
+            distinct++;
+        if (distinct <= keep)
+            continue;
+        struct names nm;
+        if (make_names(list[i].e.version, list[i].e.platform, &nm) != ANT_OK)
+            continue;
+        /* Meta first: a reader racing with us sees a miss, not an entry losing its files. */
+        const char *order[] = {nm.meta, nm.sig, nm.archive};
+        for (size_t k = 0; k < 3; k++) {
+            if (unlinkat(cache->dirfd, order[k], 0) != 0 && errno != ENOENT) {
+                ant_log(ANT_LOG_WARN, "upgrade", "Cannot delete old cache file name=%s error=%s",
+                        order[k], strerror(errno));
+                err = ANT_ERR_IO;
+            }
+        }
+        ant_log(ANT_LOG_INFO, "upgrade", "Pruned cached release version=%s platform=%s",
+                list[i].e.version, list[i].e.platform);
+    }
+    free(list);
+    if (ant_fsx_fsync_dir(cache->dirfd) != ANT_OK)
+        err = ANT_ERR_IO;
+    return err;
+}
