@@ -1,0 +1,568 @@
+/*
+ * Unit tests of src/devnet that need no running fleet: the TLS material (chain, SAN,
+ * constraints), packing and signing a release (archive shape, signature bound to version),
+ * the log-line parser, the uniformity limit, the SVG histogram (well-formed XML, escaped
+ * title), and the report's checks over synthetic node logs and supervisor state, both a
+ * clean rollout (every log-derived row PASS) and one broken in each way a row must catch.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ant/devnet.h"
+#include "ant/mldsa65.h"
+#include "ant/release_context.h"
+#include "ant/upgrade.h"
+#include "devnet/devnet_int.h"
+#include "devnet/fleet.h"
+#include "test.h"
+
+static void make_tmpdir(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "/tmp/ant-devnet-test-XXXXXX");
+    CHECK(mkdtemp(buf) != NULL);
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static X509 *load_cert(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return NULL;
+    X509 *c = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    return c;
+}
+
+static mode_t file_mode(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 300];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (stat(path, &st) != 0)
+        return (mode_t)-1;
+    return st.st_mode & 07777;
+}
+
+static void test_tls_chain_san_and_constraints(void)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    CHECK_OK(dn_tls_create(dir));
+    X509 *ca = load_cert(dir, "ca.pem");
+    X509 *srv = load_cert(dir, "server.pem");
+    CHECK(ca != NULL && srv != NULL);
+    if (ca != NULL && srv != NULL) {
+        X509_STORE *store = X509_STORE_new();
+        X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+        CHECK(X509_STORE_add_cert(store, ca) == 1);
+        CHECK(X509_STORE_CTX_init(ctx, store, srv, NULL) == 1);
+        CHECK_MSG(X509_verify_cert(ctx) == 1, "%s",
+                  X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        X509_STORE_CTX_free(ctx);
+        X509_STORE_free(store);
+        CHECK(X509_check_ip_asc(srv, "127.0.0.1", 0) == 1);
+        CHECK(X509_check_host(srv, "localhost", 0, 0, NULL) == 1);
+        CHECK(X509_check_host(srv, "example.com", 0, 0, NULL) == 0);
+        CHECK(X509_check_ca(ca) >= 1);
+        CHECK(X509_check_ca(srv) == 0);
+        CHECK(X509_check_purpose(srv, X509_PURPOSE_SSL_SERVER, 0) == 1);
+        CHECK(X509_get_version(srv) == X509_VERSION_3);
+        /* a certificate from another devnet's CA must not verify against this one */
+        char dir2[64];
+        make_tmpdir(dir2, sizeof dir2);
+        CHECK_OK(dn_tls_create(dir2));
+        X509 *other = load_cert(dir2, "server.pem");
+        X509_STORE *s2 = X509_STORE_new();
+        X509_STORE_CTX *c2 = X509_STORE_CTX_new();
+        X509_STORE_add_cert(s2, ca);
+        X509_STORE_CTX_init(c2, s2, other, NULL);
+        CHECK(X509_verify_cert(c2) != 1);
+        X509_STORE_CTX_free(c2);
+        X509_STORE_free(s2);
+        X509_free(other);
+        rm_rf(dir2);
+    }
+    CHECK_INT(file_mode(dir, "ca.key"), 0600);
+    CHECK_INT(file_mode(dir, "server.key"), 0600);
+    X509_free(ca);
+    X509_free(srv);
+    rm_rf(dir);
+}
+
+static void write_bytes(const char *path, const uint8_t *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(fwrite(data, 1, len, f) == len);
+        fclose(f);
+    }
+}
+
+static size_t read_bytes(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+static void test_pack_and_sign_bind_the_version(void)
+{
+    char dir[64], path[PATH_MAX], archive[PATH_MAX];
+    make_tmpdir(dir, sizeof dir);
+    CHECK_OK(dn_keys_create(dir));
+    snprintf(path, sizeof path, "%s/keys", dir);
+    CHECK_INT(file_mode(path, "release.key"), 0600);
+    CHECK_INT(file_mode(path, "trusted"), 0700);
+    snprintf(path, sizeof path, "%s/keys/trusted", dir);
+    CHECK_INT(file_mode(path, "devnet.pub"), 0644);
+
+    /* a 300 KiB "binary" of varied bytes, so gzip and the chunked copy both matter */
+    size_t blen = 300 * 1024;
+    uint8_t *bin = malloc(blen), *back = malloc(blen + 1);
+    CHECK(bin != NULL && back != NULL);
+    if (bin == NULL || back == NULL)
+        return;
+    for (size_t i = 0; i < blen; i++)
+        bin[i] = (uint8_t)(i * 2654435761u >> 13);
+    snprintf(path, sizeof path, "%s/ant-node-src", dir);
+    write_bytes(path, bin, blen);
+    snprintf(archive, sizeof archive, "%s/out.tar.gz", dir);
+    CHECK_OK(dn_pack(path, archive));
+
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    CHECK(archive_read_open_filename(a, archive, 10240) == ARCHIVE_OK);
+    struct archive_entry *e = NULL;
+    int members = 0;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+        members++;
+        CHECK_STR(archive_entry_pathname(e), "ant-node");
+        CHECK(archive_entry_filetype(e) == AE_IFREG);
+        CHECK_INT(archive_entry_perm(e), 0755);
+        CHECK_INT(archive_entry_size(e), (long long)blen);
+        la_ssize_t n = archive_read_data(a, back, blen + 1);
+        CHECK_INT(n, (long long)blen);
+        CHECK(n == (la_ssize_t)blen && memcmp(back, bin, blen) == 0);
+    }
+    CHECK_INT(members, 1);
+    archive_read_free(a);
+
+    char ctx[ANT_RELEASE_CONTEXT_CAP], ctx_other[ANT_RELEASE_CONTEXT_CAP];
+    CHECK_OK(ant_release_context(ctx, sizeof ctx, "0.2.0", "linux-x64"));
+    CHECK_OK(ant_release_context(ctx_other, sizeof ctx_other, "0.1.9", "linux-x64"));
+    uint8_t sig[ANT_MLDSA65_SIGBYTES], pk[ANT_MLDSA65_PUBLICKEYBYTES];
+    snprintf(path, sizeof path, "%s/keys/release.key", dir);
+    CHECK_OK(dn_sign_file(archive, path, ctx, sig));
+    snprintf(path, sizeof path, "%s/keys/trusted/devnet.pub", dir);
+    CHECK_INT(read_bytes(path, pk, sizeof pk), sizeof pk);
+    uint8_t *arch = malloc(1 << 20);
+    size_t alen = arch != NULL ? read_bytes(archive, arch, 1 << 20) : 0;
+    CHECK(alen > 0);
+    CHECK_OK(ant_mldsa65_verify(sig, sizeof sig, arch, alen, (const uint8_t *)ctx, strlen(ctx),
+                                pk, sizeof pk));
+    /* the same bytes under another version's context must not verify */
+    CHECK_ERR(ant_mldsa65_verify(sig, sizeof sig, arch, alen, (const uint8_t *)ctx_other,
+                                 strlen(ctx_other), pk, sizeof pk),
+              ANT_ERR_BAD_SIGNATURE);
+    arch[alen / 2] ^= 1;
+    CHECK_ERR(ant_mldsa65_verify(sig, sizeof sig, arch, alen, (const uint8_t *)ctx, strlen(ctx),
+                                 pk, sizeof pk),
+              ANT_ERR_BAD_SIGNATURE);
+    /* a secret key file of the wrong size is refused */
+    snprintf(path, sizeof path, "%s/short.key", dir);
+    write_bytes(path, bin, 100);
+    CHECK_ERR(dn_sign_file(archive, path, ctx, sig), ANT_ERR_BAD_KEY);
+    free(arch);
+    free(bin);
+    free(back);
+    rm_rf(dir);
+}
+
+static void test_log_parse(void)
+{
+    struct dn_log_line l;
+    struct dn_ev ev;
+    CHECK(dn_log_parse("2026-11-27T06:20:29.123Z INFO upgrade Upgrade scheduled version=0.2.0 "
+                       "first_seen=100 delay_s=42 at=142",
+                       &l));
+    CHECK_STR(l.level, "INFO");
+    CHECK_STR(l.module, "upgrade");
+    CHECK_STR(l.message, "Upgrade scheduled");
+    CHECK_STR(dn_log_get(&l, "delay_s"), "42");
+    CHECK(dn_log_get(&l, "nope") == NULL);
+    CHECK(dn_event_from_line(&l, &ev) && ev.kind == EV_SCHEDULED && ev.delay == 42 &&
+          ev.at == 142 && ev.first_seen == 100);
+    CHECK(l.t > 1795000000.0 && l.t - (double)(long long)l.t > 0.12);
+
+    CHECK(dn_log_parse("<6>2026-11-27T06:20:29.000Z INFO upgrade Reused signature-verified cached "
+                       "archive for 0.2.0 version=0.2.0",
+                       &l));
+    CHECK(dn_event_from_line(&l, &ev) && ev.kind == EV_REUSED);
+    CHECK_STR(ev.version, "0.2.0");
+    CHECK(dn_log_parse("2026-11-27T06:20:29.000Z INFO upgrade Binary already upgraded to 0.2.0 by "
+                       "another service, skipping replacement version=0.2.0",
+                       &l));
+    CHECK(dn_event_from_line(&l, &ev) && ev.kind == EV_ALREADY);
+    CHECK(dn_log_parse("2026-11-27T06:20:29.000Z INFO upgrade Downloading ant-node archive... "
+                       "version=0.2.0 url=https://127.0.0.1:1/x",
+                       &l));
+    CHECK(dn_event_from_line(&l, &ev) && ev.kind == EV_DOWNLOADING);
+    /* the same message from another module is not the event */
+    CHECK(dn_log_parse("2026-11-27T06:20:29.000Z INFO node Upgrade failed version=1", &l));
+    CHECK(!dn_event_from_line(&l, &ev));
+    /* near misses of a message are not events either */
+    CHECK(dn_log_parse("2026-11-27T06:20:29.000Z INFO node Node started later version=1", &l));
+    CHECK(!dn_event_from_line(&l, &ev));
+
+    static const char *const bad[] = {
+        "",
+        "not a log line",
+        "2026-11-27 06:20:29 INFO node Node started",
+        "2026-13-27T06:20:29.000Z INFO node Node started",
+        "2026-11-27T06:20:29.000Z INFO node",
+        "2026-11-27T06:20:29.000 INFO node Node started",
+        "2026-11-27T06:20:29.Z INFO node Node started",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_MSG(!dn_log_parse(bad[i], &l), "accepted '%s'", bad[i]);
+    char *huge = malloc(10000);
+    if (huge != NULL) {
+        memset(huge, 'a', 9999);
+        huge[9999] = '\0';
+        memcpy(huge, "2026-11-27T06:20:29.000Z INFO node ", 35);
+        CHECK(!dn_log_parse(huge, &l));
+        free(huge);
+    }
+}
+
+static void test_uniform_limit(void)
+{
+    /* 15 nodes: mean 1.25; a uniform sample puts 3+ in some bin 90 % of the time, but 8+
+     * only ~0.01 % (simulated), so the limit is 7. */
+    CHECK_INT(dn_uniform_bin_limit(15, 12), 7);
+    /* 300 nodes: the statistical limit is below 2 x mean (50), so 2 x mean decides. */
+    unsigned l300 = dn_uniform_bin_limit(300, 12);
+    CHECK(l300 >= 40 && l300 < 50);
+    CHECK_INT(dn_uniform_bin_limit(0, 12), 0);
+    CHECK_INT(dn_uniform_bin_limit(1, 12), 1);
+}
+
+static int python_parses_xml(const char *path)
+{
+    char cmd[PATH_MAX + 200];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); "
+             "sys.exit(0 if r.tag.endswith('svg') else 1)\" '%s' 2>/dev/null",
+             path);
+    return system(cmd);
+}
+
+static void test_svg_is_well_formed(void)
+{
+    char dir[64], path[PATH_MAX];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/h.svg", dir);
+    unsigned s[DN_BINS] = {1, 2, 0, 1, 3, 1, 1, 2, 0, 1, 2, 1};
+    unsigned a[DN_BINS] = {0, 2, 1, 1, 2, 2, 1, 1, 1, 1, 2, 1};
+    CHECK_OK(dn_svg_histogram(path, "v<0.2.0> & \"quotes\" \x01", s, a, 60, 7));
+    CHECK_INT(python_parses_xml(path), 0);
+    /* the check itself rejects a broken document */
+    snprintf(path, sizeof path, "%s/broken.svg", dir);
+    write_bytes(path, (const uint8_t *)"<svg><rect></svg>", 17);
+    CHECK(python_parses_xml(path) != 0);
+    rm_rf(dir);
+}
+
+/* --- synthetic fleet for the report --------------------------------------------------- */
+
+#define FH 2
+#define FN 3
+#define T0 1795000000.0 /* first sighting of the release */
+
+static FILE *logs[FH][FN];
+
+static void logline(unsigned h, unsigned n, double t, const char *level, const char *module,
+                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void logline(unsigned h, unsigned n, double t, const char *level, const char *module,
+                    const char *fmt, ...)
+{
+    time_t secs = (time_t)t;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char stamp[40];
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(logs[h][n], "%s.%03dZ %s %s ", stamp, (int)((t - (double)secs) * 1000), level, module);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(logs[h][n], fmt, ap);
+    va_end(ap);
+    fputc('\n', logs[h][n]);
+}
+
+enum breakage {
+    CLEAN,
+    TWO_DOWNLOADS,     /* host 0 downloads twice */
+    FETCH_TOO_OFTEN,   /* host 1 fetches twice within the TTL */
+    UPGRADE_ERROR,     /* one node logs Upgrade failed */
+    PEER_CHANGED,      /* one node comes back with another identity */
+    NOT_RESTARTED,     /* supervisor saw no new start after the restart */
+    UNVERIFIED_HIT,    /* a cache hit without its signature check */
+    EARLY_RESTART,     /* a node restarts before its scheduled time */
+};
+
+static const char *peer_of(unsigned h, unsigned n, char *buf)
+{
+    /* 64 hex digits, distinct per node */
+    snprintf(buf, 65, "%02x%02x%060x", h, n, 0xabcu + h * 16 + n);
+    return buf;
+}
+
+/* Writes a two-host, three-node devnet dir whose logs tell a whole 0.1.0 -> 0.2.0 rollout. */
+static void make_fixture(const char *dir, enum breakage b)
+{
+    struct dn_config *cfg = calloc(1, sizeof *cfg);
+    struct dn_state *st = calloc(1, sizeof *st);
+    char path[PATH_MAX];
+    if (cfg == NULL || st == NULL)
+        return;
+    snprintf(cfg->dir, sizeof cfg->dir, "%s", dir);
+    cfg->hosts = FH;
+    cfg->nodes = FN;
+    cfg->https_port = 1;
+    cfg->rollout_window_s = 120;
+    cfg->check_interval_s = 10;
+    cfg->release_ttl_s = 30;
+    cfg->restart_delay_ms = 500;
+    snprintf(cfg->channel, sizeof cfg->channel, "stable");
+    snprintf(cfg->platform, sizeof cfg->platform, "linux-x64");
+    snprintf(cfg->initial_version, sizeof cfg->initial_version, "0.1.0");
+    for (unsigned i = 0; i < FH * FN; i++)
+        cfg->node_port[i] = (uint16_t)(20000 + i);
+    CHECK_OK(dn_config_save(cfg));
+    snprintf(path, sizeof path, "%s/published.json", dir);
+    char pub[128];
+    snprintf(pub, sizeof pub, "[{\"version\":\"0.2.0\",\"published_at\":%.0f,\"static\":false}]",
+             T0 - 5);
+    write_bytes(path, (const uint8_t *)pub, strlen(pub));
+
+    st->hosts = FH;
+    st->nodes = FN;
+    st->supervisor_pid = 1;
+    pid_t next_pid = 1000;
+    for (unsigned h = 0; h < FH; h++) {
+        snprintf(path, sizeof path, "%s/hosts/h%u/logs", dir, h);
+        CHECK_OK(dn_mkdirs(path, 0700));
+        for (unsigned n = 0; n < FN; n++) {
+            snprintf(path, sizeof path, "%s/hosts/h%u/logs/n%u.log", dir, h, n);
+            logs[h][n] = fopen(path, "w");
+            CHECK(logs[h][n] != NULL);
+        }
+        /* one fetch per host at T0 (by node 0), cached for the others; host 1 also at +40 s
+         * (past the 30 s TTL), or at +10 s when testing the TTL row */
+        logline(h, 0, T0 - 0.5, "INFO", "release", "Fetched release info url=x releases=1");
+        if (h == 1)
+            logline(h, 1, b == FETCH_TOO_OFTEN ? T0 + 10 : T0 + 40, "INFO", "release",
+                    "Fetched release info url=x releases=1");
+        for (unsigned n = 0; n < FN; n++) {
+            struct dn_node_state *ns = &st->node[h * FN + n];
+            char peer[72];
+            peer_of(h, n, peer);
+            pid_t p1 = next_pid++, p2 = next_pid++;
+            logline(h, n, T0 - 60, "INFO", "node", "Node started version=0.1.0 peer_id=%s pid=%d root=r",
+                    peer, (int)p1);
+            uint64_t dms = 0;
+            CHECK_OK(ant_upgrade_rollout_delay(peer, "0.2.0", cfg->rollout_window_s * 1000, &dms));
+            uint64_t d = dms / 1000;
+            double at = T0 + (double)d;
+            logline(h, n, T0, "INFO", "upgrade",
+                    "Upgrade scheduled version=0.2.0 first_seen=%.0f delay_s=%llu at=%.0f", T0,
+                    (unsigned long long)d, at);
+            double ta = at + 0.2;
+            if (n == 0 || (b == TWO_DOWNLOADS && h == 0 && n == 1)) {
+                logline(h, n, ta, "INFO", "upgrade", "Downloading ant-node archive... version=0.2.0 url=x");
+                logline(h, n, ta + 0.1, "INFO", "upgrade", "Archive signature verified version=0.2.0 key=k");
+                logline(h, n, ta + 0.2, "INFO", "upgrade", "Replacing binary... version=0.2.0 path=p");
+            } else {
+                logline(h, n, ta, "INFO", "upgrade",
+                        "Reused signature-verified cached archive for 0.2.0 version=0.2.0");
+                if (!(b == UNVERIFIED_HIT && h == 1 && n == 2))
+                    logline(h, n, ta + 0.1, "INFO", "upgrade",
+                            "Archive signature verified version=0.2.0 key=k");
+                logline(h, n, ta + 0.2, "INFO", "upgrade",
+                        "Binary already upgraded to 0.2.0 by another service, skipping "
+                        "replacement version=0.2.0");
+            }
+            double tr = (b == EARLY_RESTART && h == 0 && n == 2) ? at - 5 : at + 0.5;
+            logline(h, n, tr, "INFO", "upgrade",
+                    "Restarting into new binary version=0.2.0 mode=exit75 scheduled_at=%.0f", at);
+            if (b == UPGRADE_ERROR && h == 1 && n == 0)
+                logline(h, n, tr, "ERROR", "upgrade", "Upgrade failed version=0.2.0 stage=store error=x");
+            if (b == PEER_CHANGED && h == 0 && n == 1)
+                peer[0] = peer[0] == 'f' ? 'e' : 'f';
+            logline(h, n, tr + 1, "INFO", "node", "Node started version=0.2.0 peer_id=%s pid=%d root=r",
+                    peer, (int)p2);
+            ns->nstarts = 2;
+            ns->starts[0].pid = p1;
+            ns->starts[0].at = T0 - 60.1;
+            ns->starts[0].prev_status = -1;
+            ns->starts[1].pid = p2;
+            ns->starts[1].at = tr + 0.6;
+            ns->starts[1].prev_status = 75 << 8; /* exited with 75 */
+            ns->restarts = 1;
+            ns->pid = p2;
+            if (b == NOT_RESTARTED && h == 1 && n == 1) {
+                ns->nstarts = 1;
+                ns->restarts = 0;
+            }
+        }
+        for (unsigned n = 0; n < FN; n++)
+            fclose(logs[h][n]);
+    }
+    CHECK_OK(dn_state_save(dir, st));
+    free(st);
+    free(cfg);
+}
+
+/* Runs the report on the fixture and returns report.json's rows (caller puts it). */
+static json_object *report_rows(const char *dir)
+{
+    bool pass = true;
+    FILE *devnull = fopen("/dev/null", "w");
+    CHECK_OK(ant_devnet_report(dir, false, devnull, &pass));
+    fclose(devnull);
+    /* the "now" rows look at live processes, which a fixture has none of */
+    CHECK(!pass);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    json_object *o = json_object_from_file(path);
+    CHECK(o != NULL);
+    snprintf(path, sizeof path, "%s/restarts.svg", dir);
+    CHECK_INT(python_parses_xml(path), 0);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    CHECK(access(path, R_OK) == 0);
+    return o;
+}
+
+static const char *row_status(json_object *o, const char *check)
+{
+    json_object *rows = NULL;
+    if (o == NULL || !json_object_object_get_ex(o, "rows", &rows))
+        return "missing";
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *r = json_object_array_get_idx(rows, i), *c = NULL, *s = NULL;
+        if (json_object_object_get_ex(r, "check", &c) &&
+            strcmp(json_object_get_string(c), check) == 0 &&
+            json_object_object_get_ex(r, "status", &s))
+            return json_object_get_string(s);
+    }
+    return "missing";
+}
+
+static const char *const log_rows[] = {
+    "release info fetched per host",
+    "upgrade errors",
+    "peer id before = after",
+    "archive downloaded per host",
+    "cache hits re-verified",
+    "restart times across the window",
+    "restart at its scheduled time (hash-derived delay)",
+    "real restart (new PID, restart counted)",
+};
+
+static void test_report_clean_rollout_passes_log_rows(void)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, CLEAN);
+    json_object *o = report_rows(dir);
+    for (size_t i = 0; i < sizeof log_rows / sizeof log_rows[0]; i++)
+        CHECK_MSG(strcmp(row_status(o, log_rows[i]), "PASS") == 0, "%s: %s", log_rows[i],
+                  row_status(o, log_rows[i]));
+    /* nothing runs in a fixture: the rows about running processes must fail */
+    CHECK_STR(row_status(o, "binaries on the new version, statically linked where built so"),
+              "FAIL");
+    CHECK_STR(row_status(o, "/proc/<pid>/exe ending \" (deleted)\""), "FAIL");
+    /* no rollback happened, so there are no rollback rows */
+    CHECK_STR(row_status(o, "rollback: failed version rolled back on every host"), "missing");
+    json_object_put(o);
+    rm_rf(dir);
+}
+
+static void test_report_catches_each_breakage(void)
+{
+    static const struct {
+        enum breakage b;
+        const char *row;
+    } cases[] = {
+        {TWO_DOWNLOADS, "archive downloaded per host"},
+        {FETCH_TOO_OFTEN, "release info fetched per host"},
+        {UPGRADE_ERROR, "upgrade errors"},
+        {PEER_CHANGED, "peer id before = after"},
+        {NOT_RESTARTED, "real restart (new PID, restart counted)"},
+        {UNVERIFIED_HIT, "cache hits re-verified"},
+        {TWO_DOWNLOADS, "cache hits re-verified"},
+        {EARLY_RESTART, "restart at its scheduled time (hash-derived delay)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[64];
+        make_tmpdir(dir, sizeof dir);
+        make_fixture(dir, cases[i].b);
+        json_object *o = report_rows(dir);
+        CHECK_MSG(strcmp(row_status(o, cases[i].row), "FAIL") == 0, "breakage %d: %s is %s",
+                  (int)cases[i].b, cases[i].row, row_status(o, cases[i].row));
+        /* and the rows about other things stay green */
+        CHECK_STR(row_status(o, "restart times across the window"), "PASS");
+        json_object_put(o);
+        rm_rf(dir);
+    }
+}
+
+static void test_report_without_publish_is_not_found(void)
+{
+    char dir[64], path[PATH_MAX];
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, CLEAN);
+    snprintf(path, sizeof path, "%s/published.json", dir);
+    unlink(path);
+    bool pass = true;
+    FILE *devnull = fopen("/dev/null", "w");
+    CHECK_ERR(ant_devnet_report(dir, false, devnull, &pass), ANT_ERR_NOT_FOUND);
+    fclose(devnull);
+    CHECK(!pass);
+    rm_rf(dir);
+}
+
+static const struct ant_test_case cases[] = {
+    ANT_TEST(test_tls_chain_san_and_constraints),
+    ANT_TEST(test_pack_and_sign_bind_the_version),
+    ANT_TEST(test_log_parse),
+    ANT_TEST(test_uniform_limit),
+    ANT_TEST(test_svg_is_well_formed),
+    ANT_TEST(test_report_clean_rollout_passes_log_rows),
+    ANT_TEST(test_report_catches_each_breakage),
+    ANT_TEST(test_report_without_publish_is_not_found),
+};
+ANT_TEST_MAIN(cases)
