@@ -134,6 +134,8 @@ static void keygen_internal(uint8_t *pk, uint8_t *sk, const uint8_t seed[32],
     ws->seedbuf[32] = MLDSA_K;
     ws->seedbuf[33] = MLDSA_L;
     shake256(ws->expanded, sizeof ws->expanded, ws->seedbuf, sizeof ws->seedbuf);
+    /* Constant time: rho is published in pk, so ExpandA may branch on it. */
+    CT_DECLASSIFY(ws->expanded, 32);
 
     for (int i = 0; i < MLDSA_L; i++) {
         poly_uniform_eta(&ws->s1[i], rhoprime, (uint16_t)i);
