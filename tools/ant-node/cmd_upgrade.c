@@ -1,0 +1,178 @@
+/*
+ * `ant-node upgrade check|apply|status`: the operator's view of the upgrade engine, with
+ * the same settings as the daemon (every `--<setting>` of ant/node_config.h, ANT_*
+ * variables and the config file).
+ *
+ *   upgrade check [--json]    what would be installed and when (read-only: the rollout
+ *                             schedule is not started by looking)
+ *   upgrade apply [--now]     install the selected release on this installation's binary
+ *                             (the running ant-node's on-disk path); without --now only
+ *                             once this node's rollout time has come. Running nodes that
+ *                             share the binary restart into it at their own scheduled time
+ *                             through the normal path (cache hit, "already upgraded").
+ *   upgrade status [--json]   running version, floor, pending version and time, trial
+ *                             state, bad versions, last error (from the root dir only)
+ *
+ * Exit codes: 0 done (also "nothing to do" and "not yet due"), 1 the operation failed,
+ * 2 usage or configuration error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ant/fsx.h"
+#include "ant/node_config.h"
+#include "ant/node_identity.h"
+#include "ant/upgrade.h"
+#include "node_cli.h"
+
+int cmd_upgrade(int argc, char **argv);
+void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_config *uc);
+
+static const char usage[] = "usage: ant-node upgrade check [--json]\n"
+                            "       ant-node upgrade apply [--now]\n"
+                            "       ant-node upgrade status [--json]\n"
+                            "  (plus any setting, e.g. --root-dir DIR --cache-dir DIR)\n";
+
+/*
+ * Maps the node configuration onto the engine's settings. The strings point into `nc`,
+ * which must outlive the engine. The daemon (`ant-node run`) uses the same mapping.
+ */
+void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_config *uc)
+{
+    ant_upgrade_config_init(uc);
+    uc->root_dir = nc->root_dir;
+    uc->cache_dir = nc->cache_dir[0] != '\0' ? nc->cache_dir : NULL;
+    uc->api_url = nc->upgrade_api_url[0] != '\0' ? nc->upgrade_api_url : NULL;
+    uc->repo = nc->upgrade_repo[0] != '\0' ? nc->upgrade_repo : NULL;
+    uc->channel = nc->upgrade_channel[0] != '\0' ? nc->upgrade_channel : NULL;
+    uc->trusted_keys_dir = nc->trusted_keys_dir[0] != '\0' ? nc->trusted_keys_dir : NULL;
+    uc->ca_file = nc->ca_file[0] != '\0' ? nc->ca_file : NULL;
+    uc->stop_on_upgrade = nc->stop_on_upgrade;
+    uc->auto_upgrade = !nc->no_auto_upgrade;
+    if (nc->check_interval_ms > 0)
+        uc->check_interval_ms = nc->check_interval_ms;
+    uc->rollout_window_ms = nc->rollout_window_ms;
+    if (nc->release_ttl_ms > 0)
+        uc->release_ttl_ms = nc->release_ttl_ms;
+    uc->connect_timeout_ms = nc->connect_timeout_ms;
+    if (nc->transfer_timeout_ms > 0)
+        uc->transfer_timeout_ms = nc->transfer_timeout_ms;
+    uc->stall_timeout_ms = nc->stall_timeout_ms;
+    if (nc->lock_timeout_ms > 0)
+        uc->lock_timeout_ms =
+            nc->lock_timeout_ms > UINT32_MAX ? UINT32_MAX : (unsigned)nc->lock_timeout_ms;
+    uc->trial_period_ms = nc->trial_period_ms;
+}
+
+/* The node's peer id, for its rollout delay. Without an identity (the node never ran) an
+ * operator can still look and apply with --now. */
+static void load_peer_id(const char *root_dir, char *buf, size_t cap)
+{
+    struct ant_node_identity *id = NULL;
+    int rootfd = -1;
+    buf[0] = '\0';
+    if (ant_fsx_open_trusted_dir(root_dir, false, &rootfd) != ANT_OK)
+        return;
+    if (ant_node_identity_load(rootfd, &id) == ANT_OK)
+        snprintf(buf, cap, "%s", ant_node_identity_peer_id_hex(id));
+    ant_node_identity_free(id);
+    close(rootfd);
+}
+
+static int print_text(char *text)
+{
+    if (text != NULL)
+        fputs(text, stdout);
+    free(text);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cmd_upgrade(int argc, char **argv)
+{
+    struct ant_node_config nc;
+    struct ant_upgrade_config uc;
+    struct ant_upgrade *u = NULL;
+    struct ant_upgrade_plan plan;
+    struct node_cli cli;
+    char peer[ANT_NODE_PEER_ID_HEXBYTES];
+    char cmdname[32];
+    bool json = false, now = false;
+    char *text = NULL;
+    ant_err err;
+    int rc;
+
+    if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "apply") != 0 &&
+                     strcmp(argv[1], "status") != 0)) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *sub = argv[1];
+    snprintf(cmdname, sizeof cmdname, "upgrade %s", sub);
+    const struct node_cli_opt own_json[] = {{"--json", NULL, &json, NULL, NULL}};
+    const struct node_cli_opt own_now[] = {{"--now", NULL, &now, NULL, NULL}};
+    bool is_apply = strcmp(sub, "apply") == 0;
+    rc = node_cli_parse(cmdname, argc, argv, 2, is_apply ? own_now : own_json, 1, &cli);
+    if (rc != 0)
+        return rc;
+    if (cli.npos > 0) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    rc = node_cli_config(cmdname, &cli, &nc);
+    if (rc != 0)
+        return rc;
+    cmd_upgrade_config(&nc, &uc);
+    load_peer_id(nc.root_dir, peer, sizeof peer);
+    if (peer[0] != '\0')
+        uc.peer_id = peer;
+    else if (strcmp(sub, "status") != 0 && !now)
+        fprintf(stderr, "ant-node %s: no node identity in %s yet; the rollout time is computed "
+                        "for a placeholder peer id\n", cmdname, nc.root_dir);
+    if (uc.peer_id == NULL)
+        uc.peer_id = "no-identity";
+
+    err = ant_upgrade_new(&uc, argc, argv, &u);
+    if (err != ANT_OK) {
+        fprintf(stderr, "ant-node %s: %s\n", cmdname, ant_strerror(err));
+        return 1;
+    }
+    rc = 1;
+    if (strcmp(sub, "status") == 0) {
+        err = ant_upgrade_status(u, json, &text);
+        if (err == ANT_OK)
+            rc = print_text(text);
+    } else if (strcmp(sub, "check") == 0) {
+        err = ant_upgrade_check(u, false, &plan);
+        if (err == ANT_OK && ant_upgrade_plan_format(&plan, json, &text) == ANT_OK)
+            rc = print_text(text);
+    } else {
+        /* With --now the schedule does not matter and is not started; without, applying
+         * counts as this node seeing the release (its rollout clock starts now). */
+        err = ant_upgrade_check(u, !now, &plan);
+        if (err == ANT_OK && !plan.available) {
+            printf("no upgrade available (running %s)\n", plan.running);
+            rc = 0;
+        } else if (err == ANT_OK && !now && (int64_t)time(NULL) < plan.scheduled_at) {
+            printf("%s is scheduled for this node at %lld (in %lld s); use --now to install it "
+                   "now\n",
+                   plan.version, (long long)plan.scheduled_at,
+                   (long long)(plan.scheduled_at - (int64_t)time(NULL)));
+            rc = 0;
+        } else if (err == ANT_OK) {
+            err = ant_upgrade_apply(u, &plan);
+            if (err == ANT_OK) {
+                printf("installed %s at %s; nodes running from it restart into it at their "
+                       "scheduled time\n",
+                       plan.version, ant_upgrade_binary_path(u));
+                rc = 0;
+            }
+        }
+    }
+    if (err != ANT_OK)
+        fprintf(stderr, "ant-node %s: %s\n", cmdname, ant_strerror(err));
+    ant_upgrade_free(u);
+    return rc;
+}
