@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A GitHub-shaped release server for the net, release and upgrade tests (standard library only).
 
-It listens on 127.0.0.1 (port 0 = a random free port), prints one line `READY <port>` on
+It listens on 127.0.0.1 (port 0 = a random free port; HTTPS with --tls-cert/--tls-key), prints one line `READY <port>` on
 stdout once it accepts connections, and serves until killed. Behaviour is chosen per
 request path, so one server covers every case of a test file:
 
@@ -31,6 +31,7 @@ Every response carries `Connection: close`.
 
 import argparse
 import os
+import ssl
 import sys
 import threading
 import time
@@ -47,6 +48,15 @@ class State:
         self.api_mode = api_mode
         self.lock = threading.Lock()
         self.api_count = 0
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up or refuse our certificate are what the tests do on purpose.
+        if os.environ.get("ANT_TEST_SERVER_VERBOSE"):
+            super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -75,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         try:
             self.route()
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except (OSError, ssl.SSLError):
             pass  # the client gave up, which is what most hostile cases want
 
     def route(self):
@@ -184,10 +194,18 @@ def main():
     ap.add_argument("--releases", help="file served as the release list")
     ap.add_argument("--asset-dir", help="directory served under /download/")
     ap.add_argument("--api-mode", help="serve the API path like this hostile path (e.g. drip)")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate chain")
+    ap.add_argument("--tls-key", help="... and this PEM private key")
     args = ap.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake runs in the handler thread, so a stalled client blocks no one.
+        # Connections end without a TLS close_notify, as many real servers and CDNs do.
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
     server.state = State(args.releases, args.asset_dir, args.api_mode)
     sys.stdout.write("READY %d\n" % server.server_address[1])
     sys.stdout.flush()
