@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ant/log.h"
+#include "ant/release_context.h"
 #include "release/releases_json.h"
 
 #define MOD "release"
@@ -56,10 +57,9 @@ bool ant_release_channel_parse(const char *text, enum ant_release_channel *out)
 
 const char *ant_release_host_platform(void)
 {
-#if defined(__linux__) && defined(__x86_64__)
-    return "linux-x64";
-#elif defined(__linux__) && defined(__aarch64__)
-    return "linux-arm64";
+    /* core's list (shared with the signature context) names Linux builds only */
+#if defined(__linux__)
+    return ant_release_platform_host();
 #else
     return NULL;
 #endif
@@ -73,8 +73,7 @@ ant_err ant_release_asset_name(const char *platform, char *buf, size_t cap)
     buf[0] = '\0';
     /* An exact list, not a pattern: OS and arch are matched together, so neither a
      * darwin/windows build nor a bare "x64" name can ever be picked. */
-    if (platform == NULL ||
-        (strcmp(platform, "linux-x64") != 0 && strcmp(platform, "linux-arm64") != 0))
+    if (!ant_release_platform_valid(platform))
         return ANT_ERR_PLATFORM;
     n = snprintf(buf, cap, "ant-node-cli-%s.tar.gz", platform);
     if (n < 0 || (size_t)n >= cap) {
