@@ -32,7 +32,8 @@ struct ant_http_opts {
     const char *ca_file;         /* CA bundle; NULL = first existing of the usual paths */
     unsigned connect_timeout_ms; /* TCP + TLS handshake; default 10 000 */
     unsigned timeout_ms;         /* whole request incl. redirects; default 60 000 */
-    unsigned stall_bytes_per_s;  /* below this rate ... (default 1 byte/s) */
+    unsigned stall_bytes_per_s;  /* below this rate ... (default 1024 bytes/s, so a
+                                    1 byte/s drip is a stall, not a slow success) */
     unsigned stall_seconds;      /* ... for this long the transfer fails; default 30 s */
     unsigned max_redirects;      /* default and maximum ANT_HTTP_MAX_REDIRECTS */
     bool github_api;             /* send Accept: application/vnd.github+json */

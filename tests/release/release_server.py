@@ -14,6 +14,7 @@ request path, so one server covers every case of a test file:
   /bytes/N                         N bytes with a correct Content-Length
   /download/NAME                   the file NAME from --asset-dir, if given
   /endless                         body without length, sent until the client hangs up
+  /chunked                         30000 bytes in three chunks
   /endless-chunked                 chunked body that never ends
   /drip                            Content-Length 1000, then one byte per second
   /cl-over                         Content-Length of 10 GiB (the body must never be read)
@@ -133,6 +134,12 @@ class Handler(BaseHTTPRequestHandler):
             chunk = b"e" * 65536
             while True:
                 self.wfile.write(chunk)
+        if path == "/chunked":
+            self.send_head(200, extra={"Transfer-Encoding": "chunked"})
+            for n in (10000, 10000, 10000):
+                self.wfile.write(b"%x\r\n" % n + b"k" * n + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            return None
         if path == "/endless-chunked":
             self.send_head(200, extra={"Transfer-Encoding": "chunked"})
             chunk = b"c" * 65536

@@ -399,19 +399,19 @@ static void test_size_and_depth_caps(void)
 
     /* deep nesting inside a release is refused (json-c depth limit), not recursed into */
     size_t depth = 1000, n = 0;
-    n += (size_t)sprintf(s + n, "[{\"tag_name\":\"v1.0.0\",\"x\":");
+    n += (size_t)snprintf(s + n, big - n, "[{\"tag_name\":\"v1.0.0\",\"x\":");
     for (size_t i = 0; i < depth; i++)
         s[n++] = '[';
     for (size_t i = 0; i < depth; i++)
         s[n++] = ']';
-    n += (size_t)sprintf(s + n, "}]");
+    n += (size_t)snprintf(s + n, big - n, "}]");
     CHECK_ERR(ant_releases_parse(s, n, &list), ANT_ERR_PARSE);
 
     /* more releases than kept */
     n = 0;
     s[n++] = '[';
     for (int i = 0; i < 150; i++)
-        n += (size_t)sprintf(s + n, "%s{\"tag_name\":\"v0.%d.0\"}", i ? "," : "", i);
+        n += (size_t)snprintf(s + n, big - n, "%s{\"tag_name\":\"v0.%d.0\"}", i ? "," : "", i);
     s[n++] = ']';
     CHECK_OK(ant_releases_parse(s, n, &list));
     CHECK_INT(ant_releases_count(list), ANT_RELEASES_MAX);
