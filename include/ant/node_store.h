@@ -5,10 +5,10 @@
  * ANT_NODE_CHUNK_MAX bytes. The store is safe to use from many threads at once (LMDB
  * serialises writers and lets readers run in parallel).
  *
- * Durability: every PUT is its own LMDB transaction, committed with LMDB's default sync
- * (data and meta page fsynced) before the PUT is acknowledged, so an acknowledged chunk
- * survives a crash or power loss and a killed process never leaves a store that fails to
- * reopen.
+ * Durability: a PUT returns only after the LMDB transaction holding it has committed with
+ * LMDB's default sync (data pages and meta page fsynced), so an acknowledged chunk survives
+ * a crash or power loss, and a killed process never leaves a store that fails to reopen.
+ * Concurrent PUTs share one transaction and one sync (group commit, see store.c).
  */
 #ifndef ANT_NODE_STORE_H
 #define ANT_NODE_STORE_H
