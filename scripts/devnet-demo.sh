@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The devnet demo: build ant-node twice (this version and the next patch version, each in its
+# own build dir), start a devnet of 3 hosts x 5 nodes behind a local TLS release server,
+# publish the next version, show the rollout as it happens, print the report, and stop
+# everything (also on failure or Ctrl-C). Exit status: 0 only if every report row passed.
+#
+# Environment (all optional):
+#   ANT_DEMO_BUILD   build root (default: <repo>/build/devnet-demo)
+#   ANT_DEMO_DIR     devnet dir (default: a fresh mktemp dir; kept for the logs and report)
+#   ANT_DEMO_HOSTS, ANT_DEMO_NODES, ANT_DEMO_WINDOW, ANT_DEMO_INTERVAL, ANT_DEMO_TTL
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${ANT_DEMO_BUILD:-$root/build/devnet-demo}
+hosts=${ANT_DEMO_HOSTS:-3}
+nodes=${ANT_DEMO_NODES:-5}
+window=${ANT_DEMO_WINDOW:-60}
+interval=${ANT_DEMO_INTERVAL:-10}
+ttl=${ANT_DEMO_TTL:-30}
+jobs=${ANT_DEMO_JOBS:-2}
+t0=$(date +%s)
+
+step() { printf '\n==> [%3ds] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
+
+devnet=""
+dir=""
+cleanup() {
+    local rc=$?
+    if [[ -n "$devnet" && -n "$dir" && -f "$dir/devnet.json" ]]; then
+        step "stopping the devnet"
+        "$devnet" down --dir "$dir" || rc=1
+    fi
+    [[ -n "$dir" ]] && echo "devnet files (logs, report, SVG) kept in $dir"
+    printf '\ndemo %s in %ds\n' "$([[ $rc -eq 0 ]] && echo passed || echo FAILED)" \
+        "$(( $(date +%s) - t0 ))"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step "building ant-node and ant-devnet (this version)"
+cmake -S "$root" -B "$build/current" -DCMAKE_BUILD_TYPE=Release -DANT_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build/current" --target ant-node ant-devnet -j"$jobs" >/dev/null
+node_bin=$build/current/tools/ant-node/ant-node
+devnet=$build/current/tools/ant-devnet/ant-devnet
+current=$("$node_bin" --version | sed -n 's/^ant-node //p')
+IFS=. read -r major minor patch <<<"${current%%-*}"
+next="$major.$minor.$((patch + 1))"
+
+step "building ant-node $next (the release to roll out)"
+cmake -S "$root" -B "$build/next" -DCMAKE_BUILD_TYPE=Release -DANT_BUILD_TESTS=OFF \
+    -DANT_VERSION="$next" >/dev/null
+cmake --build "$build/next" --target ant-node -j"$jobs" >/dev/null
+next_bin=$build/next/tools/ant-node/ant-node
+"$next_bin" --version
+
+dir=${ANT_DEMO_DIR:-$(mktemp -d /tmp/ant-devnet-demo.XXXXXX)}
+step "starting $hosts hosts x $nodes nodes of ant-node $current in $dir"
+"$devnet" up --dir "$dir" --binary "$node_bin" --hosts "$hosts" --nodes-per-host "$nodes" \
+    --rollout-window "$window" --check-interval "$interval" --release-ttl "$ttl" \
+    --trial-period 15
+"$devnet" status --dir "$dir"
+
+step "publishing ant-node $next (signed with the devnet key)"
+"$devnet" publish --dir "$dir" --binary "$next_bin" --release-version "$next"
+
+step "rollout over a ${window}s window (one line per node event)"
+"$devnet" watch --dir "$dir" --release-version "$next" --timeout $((window + ttl + interval + 120))
+
+step "report"
+set +e
+"$devnet" report --dir "$dir"
+report_rc=$?
+set -e
+echo "report files: $dir/report.md $dir/report.json $dir/restarts.svg"
+exit "$report_rc"

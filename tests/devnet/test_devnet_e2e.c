@@ -1,0 +1,406 @@
+/*
+ * End-to-end devnet scenarios, driven through the ant-devnet program exactly as an operator
+ * (or scripts/devnet-demo.sh) runs it, with real ant-node binaries of two versions, real
+ * nginx over TLS, and the real upgrade engine in every node:
+ *
+ *   test_rollout            3 hosts x 5 nodes, publish the next version, wait for the
+ *                           rollout, and require every report row to PASS; then `down`
+ *                           leaves no process.
+ *   test_kill_and_rollback  a node SIGKILLed while its upgrade is scheduled comes back
+ *                           (supervisor restart) and still upgrades on its schedule, every
+ *                           row PASS; then a release whose binary exits at start is rolled
+ *                           back on every host (rollback rows PASS); then the supervisor is
+ *                           killed as a failed step would leave it, and `down` still leaves
+ *                           no process.
+ *
+ * Paths and versions come from the environment CMake sets (tests/devnet/CMakeLists.txt).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ant/devnet.h"
+#include "devnet/devnet_int.h"
+#include "devnet/fleet.h"
+#include "test.h"
+
+extern char **environ;
+
+#define WINDOW_S 60
+#define INTERVAL_S 10
+#define TTL_S 30
+#define TRIAL_S 15
+
+static const char *env_or_skip(const char *name)
+{
+    const char *v = getenv(name);
+    CHECK_MSG(v != NULL && v[0] != '\0', "%s not set (run through ctest)", name);
+    return v != NULL ? v : "";
+}
+
+/* Runs argv to completion; stdout/stderr go to the test log. Returns the exit code. */
+static int run(const char *const *argv)
+{
+    fprintf(stderr, "$");
+    for (size_t i = 0; argv[i] != NULL; i++)
+        fprintf(stderr, " %s", argv[i]);
+    fprintf(stderr, "\n");
+    fflush(NULL);
+    pid_t pid = 0;
+    if (posix_spawn(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
+        return -1;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+struct fleet_view {
+    struct dn_config cfg;
+    struct dn_fleet f;
+};
+
+static bool view_open(struct fleet_view *v, const char *dir)
+{
+    memset(v, 0, sizeof *v);
+    if (dn_config_load(dir, &v->cfg) != ANT_OK)
+        return false;
+    return dn_fleet_init(&v->f, v->cfg.hosts, v->cfg.nodes) == ANT_OK;
+}
+
+/* Waits until every node has logged `kind` for `version` (NULL: any); false on timeout. */
+static bool wait_all(struct fleet_view *v, enum dn_ev_kind kind, const char *version,
+                     double timeout_s)
+{
+    double end = dn_now() + timeout_s;
+    while (dn_now() < end) {
+        if (dn_fleet_read(&v->cfg, &v->f, NULL) != ANT_OK)
+            return false;
+        unsigned have = 0;
+        for (unsigned i = 0; i < v->cfg.hosts * v->cfg.nodes; i++)
+            have += dn_fleet_last(&v->f.node[i], kind, version) != NULL;
+        if (have == v->cfg.hosts * v->cfg.nodes)
+            return true;
+        sleep_s(0.5);
+    }
+    return false;
+}
+
+/* report.json's row statuses: *fails is the number of FAIL rows; prints each FAIL. */
+static json_object *read_report(const char *dir, int *fails, int *rows)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    json_object *o = json_object_from_file(path);
+    json_object *arr = NULL;
+    *fails = 0;
+    *rows = 0;
+    if (o == NULL || !json_object_object_get_ex(o, "rows", &arr))
+        return o;
+    *rows = (int)json_object_array_length(arr);
+    for (int i = 0; i < *rows; i++) {
+        json_object *r = json_object_array_get_idx(arr, (size_t)i), *s = NULL, *c = NULL, *val = NULL;
+        json_object_object_get_ex(r, "status", &s);
+        json_object_object_get_ex(r, "check", &c);
+        json_object_object_get_ex(r, "value", &val);
+        if (s == NULL || strcmp(json_object_get_string(s), "PASS") != 0) {
+            (*fails)++;
+            fprintf(stderr, "  FAIL row: %s: %s\n", c ? json_object_get_string(c) : "?",
+                    val ? json_object_get_string(val) : "");
+        }
+    }
+    return o;
+}
+
+static const char *status_of(json_object *o, const char *check)
+{
+    json_object *arr = NULL;
+    if (o == NULL || !json_object_object_get_ex(o, "rows", &arr))
+        return "missing";
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *r = json_object_array_get_idx(arr, i), *c = NULL, *s = NULL;
+        if (json_object_object_get_ex(r, "check", &c) &&
+            strcmp(json_object_get_string(c), check) == 0 &&
+            json_object_object_get_ex(r, "status", &s))
+            return json_object_get_string(s);
+    }
+    return "missing";
+}
+
+static void print_file(const char *dir, const char *name)
+{
+    char path[PATH_MAX], buf[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stderr);
+    fclose(f);
+}
+
+static void check_no_process_left(const char *dir)
+{
+    unsigned left = 99;
+    CHECK_OK(ant_devnet_count_processes(dir, &left));
+    CHECK_INT(left, 0);
+    /* independent of the marks: nothing may still execute a binary under the devnet dir
+     * or run nginx with its configuration */
+    char cmd[PATH_MAX + 200];
+    snprintf(cmd, sizeof cmd,
+             "for p in /proc/[0-9]*; do readlink $p/exe 2>/dev/null | grep -q '^%s/' && exit 1; "
+             "tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '%s/nginx' && exit 1; done; exit 0",
+             dir, dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+static void up(const char *dir, const char *hosts, const char *nodes)
+{
+    const char *devnet = env_or_skip("ANT_DEVNET_BIN");
+    char window[16], interval[16], ttl[16], trial[16];
+    snprintf(window, sizeof window, "%d", WINDOW_S);
+    snprintf(interval, sizeof interval, "%d", INTERVAL_S);
+    snprintf(ttl, sizeof ttl, "%d", TTL_S);
+    snprintf(trial, sizeof trial, "%d", TRIAL_S);
+    const char *argv[] = {devnet, "up", "--dir", dir, "--binary", env_or_skip("ANT_NODE_BIN"),
+                          "--hosts", hosts, "--nodes-per-host", nodes, "--rollout-window",
+                          window, "--check-interval", interval, "--release-ttl", ttl,
+                          "--trial-period", trial, NULL};
+    CHECK_INT(run(argv), 0);
+}
+
+static int devnet_cmd(const char *dir, const char *cmd, const char *a1, const char *a2,
+                      const char *a3, const char *a4)
+{
+    const char *argv[] = {env_or_skip("ANT_DEVNET_BIN"), cmd, "--dir", dir, a1, a2, a3, a4, NULL};
+    return run(argv);
+}
+
+static void down_and_check(const char *dir)
+{
+    CHECK_INT(devnet_cmd(dir, "down", NULL, NULL, NULL, NULL), 0);
+    check_no_process_left(dir);
+}
+
+static void make_dir(char *dir, size_t cap)
+{
+    snprintf(dir, cap, "/tmp/ant-devnet-e2e-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+}
+
+/* Publishes `version` from `binary`, watches until every node runs it, then waits for
+ * every node to confirm its trial so the report sees a finished rollout. */
+static bool roll_out(const char *dir, struct fleet_view *v, const char *binary,
+                     const char *version)
+{
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", binary, "--release-version", version), 0);
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", WINDOW_S + TTL_S + INTERVAL_S + 120);
+    const char *argv[] = {env_or_skip("ANT_DEVNET_BIN"), "watch", "--dir", dir,
+                          "--release-version", version, "--timeout", timeout, NULL};
+    int rc = run(argv);
+    CHECK_INT(rc, 0);
+    bool confirmed = wait_all(v, EV_TRIAL_CONFIRMED, version, TRIAL_S + 60);
+    CHECK_MSG(confirmed, "not every node confirmed %s", version);
+    return rc == 0 && confirmed;
+}
+
+static void test_rollout(void)
+{
+    char dir[64];
+    struct fleet_view v;
+    make_dir(dir, sizeof dir);
+    up(dir, "3", "5");
+    CHECK(view_open(&v, dir));
+    const char *next = env_or_skip("ANT_NEXT_VERSION");
+    if (roll_out(dir, &v, env_or_skip("ANT_NODE_NEXT_BIN"), next)) {
+        int rc = devnet_cmd(dir, "report", NULL, NULL, NULL, NULL);
+        CHECK_INT(rc, 0);
+        int fails = 0, rows = 0;
+        json_object *o = read_report(dir, &fails, &rows);
+        CHECK(rows >= 10);
+        CHECK_INT(fails, 0);
+        json_object_put(o);
+    }
+    if (ant_test_failures > 0) {
+        print_file(dir, "report.md");
+        print_file(dir, "supervisor.log");
+    }
+    dn_fleet_free(&v.f);
+    down_and_check(dir);
+    if (ant_test_failures == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
+/* The node to kill: on the host whose first scheduled restart is furthest away (so no node
+ * there has replaced the binary yet), the node scheduled last. */
+static unsigned pick_victim(struct fleet_view *v, const char *version, double *victim_at,
+                            double *host_first_at)
+{
+    unsigned best = 0;
+    double best_host_min = -1;
+    for (unsigned h = 0; h < v->cfg.hosts; h++) {
+        double min_at = 1e300, max_at = -1;
+        unsigned max_i = h * v->cfg.nodes;
+        for (unsigned n = 0; n < v->cfg.nodes; n++) {
+            unsigned i = h * v->cfg.nodes + n;
+            const struct dn_ev *s = dn_fleet_last(&v->f.node[i], EV_SCHEDULED, version);
+            if (s == NULL)
+                continue;
+            min_at = s->at < min_at ? s->at : min_at;
+            if (s->at > max_at) {
+                max_at = s->at;
+                max_i = i;
+            }
+        }
+        if (min_at > best_host_min) {
+            best_host_min = min_at;
+            best = max_i;
+            *victim_at = max_at;
+        }
+    }
+    *host_first_at = best_host_min;
+    return best;
+}
+
+static void test_kill_and_rollback(void)
+{
+    char dir[64];
+    struct fleet_view v;
+    make_dir(dir, sizeof dir);
+    up(dir, "3", "3");
+    CHECK(view_open(&v, dir));
+    const char *next = env_or_skip("ANT_NEXT_VERSION");
+    const char *bad = env_or_skip("ANT_BAD_VERSION");
+
+    /* 1. kill a node while its upgrade is scheduled */
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_NODE_NEXT_BIN"),
+                         "--release-version", next),
+              0);
+    CHECK(wait_all(&v, EV_SCHEDULED, next, TTL_S + INTERVAL_S + 30));
+    double victim_at = 0, host_first = 0;
+    unsigned victim = pick_victim(&v, next, &victim_at, &host_first);
+    fprintf(stderr, "killing h%u/n%u: its restart is due in %.0fs, its host's first in %.0fs\n",
+            victim / v.cfg.nodes, victim % v.cfg.nodes, victim_at - dn_now(), host_first - dn_now());
+    struct dn_state *st = NULL;
+    CHECK_OK(dn_state_load(dir, &st));
+    pid_t killed = st != NULL ? st->node[victim].pid : 0;
+    CHECK(killed > 0 && kill(killed, SIGKILL) == 0);
+    free(st);
+    st = NULL;
+    /* the supervisor brings it back with a new pid and counts the restart */
+    bool back = false;
+    for (int i = 0; i < 40 && !back; i++) {
+        sleep_s(0.25);
+        if (dn_state_load(dir, &st) == ANT_OK) {
+            back = st->node[victim].pid > 0 && st->node[victim].pid != killed &&
+                   st->node[victim].restarts == 1;
+            free(st);
+            st = NULL;
+        }
+    }
+    CHECK_MSG(back, "killed node was not restarted");
+
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", WINDOW_S + TTL_S + INTERVAL_S + 120);
+    const char *watch[] = {env_or_skip("ANT_DEVNET_BIN"), "watch", "--dir", dir,
+                           "--release-version", next, "--timeout", timeout, "--quiet", NULL};
+    CHECK_INT(run(watch), 0);
+    CHECK(wait_all(&v, EV_TRIAL_CONFIRMED, next, TRIAL_S + 60));
+    /* it kept its schedule across the kill: it restarted into the new version no earlier
+     * than the time it had been given before it was killed */
+    CHECK_OK(dn_fleet_read(&v.cfg, &v.f, NULL));
+    const struct dn_ev *r = dn_fleet_last(&v.f.node[victim], EV_RESTARTING, next);
+    CHECK(r != NULL && r->t >= victim_at - 1.0);
+    CHECK_INT(devnet_cmd(dir, "report", NULL, NULL, NULL, NULL), 0);
+    int fails = 0, rows = 0;
+    json_object *o = read_report(dir, &fails, &rows);
+    CHECK_INT(fails, 0);
+    json_object_put(o);
+    CHECK_OK(dn_state_load(dir, &st));
+    if (st != NULL)
+        CHECK_INT(st->node[victim].restarts, 2); /* the kill and the upgrade */
+    free(st);
+    st = NULL;
+
+    /* 2. a release whose binary exits at start: rolled back on every host */
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_BAD_NODE_BIN"),
+                         "--release-version", bad),
+              0);
+    /* every node sees it and passes its scheduled time; the first on each host installs
+     * it, fails three trial starts and rolls the host back; the others skip it */
+    CHECK(wait_all(&v, EV_SCHEDULED, bad, TTL_S + INTERVAL_S + 30));
+    double last_at = 0;
+    for (unsigned i = 0; i < v.cfg.hosts * v.cfg.nodes; i++) {
+        const struct dn_ev *s = dn_fleet_last(&v.f.node[i], EV_SCHEDULED, bad);
+        if (s != NULL && s->at > last_at)
+            last_at = s->at;
+    }
+    double wait_until = last_at + INTERVAL_S + 15;
+    while (dn_now() < wait_until)
+        sleep_s(1);
+    const char *watch_back[] = {env_or_skip("ANT_DEVNET_BIN"), "watch", "--dir", dir,
+                                "--release-version", next, "--timeout", "60", "--quiet", NULL};
+    CHECK_INT(run(watch_back), 0);
+    int rc = devnet_cmd(dir, "report", NULL, NULL, NULL, NULL);
+    o = read_report(dir, &fails, &rows);
+    static const char *const must_pass[] = {
+        "rollback: failed version rolled back on every host",
+        "rollback: failed version never reinstalled",
+        "rollback: every node back on the previous version",
+        "binaries on the new version, statically linked where built so",
+        "peer id before = after",
+    };
+    for (size_t i = 0; i < sizeof must_pass / sizeof must_pass[0]; i++)
+        CHECK_MSG(strcmp(status_of(o, must_pass[i]), "PASS") == 0, "%s: %s", must_pass[i],
+                  status_of(o, must_pass[i]));
+    fprintf(stderr, "report after rollback: exit %d, %d of %d rows FAIL\n", rc, fails, rows);
+    json_object_put(o);
+    print_file(dir, "report.md");
+
+    /* 3. a failed step: the supervisor dies without cleaning up, a watch times out; `down`
+     * must still stop every node and nginx */
+    CHECK_OK(dn_state_load(dir, &st));
+    if (st != NULL) {
+        CHECK(kill(st->supervisor_pid, SIGKILL) == 0);
+        sleep_s(0.5);
+        unsigned left = 0;
+        CHECK_OK(ant_devnet_count_processes(dir, &left));
+        CHECK_MSG(left >= v.cfg.hosts * v.cfg.nodes, "orphans before down: %u", left);
+    }
+    free(st);
+    const char *watch_fail[] = {env_or_skip("ANT_DEVNET_BIN"), "watch", "--dir", dir,
+                                "--release-version", "99.0.0", "--timeout", "1", "--quiet", NULL};
+    CHECK(run(watch_fail) != 0);
+    if (ant_test_failures > 0)
+        print_file(dir, "supervisor.log");
+    dn_fleet_free(&v.f);
+    down_and_check(dir);
+    if (ant_test_failures == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
+static const struct ant_test_case cases[] = {
+    ANT_TEST(test_rollout),
+    ANT_TEST(test_kill_and_rollback),
+};
+ANT_TEST_MAIN(cases)
