@@ -20,6 +20,8 @@
 #include "ant/node_client.h"
 #include "node_cli.h"
 
+#define GET_USAGE "usage: ant-node get MANIFEST --from HOST:PORT[,HOST:PORT...] [--from ...] -o FILE"
+
 #define MANIFEST_MAX ((size_t)64 << 20)
 
 static int read_manifest(const char *path, json_object **out)
@@ -121,12 +123,11 @@ int cmd_get(int argc, char **argv)
     size_t n;
     ant_err err;
 
-    rc = node_cli_parse("get", argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
-    if (rc != 0)
+    rc = node_cli_parse_help("get", GET_USAGE, argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
+    if (rc != 0 || cli.help)
         return rc;
     if (cli.npos != 1 || nfrom == 0 || outpath == NULL) {
-        fprintf(stderr,
-                "usage: ant-node get MANIFEST --from HOST:PORT [--from ...] -o FILE\n");
+        fprintf(stderr, "%s\n", GET_USAGE);
         return 2;
     }
     rc = node_cli_config("get", &cli, &cfg);

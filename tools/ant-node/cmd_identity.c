@@ -11,6 +11,8 @@
 #include "ant/node_identity.h"
 #include "node_cli.h"
 
+#define IDENTITY_USAGE "usage: ant-node identity show [--root-dir DIR]"
+
 int cmd_identity(int argc, char **argv)
 {
     struct ant_node_config cfg;
@@ -19,11 +21,11 @@ int cmd_identity(int argc, char **argv)
     ant_err err;
     int rootfd = -1, rc;
 
-    rc = node_cli_parse("identity", argc, argv, 1, NULL, 0, &cli);
-    if (rc != 0)
+    rc = node_cli_parse_help("identity", IDENTITY_USAGE, argc, argv, 1, NULL, 0, &cli);
+    if (rc != 0 || cli.help)
         return rc;
     if (cli.npos != 1 || strcmp(cli.pos[0], "show") != 0) {
-        fprintf(stderr, "usage: ant-node identity show [--root-dir DIR]\n");
+        fprintf(stderr, "%s\n", IDENTITY_USAGE);
         return 2;
     }
     rc = node_cli_config("identity", &cli, &cfg);

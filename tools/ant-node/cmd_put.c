@@ -20,6 +20,10 @@
 #include "ant/node_client.h"
 #include "node_cli.h"
 
+#define PUT_USAGE                                                                          \
+    "usage: ant-node put FILE --to HOST:PORT[,HOST:PORT...] [--to ...] [--manifest-out M]\n" \
+    "                [--chunk-size BYTES (<= 1 MiB)] [--replicas N (default 3)]"
+
 #define PUT_CHUNK_MAX ((size_t)1 << 20)
 
 /* Writes `text` to `path` atomically (temp file in the same directory, then rename). */
@@ -92,12 +96,11 @@ int cmd_put(int argc, char **argv)
     struct stat st;
     ant_err err;
 
-    rc = node_cli_parse("put", argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
-    if (rc != 0)
+    rc = node_cli_parse_help("put", PUT_USAGE, argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
+    if (rc != 0 || cli.help)
         return rc;
     if (cli.npos != 1 || nto == 0) {
-        fprintf(stderr, "usage: ant-node put FILE --to HOST:PORT [--to ...] "
-                        "[--manifest-out M] [--chunk-size BYTES] [--replicas N]\n");
+        fprintf(stderr, "%s\n", PUT_USAGE);
         return 2;
     }
     if ((chunk_text != NULL && parse_count(chunk_text, 1, PUT_CHUNK_MAX, &chunk_size) != 0) ||

@@ -15,6 +15,8 @@
 #include "ant/node.h"
 #include "node_cli.h"
 
+#define RUN_USAGE "usage: ant-node [run] [--print-config] [--SETTING VALUE...]"
+
 /* Lets max-connections sockets open without EMFILE: the soft limit is often 1024 while
  * the hard limit is much higher (systemd's default is 524288). */
 static void raise_fd_limit(unsigned max_connections)
@@ -44,8 +46,8 @@ int cmd_run(int argc, char **argv)
     int sigfd = -1, code, rc;
     ant_err err;
 
-    rc = node_cli_parse("run", argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
-    if (rc != 0)
+    rc = node_cli_parse_help("run", RUN_USAGE, argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
+    if (rc != 0 || cli.help)
         return rc;
     if (cli.npos > 0) {
         fprintf(stderr, "ant-node run: unexpected argument %s\n", cli.pos[0]);

@@ -16,6 +16,8 @@
 #include "ant/node_proto.h"
 #include "node_cli.h"
 
+#define STATUS_USAGE "usage: ant-node status [--root-dir DIR] [--addr HOST:PORT] [--json]"
+
 /* Builds HOST:PORT for the node whose root is cfg->root_dir. */
 static int local_address(const struct ant_node_config *cfg, char *out, size_t cap)
 {
@@ -83,11 +85,11 @@ int cmd_status(int argc, char **argv)
     ant_err err;
     int rc;
 
-    rc = node_cli_parse("status", argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
-    if (rc != 0)
+    rc = node_cli_parse_help("status", STATUS_USAGE, argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
+    if (rc != 0 || cli.help)
         return rc;
     if (cli.npos > 0) {
-        fprintf(stderr, "usage: ant-node status [--root-dir DIR] [--addr HOST:PORT] [--json]\n");
+        fprintf(stderr, "%s\n", STATUS_USAGE);
         return 2;
     }
     rc = node_cli_config("status", &cli, &cfg);

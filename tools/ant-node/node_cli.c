@@ -40,12 +40,35 @@ static int add_multi(const char *cmd, const struct node_cli_opt *o, const char *
     return 0;
 }
 
+static void print_help(const char *usage)
+{
+    printf("%s\n", usage);
+    printf("Every setting is also accepted as an option (command line > ANT_* environment >\n"
+           "--config FILE > default; `ant-node run --print-config` shows the result):\n");
+    for (int k = 0; k < ANT_CFG_COUNT; k++) {
+        const char *name = ant_node_config_key_name((enum ant_node_config_key)k);
+        printf("  --%s%s\n", name,
+               ant_node_config_is_bool((enum ant_node_config_key)k) ? "[=BOOL]" : " VALUE");
+    }
+}
+
 int node_cli_parse(const char *cmd, int argc, char **argv, int first,
                    const struct node_cli_opt *own, size_t nown, struct node_cli *cli)
+{
+    return node_cli_parse_help(cmd, NULL, argc, argv, first, own, nown, cli);
+}
+
+int node_cli_parse_help(const char *cmd, const char *usage, int argc, char **argv, int first,
+                        const struct node_cli_opt *own, size_t nown, struct node_cli *cli)
 {
     memset(cli, 0, sizeof *cli);
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
+        if (usage != NULL && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            print_help(usage);
+            cli->help = true;
+            return 0;
+        }
         const struct node_cli_opt *o = NULL;
         const char *eq, *value = NULL;
         char name[64];

@@ -33,11 +33,18 @@ struct node_cli {
     size_t npos;
     char multibuf[4096]; /* storage for split comma lists */
     size_t multiused;
+    bool help; /* --help/-h was given and the usage was printed: exit 0 */
 };
 
-/* Parses argv[first..]. Prints the problem and returns 2 (usage error) or 0. */
+/* Parses argv[first..]. Prints the problem and returns 2 (usage error) or 0. --help is
+ * an unknown option here (so a caller that does not check cli->help never acts on it). */
 int node_cli_parse(const char *cmd, int argc, char **argv, int first,
                    const struct node_cli_opt *own, size_t nown, struct node_cli *cli);
+
+/* As node_cli_parse, but --help/-h prints `usage` and the list of settings to stdout,
+ * sets cli->help and returns 0: the caller must then exit 0 without acting. */
+int node_cli_parse_help(const char *cmd, const char *usage, int argc, char **argv, int first,
+                        const struct node_cli_opt *own, size_t nown, struct node_cli *cli);
 
 /* Resolves the configuration from cli + environment + file, sets the log level. Prints
  * the problem and returns 2, or 0. */
