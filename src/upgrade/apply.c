@@ -176,7 +176,7 @@ static ant_err try_cache(struct apply_ctx *c)
     return ANT_OK;
 }
 
-static ant_err download(struct apply_ctx *c)
+static ant_err download(struct apply_ctx *c, const char **stage)
 {
     const struct ant_release_choice *ch = &c->u->choice;
     struct ant_http_opts http;
@@ -208,6 +208,7 @@ static ant_err download(struct apply_ctx *c)
     if (err != ANT_OK)
         goto out;
     ENGINE_FAULT("after-download");
+    *stage = "verify";
     if (lseek(fd, 0, SEEK_SET) != 0) {
         err = ANT_ERR_IO;
         goto out;
@@ -372,7 +373,7 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
     }
     if (err == ANT_ERR_NOT_FOUND) {
         stage = "download";
-        err = download(&c);
+        err = download(&c, &stage);
     }
     if (err != ANT_OK)
         goto out;

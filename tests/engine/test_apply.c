@@ -108,7 +108,7 @@ static void test_rejected_releases_never_install(void)
     CHECK(world_publish(&w, "0.2.0", FAKE_V2, "0.1.5") == 0);
     CHECK(world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000) != 0);
     check_version(w.binary, "0.1.0");
-    CHECK_INT(world_log_count(&w, 0, "Upgrade failed version=0.2.0 stage=download"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade failed version=0.2.0 stage=verify error=signature_is_invalid"), 1);
     CHECK_INT(world_log_count(&w, 0, "Stored archive in cache"), 0);
     CHECK_INT(world_log_count(&w, 0, "Replacing binary"), 0);
     CHECK(sh("ls '%s' | grep -q archive", w.cache) != 0); /* nothing cached */
@@ -118,7 +118,7 @@ static void test_rejected_releases_never_install(void)
     CHECK(sh("rm -f '%s'/*.pub '%s/releases.json'", w.keys, w.cache) == 0);
     CHECK(world_run(&w, w.binary, "apply", 1, NULL, NULL, 30000) != 0);
     check_version(w.binary, "0.1.0");
-    CHECK_INT(world_log_count(&w, 1, "Upgrade failed version=0.3.0"), 1);
+    CHECK_INT(world_log_count(&w, 1, "Upgrade failed version=0.3.0 stage=verify"), 1);
     world_archive_path(path, sizeof path, "0.3.0");
     CHECK_INT(world_count(&w, path), 1);
     world_free(&w);
