@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,8 +96,27 @@ ant_err ant_upgrade_restart(struct ant_upgrade *u, int *exit_code)
 
     /* Standalone: nothing will start us again, so start the on-disk binary ourselves. The
      * path was resolved at start (never /proc/self/exe) and now holds the new version. */
+    /* The daemon blocks SIGTERM/SIGINT/SIGPIPE for its signalfd; exec keeps the mask, so
+     * the new process starts with an empty mask and default dispositions instead. */
+    posix_spawnattr_t attr;
+    sigset_t none, defaults;
     pid_t pid;
-    int rc = posix_spawn(&pid, u->binary_path, NULL, NULL, u->argv, environ);
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGPIPE);
+    int rc = posix_spawnattr_init(&attr);
+    if (rc == 0) {
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (rc == 0)
+            rc = posix_spawnattr_setsigmask(&attr, &none);
+        if (rc == 0)
+            rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+        if (rc == 0)
+            rc = posix_spawn(&pid, u->binary_path, NULL, &attr, u->argv, environ);
+        posix_spawnattr_destroy(&attr);
+    }
     if (rc != 0) {
         ant_log(ANT_LOG_ERROR, "upgrade", "Cannot spawn new binary path=%s error=%s",
                 u->binary_path, strerror(rc));
