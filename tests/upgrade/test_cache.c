@@ -17,6 +17,7 @@
 #include "ant/digest.h"
 #include "ant/fsx.h"
 #include "ant/trust.h"
+#include "ant/version.h"
 #include "fixtures.h"
 #include "test.h"
 
@@ -785,6 +786,156 @@ static void test_pruning_keeps_newest_three(void)
     ant_cache_close(c);
 }
 
+
+/* ---- the `ant-node cache` commands ---------------------------------------------- */
+
+/* Runs the built ant-node with `args` (NULL-terminated, without argv[0]); captures
+ * stdout and stderr (NUL-terminated, truncated to the caps) and returns the exit status. */
+static int run_cli(const char *const *args, char *out, size_t outcap, char *err, size_t errcap)
+{
+    const char *bin = getenv("ANT_BINARY_DIR");
+    char exe[512], opath[256], epath[256];
+    snprintf(exe, sizeof exe, "%s/tools/ant-node/ant-node", bin != NULL ? bin : ".");
+    snprintf(opath, sizeof opath, "%s/cli.out", root);
+    snprintf(epath, sizeof epath, "%s/cli.err", root);
+    char *argv[32];
+    size_t n = 0;
+    argv[n++] = exe;
+    for (; args[n - 1] != NULL && n < 31; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(99);
+        execv(exe, argv);
+        _exit(98);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    size_t len = 0;
+    uint8_t *d = fx_read(opath, &len);
+    snprintf(out, outcap, "%.*s", (int)len, d != NULL ? (char *)d : "");
+    free(d);
+    d = fx_read(epath, &len);
+    snprintf(err, errcap, "%.*s", (int)len, d != NULL ? (char *)d : "");
+    free(d);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void test_cli_version_is_exact(void)
+{
+    ensure_root();
+    char out[256], err[256];
+    const char *args[] = {"--version", NULL};
+    CHECK_INT(run_cli(args, out, sizeof out, err, sizeof err), 0);
+    CHECK_STR(out, "ant-node " ANT_VERSION_STRING "\n");
+    CHECK_STR(err, "");
+}
+
+static void test_cli_cache_add_list_verify(void)
+{
+    ensure_root();
+    char cdir[256], archive[512], sigpath[600], out[4096], err[4096];
+    snprintf(cdir, sizeof cdir, "%s/cli-cache", root);
+    release("0.2.0", "0.2.0", X64, archive, sizeof archive, sigpath, sizeof sigpath);
+
+    /* without the test key the release is not trusted */
+    const char *untrusted[] = {"cache", "add", "--release-version", "0.2.0", "--platform", X64,
+                               "--archive", archive, "--signature", sigpath, "--cache-dir", cdir,
+                               NULL};
+    CHECK_INT(run_cli(untrusted, out, sizeof out, err, sizeof err), 1);
+    CHECK(strstr(err, "signature does not verify") != NULL);
+
+    const char *add[] = {"cache", "add", "--release-version", "0.2.0", "--platform", X64,
+                         "--archive", archive, "--signature", sigpath, "--cache-dir", cdir,
+                         "--trusted-keys-dir", keys_dir, NULL};
+    CHECK_INT(run_cli(add, out, sizeof out, err, sizeof err), 0);
+    CHECK(strstr(out, "stored ant-node 0.2.0 linux-x64") != NULL);
+
+    const char *list[] = {"cache", "list", "--cache-dir", cdir, "--trusted-keys-dir", keys_dir,
+                          NULL};
+    CHECK_INT(run_cli(list, out, sizeof out, err, sizeof err), 0);
+    CHECK_MSG(strstr(out, "0.2.0") != NULL && strstr(out, "verified") != NULL, "list: %s", out);
+
+    const char *verify[] = {"cache", "verify", "--release-version", "0.2.0", "--platform", X64,
+                            "--cache-dir", cdir, "--trusted-keys-dir", keys_dir, NULL};
+    CHECK_INT(run_cli(verify, out, sizeof out, err, sizeof err), 0);
+    CHECK(strstr(out, "verified ant-node 0.2.0") != NULL);
+
+    const char *verify_missing[] = {"cache", "verify", "--release-version=0.3.0", "--platform",
+                                    X64, "--cache-dir", cdir, "--trusted-keys-dir", keys_dir,
+                                    NULL};
+    CHECK_INT(run_cli(verify_missing, out, sizeof out, err, sizeof err), 1);
+    CHECK(strstr(err, "not in the cache") != NULL);
+
+    /* tamper with the cached archive: verify and list say so, with the reason */
+    char cached[600];
+    snprintf(cached, sizeof cached, "%s/ant-node-0.2.0-linux-x64.archive", cdir);
+    size_t len = 0;
+    uint8_t *a = fx_read(cached, &len);
+    CHECK(a != NULL && len > 100);
+    a[len - 30] ^= 0x55;
+    CHECK(fx_write(cached, a, len, 0600));
+    free(a);
+    CHECK_INT(run_cli(verify, out, sizeof out, err, sizeof err), 1);
+    CHECK_MSG(strstr(err, "rejected") != NULL && strstr(err, "checksum") != NULL, "verify: %s",
+              err);
+    CHECK_INT(run_cli(list, out, sizeof out, err, sizeof err), 0);
+    CHECK_MSG(strstr(out, "rejected: ") != NULL, "list: %s", out);
+
+    /* a signed archive without a binary is rejected and not stored */
+    char bad[512], badsig[600];
+    snprintf(bad, sizeof bad, "%s/cli-no-binary.tar.gz", root);
+    snprintf(badsig, sizeof badsig, "%s.sig", bad);
+    struct fx_member m[] = {{"README.md", FX_FILE, "x", 1, 0, NULL}};
+    uint8_t sig[ANT_MLDSA65_SIGBYTES];
+    CHECK(fx_archive(bad, m, 1, true));
+    CHECK(fx_sign_file(bad, sk, "0.4.0", X64, sig));
+    CHECK(fx_write(badsig, sig, sizeof sig, 0600));
+    const char *add_bad[] = {"cache", "add", "--release-version", "0.4.0", "--platform", X64,
+                             "--archive", bad, "--signature", badsig, "--cache-dir", cdir,
+                             "--trusted-keys-dir", keys_dir, NULL};
+    CHECK_INT(run_cli(add_bad, out, sizeof out, err, sizeof err), 1);
+    CHECK(strstr(err, "no ant-node member") != NULL);
+    snprintf(cached, sizeof cached, "%s/ant-node-0.4.0-linux-x64.archive", cdir);
+    CHECK(access(cached, F_OK) != 0);
+}
+
+static void test_cli_usage_and_refusals(void)
+{
+    ensure_root();
+    char cdir[256], out[4096], err[4096], gw[256];
+    snprintf(cdir, sizeof cdir, "%s/cli-cache2", root);
+    const char *no_version[] = {"cache", "verify", "--cache-dir", cdir, NULL};
+    CHECK_INT(run_cli(no_version, out, sizeof out, err, sizeof err), 2);
+    const char *bogus[] = {"cache", "bogus", NULL};
+    CHECK_INT(run_cli(bogus, out, sizeof out, err, sizeof err), 2);
+    const char *unknown[] = {"cache", "list", "--cache-dir", cdir, "--frobnicate", NULL};
+    CHECK_INT(run_cli(unknown, out, sizeof out, err, sizeof err), 2);
+    const char *dangling[] = {"cache", "list", "--cache-dir", NULL};
+    CHECK_INT(run_cli(dangling, out, sizeof out, err, sizeof err), 2);
+    const char *platform[] = {"cache", "verify", "--release-version", "0.2.0", "--platform",
+                              "linux-x86", "--cache-dir", cdir, NULL};
+    CHECK_INT(run_cli(platform, out, sizeof out, err, sizeof err), 2);
+
+    /* an unsafe trusted-keys dir is named in the error */
+    snprintf(gw, sizeof gw, "%s/cli-gw-keys", root);
+    CHECK(mkdir(gw, 0700) == 0 && chmod(gw, 0775) == 0);
+    const char *gwkeys[] = {"cache", "list", "--cache-dir", cdir, "--trusted-keys-dir", gw, NULL};
+    CHECK_INT(run_cli(gwkeys, out, sizeof out, err, sizeof err), 2);
+    CHECK_MSG(strstr(err, gw) != NULL, "err: %s", err);
+
+    /* an unsafe cache dir */
+    snprintf(gw, sizeof gw, "%s/cli-gw-cache", root);
+    CHECK(mkdir(gw, 0700) == 0 && chmod(gw, 0777) == 0);
+    const char *gwcache[] = {"cache", "list", "--cache-dir", gw, NULL};
+    CHECK_INT(run_cli(gwcache, out, sizeof out, err, sizeof err), 2);
+    CHECK_MSG(strstr(err, gw) != NULL, "err: %s", err);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_miss_returns_not_found),
     ANT_TEST(test_store_then_get_returns_private_copy),
@@ -805,6 +956,9 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_eight_processes_never_see_a_torn_entry),
     ANT_TEST(test_signed_but_malformed_never_stored),
     ANT_TEST(test_pruning_keeps_newest_three),
+    ANT_TEST(test_cli_version_is_exact),
+    ANT_TEST(test_cli_cache_add_list_verify),
+    ANT_TEST(test_cli_usage_and_refusals),
 };
 
 ANT_TEST_MAIN(tests)
