@@ -26,6 +26,7 @@
 #define ANT_RELCACHE_MAX ANT_RELEASES_JSON_MAX /* cap on releases.json, bytes */
 #define ANT_RELCACHE_DEFAULT_TTL_S 3600u
 #define ANT_RELCACHE_DEFAULT_LOCK_TIMEOUT_MS 90000u
+#define ANT_RELCACHE_DEFAULT_RETRY_S 300u
 /* How far in the future a fetched_at may lie and still count (clock steps between
  * processes of one host are small; anything beyond is treated as tampering: stale). */
 #define ANT_RELCACHE_FUTURE_SKEW_S 300
@@ -37,6 +38,8 @@ struct ant_relcache_opts {
     const struct ant_http_opts *http; /* NULL = ant_http_opts_init defaults */
     unsigned ttl_s;                   /* 0 = ANT_RELCACHE_DEFAULT_TTL_S */
     unsigned lock_timeout_ms;         /* 0 = ANT_RELCACHE_DEFAULT_LOCK_TIMEOUT_MS */
+    unsigned retry_s;                 /* a failed fetch is remembered this long (capped at
+                                         the TTL); 0 = ANT_RELCACHE_DEFAULT_RETRY_S */
 };
 
 void ant_relcache_opts_init(struct ant_relcache_opts *opts);
@@ -54,9 +57,13 @@ enum ant_relcache_source {
  * open, already checked directory (ant_fsx_open_trusted_dir) or -1 for no cache (always
  * fetch). If the lock cannot be had within the timeout, or the cache cannot be written,
  * the list is still fetched and returned (with a warning): the cache saves requests, it
- * must not stop upgrades. `source` may be NULL. The caller frees *out.
- * Errors: ANT_ERR_INVALID_ARG (bad repo or arguments), and those of ant_releases_fetch
- * (no stale list is returned when a needed fetch fails).
+ * must not stop upgrades. A failed fetch (HTTP status, network, timeout, oversize or
+ * unparsable body) is recorded in releases.json too, and for opts->retry_s every node of
+ * the host gets that error back without asking the server again, so a rate-limited or
+ * broken API sees one request per host per retry period, not one per node.
+ * `source` may be NULL. The caller frees *out.
+ * Errors: ANT_ERR_INVALID_ARG (bad repo or arguments), and those of ant_releases_fetch,
+ * fresh or remembered (no stale list is returned when a needed fetch fails).
  */
 ANT_MUST_CHECK ant_err ant_relcache_get(int cache_dirfd, const struct ant_relcache_opts *opts,
                                         struct ant_release_list **out,

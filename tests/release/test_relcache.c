@@ -198,6 +198,34 @@ static void test_fetch(void)
     CHECK_INT(count_in_log("Fetched release info url=http://127.0.0.1:"), 1);
 }
 
+/* Rewrites "fetched_at":N in the cache file to `when`. */
+static bool set_fetched_at(int dirfd, int64_t when)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char *out = NULL;
+    bool ok = false;
+    if (ant_fsx_read_capped(dirfd, ANT_RELCACHE_FILE, ANT_RELCACHE_MAX, &data, &len) != ANT_OK)
+        return false;
+    char *p = strstr((char *)data, "\"fetched_at\":");
+    if (p != NULL) {
+        char *num = p + strlen("\"fetched_at\":");
+        char *end = num;
+        while (*end == '-' || (*end >= '0' && *end <= '9'))
+            end++;
+        out = malloc(len + 32);
+        if (out != NULL) {
+            int n = snprintf(out, len + 32, "%.*s%lld%s", (int)(num - (char *)data),
+                             (char *)data, (long long)when, end);
+            ok = n > 0 && ant_fsx_write_atomic(dirfd, ANT_RELCACHE_FILE, out, (size_t)n,
+                                               0600) == ANT_OK;
+        }
+    }
+    free(out);
+    free(data);
+    return ok;
+}
+
 static void test_fetch_hostile(void)
 {
     static const struct {
@@ -234,9 +262,15 @@ static void test_fetch_hostile(void)
         CHECK_MSG(ant_relcache_get(dirfd, &o, &list, NULL) == cases[i].want, "%s", cases[i].mode);
         CHECK(now_s() - t0 < 5.0);
         CHECK(list == NULL);
-        /* nothing cached after a failure */
-        struct stat st;
-        CHECK(fstatat(dirfd, ANT_RELCACHE_FILE, &st, AT_SYMLINK_NOFOLLOW) != 0);
+        CHECK_INT(api_count(&hs), 1);
+        /* the failure is remembered: the next check gets it without asking the server */
+        CHECK_MSG(ant_relcache_get(dirfd, &o, &list, NULL) == cases[i].want, "%s", cases[i].mode);
+        CHECK(list == NULL);
+        CHECK_INT(api_count(&hs), 1);
+        /* ... until retry_s has passed */
+        CHECK(set_fetched_at(dirfd, (int64_t)time(NULL) - ANT_RELCACHE_DEFAULT_RETRY_S - 1));
+        CHECK_MSG(ant_relcache_get(dirfd, &o, &list, NULL) == cases[i].want, "%s", cases[i].mode);
+        CHECK_INT(api_count(&hs), 2);
         long st_code = 0;
         char url[ANT_HTTP_URL_MAX + 1];
         CHECK_OK(ant_releases_api_url(hs.base, REPO, url, sizeof url));
@@ -303,7 +337,9 @@ static void test_hit_after_fetch(void)
     close(dirfd);
 }
 
-static void test_concurrent_processes_fetch_once(void)
+/* N processes sharing a fresh cache dir check at once against server `s`; each must get
+ * `want`. Returns the API requests the server saw. */
+static long run_concurrent(const struct test_server *s, const char *name, ant_err want)
 {
     enum { N = 8 };
     struct ant_http_opts http;
@@ -311,14 +347,11 @@ static void test_concurrent_processes_fetch_once(void)
     char dir[600];
     pid_t pids[N];
     int gate[2];
-    if (!setup())
-        return;
-    opts_for(&o, &srv, &http);
-    int dirfd = new_cache_dir("concurrent", dir, sizeof dir);
+    opts_for(&o, s, &http);
+    int dirfd = new_cache_dir(name, dir, sizeof dir);
     close(dirfd);
-    long before = api_count(&srv);
+    long before = api_count(s);
     CHECK(pipe(gate) == 0);
-    int lfd = log_begin();
     for (int i = 0; i < N; i++) {
         pids[i] = fork();
         if (pids[i] == 0) {
@@ -332,7 +365,7 @@ static void test_concurrent_processes_fetch_once(void)
             if (ant_fsx_open_trusted_dir(dir, false, &fd) != ANT_OK)
                 _exit(3);
             ant_err err = ant_relcache_get(fd, &o, &list, NULL);
-            int rc = err == ANT_OK && ant_releases_count(list) == 2 ? 0 : 4;
+            int rc = err == want && (err != ANT_OK || ant_releases_count(list) == 2) ? 0 : 4;
             ant_releases_free(list);
             _exit(rc);
         }
@@ -344,38 +377,27 @@ static void test_concurrent_processes_fetch_once(void)
         CHECK(pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i]);
         CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d status %d", i, status);
     }
-    log_end(lfd);
-    CHECK_INT(api_count(&srv) - before, 1);
-    CHECK_INT(count_in_log("Fetched release info"), 1);
-    CHECK_INT(count_in_log("Using cached release info"), N - 1);
+    return api_count(s) - before;
 }
 
-/* Rewrites "fetched_at":N in the cache file to `when`. */
-static bool set_fetched_at(int dirfd, int64_t when)
+static void test_concurrent_processes_fetch_once(void)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    char *out = NULL;
-    bool ok = false;
-    if (ant_fsx_read_capped(dirfd, ANT_RELCACHE_FILE, ANT_RELCACHE_MAX, &data, &len) != ANT_OK)
-        return false;
-    char *p = strstr((char *)data, "\"fetched_at\":");
-    if (p != NULL) {
-        char *num = p + strlen("\"fetched_at\":");
-        char *end = num;
-        while (*end == '-' || (*end >= '0' && *end <= '9'))
-            end++;
-        out = malloc(len + 32);
-        if (out != NULL) {
-            int n = snprintf(out, len + 32, "%.*s%lld%s", (int)(num - (char *)data),
-                             (char *)data, (long long)when, end);
-            ok = n > 0 && ant_fsx_write_atomic(dirfd, ANT_RELCACHE_FILE, out, (size_t)n,
-                                               0600) == ANT_OK;
-        }
+    if (!setup())
+        return;
+    int lfd = log_begin();
+    CHECK_INT(run_concurrent(&srv, "concurrent", ANT_OK), 1);
+    log_end(lfd);
+    CHECK_INT(count_in_log("Fetched release info"), 1);
+    CHECK_INT(count_in_log("Using cached release info"), 7);
+
+    /* a rate-limited API is asked once per host too, not once per node */
+    struct test_server limited;
+    const char *args[] = {"--api-mode", "status/429", NULL};
+    CHECK(test_server_start(&limited, args));
+    if (limited.pid > 0) {
+        CHECK_INT(run_concurrent(&limited, "concurrent-429", ANT_ERR_HTTP_STATUS), 1);
+        test_server_stop(&limited);
     }
-    free(out);
-    free(data);
-    return ok;
 }
 
 static void test_stale_and_future_refetch(void)
