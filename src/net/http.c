@@ -187,7 +187,7 @@ static bool parse_u64(const char *s, size_t n, uint64_t *out)
     size_t i = 0;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
-    if (i == n)
+    if (i == n || s[i] < '0' || s[i] > '9') /* at least one digit */
         return false;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
         uint64_t d = (uint64_t)(s[i] - '0');
