@@ -249,6 +249,10 @@ static void test_content_length_lies(void)
     url_of(url, sizeof url, "/cl-long");
     CHECK_ERR(ant_http_get_mem(url, &o, 1 * MiB, &body, &len, &r), ANT_ERR_PROTOCOL);
     CHECK(body == NULL);
+    url_of(url, sizeof url, "/cl-bad");
+    CHECK_ERR(ant_http_get_mem(url, &o, 1 * MiB, &body, &len, &r), ANT_ERR_PROTOCOL);
+    url_of(url, sizeof url, "/cl-dup");
+    CHECK_ERR(ant_http_get_mem(url, &o, 1 * MiB, &body, &len, &r), ANT_ERR_PROTOCOL);
 }
 
 static void test_error_statuses(void)

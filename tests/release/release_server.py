@@ -20,6 +20,7 @@ request path, so one server covers every case of a test file:
   /cl-over                         Content-Length of 10 GiB (the body must never be read)
   /cl-short                        Content-Length 1000, 10 bytes, then close
   /cl-long                         Content-Length 10, 1000 bytes, then close
+  /cl-bad, /cl-dup                 an empty Content-Length; two that disagree
   /status/NNN                      that status (429 carries Retry-After: 60)
   /redirect?to=URL                 302 to URL
   /loop                            302 to /loop, for ever
@@ -161,6 +162,18 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/cl-short":
             self.send_head(200, 1000)
             self.wfile.write(b"s" * 10)
+            return None
+        if path in ("/cl-bad", "/cl-dup"):
+            self.send_response(200)
+            if path == "/cl-bad":
+                self.send_header("Content-Length", "")
+            else:
+                self.send_header("Content-Length", "5")
+                self.send_header("Content-Length", "6")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            self.wfile.write(b"hello!")
             return None
         if path == "/cl-long":
             self.send_head(200, 10)
