@@ -90,28 +90,34 @@ static const uint64_t round_constants[24] = {
     a44 = b44 ^ (~b04 & b14); \
     a00 ^= (rc);
 
-void keccak_f1600(uint64_t s[25])
-{
-    uint64_t a00 = s[0], a10 = s[1], a20 = s[2], a30 = s[3], a40 = s[4];
-    uint64_t a01 = s[5], a11 = s[6], a21 = s[7], a31 = s[8], a41 = s[9];
-    uint64_t a02 = s[10], a12 = s[11], a22 = s[12], a32 = s[13], a42 = s[14];
-    uint64_t a03 = s[15], a13 = s[16], a23 = s[17], a33 = s[18], a43 = s[19];
-    uint64_t a04 = s[20], a14 = s[21], a24 = s[22], a34 = s[23], a44 = s[24];
-    uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
-    uint64_t b00, b10, b20, b30, b40, b01, b11, b21, b31, b41, b02, b12, b22, b32, b42;
-    uint64_t b03, b13, b23, b33, b43, b04, b14, b24, b34, b44;
+/*
+ * The whole permutation on 25 lanes of type T held in locals, read from and written back to
+ * the array `st`. T is uint64_t for one state, or a two-element vector for two states at
+ * once (the operators ^ & ~ << >> apply element-wise, and a scalar round constant is
+ * broadcast by the compiler).
+ */
+#define KECCAK_PERMUTE(T, st)                                                              \
+    do {                                                                                   \
+        T a00 = st[0], a10 = st[1], a20 = st[2], a30 = st[3], a40 = st[4];                 \
+        T a01 = st[5], a11 = st[6], a21 = st[7], a31 = st[8], a41 = st[9];                 \
+        T a02 = st[10], a12 = st[11], a22 = st[12], a32 = st[13], a42 = st[14];            \
+        T a03 = st[15], a13 = st[16], a23 = st[17], a33 = st[18], a43 = st[19];            \
+        T a04 = st[20], a14 = st[21], a24 = st[22], a34 = st[23], a44 = st[24];            \
+        T c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;                                          \
+        T b00, b10, b20, b30, b40, b01, b11, b21, b31, b41, b02, b12, b22, b32, b42;       \
+        T b03, b13, b23, b33, b43, b04, b14, b24, b34, b44;                                \
+        for (int r = 0; r < 24; r += 2) {                                                  \
+            KECCAK_ROUND(round_constants[r]);                                              \
+            KECCAK_ROUND(round_constants[r + 1]);                                          \
+        }                                                                                  \
+        st[0] = a00, st[1] = a10, st[2] = a20, st[3] = a30, st[4] = a40;                   \
+        st[5] = a01, st[6] = a11, st[7] = a21, st[8] = a31, st[9] = a41;                   \
+        st[10] = a02, st[11] = a12, st[12] = a22, st[13] = a32, st[14] = a42;              \
+        st[15] = a03, st[16] = a13, st[17] = a23, st[18] = a33, st[19] = a43;              \
+        st[20] = a04, st[21] = a14, st[22] = a24, st[23] = a34, st[24] = a44;              \
+    } while (0)
 
-    for (int r = 0; r < 24; r += 2) {
-        KECCAK_ROUND(round_constants[r]);
-        KECCAK_ROUND(round_constants[r + 1]);
-    }
-
-    s[0] = a00, s[1] = a10, s[2] = a20, s[3] = a30, s[4] = a40;
-    s[5] = a01, s[6] = a11, s[7] = a21, s[8] = a31, s[9] = a41;
-    s[10] = a02, s[11] = a12, s[12] = a22, s[13] = a32, s[14] = a42;
-    s[15] = a03, s[16] = a13, s[17] = a23, s[18] = a33, s[19] = a43;
-    s[20] = a04, s[21] = a14, s[22] = a24, s[23] = a34, s[24] = a44;
-}
+void keccak_f1600(uint64_t s[25]) { KECCAK_PERMUTE(uint64_t, s); }
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define KECCAK_LITTLE_ENDIAN 1
@@ -132,6 +138,71 @@ static uint64_t load64(const uint8_t *p)
     return v;
 #endif
 }
+
+static void store64(uint8_t *p, uint64_t v)
+{
+#if KECCAK_LITTLE_ENDIAN
+    memcpy(p, &v, sizeof v);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+#if defined(__GNUC__)
+/* GCC/Clang vector extension: SSE2 on x86-64, NEON on arm64, emulated elsewhere. */
+typedef uint64_t lane_x2 __attribute__((vector_size(16)));
+
+static void keccak_f1600_x2(uint64_t s[25][2])
+{
+    lane_x2 v[25];
+    memcpy(v, s, sizeof v);
+    KECCAK_PERMUTE(lane_x2, v);
+    memcpy(s, v, sizeof v);
+}
+#else
+static void keccak_f1600_x2(uint64_t s[25][2])
+{
+    uint64_t one[25];
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 25; i++)
+            one[i] = s[i][k];
+        keccak_f1600(one);
+        for (int i = 0; i < 25; i++)
+            s[i][k] = one[i];
+    }
+}
+#endif
+
+void shakex2_absorb_once(struct keccakx2_state *st, unsigned rate, const uint8_t *in0,
+                         const uint8_t *in1, size_t len)
+{
+    const uint8_t *in[2] = {in0, in1};
+    memset(st->s, 0, sizeof st->s);
+    st->rate = rate;
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < len; i++)
+            st->s[i / 8][k] ^= (uint64_t)in[k][i] << (8 * (i & 7));
+        st->s[len / 8][k] ^= 0x1FULL << (8 * (len & 7));
+        st->s[(rate - 1) / 8][k] ^= 0x80ULL << (8 * ((rate - 1) & 7));
+    }
+}
+
+void shakex2_squeezeblocks(struct keccakx2_state *st, uint8_t *out0, uint8_t *out1,
+                           size_t nblocks)
+{
+    while (nblocks-- > 0) {
+        keccak_f1600_x2(st->s);
+        for (unsigned i = 0; i < st->rate / 8; i++) {
+            store64(out0 + 8 * i, st->s[i][0]);
+            store64(out1 + 8 * i, st->s[i][1]);
+        }
+        out0 += st->rate;
+        out1 += st->rate;
+    }
+}
+
+void keccakx2_wipe(struct keccakx2_state *st) { explicit_bzero(st, sizeof *st); }
 
 static void keccak_init(struct keccak_state *st, unsigned rate)
 {

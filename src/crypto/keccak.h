@@ -51,4 +51,21 @@ void sha3_512(uint8_t out[64], const uint8_t *in, size_t inlen);
 /* Zeroes the state (it may hold secret-derived data). */
 void keccak_wipe(struct keccak_state *st);
 
+/*
+ * Two independent SHAKE instances run side by side (two-lane SIMD where the compiler has
+ * 128-bit vectors), for the samplers that expand many polynomials from short seeds. Only
+ * the shape they need: absorb one short input per instance (len < rate), then squeeze
+ * whole blocks from both.
+ */
+struct keccakx2_state {
+    _Alignas(16) uint64_t s[25][2]; /* lane i of instance k is s[i][k] */
+    unsigned rate;
+};
+
+void shakex2_absorb_once(struct keccakx2_state *st, unsigned rate, const uint8_t *in0,
+                         const uint8_t *in1, size_t len);
+void shakex2_squeezeblocks(struct keccakx2_state *st, uint8_t *out0, uint8_t *out1,
+                           size_t nblocks);
+void keccakx2_wipe(struct keccakx2_state *st);
+
 #endif

@@ -91,36 +91,48 @@ struct keygen_ws {
     uint8_t seedbuf[ANT_MLDSA65_SEEDBYTES + 2];
     uint8_t expanded[128]; /* rho || rho' || K */
     poly s1[MLDSA_L], s1hat[MLDSA_L], s2[MLDSA_K];
-    poly t, t0, a;
-    int64_t acc[MLDSA_N];
+    poly t, t0, a[2];
+    int64_t acc[2][MLDSA_N];
 };
 
 /*
- * Computes t = A s1 + s2 row by row (generating each entry of A when it is needed, so the
- * 30 KiB matrix never sits on the stack) and writes t1 into pk and t0 into `t0out` (k
- * polys) or into the secret key encoding.
+ * Computes t = A s1 + s2 two rows at a time (generating the entries of A pairwise on the
+ * two-lane Keccak when they are needed, so the 30 KiB matrix is never stored) and writes
+ * t1 into pk and t0 into `t0out` (k polys) or into the secret key encoding.
  */
 static void compute_t(uint8_t *pk_t1, poly *t0out, uint8_t *sk_t0, struct keygen_ws *ws,
                       const uint8_t rho[32])
 {
-    for (int i = 0; i < MLDSA_K; i++) {
-        poly t1;
+    _Static_assert(MLDSA_K % 2 == 0, "rows are processed in pairs");
+    for (int i = 0; i < MLDSA_K; i += 2) {
         memset(ws->acc, 0, sizeof ws->acc);
         for (int j = 0; j < MLDSA_L; j++) {
-            poly_uniform(&ws->a, rho, (uint8_t)j, (uint8_t)i);
-            poly_mul_acc64(ws->acc, &ws->a, &ws->s1hat[j]);
+            poly_uniform_x2(&ws->a[0], &ws->a[1], rho, (uint8_t)j, (uint8_t)i, (uint8_t)j,
+                            (uint8_t)(i + 1));
+            poly_mul_acc64(ws->acc[0], &ws->a[0], &ws->s1hat[j]);
+            poly_mul_acc64(ws->acc[1], &ws->a[1], &ws->s1hat[j]);
         }
-        poly_from_acc64(&ws->t, ws->acc);
-        poly_invntt_tomont(&ws->t);
-        poly_add(&ws->t, &ws->t, &ws->s2[i]);
-        poly_freeze(&ws->t);
-        poly_power2round(&t1, &ws->t0, &ws->t);
-        polyt1_pack(pk_t1 + (size_t)i * MLDSA_POLYT1_BYTES, &t1);
-        if (t0out != NULL)
-            t0out[i] = ws->t0;
-        if (sk_t0 != NULL)
-            polyt0_pack(sk_t0 + (size_t)i * MLDSA_POLYT0_BYTES, &ws->t0);
+        for (int r = 0; r < 2; r++) {
+            const int row = i + r;
+            poly t1;
+            poly_from_acc64(&ws->t, ws->acc[r]);
+            poly_invntt_tomont(&ws->t);
+            poly_add(&ws->t, &ws->t, &ws->s2[row]);
+            poly_freeze(&ws->t);
+            poly_power2round(&t1, &ws->t0, &ws->t);
+            polyt1_pack(pk_t1 + (size_t)row * MLDSA_POLYT1_BYTES, &t1);
+            if (t0out != NULL)
+                t0out[row] = ws->t0;
+            if (sk_t0 != NULL)
+                polyt0_pack(sk_t0 + (size_t)row * MLDSA_POLYT0_BYTES, &ws->t0);
+        }
     }
+}
+
+/* s1 || s2 as one list of l + k polynomials, indexed by their ExpandS nonce. */
+static poly *s_poly(struct keygen_ws *ws, int n)
+{
+    return n < MLDSA_L ? &ws->s1[n] : &ws->s2[n - MLDSA_L];
 }
 
 /* FIPS 204 Algorithm 6. */
@@ -137,13 +149,18 @@ static void keygen_internal(uint8_t *pk, uint8_t *sk, const uint8_t seed[32],
     /* Constant time: rho is published in pk, so ExpandA may branch on it. */
     CT_DECLASSIFY(ws->expanded, 32);
 
+    /* ExpandS (Alg. 33): nonce n gives s1[n] for n < l, else s2[n - l]. */
+    for (int n = 0; n < MLDSA_L + MLDSA_K; n += 2) {
+        if (n + 1 < MLDSA_L + MLDSA_K)
+            poly_uniform_eta_x2(s_poly(ws, n), s_poly(ws, n + 1), rhoprime, (uint16_t)n,
+                                (uint16_t)(n + 1));
+        else
+            poly_uniform_eta(s_poly(ws, n), rhoprime, (uint16_t)n);
+    }
     for (int i = 0; i < MLDSA_L; i++) {
-        poly_uniform_eta(&ws->s1[i], rhoprime, (uint16_t)i);
         ws->s1hat[i] = ws->s1[i];
         poly_ntt(&ws->s1hat[i]);
     }
-    for (int i = 0; i < MLDSA_K; i++)
-        poly_uniform_eta(&ws->s2[i], rhoprime, (uint16_t)(MLDSA_L + i));
 
     memcpy(pk, rho, 32);
     compute_t(pk + PK_T1, NULL, sk + SK_T0, ws, rho);
@@ -236,9 +253,14 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
         (void)polyeta_unpack(&ws->s2[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
         polyt0_unpack(&ws->t0[i], sk + SK_T0 + (size_t)i * MLDSA_POLYT0_BYTES);
     }
-    for (int i = 0; i < MLDSA_K; i++)
-        for (int j = 0; j < MLDSA_L; j++)
-            poly_uniform(&ws->mat[i][j], rho, (uint8_t)j, (uint8_t)i);
+    /* ExpandA (Alg. 32), two entries at a time in row-major order. */
+    _Static_assert(MLDSA_K * MLDSA_L % 2 == 0, "matrix entries are sampled in pairs");
+    for (int e = 0; e < MLDSA_K * MLDSA_L; e += 2) {
+        const int i0 = e / MLDSA_L, j0 = e % MLDSA_L;
+        const int i1 = (e + 1) / MLDSA_L, j1 = (e + 1) % MLDSA_L;
+        poly_uniform_x2(&ws->mat[i0][j0], &ws->mat[i1][j1], rho, (uint8_t)j0, (uint8_t)i0,
+                        (uint8_t)j1, (uint8_t)i1);
+    }
 
     /* rho'' = H(K || rnd || mu, 64) (line 7). */
     memcpy(ws->rhopp_in, sk + SK_KEY, 32);
@@ -253,8 +275,13 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
 
         /* y = ExpandMask(rho'', kappa); w = NTT^-1(A NTT(y)) (lines 11-12). z holds
          * NTT(y) until it is overwritten with the candidate. */
+        for (int j = 0; j + 1 < MLDSA_L; j += 2)
+            poly_uniform_gamma1_x2(&ws->y[j], &ws->y[j + 1], ws->rhopp,
+                                   (uint16_t)(kappa + j), (uint16_t)(kappa + j + 1));
+        if (MLDSA_L % 2 != 0)
+            poly_uniform_gamma1(&ws->y[MLDSA_L - 1], ws->rhopp,
+                                (uint16_t)(kappa + MLDSA_L - 1));
         for (int j = 0; j < MLDSA_L; j++) {
-            poly_uniform_gamma1(&ws->y[j], ws->rhopp, (uint16_t)(kappa + j));
             ws->z[j] = ws->y[j];
             poly_ntt(&ws->z[j]);
         }
@@ -452,9 +479,9 @@ static int unpack_hints(poly h[MLDSA_K], const uint8_t in[MLDSA_OMEGA + MLDSA_K]
 static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
                          const uint8_t *pk)
 {
-    poly z[MLDSA_L], h[MLDSA_K], a, w, w1;
+    poly z[MLDSA_L], h[MLDSA_K], a[2], w, w1;
     struct mldsa_challenge ch;
-    int64_t acc[MLDSA_N];
+    int64_t acc[2][MLDSA_N];
     uint8_t ctilde_in[ANT_MLDSA65_MUBYTES + W1_BYTES];
     uint8_t ctilde[MLDSA_CTILDEBYTES];
     uint32_t bad = 0;
@@ -471,25 +498,32 @@ static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTE
     for (int j = 0; j < MLDSA_L; j++)
         poly_ntt(&z[j]);
 
-    /* w'_approx = NTT^-1(A NTT(z)) - c t1 2^d, one row at a time; the product with the
-     * sparse c is done directly (|c t1 2^d| < tau 2^23 < 2^29, so nothing overflows). */
+    /* w'_approx = NTT^-1(A NTT(z)) - c t1 2^d, two rows at a time (A is generated
+     * pairwise and never stored); the product with the sparse c is done directly
+     * (|c t1 2^d| < tau 2^23 < 2^29, so nothing overflows). */
     memcpy(ctilde_in, mu, ANT_MLDSA65_MUBYTES);
-    for (int i = 0; i < MLDSA_K; i++) {
+    for (int i = 0; i < MLDSA_K; i += 2) {
         memset(acc, 0, sizeof acc);
         for (int j = 0; j < MLDSA_L; j++) {
-            poly_uniform(&a, pk, (uint8_t)j, (uint8_t)i);
-            poly_mul_acc64(acc, &a, &z[j]);
+            poly_uniform_x2(&a[0], &a[1], pk, (uint8_t)j, (uint8_t)i, (uint8_t)j,
+                            (uint8_t)(i + 1));
+            poly_mul_acc64(acc[0], &a[0], &z[j]);
+            poly_mul_acc64(acc[1], &a[1], &z[j]);
         }
-        poly_from_acc64(&w, acc);
-        polyt1_unpack(&a, pk + PK_T1 + (size_t)i * MLDSA_POLYT1_BYTES);
-        poly_shiftl(&a);
-        poly_invntt_tomont(&w);
-        poly_mul_challenge(&w1, &ch, &a);
-        poly_sub(&w, &w, &w1);
-        poly_reduce(&w);
-        poly_caddq(&w);
-        poly_use_hint(&w1, &w, &h[i]);
-        polyw1_pack(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)i * MLDSA_POLYW1_BYTES, &w1);
+        for (int r = 0; r < 2; r++) {
+            const int row = i + r;
+            poly_from_acc64(&w, acc[r]);
+            polyt1_unpack(&a[0], pk + PK_T1 + (size_t)row * MLDSA_POLYT1_BYTES);
+            poly_shiftl(&a[0]);
+            poly_invntt_tomont(&w);
+            poly_mul_challenge(&w1, &ch, &a[0]);
+            poly_sub(&w, &w, &w1);
+            poly_reduce(&w);
+            poly_caddq(&w);
+            poly_use_hint(&w1, &w, &h[row]);
+            polyw1_pack(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)row * MLDSA_POLYW1_BYTES,
+                        &w1);
+        }
     }
     shake256(ctilde, sizeof ctilde, ctilde_in, sizeof ctilde_in);
     return ant_ct_memcmp(ctilde, sig, MLDSA_CTILDEBYTES) == 0 ? ANT_OK

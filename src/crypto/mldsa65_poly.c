@@ -418,6 +418,81 @@ void poly_uniform_gamma1(poly *a, const uint8_t rhopp[64], uint16_t nonce)
     keccak_wipe(&st);
 }
 
+/*
+ * Two-at-a-time versions of the samplers above, on the two-lane Keccak: the expansions of
+ * A, s1/s2 and y consist of many independent short-seed SHAKE streams. Same outputs as
+ * calling the single versions twice.
+ */
+void poly_uniform_x2(poly *a0, poly *a1, const uint8_t rho[32], uint8_t s0, uint8_t r0,
+                     uint8_t s1, uint8_t r1)
+{
+    uint8_t in0[34], in1[34];
+    uint8_t buf0[5 * KECCAK_SHAKE128_RATE], buf1[5 * KECCAK_SHAKE128_RATE];
+    struct keccakx2_state st;
+
+    memcpy(in0, rho, 32);
+    memcpy(in1, rho, 32);
+    in0[32] = s0, in0[33] = r0, in1[32] = s1, in1[33] = r1;
+    shakex2_absorb_once(&st, KECCAK_SHAKE128_RATE, in0, in1, sizeof in0);
+    shakex2_squeezeblocks(&st, buf0, buf1, 5);
+    unsigned c0 = rej_uniform(a0->c, 0, buf0, sizeof buf0);
+    unsigned c1 = rej_uniform(a1->c, 0, buf1, sizeof buf1);
+    while (c0 < MLDSA_N || c1 < MLDSA_N) {
+        shakex2_squeezeblocks(&st, buf0, buf1, 1);
+        c0 = rej_uniform(a0->c, c0, buf0, KECCAK_SHAKE128_RATE);
+        c1 = rej_uniform(a1->c, c1, buf1, KECCAK_SHAKE128_RATE);
+    }
+}
+
+void poly_uniform_eta_x2(poly *a0, poly *a1, const uint8_t rhoprime[64], uint16_t n0,
+                         uint16_t n1)
+{
+    uint8_t in0[66], in1[66];
+    uint8_t buf0[2 * KECCAK_SHAKE256_RATE], buf1[2 * KECCAK_SHAKE256_RATE];
+    struct keccakx2_state st;
+
+    memcpy(in0, rhoprime, 64);
+    memcpy(in1, rhoprime, 64);
+    in0[64] = (uint8_t)n0, in0[65] = (uint8_t)(n0 >> 8);
+    in1[64] = (uint8_t)n1, in1[65] = (uint8_t)(n1 >> 8);
+    shakex2_absorb_once(&st, KECCAK_SHAKE256_RATE, in0, in1, sizeof in0);
+    shakex2_squeezeblocks(&st, buf0, buf1, 2);
+    unsigned c0 = rej_eta(a0->c, 0, buf0, sizeof buf0);
+    unsigned c1 = rej_eta(a1->c, 0, buf1, sizeof buf1);
+    while (c0 < MLDSA_N || c1 < MLDSA_N) {
+        shakex2_squeezeblocks(&st, buf0, buf1, 1);
+        c0 = rej_eta(a0->c, c0, buf0, KECCAK_SHAKE256_RATE);
+        c1 = rej_eta(a1->c, c1, buf1, KECCAK_SHAKE256_RATE);
+    }
+    explicit_bzero(in0, sizeof in0);
+    explicit_bzero(in1, sizeof in1);
+    explicit_bzero(buf0, sizeof buf0);
+    explicit_bzero(buf1, sizeof buf1);
+    keccakx2_wipe(&st);
+}
+
+void poly_uniform_gamma1_x2(poly *a0, poly *a1, const uint8_t rhopp[64], uint16_t n0,
+                            uint16_t n1)
+{
+    uint8_t in0[66], in1[66];
+    uint8_t buf0[5 * KECCAK_SHAKE256_RATE], buf1[5 * KECCAK_SHAKE256_RATE];
+    struct keccakx2_state st;
+
+    memcpy(in0, rhopp, 64);
+    memcpy(in1, rhopp, 64);
+    in0[64] = (uint8_t)n0, in0[65] = (uint8_t)(n0 >> 8);
+    in1[64] = (uint8_t)n1, in1[65] = (uint8_t)(n1 >> 8);
+    shakex2_absorb_once(&st, KECCAK_SHAKE256_RATE, in0, in1, sizeof in0);
+    shakex2_squeezeblocks(&st, buf0, buf1, 5);
+    polyz_unpack(a0, buf0);
+    polyz_unpack(a1, buf1);
+    explicit_bzero(in0, sizeof in0);
+    explicit_bzero(in1, sizeof in1);
+    explicit_bzero(buf0, sizeof buf0);
+    explicit_bzero(buf1, sizeof buf1);
+    keccakx2_wipe(&st);
+}
+
 /* FIPS 204 Alg. 29: tau = 49 coefficients +-1 placed by a Fisher-Yates shuffle. */
 void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILDEBYTES])
 {

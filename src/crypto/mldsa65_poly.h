@@ -91,6 +91,13 @@ struct mldsa_challenge {
     uint8_t pos[MLDSA_TAU];
     uint8_t neg[MLDSA_TAU];
 };
+/* The same, two polynomials at once (two-lane Keccak); identical outputs. */
+void poly_uniform_x2(poly *a0, poly *a1, const uint8_t rho[32], uint8_t s0, uint8_t r0,
+                     uint8_t s1, uint8_t r1);
+void poly_uniform_eta_x2(poly *a0, poly *a1, const uint8_t rhoprime[64], uint16_t n0,
+                         uint16_t n1);
+void poly_uniform_gamma1_x2(poly *a0, poly *a1, const uint8_t rhopp[64], uint16_t n0,
+                            uint16_t n1);
 /* SampleInBall(c~) (Alg. 29). c~ must already be public. */
 void poly_challenge(struct mldsa_challenge *c, const uint8_t ctilde[MLDSA_CTILDEBYTES]);
 /* r = c a exactly over the integers mod X^256 + 1 (no reduction); |r| <= tau max|a|. */

@@ -1,8 +1,9 @@
 /*
  * Tests of src/crypto/keccak.c and src/crypto/digest.c: FIPS 202 known answers
  * (published digests of "", "abc", the 448-bit message and a million 'a'), incremental
- * absorb and squeeze against one-shot for many chunkings, our SHAKE256 against OpenSSL's
- * for many lengths, SHA-256 known answers and streaming, hex and constant-time compare.
+ * absorb and squeeze against one-shot for many chunkings, the two-lane Keccak against the
+ * single one, our SHAKE256 against OpenSSL's for many lengths, SHA-256 known answers and
+ * streaming, hex and constant-time compare.
  */
 #include "ant/digest.h"
 #include "crypto/keccak.h"
@@ -123,6 +124,35 @@ static void test_incremental_equals_oneshot(void)
     CHECK_MEM(blocks, want, sizeof blocks);
 }
 
+static void test_two_lane_keccak_matches_single(void)
+{
+    uint8_t in0[200], in1[200], want0[3 * 168], want1[3 * 168], got0[3 * 168], got1[3 * 168];
+    const unsigned rates[2] = {KECCAK_SHAKE128_RATE, KECCAK_SHAKE256_RATE};
+    for (size_t i = 0; i < sizeof in0; i++) {
+        in0[i] = (uint8_t)next_rand();
+        in1[i] = (uint8_t)next_rand();
+    }
+    for (int v = 0; v < 2; v++) {
+        const unsigned rate = rates[v];
+        /* Every input length the one-block absorb accepts, up to rate - 1. */
+        for (size_t len = 0; len < rate; len++) {
+            struct keccakx2_state st;
+            if (v == 0) {
+                shake128(want0, 3 * rate, in0, len);
+                shake128(want1, 3 * rate, in1, len);
+            } else {
+                shake256(want0, 3 * rate, in0, len);
+                shake256(want1, 3 * rate, in1, len);
+            }
+            shakex2_absorb_once(&st, rate, in0, in1, len);
+            shakex2_squeezeblocks(&st, got0, got1, 2);
+            shakex2_squeezeblocks(&st, got0 + 2 * rate, got1 + 2 * rate, 1);
+            CHECK_MSG(memcmp(got0, want0, 3 * rate) == 0 && memcmp(got1, want1, 3 * rate) == 0,
+                      "rate %u len %zu", rate, len);
+        }
+    }
+}
+
 static void test_shake256_matches_openssl(void)
 {
     uint8_t msg[700], a[300], b[300];
@@ -210,6 +240,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_fips202_known_answers),
     ANT_TEST(test_fips202_million_a),
     ANT_TEST(test_incremental_equals_oneshot),
+    ANT_TEST(test_two_lane_keccak_matches_single),
     ANT_TEST(test_shake256_matches_openssl),
     ANT_TEST(test_sha256),
     ANT_TEST(test_hex),
