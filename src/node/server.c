@@ -195,9 +195,15 @@ out:
 
 /* ---- sending ------------------------------------------------------------------------ */
 
-/* Sends every byte of iov, waiting for the peer at most idle-timeout per stall. */
+/* How long a send may wait for a slow peer once shutdown has begun: long enough to
+ * finish answering a request in flight, short enough for systemd's stop timeout. */
+#define STOP_GRACE_MS 2000
+
+/* Sends every byte of iov, waiting for the peer at most idle-timeout per stall (and at
+ * most STOP_GRACE_MS once the node is stopping). */
 static ant_err send_all(struct ant_node *n, int fd, struct iovec *iov, int iovcnt)
 {
+    uint64_t stop_deadline = 0;
     while (iovcnt > 0) {
         struct msghdr mh;
         ssize_t w;
@@ -209,17 +215,24 @@ static ant_err send_all(struct ant_node *n, int fd, struct iovec *iov, int iovcn
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                struct pollfd pfd = {fd, POLLOUT, 0};
-                int timeout = n->cfg.idle_timeout_ms > INT32_MAX
-                                  ? INT32_MAX
-                                  : (int)n->cfg.idle_timeout_ms;
-                int pr = poll(&pfd, 1, timeout);
-                if (pr < 0 && errno == EINTR)
-                    continue;
+                /* Waits in slices so a shutdown that starts meanwhile is noticed. */
+                uint64_t start = now_ms(), waited = 0;
+                int pr = 0;
+                while (waited < n->cfg.idle_timeout_ms) {
+                    struct pollfd pfd = {fd, POLLOUT, 0};
+                    if (atomic_load(&n->stopping)) {
+                        if (stop_deadline == 0)
+                            stop_deadline = now_ms() + STOP_GRACE_MS;
+                        if (now_ms() >= stop_deadline)
+                            break;
+                    }
+                    pr = poll(&pfd, 1, 250);
+                    if (pr != 0 && !(pr < 0 && errno == EINTR))
+                        break;
+                    waited = now_ms() - start;
+                }
                 if (pr <= 0)
                     return ANT_ERR_TIMEOUT;
-                if (atomic_load(&n->stopping) && (pfd.revents & (POLLERR | POLLHUP)))
-                    return ANT_ERR_NETWORK;
                 continue;
             }
             return ANT_ERR_NETWORK;
@@ -584,11 +597,15 @@ static void accept_ready(struct ant_node *n)
 /* Shuts down connections idle past the timeout; their worker then closes them. */
 static void sweep_idle(struct ant_node *n)
 {
-    uint64_t now = now_ms();
+    uint64_t now;
     unsigned closed = 0;
     pthread_mutex_lock(&n->lock);
+    /* Read the clock under the lock: a worker stamps last_ms under it too, so no stamp
+     * can be later than `now` (which would wrap the subtraction below). */
+    now = now_ms();
     for (struct conn *c = n->conns; c != NULL; c = c->next) {
-        if (!c->busy && !c->shut && now - c->last_ms >= n->cfg.idle_timeout_ms) {
+        if (!c->busy && !c->shut && c->last_ms <= now &&
+            now - c->last_ms >= n->cfg.idle_timeout_ms) {
             (void)shutdown(c->fd, SHUT_RDWR);
             c->shut = true;
             closed++;
