@@ -55,15 +55,13 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
     if (nc->check_interval_ms > 0)
         uc->check_interval_ms = nc->check_interval_ms;
     uc->rollout_window_ms = nc->rollout_window_ms;
-    if (nc->release_ttl_ms > 0)
-        uc->release_ttl_ms = nc->release_ttl_ms;
+    uc->release_ttl_ms = nc->release_ttl_ms;
     uc->connect_timeout_ms = nc->connect_timeout_ms;
     if (nc->transfer_timeout_ms > 0)
         uc->transfer_timeout_ms = nc->transfer_timeout_ms;
     uc->stall_timeout_ms = nc->stall_timeout_ms;
-    if (nc->lock_timeout_ms > 0)
-        uc->lock_timeout_ms =
-            nc->lock_timeout_ms > UINT32_MAX ? UINT32_MAX : (unsigned)nc->lock_timeout_ms;
+    uc->lock_timeout_ms =
+        nc->lock_timeout_ms > UINT32_MAX ? UINT32_MAX : (unsigned)nc->lock_timeout_ms;
     uc->trial_period_ms = nc->trial_period_ms;
 }
 
@@ -104,6 +102,10 @@ int cmd_upgrade(int argc, char **argv)
     ant_err err;
     int rc;
 
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
     if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "apply") != 0 &&
                      strcmp(argv[1], "status") != 0)) {
         fputs(usage, stderr);
@@ -114,8 +116,9 @@ int cmd_upgrade(int argc, char **argv)
     const struct node_cli_opt own_json[] = {{"--json", NULL, &json, NULL, NULL}};
     const struct node_cli_opt own_now[] = {{"--now", NULL, &now, NULL, NULL}};
     bool is_apply = strcmp(sub, "apply") == 0;
-    rc = node_cli_parse(cmdname, argc, argv, 2, is_apply ? own_now : own_json, 1, &cli);
-    if (rc != 0)
+    rc = node_cli_parse_help(cmdname, usage, argc, argv, 2, is_apply ? own_now : own_json, 1,
+                             &cli);
+    if (rc != 0 || cli.help)
         return rc;
     if (cli.npos > 0) {
         fputs(usage, stderr);

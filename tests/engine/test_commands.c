@@ -1,0 +1,100 @@
+/*
+ * `ant-node upgrade check|apply|status` end to end with the real ant-node program: a copy
+ * of it is the installation binary of the test world, configured through the same settings
+ * as the daemon (command line and ANT_* variables). check is read-only, apply without
+ * --now waits for this node's rollout time, apply --now installs, status reports the
+ * persisted state.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "test.h"
+
+/* Runs `binary upgrade <args>` with the world's settings; stdout into *out (malloc'd). */
+static int upgrade_cmd(struct world *w, const char *binary, const char *args, char **out)
+{
+    char cmd[4096], outpath[400];
+    snprintf(outpath, sizeof outpath, "%s/cmd.out", w->dir);
+    snprintf(cmd, sizeof cmd,
+             "ANT_UPGRADE_REPO=test/ant-node '%s' upgrade %s --root-dir '%s/node0' "
+             "--cache-dir '%s' --upgrade-api-url '%s' --trusted-keys-dir '%s' "
+             ">'%s' 2>>'%s/cmd.err'",
+             binary, args, w->dir, w->cache, w->api, w->keys, outpath, w->dir);
+    int rc = sh("%s", cmd);
+    *out = NULL;
+    FILE *f = fopen(outpath, "r");
+    if (f != NULL) {
+        char buf[8192];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        *out = strdup(buf);
+    }
+    return rc;
+}
+
+static void test_upgrade_commands(void)
+{
+    struct world w;
+    char *out = NULL, got[64] = "";
+    CHECK(world_init(&w, NULL, ANT_NODE_BIN) == 0);
+    CHECK(binary_version(w.binary, got, sizeof got) == 0);
+    /* A release far above the built ant-node. */
+    CHECK(world_publish(&w, "99.0.0", FAKE_V99, NULL) == 0);
+
+    /* check --json: available, with a schedule, and nothing persisted by looking. */
+    CHECK_INT(upgrade_cmd(&w, w.binary, "check --json --rollout-window 1h", &out), 0);
+    json_object *plan = out != NULL ? json_tokener_parse(out) : NULL, *v = NULL;
+    CHECK(plan != NULL);
+    CHECK(json_object_object_get_ex(plan, "available", &v) && json_object_get_boolean(v));
+    CHECK(json_object_object_get_ex(plan, "version", &v) &&
+          strcmp(json_object_get_string(v), "99.0.0") == 0);
+    CHECK(json_object_object_get_ex(plan, "running", &v) &&
+          strcmp(json_object_get_string(v), got) == 0);
+    json_object_put(plan);
+    free(out);
+    CHECK(sh("grep -q 99.0.0 '%s/node0/upgrade_state.json' 2>/dev/null", w.dir) != 0);
+
+    /* apply without --now inside a long window: scheduled, not installed. */
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --rollout-window 30d", &out), 0);
+    CHECK(out != NULL && strstr(out, "99.0.0 is scheduled for this node at") != NULL);
+    free(out);
+    CHECK(binary_version(w.binary, got, sizeof got) == 0 && strcmp(got, "99.0.0") != 0);
+
+    /* status --json shows the pending version from the state file. */
+    CHECK_INT(upgrade_cmd(&w, w.binary, "status --json", &out), 0);
+    json_object *st = out != NULL ? json_tokener_parse(out) : NULL, *state = NULL;
+    CHECK(st != NULL && json_object_object_get_ex(st, "state", &state));
+    json_object *pending = NULL;
+    CHECK(state != NULL && json_object_object_get_ex(state, "pending", &pending) &&
+          json_object_object_get_ex(pending, "version", &v) &&
+          strcmp(json_object_get_string(v), "99.0.0") == 0);
+    json_object_put(st);
+    free(out);
+
+    /* apply --now installs it on this installation's binary. */
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --now --rollout-window 30d", &out), 0);
+    CHECK(out != NULL && strstr(out, "installed 99.0.0") != NULL);
+    free(out);
+    CHECK(binary_version(w.binary, got, sizeof got) == 0);
+    CHECK_STR(got, "99.0.0");
+
+    /* Text status (read with the build's ant-node: the installed one is now the fake). */
+    CHECK_INT(upgrade_cmd(&w, ANT_NODE_BIN, "status", &out), 0);
+    CHECK(out != NULL && strstr(out, "pending: 99.0.0") != NULL);
+    free(out);
+
+    /* A usage error is exit 2. */
+    CHECK_INT(upgrade_cmd(&w, ANT_NODE_BIN, "frobnicate", &out), 2);
+    free(out);
+    world_free(&w);
+}
+
+static const struct ant_test_case cases[] = {
+    ANT_TEST(test_upgrade_commands),
+};
+
+ANT_TEST_MAIN(cases)
