@@ -159,6 +159,12 @@ static const struct {
 
 const char *dn_ev_name(enum dn_ev_kind kind)
 {
+    /* The two messages that embed the version read better without it (the version is
+     * shown from its key). */
+    if (kind == EV_REUSED)
+        return "Reused signature-verified cached archive";
+    if (kind == EV_ALREADY)
+        return "Binary already upgraded by another service, skipping replacement";
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
         if (events[i].kind == kind)
             return events[i].message;

@@ -106,6 +106,44 @@ static void print_event(FILE *out, const struct dn_fleet_node *fn, const struct 
     fputc('\n', out);
 }
 
+struct pending {
+    const struct dn_fleet_node *fn;
+    const struct dn_ev *ev;
+};
+
+static int by_time(const void *a, const void *b)
+{
+    const struct pending *x = a, *y = b;
+    return (x->ev->t > y->ev->t) - (x->ev->t < y->ev->t);
+}
+
+/* Prints the events that arrived since the last round across all nodes, oldest first. */
+static void print_new(FILE *out, const struct dn_fleet *f, const size_t *seen, double t0)
+{
+    size_t count = 0;
+    for (unsigned i = 0; i < f->hosts * f->nodes; i++)
+        count += f->node[i].nev - seen[i];
+    if (count == 0)
+        return;
+    struct pending *p = calloc(count, sizeof *p);
+    if (p == NULL)
+        return;
+    size_t k = 0;
+    for (unsigned i = 0; i < f->hosts * f->nodes; i++) {
+        for (size_t j = seen[i]; j < f->node[i].nev; j++) {
+            p[k].fn = &f->node[i];
+            p[k].ev = &f->node[i].ev[j];
+            k++;
+        }
+    }
+    qsort(p, count, sizeof *p, by_time);
+    for (size_t j = 0; j < count; j++) {
+        if (shown(p[j].ev->kind))
+            print_event(out, p[j].fn, p[j].ev, t0);
+    }
+    free(p);
+}
+
 ant_err ant_devnet_watch(const char *dir, const char *version, unsigned timeout_s, bool quiet,
                          FILE *out)
 {
@@ -145,12 +183,10 @@ ant_err ant_devnet_watch(const char *dir, const char *version, unsigned timeout_
         if (dn_state_load(cfg->dir, &st) != ANT_OK)
             st = NULL;
         unsigned on = 0, restarting = 0, downloads = 0, hits = 0, errors = 0, rollbacks = 0;
+        if (!quiet)
+            print_new(out, &f, seen, t0);
         for (unsigned i = 0; i < total; i++) {
             const struct dn_fleet_node *fn = &f.node[i];
-            for (size_t k = seen[i]; k < fn->nev; k++) {
-                if (!quiet && shown(fn->ev[k].kind))
-                    print_event(out, fn, &fn->ev[k], t0);
-            }
             seen[i] = fn->nev;
             for (size_t k = 0; k < fn->nev; k++) {
                 const struct dn_ev *ev = &fn->ev[k];
