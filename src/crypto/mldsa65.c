@@ -179,8 +179,13 @@ ant_err ant_mldsa65_keypair_from_seed(uint8_t pk[ANT_MLDSA65_PUBLICKEYBYTES],
                                       const uint8_t seed[ANT_MLDSA65_SEEDBYTES])
 {
     struct keygen_ws ws;
-    if (pk == NULL || sk == NULL || seed == NULL)
+    if (pk == NULL || sk == NULL)
         return ANT_ERR_INVALID_ARG;
+    if (seed == NULL) {
+        memset(pk, 0, ANT_MLDSA65_PUBLICKEYBYTES);
+        memset(sk, 0, ANT_MLDSA65_SECRETKEYBYTES);
+        return ANT_ERR_INVALID_ARG;
+    }
     mldsa_tables_init();
     keygen_internal(pk, sk, seed, &ws);
     explicit_bzero(&ws, sizeof ws);

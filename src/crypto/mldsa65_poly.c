@@ -71,7 +71,7 @@ void mldsa_tables_init(void) { (void)pthread_once(&tables_once, build_tables); }
 /* --- arithmetic -------------------------------------------------------------------- */
 
 /* For |a| < 2^31 q returns r = a * 2^-32 mod q with |r| < q. */
-int32_t mldsa_montgomery_reduce(int64_t a)
+static int32_t montgomery_reduce(int64_t a)
 {
     int32_t t = (int32_t)((uint32_t)a * QINV);
     return (int32_t)((a - (int64_t)t * MLDSA_Q) >> 32);
@@ -129,7 +129,7 @@ void poly_shiftl(poly *a)
  * Montgomery product by a table constant z with zq = z * q^-1 mod 2^32 precomputed
  * (Seiler's trick): the low half m is computed from `a` directly, so the three
  * multiplications do not depend on one another. Same result as
- * mldsa_montgomery_reduce((int64_t)a * z).
+ * montgomery_reduce((int64_t)a * z).
  */
 static inline int32_t mul_zeta(int32_t a, int32_t z, int32_t zq)
 {
@@ -215,12 +215,6 @@ void poly_invntt_tomont(poly *a)
         c[j] = mul_zeta(c[j], invntt_scale, invntt_scale_q);
 }
 
-void poly_pointwise(poly *r, const poly *a, const poly *b)
-{
-    for (int i = 0; i < MLDSA_N; i++)
-        r->c[i] = mldsa_montgomery_reduce((int64_t)a->c[i] * b->c[i]);
-}
-
 void poly_mul_acc64(int64_t acc[MLDSA_N], const poly *a, const poly *b)
 {
     for (int i = 0; i < MLDSA_N; i++)
@@ -230,7 +224,7 @@ void poly_mul_acc64(int64_t acc[MLDSA_N], const poly *a, const poly *b)
 void poly_from_acc64(poly *r, const int64_t acc[MLDSA_N])
 {
     for (int i = 0; i < MLDSA_N; i++)
-        r->c[i] = mldsa_montgomery_reduce(acc[i]);
+        r->c[i] = montgomery_reduce(acc[i]);
 }
 
 uint32_t poly_chknorm(const poly *a, int32_t bound)
@@ -332,29 +326,6 @@ static unsigned rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t
 }
 
 /*
- * FIPS 204 Alg. 30. Five SHAKE128 blocks (840 bytes, 280 candidates) almost always suffice
- * for 256 coefficients; squeezing them in one go saves the per-block bookkeeping. 168 is a
- * multiple of 3, so no candidate straddles two blocks.
- */
-void poly_uniform(poly *a, const uint8_t rho[32], uint8_t s, uint8_t r)
-{
-    uint8_t buf[5 * KECCAK_SHAKE128_RATE];
-    uint8_t nonce[2] = {s, r};
-    struct keccak_state st;
-
-    shake128_init(&st);
-    shake_absorb(&st, rho, 32);
-    shake_absorb(&st, nonce, 2);
-    shake_finalize(&st);
-    shake_squeezeblocks(&st, buf, 5);
-    unsigned ctr = rej_uniform(a->c, 0, buf, sizeof buf);
-    while (ctr < MLDSA_N) {
-        shake_squeezeblocks(&st, buf, 1);
-        ctr = rej_uniform(a->c, ctr, buf, KECCAK_SHAKE128_RATE);
-    }
-}
-
-/*
  * FIPS 204 Alg. 31 with eta = 4: each half-byte b < 9 gives the coefficient 4 - b.
  * Constant time: rho' is secret, and which half-bytes are rejected depends on it. Only the
  * accept/reject bit of each candidate is declassified (the accepted values stay secret);
@@ -419,9 +390,13 @@ void poly_uniform_gamma1(poly *a, const uint8_t rhopp[64], uint16_t nonce)
 }
 
 /*
- * Two-at-a-time versions of the samplers above, on the two-lane Keccak: the expansions of
- * A, s1/s2 and y consist of many independent short-seed SHAKE streams. Same outputs as
- * calling the single versions twice.
+ * Two-at-a-time samplers on the two-lane Keccak: the expansions of A, s1/s2 and y consist
+ * of many independent short-seed SHAKE streams. The eta and gamma1 ones give the same
+ * outputs as calling the single versions above twice.
+ *
+ * RejNTTPoly (FIPS 204 Alg. 30) for two entries of A. Five SHAKE128 blocks (840 bytes, 280
+ * candidates) almost always suffice for 256 coefficients; 168 is a multiple of 3, so no
+ * candidate straddles two blocks.
  */
 void poly_uniform_x2(poly *a0, poly *a1, const uint8_t rho[32], uint8_t s0, uint8_t r0,
                      uint8_t s1, uint8_t r1)

@@ -51,7 +51,6 @@ typedef struct {
 void mldsa_tables_init(void);
 
 /* --- arithmetic -------------------------------------------------------------------- */
-int32_t mldsa_montgomery_reduce(int64_t a);
 void poly_reduce(poly *a);    /* each coefficient to about (-q/1.33, q/1.33), same class */
 void poly_caddq(poly *a);     /* adds q to negative coefficients */
 void poly_freeze(poly *a);    /* canonical [0, q) */
@@ -60,10 +59,6 @@ void poly_sub(poly *r, const poly *a, const poly *b);
 void poly_shiftl(poly *a);    /* multiplies by 2^d */
 void poly_ntt(poly *a);       /* |in| < q -> |out| < 9q, bit-reversed order */
 void poly_invntt_tomont(poly *a); /* |in| < q -> |out| < q, times 2^32 mod q */
-/* r = a * b * 2^-32 coefficient-wise in the NTT domain. */
-void poly_pointwise(poly *r, const poly *a, const poly *b);
-/* r += a * b * 2^-32. */
-void poly_pointwise_acc(poly *r, const poly *a, const poly *b);
 /* Lazy accumulation of NTT-domain products: acc += a * b without reduction (the caller
  * keeps the sum under 2^31 q), then r = acc * 2^-32 with |r| < q. */
 void poly_mul_acc64(int64_t acc[MLDSA_N], const poly *a, const poly *b);
@@ -80,8 +75,6 @@ uint32_t poly_make_hint(poly *h, const poly *a0, const poly *a1);
 void poly_use_hint(poly *b, const poly *a, const poly *h);
 
 /* --- sampling (FIPS 204 §7.3) ------------------------------------------------------- */
-/* RejNTTPoly(rho || s || r): entry A[r][s] of the expanded matrix. Public data. */
-void poly_uniform(poly *a, const uint8_t rho[32], uint8_t s, uint8_t r);
 /* RejBoundedPoly(rho' || IntegerToBytes(nonce, 2)) with eta = 4. */
 void poly_uniform_eta(poly *a, const uint8_t rhoprime[64], uint16_t nonce);
 /* ExpandMask's polynomial: BitUnpack(H(rho'' || IntegerToBytes(nonce, 2)), gamma1-1, gamma1). */
@@ -91,9 +84,11 @@ struct mldsa_challenge {
     uint8_t pos[MLDSA_TAU];
     uint8_t neg[MLDSA_TAU];
 };
-/* The same, two polynomials at once (two-lane Keccak); identical outputs. */
+/* RejNTTPoly(rho || s || r) (Alg. 30) for two entries A[r0][s0] and A[r1][s1] at once.
+ * Public data. */
 void poly_uniform_x2(poly *a0, poly *a1, const uint8_t rho[32], uint8_t s0, uint8_t r0,
                      uint8_t s1, uint8_t r1);
+/* The two samplers above for two nonces at once; identical outputs to two single calls. */
 void poly_uniform_eta_x2(poly *a0, poly *a1, const uint8_t rhoprime[64], uint16_t n0,
                          uint16_t n1);
 void poly_uniform_gamma1_x2(poly *a0, poly *a1, const uint8_t rhopp[64], uint16_t n0,
