@@ -149,9 +149,13 @@ static void test_get_fd(void)
     struct stat st;
     int fd = mkstemp(path);
     CHECK(fd >= 0);
-    if (fd < 0 || !server())
+    if (fd < 0)
         return;
     unlink(path);
+    if (!server()) {
+        close(fd);
+        return;
+    }
     test_opts(&o);
     url_of(url, sizeof url, "/bytes/300000");
     CHECK_OK(ant_http_get_fd(url, &o, fd, 1 * MiB, &r));
@@ -180,9 +184,13 @@ static void test_endless_body_stops_at_cap(void)
     struct stat st;
     int fd = mkstemp(path);
     CHECK(fd >= 0);
-    if (fd < 0 || !server())
+    if (fd < 0)
         return;
     unlink(path);
+    if (!server()) {
+        close(fd);
+        return;
+    }
     test_opts(&o);
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         uint8_t *body = NULL;
@@ -362,6 +370,7 @@ static struct test_server tls_srv;
 static bool tls_up;
 static char tls_dir[] = "/tmp/ant-test-net-tls-XXXXXX";
 static char tls_cert[600];
+static bool tls_dir_made;
 
 static void stop_tls(void)
 {
@@ -369,7 +378,7 @@ static void stop_tls(void)
     if (tls_up)
         test_server_stop(&tls_srv);
     tls_up = false;
-    if (strchr(tls_dir, 'X') == NULL) {
+    if (tls_dir_made) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tls_dir);
         if (system(cmd) != 0)
             fprintf(stderr, "  could not remove %s\n", tls_dir);
@@ -383,9 +392,12 @@ static bool tls_server(void)
     char cmd[2048], key[600];
     if (tls_up)
         return true;
-    if (mkdtemp(tls_dir) == NULL)
-        return false;
-    atexit(stop_tls);
+    if (!tls_dir_made) {
+        if (mkdtemp(tls_dir) == NULL)
+            return false;
+        tls_dir_made = true;
+        atexit(stop_tls);
+    }
     snprintf(tls_cert, sizeof tls_cert, "%s/cert.pem", tls_dir);
     snprintf(key, sizeof key, "%s/key.pem", tls_dir);
     snprintf(cmd, sizeof cmd,

@@ -40,6 +40,7 @@ static const char fixture[] =
     "{\"id\":1,\"tag_name\":\"nightly\",\"draft\":false,\"prerelease\":true,\"assets\":[]}]";
 
 static char workdir[] = "/tmp/ant-test-relcache-XXXXXX";
+static bool workdir_made;
 static char fixture_path[512], log_path[512];
 static struct test_server srv;
 static bool srv_up;
@@ -50,8 +51,7 @@ static void cleanup(void)
     if (srv_up)
         test_server_stop(&srv);
     srv_up = false;
-    if (workdir[0] == '/' && strncmp(workdir, "/tmp/ant-test-relcache-", 23) == 0 &&
-        strchr(workdir, 'X') == NULL) {
+    if (workdir_made) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", workdir);
         if (system(cmd) != 0)
             fprintf(stderr, "  could not remove %s\n", workdir);
@@ -72,9 +72,12 @@ static bool setup(void)
 {
     if (srv_up)
         return true;
-    if (strchr(workdir, 'X') != NULL && mkdtemp(workdir) == NULL)
-        return false;
-    atexit(cleanup);
+    if (!workdir_made) {
+        if (mkdtemp(workdir) == NULL)
+            return false;
+        workdir_made = true;
+        atexit(cleanup);
+    }
     snprintf(fixture_path, sizeof fixture_path, "%s/fixture.json", workdir);
     snprintf(log_path, sizeof log_path, "%s/log", workdir);
     CHECK(write_file(fixture_path, fixture, strlen(fixture)));
