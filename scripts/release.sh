@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Builds and signs an ant-node release: the static musl programs for x86-64 and arm64
+# (presets release-musl-x64 / release-musl-arm64, dependencies from scripts/musl/build-deps.sh),
+# checks them (version string, fully static, mimalloc active), packs
+# ant-node-cli-linux-{x64,arm64}.tar.gz with ant-node at the archive root, signs each with
+# ant-keygen under the release context ant-node-release-v2:<version>:<platform>, verifies the
+# signatures against the public key compiled into the binaries, and writes SHA256SUMS.
+# docs/RELEASING.md is the maintainer's guide.
+#
+#   scripts/release.sh --version X.Y.Z[-pre] --key SECRET [--out DIR] [--arch x64|arm64|all]
+#   scripts/release.sh --build-only [--version V] [--arch ...]   (build + check, no packing)
+#
+# The secret key never enters the repository or the output: it is only passed to
+# `ant-keygen sign --key`. Environment: JOBS (default: nproc), ANT_NICE (default 10),
+# SOURCE_DATE_EPOCH (archive timestamps; default: the commit time of HEAD), CMAKE_ARGS
+# (extra configure arguments, split on spaces).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+VERSION="" KEY="" OUT="" ARCHES="x64 arm64" BUILD_ONLY=0
+PUBKEY="$ROOT/packaging/release-signing-key.pub"
+usage() {
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --version) VERSION="${2:?}"; shift 2 ;;
+    --key) KEY="${2:?}"; shift 2 ;;
+    --out) OUT="${2:?}"; shift 2 ;;
+    --pubkey) PUBKEY="${2:?}"; shift 2 ;;
+    --arch) case "${2:?}" in x64|arm64) ARCHES="$2" ;; all) ARCHES="x64 arm64" ;; *) usage ;; esac; shift 2 ;;
+    --build-only) BUILD_ONLY=1; shift ;;
+    -h|--help) usage ;;
+    *) echo "release: unknown argument $1" >&2; usage ;;
+  esac
+done
+
+log() { printf 'release: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+if [ -z "$VERSION" ]; then
+  [ "$BUILD_ONLY" = 1 ] || die "--version is required"
+  VERSION="$(sed -n 's/^project(ant-node VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
+fi
+[[ "$VERSION" =~ ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$ ]] ||
+  die "version '$VERSION' is not X.Y.Z[-pre]"
+if [ "$BUILD_ONLY" = 0 ]; then
+  [ -n "$KEY" ] || die "--key SECRET is required (the release signing secret key file)"
+  [ -f "$KEY" ] && [ -r "$KEY" ] || die "cannot read secret key $KEY"
+  KEY="$(cd "$(dirname "$KEY")" && pwd)/$(basename "$KEY")"
+  if git -C "$ROOT" ls-files --error-unmatch "$KEY" >/dev/null 2>&1; then
+    die "$KEY is tracked by git: a release secret key must never be in the repository"
+  fi
+  [ -f "$PUBKEY" ] || die "public key $PUBKEY not found"
+  OUT="${OUT:-$ROOT/build/musl-release/$VERSION}"
+fi
+JOBS="${JOBS:-$(nproc)}"
+NICE=(nice -n "${ANT_NICE:-10}")
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || date +%s)}"
+
+machine_of() { case "$1" in x64) echo "Advanced Micro Devices X86-64" ;; arm64) echo "AArch64" ;; esac; }
+runner_of() { case "$1" in x64) echo "" ;; arm64) echo "qemu-aarch64-static" ;; esac; }
+
+# ---------------------------------------------------------------- build
+for arch in $ARCHES; do
+  t0=$(date +%s)
+  log "$arch: dependencies"
+  JOBS="$JOBS" scripts/musl/build-deps.sh "$arch"
+  log "$arch: configure + build (version $VERSION)"
+  "${NICE[@]}" cmake --preset "release-musl-$arch" -DANT_VERSION="$VERSION" \
+    -DANT_RELEASE_KEY_FILE="$PUBKEY" ${CMAKE_ARGS:-} >/dev/null
+  "${NICE[@]}" cmake --build --preset "release-musl-$arch" -j "$JOBS"
+  log "$arch: built in $(( $(date +%s) - t0 )) s"
+done
+
+# ---------------------------------------------------------------- check
+for arch in $ARCHES; do
+  dir="$ROOT/build/musl-$arch/tools"
+  run="$(runner_of "$arch")"
+  if [ -n "$run" ] && ! command -v "$run" >/dev/null; then
+    die "$run is needed to check the $arch binaries (apt-get install qemu-user-static)"
+  fi
+  for p in ant-node ant-keygen ant-devnet; do
+    b="$dir/$p/$p"
+    [ -x "$b" ] || die "$arch: $b was not built"
+    hdr="$(readelf -hW "$b")"
+    grep -q "Machine:[[:space:]]*$(machine_of "$arch")\$" <<<"$hdr" || die "$b: wrong machine"
+    ! readelf -lW "$b" | grep -q INTERP || die "$b has a PT_INTERP: not static"
+    ! readelf -dW "$b" | grep -q '(NEEDED)' || die "$b has DT_NEEDED entries: not static"
+    ! readelf -SW "$b" | grep -q ' \.symtab ' || die "$b is not stripped"
+    got="$($run "$b" --version)"
+    [ "$got" = "$p $VERSION" ] || die "$b --version printed '$got', want '$p $VERSION'"
+  done
+  for p in ant-node ant-devnet; do
+    MIMALLOC_VERBOSE=1 $run "$dir/$p/$p" --version 2>&1 >/dev/null | grep -q "^mimalloc: option" ||
+      die "$arch $p: mimalloc is not its allocator (add ant_use_allocator($p) to tools/$p/CMakeLists.txt)"
+  done
+  log "$arch: ant-node $(stat -c %s "$dir/ant-node/ant-node") bytes, static, stripped, mimalloc"
+done
+if [ "$BUILD_ONLY" = 1 ]; then
+  log "build only: outputs in build/musl-{$(tr ' ' , <<<"$ARCHES")}/tools"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- pack, sign, sum
+# Signing runs on this machine, so it uses the x86-64 ant-keygen when it was built here and
+# otherwise the arm64 one under qemu.
+if [ -x "$ROOT/build/musl-x64/tools/ant-keygen/ant-keygen" ]; then
+  KEYGEN=("$ROOT/build/musl-x64/tools/ant-keygen/ant-keygen")
+else
+  KEYGEN=(qemu-aarch64-static "$ROOT/build/musl-arm64/tools/ant-keygen/ant-keygen")
+fi
+# The secret must belong to the public key compiled into the binaries as their trust anchor,
+# or every node would reject this release.
+"${KEYGEN[@]}" verify-key --key "$KEY" --pub "$PUBKEY" >/dev/null ||
+  die "$KEY is not the secret half of $PUBKEY (the key ant-node trusts)"
+
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+assets=()
+for arch in $ARCHES; do
+  platform="linux-$arch"
+  asset="ant-node-cli-$platform.tar.gz"
+  rm -rf "$stage/$arch"; mkdir -p "$stage/$arch"
+  install -m 0755 "$ROOT/build/musl-$arch/tools/ant-node/ant-node" "$stage/$arch/ant-node"
+  # Reproducible archive: one member, fixed owner, mode and time, no gzip timestamp.
+  tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mode=0755 \
+      --mtime="@$SOURCE_DATE_EPOCH" -C "$stage/$arch" -cf - ant-node | gzip -9 -n > "$OUT/$asset.tmp"
+  mv "$OUT/$asset.tmp" "$OUT/$asset"
+  [ "$(tar -tzf "$OUT/$asset")" = "ant-node" ] || die "$asset does not hold exactly ant-node"
+  "${KEYGEN[@]}" sign --key "$KEY" --input "$OUT/$asset" --output "$OUT/$asset.sig" \
+    --release-version "$VERSION" --platform "$platform" >/dev/null
+  "${KEYGEN[@]}" verify --key "$PUBKEY" --input "$OUT/$asset" --signature "$OUT/$asset.sig" \
+    --release-version "$VERSION" --platform "$platform" >/dev/null ||
+    die "$asset.sig does not verify against $PUBKEY"
+  assets+=("$asset" "$asset.sig")
+  log "$asset: $(stat -c %s "$OUT/$asset") bytes (ant-node $(stat -c %s "$stage/$arch/ant-node") bytes), signed"
+done
+(cd "$OUT" && sha256sum "${assets[@]}" > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
+log "release $VERSION ready in $OUT:"
+(cd "$OUT" && ls -l "${assets[@]}" SHA256SUMS) >&2
