@@ -8,7 +8,8 @@
  *   sig = c~ (48) || z (5 x 640) || h (omega + k = 61)
  *
  * Secrets (the seed, rho', K, s1, s2, t0, y, rho'' and everything derived from them before
- * it becomes part of a signature) live in one workspace per call that is wiped at `out:`.
+ * it becomes part of a signature) live in one workspace per call, wiped with explicit_bzero
+ * before the call returns on every path.
  * Constant time: see mldsa65_poly.h; the few values FIPS 204 lets leak (the rejection
  * decision of ExpandS and of the signing loop, c~, and the hint of an accepted signature)
  * are marked with CT_DECLASSIFY, which the valgrind test in tests/crypto relies on.
@@ -39,8 +40,9 @@ _Static_assert(SK_T0 + MLDSA_K * MLDSA_POLYT0_BYTES == ANT_MLDSA65_SECRETKEYBYTE
 _Static_assert(SIG_H + MLDSA_OMEGA + MLDSA_K == ANT_MLDSA65_SIGBYTES, "sig size");
 
 /*
- * FIPS 204 Appendix C: the signing loop may be bounded, with at least 814 iterations for
- * ML-DSA-65 (failure probability below 2^-128). Each iteration succeeds with about 20 %.
+ * FIPS 204 Appendix C (Table 3): the signing loop may be bounded, but not below 814
+ * iterations, where reaching the bound has probability of about 2^-256 or less. Each
+ * iteration succeeds with probability about 1/5 for ML-DSA-65.
  */
 #define MAX_SIGN_ITERATIONS 1000
 
@@ -242,7 +244,7 @@ static void pack_hints(uint8_t out[MLDSA_OMEGA + MLDSA_K], const poly h[MLDSA_K]
 
 /*
  * FIPS 204 Algorithm 7 from line 7 on (mu given). Returns ANT_ERR_INTERNAL only if the
- * iteration bound is hit, which happens with probability below 2^-128.
+ * iteration bound is hit, which does not happen in practice (see MAX_SIGN_ITERATIONS).
  */
 static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
                        const uint8_t rnd[ANT_MLDSA65_RNDBYTES], const uint8_t *sk,
@@ -302,10 +304,12 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
                         &ws->w1[i]);
         }
         shake256(ws->ctilde, sizeof ws->ctilde, ws->ctilde_in, sizeof ws->ctilde_in);
-        /* Constant time: c~ is a hash output that the signature publishes when this
-         * candidate is accepted; for a rejected candidate it is a hash of w1 alone, which
-         * FIPS 204's security argument (and every reference implementation) treats as
-         * harmless to reveal. SampleInBall's loop then depends only on public data. */
+        /* Constant time: c~ is published in the signature when this candidate is
+         * accepted. For a rejected candidate it is H(mu || w1), which depends on y but not
+         * on s1, s2 or t0; the analysis of Fiat-Shamir with aborts treats the commitments
+         * of rejected attempts as simulatable without the key, and the reference
+         * implementations likewise treat c~ as public. SampleInBall's loop therefore
+         * depends only on declassified data. */
         CT_DECLASSIFY(ws->ctilde, sizeof ws->ctilde);
         poly_challenge(&ws->ch, ws->ctilde);
 
@@ -316,8 +320,9 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
             poly_add(&ws->z[j], &ws->z[j], &ws->y[j]);
             reject |= poly_chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
         }
-        /* Constant time: whether a candidate is rejected is public (FIPS 204 §3.6.3);
-         * the norms themselves and the position of a large coefficient are not revealed. */
+        /* Constant time: whether a candidate is rejected (and so the number of
+         * iterations) is observable by timing in any implementation and is treated as
+         * public; the norms and the position of a large coefficient are not revealed. */
         CT_DECLASSIFY(&reject, sizeof reject);
         if (reject)
             continue;

@@ -328,9 +328,10 @@ static unsigned rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t
 /*
  * FIPS 204 Alg. 31 with eta = 4: each half-byte b < 9 gives the coefficient 4 - b.
  * Constant time: rho' is secret, and which half-bytes are rejected depends on it. Only the
- * accept/reject bit of each candidate is declassified (the accepted values stay secret);
- * that bit is a function of SHAKE256 output independent of the accepted coefficients, the
- * treatment FIPS 204 §3.6.3 allows for rejection sampling of this kind.
+ * accept/reject bit of each candidate is declassified; the accepted values stay secret.
+ * Given the positions of the rejected half-bytes, the accepted ones are still uniform on
+ * 0..8 and independent of them, so the leak says nothing about s1 or s2 (the usual
+ * treatment of this sampler, e.g. in the reference implementation).
  */
 static unsigned rej_eta(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
 {
