@@ -271,6 +271,32 @@ static ant_err read_sig(int fd, uint8_t sig[ANT_MLDSA65_SIGBYTES])
     return ANT_OK;
 }
 
+/*
+ * Creates the private copy ANT_CACHE_STAGED_ARCHIVE in a staging dir (O_EXCL|O_NOFOLLOW,
+ * 0600), replacing a leftover of an earlier attempt. No temp name and no fsync: the copy
+ * lives only as long as this upgrade attempt, a crash discards it, and fsyncing 200 MiB
+ * would cost the hit path more than the verification itself.
+ */
+static ant_err staged_create(int staging_dirfd, int *fd)
+{
+    if (unlinkat(staging_dirfd, ANT_CACHE_STAGED_ARCHIVE, 0) != 0 && errno != ENOENT)
+        return ANT_ERR_IO;
+    *fd = openat(staging_dirfd, ANT_CACHE_STAGED_ARCHIVE,
+                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return *fd < 0 ? ANT_ERR_IO : ANT_OK;
+}
+
+/* Closes the private copy; on failure (or when `keep` is false) removes it. */
+static ant_err staged_finish(int staging_dirfd, int fd, bool keep)
+{
+    ant_err err = ANT_OK;
+    if (fd >= 0 && close(fd) != 0)
+        err = ANT_ERR_IO;
+    if (!keep || err != ANT_OK)
+        unlinkat(staging_dirfd, ANT_CACHE_STAGED_ARCHIVE, 0);
+    return err;
+}
+
 static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
                          const char *version, const char *platform, int staging_dirfd,
                          const char **why)
@@ -279,11 +305,10 @@ static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
     ant_err err = make_names(version, platform, &n);
     if (err != ANT_OK)
         return fail(err, why, "invalid version or platform");
-    int afd = -1, sfd = -1;
+    int afd = -1, sfd = -1, staged = -1;
     uint64_t asize = 0, ssize = 0;
     uint8_t *metatext = NULL;
     size_t metalen = 0;
-    struct ant_fsx_tmp *tmp = NULL;
     uint8_t sig[ANT_MLDSA65_SIGBYTES];
     struct meta m;
 
@@ -334,15 +359,15 @@ static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
         goto out;
     }
 
-    err = ant_fsx_tmp_open(staging_dirfd, ANT_CACHE_STAGED_ARCHIVE, 0600, &tmp);
+    err = staged_create(staging_dirfd, &staged);
     if (err != ANT_OK) {
         err = fail(err, why, "cannot create the private copy");
         goto out;
     }
     uint8_t sha[ANT_SHA256_BYTES];
     uint64_t copied = 0;
-    err = ant_trust_verify_stream(keys, version, platform, afd, c->archive_cap,
-                                  ant_fsx_tmp_fd(tmp), sig, sizeof sig, sha, &copied);
+    err = ant_trust_verify_stream(keys, version, platform, afd, c->archive_cap, staged, sig,
+                                  sizeof sig, sha, &copied);
     if (err == ANT_OK || err == ANT_ERR_BAD_SIGNATURE) {
         /* Corruption is reported as such even when the signature fails too. */
         if (copied != m.size || ant_ct_memcmp(sha, m.sha256, sizeof sha) != 0) {
@@ -360,13 +385,13 @@ static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
                                                       : "cannot copy and verify the archive");
         goto out;
     }
-    err = ant_fsx_tmp_commit(tmp, ANT_CACHE_STAGED_ARCHIVE);
-    tmp = NULL;
+    err = staged_finish(staging_dirfd, staged, true);
+    staged = -1;
     if (err != ANT_OK)
-        err = fail(err, why, "cannot install the private copy");
+        err = fail(err, why, "cannot write the private copy");
 out:
-    if (tmp != NULL)
-        ant_fsx_tmp_abort(tmp);
+    if (staged >= 0)
+        staged_finish(staging_dirfd, staged, false);
     free(metatext);
     if (sfd >= 0)
         close(sfd);
@@ -485,20 +510,19 @@ ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys
         (sig == NULL && siglen > 0))
         return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
     char staging[PATH_MAX];
-    int sdfd = -1, staged = -1;
-    struct ant_fsx_tmp *tmp = NULL;
+    int sdfd = -1, staged = -1, copy = -1;
     ant_err err = ant_cache_staging_create(cache, staging, sizeof staging, &sdfd);
     if (err != ANT_OK)
         return fail(err, why, "cannot create a private staging directory");
 
     /* 1. verify while copying into the private dir: later steps read only the copy */
-    err = ant_fsx_tmp_open(sdfd, ANT_CACHE_STAGED_ARCHIVE, 0600, &tmp);
+    err = staged_create(sdfd, &copy);
     if (err != ANT_OK) {
         err = fail(err, why, "cannot create the private copy");
         goto out;
     }
-    err = ant_trust_verify_stream(keys, version, platform, archive_fd, cache->archive_cap,
-                                  ant_fsx_tmp_fd(tmp), sig, siglen, NULL, NULL);
+    err = ant_trust_verify_stream(keys, version, platform, archive_fd, cache->archive_cap, copy,
+                                  sig, siglen, NULL, NULL);
     if (err != ANT_OK) {
         err = fail(err, why,
                    err == ANT_ERR_BAD_SIGNATURE ? "archive signature does not verify for this "
@@ -507,10 +531,10 @@ ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys
                                                 : "cannot copy and verify the archive");
         goto out;
     }
-    err = ant_fsx_tmp_commit(tmp, ANT_CACHE_STAGED_ARCHIVE);
-    tmp = NULL;
+    err = staged_finish(sdfd, copy, true);
+    copy = -1;
     if (err != ANT_OK) {
-        err = fail(err, why, "cannot install the private copy");
+        err = fail(err, why, "cannot write the private copy");
         goto out;
     }
     uint64_t ssize = 0;
@@ -530,8 +554,8 @@ ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys
     /* 4. store from the private copy, which is what was just validated */
     err = ant_cache_store(cache, keys, version, platform, staged, sig, siglen, why);
 out:
-    if (tmp != NULL)
-        ant_fsx_tmp_abort(tmp);
+    if (copy >= 0)
+        staged_finish(sdfd, copy, false);
     if (staged >= 0)
         close(staged);
     ant_fsx_private_dir_remove(staging, sdfd);

@@ -36,7 +36,7 @@ _Static_assert(sizeof release_key == ANT_MLDSA65_PUBLICKEYBYTES,
                "the compiled-in release key must be a raw ML-DSA-65 public key");
 
 #define RING_SLOTS 4
-#define SLOT_BYTES ((size_t)1 << 20)
+#define SLOT_BYTES ((size_t)256 << 10)
 
 struct ant_trust_keys {
     size_t count;
