@@ -32,10 +32,12 @@ struct ant_node;
 
 /*
  * Starts a node with settings `cfg` (copied). Creates the root dir (0700) if missing and
- * checks it (ant_fsx_open_trusted_dir), loads or creates the identity, opens the store,
+ * checks it (ant_fsx_open_trusted_dir), locks <root>/node.lock (waiting up to 15 s for a
+ * predecessor to exit), loads or creates the identity, opens the store,
  * binds cfg->listen, starts cfg->workers workers, writes the bound port to
  * <root>/node.port atomically and logs `Node started`.
- * Errors: those of the identity and store opens; ANT_ERR_INVALID_ARG (bad listen
+ * Errors: ANT_ERR_BUSY (another node holds the root), those of the identity and store
+ * opens; ANT_ERR_INVALID_ARG (bad listen
  * address); ANT_ERR_NETWORK (bind/listen failed: in use, not permitted); ANT_ERR_IO;
  * ANT_ERR_NOMEM. On error nothing is left running.
  */

@@ -55,9 +55,16 @@ struct conn {
     struct conn *prev, *next;
 };
 
+/* One running node per root: held for the node's life. A respawned successor (the
+ * upgrade's standalone restart) starts while its parent is still shutting down, so it
+ * waits this long for the lock before giving up. */
+#define ROOT_LOCK_FILE "node.lock"
+#define ROOT_LOCK_WAIT_MS 15000
+
 struct ant_node {
     struct ant_node_config cfg;
     int rootfd;
+    int lockfd;
     struct ant_node_identity *id;
     struct ant_node_store *store;
     int listenfd;
@@ -685,6 +692,8 @@ static void node_free(struct ant_node *n)
         close(n->stopfd);
     if (n->exitfd >= 0)
         close(n->exitfd);
+    if (n->lockfd >= 0)
+        ant_fsx_unlock(n->lockfd);
     if (n->rootfd >= 0)
         close(n->rootfd);
     free(n->workers);
@@ -722,7 +731,7 @@ ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
     if (n == NULL)
         return ANT_ERR_NOMEM;
     n->cfg = *cfg;
-    n->rootfd = n->listenfd = n->epfd = n->stopfd = n->exitfd = -1;
+    n->rootfd = n->lockfd = n->listenfd = n->epfd = n->stopfd = n->exitfd = -1;
     pthread_mutex_init(&n->lock, NULL);
     snprintf(n->upgrade_state, sizeof n->upgrade_state, "idle");
     n->started_ms = now_ms();
@@ -731,6 +740,14 @@ ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
     if (err != ANT_OK) {
         ant_log(ANT_LOG_ERROR, "node", "Cannot use root directory root=%s error=%s",
                 cfg->root_dir, ant_strerror(err));
+        goto fail;
+    }
+    err = ant_fsx_lock(n->rootfd, ROOT_LOCK_FILE, ROOT_LOCK_WAIT_MS, &n->lockfd);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "node",
+                "Another node is running on this root directory root=%s error=%s",
+                cfg->root_dir, ant_strerror(err));
+        err = err == ANT_ERR_TIMEOUT ? ANT_ERR_BUSY : err;
         goto fail;
     }
     err = ant_node_identity_load_or_create(n->rootfd, &n->id, &created);

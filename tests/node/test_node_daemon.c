@@ -780,6 +780,43 @@ static void test_run_refuses_unsafe_identity(void)
     free(dir);
 }
 
+/* One node per root: a second one waits for the first to leave, then takes over (the
+ * standalone upgrade restart relies on that hand-over). */
+static void test_one_node_per_root(void)
+{
+    char *dir = make_tmpdir();
+    char root[512], blog[600];
+    struct node_proc a, b;
+    uint64_t end;
+    bool b_started = false;
+
+    snprintf(root, sizeof root, "%s/root", dir);
+    snprintf(blog, sizeof blog, "%s/b.log", dir);
+    CHECK(start_node(&a, root, NULL) == 0);
+    if (a.pid == 0)
+        goto out;
+    {
+        const char *args[] = {"run", "--root-dir", root, "--listen", "127.0.0.1:0",
+                              "--no-auto-upgrade", "--map-size", "256MiB", NULL};
+        memset(&b, 0, sizeof b);
+        snprintf(b.log, sizeof b.log, "%s", blog);
+        b.pid = spawn(args, NULL, blog, NULL);
+    }
+    usleep(1000000);
+    CHECK(!log_has(&b, "Node started")); /* still waiting for the root lock */
+    CHECK(kill(b.pid, 0) == 0);
+    CHECK_OK(ping(a.addr));
+    CHECK_INT(stop_node(&a), 0);
+    end = now_ms() + 10000;
+    while (now_ms() < end && !(b_started = log_has(&b, "Node started")))
+        usleep(50000);
+    CHECK(b_started);
+    CHECK_INT(stop_node(&b), 0);
+out:
+    rm_rf(dir);
+    free(dir);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_identity_across_restarts),
     ANT_TEST(test_protocol_round_trips),
@@ -789,6 +826,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_put_get_across_nodes),
     ANT_TEST(test_print_config),
     ANT_TEST(test_run_refuses_unsafe_identity),
+    ANT_TEST(test_one_node_per_root),
 };
 
 ANT_TEST_MAIN(tests)
