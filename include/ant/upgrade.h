@@ -20,8 +20,9 @@
  *   ant_upgrade_free(u);
  *
  * Persistent state is one small JSON file, `upgrade_state.json`, in the node's root dir
- * (written atomically, under `upgrade_state.lock`): the floor (highest version this node has
- * confirmed, never installed below), the pending version with its first-seen and scheduled
+ * (written atomically, under `upgrade_state.lock`): the floor (the highest version this node
+ * has ever installed; nothing below it is installed again), the highest confirmed version
+ * (the baseline of trial boots), the pending version with its first-seen and scheduled
  * times, the trial state, bad versions and the last error. Versions that failed a trial on
  * this host are also listed beside the binary in `<binary>.bad-versions`, so the other nodes
  * sharing that binary do not install it again.
@@ -114,13 +115,14 @@ const char *ant_upgrade_binary_path(const struct ant_upgrade *u);
 
 /*
  * Trial-boot check; call once at start before the node serves (DESIGN.md §5 step 11).
- * - First run (no floor yet): the running version becomes the floor.
- * - Running version above the floor: a trial; this start counts one attempt
- *   (`Trial boot started`). If trial_max_attempts starts already failed, the engine restores
+ * - First run (no state yet): the running version becomes floor and confirmed version.
+ * - Running version above the confirmed one: a trial; this start counts one attempt
+ *   (`Trial boot started`) and raises the floor to it. If trial_max_attempts starts already
+ *   failed, the engine restores
  *   `<binary>.backup` under replace.lock (unless another node already did), marks the version
  *   bad (`Rolling back failed upgrade`) and sets *restart: the caller then calls
  *   ant_upgrade_restart() and exits with its code without starting the node.
- * - Running the floor version while a trial of a higher one was open: that version was
+ * - Running the confirmed version while a trial of a higher one was open: that version was
  *   rolled back (by another node sharing the binary) and is marked bad.
  * The trial is confirmed by the monitor after trial_period_s (or ant_upgrade_confirm()).
  * Errors: ANT_ERR_TIMEOUT (state or replace lock), ANT_ERR_IO, ANT_ERR_PARSE (state file
@@ -129,7 +131,7 @@ const char *ant_upgrade_binary_path(const struct ant_upgrade *u);
  */
 ANT_MUST_CHECK ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart);
 
-/* Confirms the running trial now: the running version becomes the floor
+/* Confirms the running trial now: the running version becomes the confirmed version
  * (`Trial boot confirmed`). ANT_OK when no trial is open. */
 ANT_MUST_CHECK ant_err ant_upgrade_confirm(struct ant_upgrade *u);
 

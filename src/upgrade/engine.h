@@ -27,7 +27,8 @@
 
 /* The persisted state of one node (see include/ant/upgrade.h). Empty strings = unset. */
 struct upgrade_state {
-    char floor[ANT_SEMVER_TEXT_MAX];
+    char floor[ANT_SEMVER_TEXT_MAX];     /* highest version ever installed (DESIGN.md §3) */
+    char confirmed[ANT_SEMVER_TEXT_MAX]; /* highest version confirmed by a trial boot */
     struct {
         char version[ANT_SEMVER_TEXT_MAX];
         int64_t first_seen;

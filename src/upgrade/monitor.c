@@ -391,10 +391,11 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
     }
     return format_kv(
         text,
-        "running: %s\nbinary: %s\nfloor: %s\npending: %s\nfirst_seen: %lld\n"
+        "running: %s\nbinary: %s\nfloor: %s\nconfirmed: %s\npending: %s\nfirst_seen: %lld\n"
         "scheduled_at: %lld\ntrial: %s\ntrial_attempts: %u\nbad_versions: %s\n"
         "last_error: %s%s%s%s%s\n",
         u->running, u->binary_path, st.floor[0] ? st.floor : "-",
+        st.confirmed[0] ? st.confirmed : "-",
         st.pending.version[0] ? st.pending.version : "-", (long long)st.pending.first_seen,
         (long long)st.pending.scheduled_at, st.trial.version[0] ? st.trial.version : "-",
         st.trial.attempts, bad[0] ? bad : "-", st.last_error.stage[0] ? st.last_error.stage : "-",

@@ -2,7 +2,8 @@
  * The node's persisted upgrade state: one small JSON file in the node's root dir, written
  * atomically through fsx (temp, fsync, rename, fsync dir) so a crash leaves either the old
  * or the new state, never a torn one. It holds what must survive a restart: the floor
- * (anti-rollback, DESIGN.md §3), the pending version and its rollout schedule (§5 step 4),
+ * (the highest version ever installed, anti-rollback, DESIGN.md §3) and the highest
+ * confirmed version (the baseline of trial boots), the pending version and its rollout schedule (§5 step 4),
  * the trial state and bad versions (§5 step 11) and the last error (for `upgrade status`).
  * Read-modify-write cycles take `upgrade_state.lock` so the daemon and an operator command
  * never lose each other's update. The file is read with a cap and every field is checked:
@@ -102,6 +103,8 @@ static bool parse_state(json_object *root, struct upgrade_state *st)
     if (!get_int(root, "format", &n) || n != STATE_FORMAT)
         return false;
     if (!get_string(root, "floor", &s) || !version_field(s, st->floor))
+        return false;
+    if (!get_string(root, "confirmed", &s) || !version_field(s, st->confirmed))
         return false;
 
     if (!get_object(root, "pending", &o))
@@ -269,6 +272,7 @@ static json_object *build_json(const struct upgrade_state *st)
 
     rc |= add_int(root, "format", STATE_FORMAT);
     rc |= add_str(root, "floor", st->floor);
+    rc |= add_str(root, "confirmed", st->confirmed);
     rc |= add_obj(root, "pending", pending);
     rc |= add_obj(root, "trial", trial);
     rc |= add_obj(root, "bad", bad);

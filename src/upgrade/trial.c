@@ -1,15 +1,16 @@
 /*
  * Trial boot and rollback (DESIGN.md §5 step 11), and the anti-rollback floor (§3).
  *
- * A version above the floor (the highest version this node has confirmed) runs on trial.
- * Every start of it counts one attempt in the state file before the node serves anything,
+ * A version above the highest confirmed one runs on trial. Its first start raises the floor
+ * (the highest version ever installed: nothing below it is installed again, DESIGN.md §3,
+ * even after a rollback, because the bad version stays marked). Every start counts one attempt in the state file before the node serves anything,
  * so a binary that dies during start-up, crashes later, or is killed by its supervisor is
  * counted without any help from the process that failed. After trial_max_attempts starts
  * without a confirmation, the next start restores `<binary>.backup` (the copy the replacer
  * made, DESIGN.md §5 step 9), marks the version bad for this node and for every node that
  * shares the binary (`<binary>.bad-versions`), and restarts into the old version. A trial
- * is confirmed after trial_period of health; only then does the floor rise, so a version
- * that never came up cannot lock the node out of its working predecessor.
+ * is confirmed after trial_period of health; only then does the baseline move, so a
+ * version that never came up still counts as on trial however often it is started.
  * This is what ant-node lacked in its issue #171: a release that would not start left a
  * node offline for 14 hours.
  */
@@ -239,21 +240,26 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
     if (err != ANT_OK)
         goto out;
 
-    if (st.floor[0] == '\0') {
+    if (st.confirmed[0] == '\0') {
         /* First start of this node: what runs now is what was installed. */
-        state_copy(st.floor, sizeof st.floor, u->running);
+        state_copy(st.confirmed, sizeof st.confirmed, u->running);
+        if (st.floor[0] == '\0' || cmp_text(u->running, st.floor) > 0)
+            state_copy(st.floor, sizeof st.floor, u->running);
         memset(&st.trial, 0, sizeof st.trial);
         save = true;
         goto done;
     }
 
-    int c = cmp_text(u->running, st.floor);
+    int c = cmp_text(u->running, st.confirmed);
     if (c > 0) {
         if (cmp_text(st.trial.version, u->running) != 0 || st.trial.version[0] == '\0') {
             memset(&st.trial, 0, sizeof st.trial);
             state_copy(st.trial.version, sizeof st.trial.version, u->running);
-            state_copy(st.trial.from, sizeof st.trial.from, st.floor);
+            state_copy(st.trial.from, sizeof st.trial.from, st.confirmed);
         }
+        /* It is installed and running now: nothing below it may be installed again. */
+        if (cmp_text(u->running, st.floor) > 0)
+            state_copy(st.floor, sizeof st.floor, u->running);
         bool marked = state_is_bad(&st, u->running) || engine_host_bad(u, u->running);
         if (st.trial.attempts >= u->cfg.trial_max_attempts || marked) {
             char restored[ANT_SEMVER_TEXT_MAX], backup_path[PATH_MAX + 16];
@@ -295,8 +301,8 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
         goto done;
     }
 
-    /* Running the floor (or, after a manual downgrade, below it): a trial of a higher
-     * version that is still open ended without us in it, so it failed. */
+    /* Running the confirmed version (or, after a manual downgrade, below it): a trial of a
+     * higher version that is still open ended without us in it, so it failed. */
     if (st.trial.version[0] != '\0' && cmp_text(st.trial.version, u->running) > 0) {
         ant_log(ANT_LOG_WARN, "upgrade",
                 "Trial of newer version ended on an older binary, marking it bad version=%s running=%s",
@@ -307,7 +313,7 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
         memset(&st.trial, 0, sizeof st.trial);
         save = true;
     }
-    if (c < 0)
+    if (cmp_text(u->running, st.floor) < 0 && !state_is_bad(&st, st.floor))
         ant_log(ANT_LOG_WARN, "upgrade", "Running below the upgrade floor version=%s floor=%s",
                 u->running, st.floor);
 done:
@@ -338,6 +344,7 @@ ant_err ant_upgrade_confirm(struct ant_upgrade *u)
     if (cmp_text(st.trial.version, u->running) == 0 && st.trial.version[0] != '\0') {
         if (cmp_text(u->running, st.floor) > 0)
             state_copy(st.floor, sizeof st.floor, u->running);
+        state_copy(st.confirmed, sizeof st.confirmed, u->running);
         memset(&st.trial, 0, sizeof st.trial);
         if (st.pending.version[0] != '\0' && cmp_text(st.pending.version, u->running) <= 0)
             memset(&st.pending, 0, sizeof st.pending);

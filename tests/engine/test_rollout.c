@@ -136,6 +136,7 @@ static void test_state_roundtrip_and_rejects(void)
     struct upgrade_state st, back;
     memset(&st, 0, sizeof st);
     CHECK(state_copy(st.floor, sizeof st.floor, "0.2.0"));
+    CHECK(state_copy(st.confirmed, sizeof st.confirmed, "0.1.0"));
     CHECK(state_copy(st.trial.version, sizeof st.trial.version, "0.3.0-rc.1"));
     st.trial.attempts = 2;
     state_add_bad(&st, "0.2.5");
@@ -145,6 +146,7 @@ static void test_state_roundtrip_and_rejects(void)
     CHECK_OK(state_save(fd, &st));
     CHECK_OK(state_load(fd, &back));
     CHECK_STR(back.floor, "0.2.0");
+    CHECK_STR(back.confirmed, "0.1.0");
     CHECK_STR(back.trial.version, "0.3.0-rc.1");
     CHECK_INT(back.trial.attempts, 2);
     CHECK_INT(back.nbad, 2);

@@ -64,9 +64,12 @@ static void test_failing_release_rolled_back_never_retried(void)
     /* The bad version is remembered by the node and beside the shared binary. */
     CHECK(sh("grep -q '\"0.2.0\"' '%s/node0/upgrade_state.json'", w.dir) == 0);
     CHECK(sh("grep -qx '0.2.0' '%s.bad-versions'", w.binary) == 0);
-    char floor[64];
+    /* The floor stays at the highest version ever installed; the bad mark keeps it out. */
+    char floor[64], confirmed[64];
     state_field(&w, 0, "floor", floor, sizeof floor);
-    CHECK_STR(floor, "0.1.0");
+    state_field(&w, 0, "confirmed", confirmed, sizeof confirmed);
+    CHECK_STR(floor, "0.2.0");
+    CHECK_STR(confirmed, "0.1.0");
 
     /* Never retried: further checks (a fresh release list too) install nothing, and a
      * second node sharing the binary does not install it either. */
@@ -78,6 +81,18 @@ static void test_failing_release_rolled_back_never_retried(void)
     CHECK_INT(world_log_count(&w, 1, "Upgrade available"), 0);
     world_archive_path(path, sizeof path, "0.2.0");
     CHECK_INT(world_count(&w, path), 1);
+
+    /* Anti-rollback after a rollback: 0.1.5 is above the running 0.1.0 but below the
+     * highest version this node ever installed (0.2.0), so node 0 does not take it; node 1,
+     * which never installed anything above 0.1.0, does. */
+    CHECK(world_publish(&w, "0.1.5", FAKE_V15, NULL) == 0);
+    CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade available version=0.1.5"), 0);
+    check_version(w.binary, "0.1.0");
+    CHECK_INT(world_run(&w, w.binary, "run", 1, service, NULL, 20000), 75);
+    CHECK_INT(world_log_count(&w, 1, "Replacing binary... version=0.1.5"), 1);
+    check_version(w.binary, "0.1.5");
     world_free(&w);
 }
 
@@ -90,9 +105,11 @@ static void test_healthy_release_confirmed_and_floor_holds(void)
     CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
     CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=1"), 1);
     CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed version=0.2.0"), 1);
-    char floor[64];
+    char floor[64], confirmed[64];
     state_field(&w, 0, "floor", floor, sizeof floor);
+    state_field(&w, 0, "confirmed", confirmed, sizeof confirmed);
     CHECK_STR(floor, "0.2.0");
+    CHECK_STR(confirmed, "0.2.0");
 
     /* A later start of the confirmed version is no trial. */
     CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
