@@ -304,7 +304,12 @@ build_libarchive() {
 build_lmdb() {
   fresh_tree lmdb
   cd libraries/liblmdb
-  make -j"$JOBS" CC="$CC" AR="$AR" OPT="$CFLAGS" liblmdb.a
+  # MDB_USE_ROBUST=0: musl refuses robust mutexes (ENOSYS) where the robust-futex list is
+  # unavailable — qemu-user, where the arm64 build is tested, is such a place — and LMDB
+  # then cannot open any environment. They only matter when several processes share an
+  # environment and one dies holding the write lock; a node's chunk store has one process,
+  # and LMDB re-initialises the lock region whenever a sole opener starts.
+  make -j"$JOBS" CC="$CC" AR="$AR" OPT="$CFLAGS" XCFLAGS="-DMDB_USE_ROBUST=0" liblmdb.a
   install -m 0644 liblmdb.a "$PREFIX/lib/"
   install -m 0644 lmdb.h "$PREFIX/include/"
   local v

@@ -65,8 +65,10 @@ if [ -n "$node" ]; then
   grep -Eq '^ant-node [0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$' <<<"$out" || die "ant-node --version printed: $out"
   say "arm64 $out"
   mkdir -m 0700 "$work/root"
+  # qemu-user cannot map the default 64 GiB LMDB window in its guest address space (a
+  # limit of the emulator, not of arm64), so the chunk store gets 1 GiB here.
   $Q "$node" run --root-dir "$work/root" --listen 127.0.0.1:0 --no-auto-upgrade --workers 2 \
-    > "$work/node.log" 2>&1 &
+    --map-size 1GiB > "$work/node.log" 2>&1 &
   node_pid=$!
   port=""
   for _ in $(seq 200); do
