@@ -11,7 +11,9 @@
 #include <ftw.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <linux/fs.h> /* RENAME_EXCHANGE */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -219,6 +221,52 @@ static void test_open_capped_rejects_special_files(void)
               ANT_ERR_TOO_LARGE);
     CHECK_OK(ant_fsx_open_capped(dfd, "sparse", (uint64_t)1 << 32, &fd, &size));
     close(fd);
+    close(dfd);
+    rm_tree(root);
+}
+
+
+/*
+ * The name is swapped between a regular file and a FIFO (renameat2 RENAME_EXCHANGE) by a
+ * child as fast as it can while we open it: whatever we get back must be the regular file.
+ * A check made only before the open (by name) loses this race; the check of the open fd
+ * cannot.
+ */
+static void test_open_capped_checks_the_open_fd(void)
+{
+    char root[64];
+    make_tmpdir(root, sizeof root);
+    int dfd = open_dir(root);
+    write_file(dfd, "a", "regular");
+    CHECK(mkfifoat(dfd, "b", 0600) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (;;)
+            if (syscall(SYS_renameat2, dfd, "a", dfd, "b", RENAME_EXCHANGE) != 0)
+                _exit(1);
+    }
+    unsigned ok = 0, refused = 0, wrong = 0;
+    double t0 = now_s();
+    while (now_s() - t0 < 1.5) {
+        int fd = -1;
+        uint64_t size = 0;
+        ant_err err = ant_fsx_open_capped(dfd, "a", 100, &fd, &size);
+        if (err == ANT_OK) {
+            struct stat st;
+            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+                wrong++;
+            ok++;
+            close(fd);
+        } else if (err == ANT_ERR_UNSAFE_FILE || err == ANT_ERR_NOT_FOUND) {
+            refused++;
+        } else {
+            wrong++;
+        }
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    CHECK_MSG(wrong == 0, "%u opens returned a non-regular file", wrong);
+    CHECK_MSG(ok > 0 && refused > 0, "race not exercised: ok=%u refused=%u", ok, refused);
     close(dfd);
     rm_tree(root);
 }
@@ -450,6 +498,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_name_ok),
     ANT_TEST(test_trusted_dir_rules),
     ANT_TEST(test_open_capped_rejects_special_files),
+    ANT_TEST(test_open_capped_checks_the_open_fd),
     ANT_TEST(test_read_capped),
     ANT_TEST(test_write_atomic),
     ANT_TEST(test_tmp_stream),
