@@ -14,7 +14,11 @@
  *          --archive-cap N --stop-on-upgrade
  * Exit codes: run: 0 after --run-ms, 75 or 0 after a restart as ant_upgrade_restart says,
  * 2 on usage or engine errors; FAKE_FAIL: 1.
+ * With FAKE_SELF_REPLACE=PATH in the environment the program first installs PATH over its
+ * own file (temp + rename), so the engine starts with /proc/self/exe ending " (deleted)".
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,6 +50,29 @@ static void request_shutdown(void *arg)
 {
     (void)arg;
     atomic_store(&shutdown_requested, true);
+}
+
+/* Copies `src` over our own on-disk file the way an upgrader would: temp file, rename. */
+static int replace_self(const char *src)
+{
+    char self[PATH_MAX], tmp[PATH_MAX + 8], buf[65536];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    snprintf(tmp, sizeof tmp, "%s.fake", self);
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    int rc = in >= 0 && out >= 0 ? 0 : -1;
+    while (rc == 0 && (n = read(in, buf, sizeof buf)) > 0)
+        rc = write(out, buf, (size_t)n) == n ? 0 : -1;
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0)
+        rc = -1;
+    if (rc == 0)
+        rc = rename(tmp, self);
+    return rc;
 }
 
 static uint64_t num(const char *s)
@@ -116,6 +143,11 @@ int main(int argc, char **argv)
             return 2;
     }
 
+    const char *self_replace = getenv("FAKE_SELF_REPLACE");
+    if (self_replace != NULL && replace_self(self_replace) != 0) {
+        fprintf(stderr, "fake_node: cannot replace own binary\n");
+        return 2;
+    }
     struct ant_upgrade *u = NULL;
     ant_err err = ant_upgrade_new(&cfg, argc, argv, &u);
     if (err != ANT_OK) {

@@ -35,6 +35,30 @@ static void state_field(struct world *w, unsigned n, const char *key, char *buf,
     json_object_put(st);
 }
 
+/* The pid a spawned (not our child) node logged as `Node started version=<v> pid=`, waiting
+ * up to 4 s for it; 0 if it never came up. */
+static long started_pid(struct world *w, unsigned n, const char *version)
+{
+    char needle[96], logp[400], line[512];
+    snprintf(needle, sizeof needle, "Node started version=%s pid=", version);
+    world_log(w, n, logp, sizeof logp);
+    for (int tries = 0; tries < 200; tries++) {
+        long pid = 0;
+        FILE *f = fopen(logp, "r");
+        while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+            const char *p = strstr(line, needle);
+            if (p != NULL)
+                pid = strtol(p + strlen(needle), NULL, 10);
+        }
+        if (f != NULL)
+            fclose(f);
+        if (pid > 0)
+            return pid;
+        usleep(20000);
+    }
+    return 0;
+}
+
 static const char *const service[] = {"--stop-on-upgrade", "--window-ms", "0", "--check-ms",
                                       "600000", "--trial-ms", "400", "--run-ms", "1500", NULL};
 
@@ -147,21 +171,7 @@ static void test_standalone_spawns_on_disk_binary(void)
     /* The children are not ours: find them through their log lines and look at
      * /proc/<pid>/exe while they run. */
     for (unsigned n = 0; n < 2; n++) {
-        long pid = 0;
-        for (int tries = 0; tries < 200 && pid == 0; tries++) {
-            char logp[400], line[512];
-            world_log(&w, n, logp, sizeof logp);
-            FILE *f = fopen(logp, "r");
-            while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-                const char *p = strstr(line, "Node started version=0.2.0 pid=");
-                if (p != NULL)
-                    pid = strtol(p + strlen("Node started version=0.2.0 pid="), NULL, 10);
-            }
-            if (f != NULL)
-                fclose(f);
-            if (pid == 0)
-                usleep(20000);
-        }
+        long pid = started_pid(&w, n, "0.2.0");
         CHECK_MSG(pid > 0, "node %u did not come back as 0.2.0", n);
         if (pid <= 0)
             continue;
@@ -178,7 +188,36 @@ static void test_standalone_spawns_on_disk_binary(void)
     world_free(&w);
 }
 
+/* Started from a binary that was replaced before the engine looked: /proc/self/exe ends in
+ * " (deleted)". The engine strips that, so the later restart spawns the live file. */
+static void test_deleted_exe_resolved_to_live_path(void)
+{
+    struct world w;
+    char env[512];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    snprintf(env, sizeof env, "FAKE_SELF_REPLACE=%s", FAKE_V15);
+    const char *envs[] = {env, NULL};
+    const char *args[] = {"--window-ms", "0", "--check-ms", "600000", "--trial-ms", "60000",
+                          "--run-ms", "2000", NULL};
+    CHECK_INT(world_run(&w, w.binary, "run", 0, args, envs, 20000), 0);
+    char want[512];
+    snprintf(want, sizeof want, "Own binary was replaced since start path=%s", w.binary);
+    CHECK_INT(world_log_count(&w, 0, want), 1);
+    /* The on-disk 0.1.5 was replaced by 0.2.0 and that file was spawned. */
+    snprintf(want, sizeof want, "Spawned new binary path=%s ", w.binary);
+    CHECK_INT(world_log_count(&w, 0, want), 1);
+    long pid = started_pid(&w, 0, "0.2.0");
+    CHECK(pid > 0);
+    CHECK_INT(world_log_count(&w, 0, "(deleted)"), 0);
+    if (pid > 0)
+        kill((pid_t)pid, SIGTERM);
+    usleep(100000);
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
+    ANT_TEST(test_deleted_exe_resolved_to_live_path),
     ANT_TEST(test_failing_release_rolled_back_never_retried),
     ANT_TEST(test_healthy_release_confirmed_and_floor_holds),
     ANT_TEST(test_standalone_spawns_on_disk_binary),
