@@ -6,7 +6,12 @@
 set(CMAKE_SYSTEM_NAME Linux)
 
 # Where build-deps.sh put its output; the default is what it uses without an outdir argument.
-set(ANT_MUSL_DEPS_DIR "${CMAKE_CURRENT_LIST_DIR}/../build/musl-deps" CACHE PATH
+if(DEFINED ENV{ANT_MUSL_DEPS_DIR} AND NOT "$ENV{ANT_MUSL_DEPS_DIR}" STREQUAL "")
+  set(_ant_deps_default "$ENV{ANT_MUSL_DEPS_DIR}")
+else()
+  set(_ant_deps_default "${CMAKE_CURRENT_LIST_DIR}/../build/musl-deps")
+endif()
+set(ANT_MUSL_DEPS_DIR "${_ant_deps_default}" CACHE PATH
     "Output directory of scripts/musl/build-deps.sh (holds <arch>/prefix and <arch>/toolchain)")
 get_filename_component(_ant_deps "${ANT_MUSL_DEPS_DIR}/${ANT_MUSL_ARCH}" ABSOLUTE)
 set(_ant_prefix "${_ant_deps}/prefix")

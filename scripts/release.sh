@@ -85,16 +85,19 @@ for arch in $ARCHES; do
   for p in ant-node ant-keygen ant-devnet; do
     b="$dir/$p/$p"
     [ -x "$b" ] || die "$arch: $b was not built"
-    hdr="$(readelf -hW "$b")"
+    # Each output is captured before grep reads it: `cmd | grep -q` under pipefail fails
+    # when grep stops early and cmd gets SIGPIPE, which a negated check would then pass.
+    hdr="$(readelf -hW "$b")"; prog="$(readelf -lW "$b")"; dyn="$(readelf -dW "$b")"; sec="$(readelf -SW "$b")"
     grep -q "Machine:[[:space:]]*$(machine_of "$arch")\$" <<<"$hdr" || die "$b: wrong machine"
-    ! readelf -lW "$b" | grep -q INTERP || die "$b has a PT_INTERP: not static"
-    ! readelf -dW "$b" | grep -q '(NEEDED)' || die "$b has DT_NEEDED entries: not static"
-    ! readelf -SW "$b" | grep -q ' \.symtab ' || die "$b is not stripped"
+    ! grep -q INTERP <<<"$prog" || die "$b has a PT_INTERP: not static"
+    ! grep -q '(NEEDED)' <<<"$dyn" || die "$b has DT_NEEDED entries: not static"
+    ! grep -q ' \.symtab ' <<<"$sec" || die "$b is not stripped"
     got="$($run "$b" --version)"
     [ "$got" = "$p $VERSION" ] || die "$b --version printed '$got', want '$p $VERSION'"
   done
   for p in ant-node ant-devnet; do
-    MIMALLOC_VERBOSE=1 $run "$dir/$p/$p" --version 2>&1 >/dev/null | grep -q "^mimalloc: option" ||
+    banner="$(MIMALLOC_VERBOSE=1 $run "$dir/$p/$p" --version 2>&1 >/dev/null)"
+    grep -q "^mimalloc: option" <<<"$banner" ||
       die "$arch $p: mimalloc is not its allocator (add ant_use_allocator($p) to tools/$p/CMakeLists.txt)"
   done
   log "$arch: ant-node $(stat -c %s "$dir/ant-node/ant-node") bytes, static, stripped, mimalloc"

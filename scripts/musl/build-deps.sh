@@ -9,8 +9,11 @@
 # A finished build leaves a stamp keyed by the source version, the recipe, the flags and the
 # compiler; a second run with nothing changed rebuilds nothing.
 #
-#   scripts/musl/build-deps.sh x64|arm64 [outdir]     (default outdir: build/musl-deps)
+#   scripts/musl/build-deps.sh x64|arm64 [outdir]
 #
+# Default outdir: $ANT_MUSL_DEPS_DIR, else build/musl-deps (a cache outside the work tree,
+# e.g. ANT_MUSL_DEPS_DIR=/var/cache/ant-musl-deps, survives `rm -rf build` and new clones;
+# the toolchain files and the portability tests read the same variable).
 # Environment: JOBS (default 2), ANT_NICE (default 10), ANT_MUSL_APT_UPDATE=1 forces a fresh
 # index download (otherwise the private index is refreshed when older than a day),
 # ANT_DEBIAN_MIRROR / ANT_DEBIAN_SECURITY_MIRROR override the mirrors taken from /etc/apt.
@@ -25,7 +28,7 @@ case "$ARCH" in
   *) echo "usage: $0 x64|arm64 [outdir]" >&2; exit 2 ;;
 esac
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-OUT="${2:-$ROOT/build/musl-deps}"
+OUT="${2:-${ANT_MUSL_DEPS_DIR:-$ROOT/build/musl-deps}}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 JOBS="${JOBS:-2}"

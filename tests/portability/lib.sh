@@ -2,7 +2,8 @@
 # release outputs: they find the preset build dirs through ANT_MUSL_X64_DIR /
 # ANT_MUSL_ARM64_DIR and the musl probes through ANT_PROBE_X64 / ANT_PROBE_ARM64 (all set by
 # tests/portability/CMakeLists.txt). A missing output makes a test skip (exit 77) unless
-# ANT_PORTABILITY_REQUIRED is ON/1, where CI has built them and a gap is a failure.
+# ANT_PORTABILITY_REQUIRED is ON/1 (CMake option or environment), for runs that built them
+# and must treat a gap as a failure.
 set -euo pipefail
 
 SKIP=77
@@ -11,8 +12,12 @@ TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 say() { printf '%s: %s\n' "${TEST_NAME:-portability}" "$*"; }
 die() { say "FAIL: $*" >&2; exit 1; }
 
+# Required by the CMake option (ANT_PORTABILITY_REQUIRED_CMAKE) or by ctest's environment.
 required() {
-  case "${ANT_PORTABILITY_REQUIRED:-OFF}" in ON|on|1|TRUE|true|YES|yes) return 0 ;; esac
+  local v
+  for v in "${ANT_PORTABILITY_REQUIRED_CMAKE:-OFF}" "${ANT_PORTABILITY_REQUIRED:-OFF}"; do
+    case "$v" in ON|on|1|TRUE|true|YES|yes) return 0 ;; esac
+  done
   return 1
 }
 

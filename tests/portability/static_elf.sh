@@ -21,9 +21,10 @@ for arch in x64 arm64; do
   done
 done
 [ "$checked" -gt 0 ] || missing "any musl release program or probe"
-for p in ant-node ant-keygen ant-devnet; do
-  b="$(musl_bin x64 "$p")"
-  if [ -z "$b" ] && required; then die "x64 $p was not built"; fi
+for arch in x64 arm64; do
+  for p in ant-node ant-keygen ant-devnet; do
+    if [ -z "$(musl_bin "$arch" "$p")" ] && required; then die "$arch $p was not built"; fi
+  done
 done
 
 # Negative control: the checker must see the glibc build's interpreter and libraries.
