@@ -64,9 +64,11 @@ const char *ant_cache_path(const struct ant_cache *cache);
 
 /*
  * Creates a private 0700 staging directory `.staging-<random>` inside the cache directory
- * and returns its path and fd (see ant_fsx_private_dir_create); remove it with
- * ant_fsx_private_dir_remove. For callers without a staging area of their own (the
- * `ant-node cache` commands).
+ * (mkdirat on the cache's fd, checked on its own fd) and returns its path and fd; remove it
+ * with ant_fsx_private_dir_remove. For callers without a staging area of their own (the
+ * `ant-node cache` commands). Leftovers of crashed processes are pruned after a day.
+ * Errors: ANT_ERR_RNG, ANT_ERR_IO, ANT_ERR_NO_SPACE, ANT_ERR_UNSAFE_FILE,
+ * ANT_ERR_INVALID_ARG (path does not fit `pathcap`).
  */
 ANT_MUST_CHECK ant_err ant_cache_staging_create(const struct ant_cache *cache, char *path,
                                                 size_t pathcap, int *dirfd);

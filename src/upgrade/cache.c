@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,9 +149,46 @@ const char *ant_cache_path(const struct ant_cache *cache)
 ant_err ant_cache_staging_create(const struct ant_cache *cache, char *path, size_t pathcap,
                                  int *dirfd)
 {
+    if (dirfd == NULL || path == NULL || pathcap == 0)
+        return ANT_ERR_INVALID_ARG;
+    *dirfd = -1;
+    path[0] = '\0';
     if (cache == NULL)
         return ANT_ERR_INVALID_ARG;
-    return ant_fsx_private_dir_create(cache->path, STAGING_PREFIX, path, pathcap, dirfd);
+    /* Made with mkdirat on the cache's fd like every other cache operation: the cache path
+     * is not resolved again (the returned path is for messages and ant_fsx_private_dir_remove). */
+    char name[sizeof STAGING_PREFIX + 16];
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint8_t rnd[8];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            return ANT_ERR_RNG;
+        char hex[2 * sizeof rnd + 1];
+        ant_hex_encode(hex, rnd, sizeof rnd);
+        snprintf(name, sizeof name, STAGING_PREFIX "%s", hex);
+        if (mkdirat(cache->dirfd, name, 0700) == 0)
+            break;
+        if (errno != EEXIST)
+            return errno == ENOSPC ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
+        name[0] = '\0';
+    }
+    if (name[0] == '\0')
+        return ANT_ERR_EXISTS;
+    int n = snprintf(path, pathcap, "%s/%s", cache->path, name);
+    int fd = openat(cache->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (n < 0 || (size_t)n >= pathcap || fd < 0 || fstat(fd, &st) != 0 ||
+        st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        ant_err err = n < 0 || (size_t)n >= pathcap ? ANT_ERR_INVALID_ARG
+                      : fd < 0                      ? ANT_ERR_IO
+                                                    : ANT_ERR_UNSAFE_FILE;
+        if (fd >= 0)
+            close(fd);
+        unlinkat(cache->dirfd, name, AT_REMOVEDIR);
+        path[0] = '\0';
+        return err;
+    }
+    *dirfd = fd;
+    return ANT_OK;
 }
 
 /* ---- meta ------------------------------------------------------------------------ */

@@ -166,11 +166,21 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* What to run: a path, or (dirfd >= 0) `name` in an open directory, which is then also
+ * the working directory. */
+struct target {
+    const char *path;
+    const char *workdir;
+    int dirfd;
+    const char *name;
+};
+
 /* Child side, between fork and exec: only async-signal-safe calls. */
-static void child_exec(const char *path, const char *workdir, int out_w, int devnull)
+static void child_exec(const struct target *t, int out_w, int devnull)
 {
+    const char *path = t->path;
     static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
-    char *argv[] = {(char *)path, "--version", NULL};
+    char *argv[] = {(char *)(t->dirfd >= 0 ? t->name : path), "--version", NULL};
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -182,7 +192,7 @@ static void child_exec(const char *path, const char *workdir, int out_w, int dev
     if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
         dup2(devnull, STDERR_FILENO) < 0)
         _exit(126);
-    if (workdir != NULL && chdir(workdir) != 0)
+    if (t->dirfd >= 0 ? fchdir(t->dirfd) != 0 : t->workdir != NULL && chdir(t->workdir) != 0)
         _exit(126);
     /* Descriptors the parent opened without O_CLOEXEC must not reach the new binary. */
 #ifdef SYS_close_range
@@ -192,7 +202,10 @@ static void child_exec(const char *path, const char *workdir, int out_w, int dev
         for (int fd = 3; fd < 4096; fd++)
             close(fd);
     }
-    execve(path, argv, envp);
+    /* Safety: with a directory fd, the working directory is now that very directory (the
+     * one the ELF checks read through), so "./ant-node" is resolved inside it and the
+     * staging path is never looked up again. */
+    execve(t->dirfd >= 0 ? t->name : path, argv, envp);
     _exit(127);
 }
 
@@ -219,9 +232,10 @@ static bool version_text_ok(const char *v)
     return true;
 }
 
-ant_err ant_validate_run_version(const char *path, const char *workdir, unsigned timeout_ms,
-                                 char *version, size_t cap, const char **reason)
+static ant_err run_version(const struct target *t, unsigned timeout_ms, char *version,
+                           size_t cap, const char **reason)
 {
+    const char *path = t->path;
     const char *why_local = NULL;
     const char **why = reason != NULL ? reason : &why_local;
     *why = NULL;
@@ -250,7 +264,7 @@ ant_err ant_validate_run_version(const char *path, const char *workdir, unsigned
         goto out;
     }
     if (pid == 0)
-        child_exec(path, workdir, pipefd[1], devnull);
+        child_exec(t, pipefd[1], devnull);
     /* Both sides set the group, so the kill below works whichever runs first. */
     setpgid(pid, pid);
     close(pipefd[1]);
@@ -357,6 +371,13 @@ out:
     return err;
 }
 
+ant_err ant_validate_run_version(const char *path, const char *workdir, unsigned timeout_ms,
+                                 char *version, size_t cap, const char **reason)
+{
+    struct target t = {.path = path, .workdir = workdir, .dirfd = -1, .name = NULL};
+    return run_version(&t, timeout_ms, version, cap, reason);
+}
+
 ant_err ant_validate_binary(const char *dir_path, int dirfd, const char *expected_version,
                             const char **reason)
 {
@@ -377,7 +398,8 @@ ant_err ant_validate_binary(const char *dir_path, int dirfd, const char *expecte
         return ANT_ERR_INVALID_ARG;
     }
     char got[ANT_VALIDATE_OUTPUT_CAP];
-    err = ant_validate_run_version(path, dir_path, ANT_VALIDATE_TIMEOUT_MS, got, sizeof got, why);
+    struct target t = {.path = path, .workdir = dir_path, .dirfd = dirfd, .name = "./ant-node"};
+    err = run_version(&t, ANT_VALIDATE_TIMEOUT_MS, got, sizeof got, why);
     if (err != ANT_OK)
         return err;
     if (strcmp(got, expected_version) != 0) {
