@@ -83,6 +83,11 @@ struct ant_upgrade_config {
      * the process runs. */
     bool (*healthy)(void *arg);
     void *healthy_arg;
+    /* Optional: told the engine's state as one token without spaces whenever it changes
+     * (any thread): "idle", "trial-<v>", "scheduled-<v>-at-<unix s>", "applying-<v>",
+     * "restarting-<v>", "failed-<stage>". For the node's STATUS (ant_node_set_upgrade_state). */
+    void (*state_changed)(void *arg, const char *state);
+    void *state_changed_arg;
 };
 
 /* Fills `cfg` with the defaults above. */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,19 @@ static void error_token(ant_err err, char *buf, size_t cap)
     }
 }
 
+void engine_notify(const struct ant_upgrade *u, const char *fmt, ...)
+{
+    char token[160];
+    va_list ap;
+    if (u->cfg.state_changed == NULL)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(token, sizeof token, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        u->cfg.state_changed(u->cfg.state_changed_arg, token);
+}
+
 void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, ant_err err)
 {
     char tok[STATE_ERROR_MAX];
@@ -67,6 +81,7 @@ void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, 
     error_token(err, tok, sizeof tok);
     ant_log(ANT_LOG_ERROR, "upgrade", "Upgrade failed version=%s stage=%s error=%s",
             version != NULL && version[0] != '\0' ? version : "-", stage, tok);
+    engine_notify(u, "failed-%s", stage);
     /* Best effort: the error is already logged, the state copy is for `upgrade status`. */
     if (state_lock(u->rootfd, u->cfg.lock_timeout_ms, &lockfd) != ANT_OK)
         return;
@@ -352,6 +367,7 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
     err = check_allowed(u, c.version);
     if (err != ANT_OK)
         goto out;
+    engine_notify(u, "applying-%s", c.version);
 
     stage = "keys";
     err = load_keys(&c);
@@ -419,6 +435,7 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
     state_copy(u->restart_version, sizeof u->restart_version, c.version);
     u->restart_scheduled_at = plan->scheduled_at;
     atomic_store(&u->restart_pending, true);
+    engine_notify(u, "restarting-%s", c.version);
 out:
     if (err != ANT_OK)
         engine_fail(u, c.version, stage, err);

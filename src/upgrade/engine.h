@@ -137,6 +137,10 @@ ANT_MUST_CHECK ant_err engine_open_binary_dir(const struct ant_upgrade *u, int *
 ANT_MUST_CHECK ant_err engine_copy_file(int dirfd, const char *src, const char *dst,
                                         mode_t mode);
 
+/* Reports the engine state token to cfg.state_changed (printf-style; no-op without it). */
+void engine_notify(const struct ant_upgrade *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Records an error in the state file and logs `Upgrade failed`. */
 void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, ant_err err);
 

@@ -319,6 +319,7 @@ ant_err ant_upgrade_run_once(struct ant_upgrade *u, uint64_t *next_ms)
         return err;
     int64_t now = engine_now();
     if (now < plan.scheduled_at) {
+        engine_notify(u, "scheduled-%s-at-%lld", plan.version, (long long)plan.scheduled_at);
         uint64_t wait = (uint64_t)(plan.scheduled_at - now) * 1000u;
         if (wait < *next_ms)
             *next_ms = wait;

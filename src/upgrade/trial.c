@@ -286,6 +286,7 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
             if (cmp_text(st.pending.version, u->running) == 0)
                 memset(&st.pending, 0, sizeof st.pending);
             state_copy(u->restart_version, sizeof u->restart_version, restored);
+            engine_notify(u, "restarting-%s", restored);
             u->restart_scheduled_at = 0;
             atomic_store(&u->restart_pending, true);
             *restart = true;
@@ -298,6 +299,7 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
         save = true;
         ant_log(ANT_LOG_INFO, "upgrade", "Trial boot started version=%s attempt=%u", u->running,
                 st.trial.attempts);
+        engine_notify(u, "trial-%s", u->running);
         goto done;
     }
 
@@ -352,6 +354,7 @@ ant_err ant_upgrade_confirm(struct ant_upgrade *u)
         if (err != ANT_OK)
             goto out;
         ant_log(ANT_LOG_INFO, "upgrade", "Trial boot confirmed version=%s", u->running);
+        engine_notify(u, "idle");
     }
     u->trial_open = false;
 out:

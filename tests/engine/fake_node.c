@@ -75,6 +75,13 @@ static int replace_self(const char *src)
     return rc;
 }
 
+/* Stands in for ant_node_set_upgrade_state: the tests read these lines. */
+static void state_changed(void *arg, const char *state)
+{
+    (void)arg;
+    ant_log(ANT_LOG_INFO, "node", "Upgrade state state=%s", state);
+}
+
 static uint64_t num(const char *s)
 {
     return strtoull(s, NULL, 10);
@@ -100,6 +107,7 @@ int main(int argc, char **argv)
     ant_upgrade_config_init(&cfg);
     cfg.running_version = FAKE_VERSION;
     cfg.request_shutdown = request_shutdown;
+    cfg.state_changed = state_changed;
     cfg.first_check_min_ms = 0;
     cfg.first_check_max_ms = 0;
     cfg.lock_timeout_ms = 30000;

@@ -84,6 +84,7 @@ static void test_failing_release_rolled_back_never_retried(void)
     CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=3"), 1);
     CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=4"), 0);
     CHECK_INT(world_log_count(&w, 0, "Rolling back failed upgrade version=0.2.0 attempts=3"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade state state=restarting-0.1.0"), 1);
     CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed"), 0);
     /* The bad version is remembered by the node and beside the shared binary. */
     CHECK(sh("grep -q '\"0.2.0\"' '%s/node0/upgrade_state.json'", w.dir) == 0);
@@ -129,6 +130,11 @@ static void test_healthy_release_confirmed_and_floor_holds(void)
     CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
     CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=1"), 1);
     CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed version=0.2.0"), 1);
+    /* The state the node's STATUS would show moved along. */
+    CHECK_INT(world_log_count(&w, 0, "Upgrade state state=applying-0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade state state=restarting-0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade state state=trial-0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade state state=idle"), 1);
     char floor[64], confirmed[64];
     state_field(&w, 0, "floor", floor, sizeof floor);
     state_field(&w, 0, "confirmed", confirmed, sizeof confirmed);
