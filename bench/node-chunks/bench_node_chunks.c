@@ -79,6 +79,27 @@ static void sample_rss(struct rss *r)
     fclose(f);
 }
 
+/* utime + stime of the node in seconds, from /proc/<pid>/stat (fields 14 and 15). */
+static double node_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* the command name may contain spaces */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                            &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void *rss_main(void *arg)
 {
     struct rss *r = arg;
@@ -148,7 +169,7 @@ int main(int argc, char **argv)
     struct rss r;
     pthread_t rt;
     uint64_t x = 0x243f6a8885a308d3ull;
-    double tput, tget, mib;
+    double tput, tget, mib, c0, c1, c2;
 
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--addr") == 0)
@@ -200,22 +221,26 @@ int main(int argc, char **argv)
            r.file_kib);
     r.anon_kib = r.file_kib = r.shmem_kib = 0;
     pthread_create(&rt, NULL, rss_main, &r);
+    c0 = node_cpu_s(r.pid);
     tput = run_phase(&b, 0, threads);
+    c1 = node_cpu_s(r.pid);
     tget = atomic_load(&b.failed) ? -1 : run_phase(&b, 1, threads);
+    c2 = node_cpu_s(r.pid);
     atomic_store(&r.stop, true);
     pthread_join(rt, NULL);
     if (atomic_load(&b.failed) || tput <= 0 || tget <= 0)
         return 1;
     printf("chunks: %zu (256 KiB..1 MiB, mean %.0f KiB), %d client threads, %.0f MiB\n",
            b.nchunks, mib * 1024.0 / (double)b.nchunks, threads, mib);
-    printf("PUT: %.3f s = %.1f MiB/s\n", tput, mib / tput);
-    printf("GET: %.3f s = %.1f MiB/s (every byte compared with the source)\n", tget, mib / tget);
+    printf("PUT: %.3f s = %.1f MiB/s; node CPU %.2f s\n", tput, mib / tput, c1 - c0);
+    printf("GET: %.3f s = %.1f MiB/s (every byte compared with the source); node CPU %.2f s\n",
+           tget, mib / tget, c2 - c1);
     printf("node peak: RssAnon %.1f MiB, RssFile %.1f MiB, RssShmem %.1f MiB\n",
            (double)r.anon_kib / 1024.0, (double)r.file_kib / 1024.0,
            (double)r.shmem_kib / 1024.0);
     printf("RESULT put_mibs=%.1f get_mibs=%.1f rss_anon_kib=%" PRIu64 " rss_file_kib=%" PRIu64
-           "\n",
-           mib / tput, mib / tget, r.anon_kib, r.file_kib);
+           " put_cpu_s=%.2f get_cpu_s=%.2f\n",
+           mib / tput, mib / tget, r.anon_kib, r.file_kib, c1 - c0, c2 - c1);
     munmap((void *)b.data, (size_t)st.st_size);
     free(b.chunks);
     close(fd);
