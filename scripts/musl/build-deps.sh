@@ -37,7 +37,7 @@ renice -n "${ANT_NICE:-10}" -p $$ >/dev/null 2>&1 || true
 A="$OUT/$ARCH"               # per-arch tree
 PREFIX="$A/prefix"           # what the CMake toolchain files consume
 TC="$A/toolchain"            # compiler wrapper + specs
-STAMPS="$A/stamps"
+STAMPS="$PREFIX/.stamps"     # inside the prefix: deleting the prefix forgets every build
 LOGS="$A/logs"
 BUILD="$A/build"
 mkdir -p "$OUT/src" "$PREFIX/lib/pkgconfig" "$PREFIX/include" "$TC/bin" "$STAMPS" "$LOGS" "$BUILD"
@@ -57,7 +57,7 @@ HOST_PACKAGES=(
 ensure_packages() {
   local missing=() p
   for p in "${HOST_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]}"
