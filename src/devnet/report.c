@@ -599,6 +599,76 @@ static void rows_rollback(struct rctx *r, const char *bad)
     count(w3, "nodes", back_total);
 }
 
+#define ACCESS_LOG_CAP (64u << 20)
+
+/* Counts successful GETs in nginx's access log ("combined" format): the release list, the
+ * archives and their signatures. */
+static ant_err count_requests(const struct rctx *r, size_t *list, size_t *archives, size_t *sigs)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    *list = *archives = *sigs = 0;
+    ant_err e = dn_path(path, sizeof path, "%s/nginx/logs/access.log", r->cfg->dir);
+    if (e == ANT_OK)
+        e = dn_read_file(path, ACCESS_LOG_CAP, &text, &len);
+    if (e != ANT_OK)
+        return e;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        char *req = strstr(line, "\"GET ");
+        if (req == NULL)
+            continue;
+        char *p = req + 5;
+        char *sp = strchr(p, ' ');
+        char *q = sp != NULL ? strchr(sp, '"') : NULL;
+        if (sp == NULL || q == NULL || strncmp(q, "\" 200 ", 6) != 0)
+            continue;
+        *sp = '\0';
+        char *query = strchr(p, '?');
+        if (query != NULL)
+            *query = '\0';
+        size_t pl = strlen(p);
+        if (strcmp(p, "/repos/" ANT_DEVNET_OWNER "/" ANT_DEVNET_REPO "/releases") == 0)
+            (*list)++;
+        else if (pl > 11 && strcmp(p + pl - 11, ".tar.gz.sig") == 0)
+            (*sigs)++;
+        else if (pl > 7 && strcmp(p + pl - 7, ".tar.gz") == 0)
+            (*archives)++;
+    }
+    free(text);
+    return ANT_OK;
+}
+
+/* The release server's own log must agree with what the nodes logged: one list GET per
+ * `Fetched release info`, one archive and one signature GET per download. This is the
+ * server-side evidence that the per-host cache really saved the requests. */
+static void row_server(struct rctx *r)
+{
+    struct row *w = new_row(r, "release server requests match node logs", NULL,
+                            "list GETs = fetches, archive GETs = sig GETs = downloads");
+    if (w == NULL)
+        return;
+    size_t list = 0, archives = 0, sigs = 0, fetched = 0, downloads = 0;
+    ant_err e = count_requests(r, &list, &archives, &sigs);
+    for (unsigned i = 0; i < r->cfg->hosts * r->cfg->nodes; i++) {
+        fetched += count_ev(&r->f.node[i], EV_FETCHED, NULL);
+        downloads += count_ev(&r->f.node[i], EV_DOWNLOADING, NULL);
+    }
+    w->pass = e == ANT_OK && list == fetched && archives == downloads && sigs == downloads;
+    for (unsigned h = 0; h < w->nhosts; h++) {
+        snprintf(w->hv[h], sizeof w->hv[h], "-");
+        w->hp[h] = true;
+    }
+    snprintf(w->value, sizeof w->value,
+             "%zu list, %zu archive, %zu sig GETs; nodes logged %zu fetches, %zu downloads%s",
+             list, archives, sigs, fetched, downloads, e == ANT_OK ? "" : " (no access log)");
+    count(w, "list_requests", (int64_t)list);
+    count(w, "archive_requests", (int64_t)archives);
+    count(w, "sig_requests", (int64_t)sigs);
+    count(w, "requests_total", (int64_t)(list + archives + sigs));
+}
+
 /* --- output ------------------------------------------------------------------------- */
 
 static json_object *rows_json(const struct rctx *r, bool all_pass)
@@ -762,6 +832,7 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
     }
     row_binaries(&r);
     row_deleted(&r);
+    row_server(&r);
 
     bool pass = r.nrows > 0;
     for (size_t i = 0; i < r.nrows; i++)

@@ -331,7 +331,18 @@ enum breakage {
     NOT_RESTARTED,     /* supervisor saw no new start after the restart */
     UNVERIFIED_HIT,    /* a cache hit without its signature check */
     EARLY_RESTART,     /* a node restarts before its scheduled time */
+    SILENT_DOWNLOAD,   /* the server served an archive no node logged */
 };
+
+static FILE *access_log;
+
+static void served(const char *path)
+{
+    fprintf(access_log,
+            "127.0.0.1 - - [27/Nov/2026:06:38:01 +0000] \"GET %s HTTP/1.1\" 200 792 \"-\" "
+            "\"ant-node/0.1.0\"\n",
+            path);
+}
 
 static const char *peer_of(unsigned h, unsigned n, char *buf)
 {
@@ -372,6 +383,18 @@ static void make_fixture(const char *dir, enum breakage b)
     st->nodes = FN;
     st->supervisor_pid = 1;
     pid_t next_pid = 1000;
+    snprintf(path, sizeof path, "%s/nginx/logs", dir);
+    CHECK_OK(dn_mkdirs(path, 0700));
+    snprintf(path, sizeof path, "%s/nginx/logs/access.log", dir);
+    access_log = fopen(path, "w");
+    CHECK(access_log != NULL);
+    if (access_log == NULL)
+        return;
+    /* a 404 and a POST are not counted */
+    fprintf(access_log, "127.0.0.1 - - [x] \"GET /nope HTTP/1.1\" 404 1 \"-\" \"x\"\n");
+    fprintf(access_log, "127.0.0.1 - - [x] \"POST /repos/devnet/ant-node/releases HTTP/1.1\" 200 1 \"-\" \"x\"\n");
+    if (b == SILENT_DOWNLOAD)
+        served("/devnet/ant-node/releases/download/v0.2.0/ant-node-cli-linux-x64.tar.gz");
     for (unsigned h = 0; h < FH; h++) {
         snprintf(path, sizeof path, "%s/hosts/h%u/logs", dir, h);
         CHECK_OK(dn_mkdirs(path, 0700));
@@ -383,9 +406,12 @@ static void make_fixture(const char *dir, enum breakage b)
         /* one fetch per host at T0 (by node 0), cached for the others; host 1 also at +40 s
          * (past the 30 s TTL), or at +10 s when testing the TTL row */
         logline(h, 0, T0 - 0.5, "INFO", "release", "Fetched release info url=x releases=1");
-        if (h == 1)
+        served("/repos/devnet/ant-node/releases?per_page=30");
+        if (h == 1) {
             logline(h, 1, b == FETCH_TOO_OFTEN ? T0 + 10 : T0 + 40, "INFO", "release",
                     "Fetched release info url=x releases=1");
+            served("/repos/devnet/ant-node/releases?per_page=30");
+        }
         for (unsigned n = 0; n < FN; n++) {
             struct dn_node_state *ns = &st->node[h * FN + n];
             char peer[72];
@@ -403,6 +429,8 @@ static void make_fixture(const char *dir, enum breakage b)
             double ta = at + 0.2;
             if (n == 0 || (b == TWO_DOWNLOADS && h == 0 && n == 1)) {
                 logline(h, n, ta, "INFO", "upgrade", "Downloading ant-node archive... version=0.2.0 url=x");
+                served("/devnet/ant-node/releases/download/v0.2.0/ant-node-cli-linux-x64.tar.gz");
+                served("/devnet/ant-node/releases/download/v0.2.0/ant-node-cli-linux-x64.tar.gz.sig");
                 logline(h, n, ta + 0.1, "INFO", "upgrade", "Archive signature verified version=0.2.0 key=k");
                 logline(h, n, ta + 0.2, "INFO", "upgrade", "Replacing binary... version=0.2.0 path=p");
             } else {
@@ -441,6 +469,7 @@ static void make_fixture(const char *dir, enum breakage b)
         for (unsigned n = 0; n < FN; n++)
             fclose(logs[h][n]);
     }
+    fclose(access_log);
     CHECK_OK(dn_state_save(dir, st));
     free(st);
     free(cfg);
@@ -490,6 +519,7 @@ static const char *const log_rows[] = {
     "restart times across the window",
     "restart at its scheduled time (hash-derived delay)",
     "real restart (new PID, restart counted)",
+    "release server requests match node logs",
 };
 
 static void test_report_clean_rollout_passes_log_rows(void)
@@ -525,6 +555,7 @@ static void test_report_catches_each_breakage(void)
         {UNVERIFIED_HIT, "cache hits re-verified"},
         {TWO_DOWNLOADS, "cache hits re-verified"},
         {EARLY_RESTART, "restart at its scheduled time (hash-derived delay)"},
+        {SILENT_DOWNLOAD, "release server requests match node logs"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dir[64];
