@@ -320,6 +320,89 @@ static void test_store_full_map(void)
     free(dir);
 }
 
+/* Group commit under contention: 4 threads, overlapping chunk sets, a map that fills up
+ * mid-run. Every chunk some PUT acknowledged must read back intact, only NO_SPACE may
+ * fail, and the totals must count each distinct stored chunk exactly once. */
+struct put_thread {
+    struct ant_node_store *s;
+    int first;
+    int ok[40];
+    int nospace;
+};
+
+static void *put_thread_main(void *arg)
+{
+    struct put_thread *t = arg;
+    uint8_t *data = malloc(200 * 1024), addr[32];
+    for (int i = 0; i < 40; i++) {
+        ant_err err;
+        fill(data, 200 * 1024, (uint32_t)(t->first + i));
+        if (ant_sha256(addr, data, 200 * 1024) != ANT_OK)
+            break;
+        err = ant_node_store_put(t->s, addr, data, 200 * 1024, NULL);
+        t->ok[i] = err == ANT_OK;
+        t->nospace += err == ANT_ERR_NO_SPACE;
+        if (err != ANT_OK && err != ANT_ERR_NO_SPACE)
+            t->ok[i] = -1;
+    }
+    free(data);
+    return NULL;
+}
+
+static void test_store_concurrent_group_commit(void)
+{
+    char *dir = make_tmpdir();
+    struct ant_node_store_options o = {(uint64_t)12 << 20, true};
+    struct ant_node_store *s = NULL;
+    struct put_thread t[4];
+    pthread_t th[4];
+    uint8_t *data = malloc(200 * 1024), addr[32];
+    int stored[200] = {0}, nospace = 0, distinct = 0;
+    uint64_t chunks = 0, bytes = 0;
+    int fd = open_dir(dir);
+
+    CHECK_OK(ant_node_store_open(dir, fd, &o, &s));
+    for (int i = 0; i < 4; i++) {
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].s = s;
+        t[i].first = 1000 + i * 20; /* neighbours share 20 of their 40 chunks */
+        CHECK(pthread_create(&th[i], NULL, put_thread_main, &t[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        nospace += t[i].nospace;
+        for (int k = 0; k < 40; k++) {
+            CHECK(t[i].ok[k] != -1);
+            if (t[i].ok[k] == 1)
+                stored[t[i].first - 1000 + k] = 1;
+        }
+    }
+    CHECK_MSG(nospace > 0, "the 12 MiB map never filled up");
+    for (int c = 0; c < 100; c++) {
+        uint8_t *got = NULL;
+        size_t len = 0;
+        ant_err err;
+        fill(data, 200 * 1024, (uint32_t)(1000 + c));
+        CHECK_OK(ant_sha256(addr, data, 200 * 1024));
+        err = ant_node_store_get_copy(s, addr, &got, &len);
+        if (stored[c]) {
+            distinct++;
+            CHECK_MSG(err == ANT_OK && len == 200 * 1024 && memcmp(got, data, len) == 0,
+                      "chunk %d acknowledged but not readable: %s", c, ant_strerror(err));
+        }
+        free(got);
+    }
+    CHECK_OK(ant_node_store_stats(s, &chunks, &bytes));
+    CHECK_INT(chunks, distinct);
+    CHECK_INT(bytes, (uint64_t)distinct * 200 * 1024);
+    ant_node_store_close(s);
+    free(data);
+    close(fd);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Writes bad bytes under a valid address directly through LMDB, as bit rot or a foreign
  * writer would, then checks that verified reads catch it and unverified reads do not. */
 static void test_store_verify_reads(void)
@@ -944,6 +1027,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_identity_refusals),
     ANT_TEST(test_store_round_trip),
     ANT_TEST(test_store_full_map),
+    ANT_TEST(test_store_concurrent_group_commit),
     ANT_TEST(test_store_verify_reads),
     ANT_TEST(test_store_refuses_symlinked_dir),
     ANT_TEST(test_proto_parse_table),
