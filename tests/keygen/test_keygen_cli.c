@@ -675,6 +675,14 @@ static void test_signature_output_is_atomic_and_not_followed(void)
     if (d != NULL)
         closedir(d);
     CHECK_INT(tmpfiles, 0);
+
+    /* --output naming the input or the key (directly or through a link) is refused. */
+    CHECK_INT(KG(&r, "sign", "--key", sk, "--input", P("in"), "--output", P("in")), 2);
+    CHECK_INT(KG(&r, "sign", "--key", sk, "--input", P("in"), "--output", sk), 2);
+    CHECK_INT(symlink(P("in"), P("in-link")), 0);
+    CHECK_INT(KG(&r, "sign", "--key", sk, "--input", P("in-link"), "--output", P("in")), 2);
+    CHECK_INT(file_size(P("in")), 7);
+    CHECK_INT(file_size(sk), ANT_MLDSA65_SECRETKEYBYTES);
     cleanup_dir();
 }
 

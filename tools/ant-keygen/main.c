@@ -369,6 +369,14 @@ out:
 
 /* --- sign ------------------------------------------------------------------------------ */
 
+/* True if both paths exist and name the same file (after following symlinks). */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 static const char sign_help[] =
     "Usage: ant-keygen sign --key SECRET --input FILE --output SIG [context] [--deterministic]\n"
     "\n"
@@ -380,7 +388,7 @@ static const char sign_help[] =
     "\n"
     "  --key SECRET       raw 4032-byte secret key\n"
     "  --input FILE       the file to sign (e.g. ant-node-cli-linux-x64.tar.gz)\n"
-    "  --output SIG       where to write the signature\n"
+    "  --output SIG       where to write the signature (never FILE or SECRET)\n"
     "  --deterministic    rnd = 32 zero bytes instead of fresh randomness (reproducible\n"
     "                     signatures for tests; the hedged default is preferred)\n"
     "\n" CONTEXT_HELP;
@@ -431,6 +439,15 @@ static int cmd_sign(int argc, char **argv)
     ant_err err;
 
     rc = EXIT_USAGE;
+    /* The signature replaces --output by rename: never let that be the file being signed
+     * or the key (a typo would otherwise destroy a release archive or the signing key). */
+    for (int i = 0; i < 2; i++) {
+        if (same_file(opts[2].value, opts[i].value)) {
+            fprintf(stderr, "ant-keygen sign: --output %s is the %s; refusing to replace it\n",
+                    opts[2].value, i == 0 ? "secret key" : "input file");
+            goto out;
+        }
+    }
     if (read_secret_key(opts[0].value, sk) != 0)
         goto out;
     /* Checks the secret key is well formed and gives the public half for the self-check. */
