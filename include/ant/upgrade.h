@@ -144,7 +144,9 @@ ANT_MUST_CHECK ant_err ant_upgrade_confirm(struct ant_upgrade *u);
  * running), ANT_ERR_IO (thread creation). */
 ANT_MUST_CHECK ant_err ant_upgrade_monitor_start(struct ant_upgrade *u);
 
-/* Wakes and joins the monitor thread; a transfer in flight ends within its timeouts. */
+/* Wakes and joins the monitor thread. A monitor busy in a transfer or lock wait is waited
+ * for at most 5 s, then left behind (logged): the caller is shutting down, every upgrade
+ * step is crash-safe, and ant_upgrade_free() then leaves the engine to the process exit. */
 void ant_upgrade_monitor_stop(struct ant_upgrade *u);
 
 /* True once the monitor (or ant_upgrade_run_once) has replaced or found the new binary and

@@ -106,7 +106,12 @@ struct ant_upgrade {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool stop;
+    bool thread_done;     /* set by the thread as its last act (under mu) */
+    bool abandoned;       /* stop timed out: the thread still uses this object */
 };
+
+/* How long ant_upgrade_monitor_stop waits for a busy monitor (a transfer in flight). */
+#define MONITOR_STOP_WAIT_MS 5000
 
 /* Resolves the on-disk binary into u->binary_path/_dir/_name (see ant_upgrade_new). */
 ANT_MUST_CHECK ant_err engine_resolve_binary(struct ant_upgrade *u, const char *configured);

@@ -198,6 +198,8 @@ void ant_upgrade_free(struct ant_upgrade *u)
     if (u == NULL)
         return;
     ant_upgrade_monitor_stop(u);
+    if (u->abandoned)
+        return; /* still in use by the monitor thread; the process exit reclaims it */
     if (u->rootfd >= 0)
         close(u->rootfd);
     ant_cache_close(u->cache);
@@ -281,6 +283,10 @@ static void *monitor_main(void *arg)
         }
         next_check = mono_ms() + (int64_t)next_ms;
     }
+    pthread_mutex_lock(&u->mu);
+    u->thread_done = true;
+    pthread_cond_broadcast(&u->cond);
+    pthread_mutex_unlock(&u->mu);
     return NULL;
 }
 
@@ -291,6 +297,7 @@ ant_err ant_upgrade_monitor_start(struct ant_upgrade *u)
     if (u->cfg.auto_upgrade && u->peer_id[0] == '\0')
         return ANT_ERR_INVALID_ARG;
     u->stop = false;
+    u->thread_done = false;
     if (pthread_create(&u->thread, NULL, monitor_main, u) != 0)
         return ANT_ERR_IO;
     u->thread_running = true;
@@ -301,11 +308,29 @@ void ant_upgrade_monitor_stop(struct ant_upgrade *u)
 {
     if (u == NULL || !u->thread_running)
         return;
+    /* A sleeping monitor wakes at once; one inside a download or a lock wait only notices
+     * when that returns (up to the transfer timeout). Shutdown must not wait that long:
+     * after MONITOR_STOP_WAIT_MS the thread is left behind (the process is about to exit,
+     * and every step of an upgrade is crash-safe) and the engine object is never freed. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += MONITOR_STOP_WAIT_MS / 1000;
     pthread_mutex_lock(&u->mu);
     u->stop = true;
     pthread_cond_broadcast(&u->cond);
+    while (!u->thread_done) {
+        if (pthread_cond_timedwait(&u->cond, &u->mu, &deadline) == ETIMEDOUT)
+            break;
+    }
+    bool done = u->thread_done;
     pthread_mutex_unlock(&u->mu);
-    pthread_join(u->thread, NULL);
+    if (done) {
+        pthread_join(u->thread, NULL);
+    } else {
+        ant_log(ANT_LOG_WARN, "upgrade", "Upgrade monitor busy at shutdown, leaving it behind");
+        pthread_detach(u->thread);
+        u->abandoned = true;
+    }
     u->thread_running = false;
 }
 

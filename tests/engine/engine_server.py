@@ -4,8 +4,10 @@
 Serves the files under --root by path (the release list lives at
 repos/<owner>/<name>/releases; the query string is ignored), counts every GET per path,
 and answers /_counts with those counts as JSON so a test can prove how many times each
-archive was downloaded and the release list fetched. Listens on 127.0.0.1 with a random
-free port, prints `READY <port>` once it accepts connections, and serves until killed.
+archive was downloaded and the release list fetched. /drip/<anything> announces 10 MiB
+and then sends one byte per second (a stalled download). Listens on 127.0.0.1 with a
+random free port, prints `READY <port>` once it accepts connections, and serves until
+killed.
 """
 
 import argparse
@@ -13,6 +15,7 @@ import json
 import os
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,6 +35,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, body)
         with srv.lock:
             srv.counts[path] = srv.counts.get(path, 0) + 1
+        if path.startswith("/drip/"):
+            return self.drip()
         rel = os.path.normpath(path.lstrip("/"))
         if rel.startswith("..") or os.path.isabs(rel):
             return self.reply(404, b"no\n")
@@ -41,6 +46,19 @@ class Handler(BaseHTTPRequestHandler):
         with open(full, "rb") as f:
             body = f.read()
         self.reply(200, body)
+
+    def drip(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(10 * 1024 * 1024))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            for _ in range(120):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def reply(self, status, body):
         self.send_response(status)

@@ -98,7 +98,35 @@ static void test_newer_release_replaces_pending(void)
     world_free(&w);
 }
 
+/* Shutdown while the monitor is stuck in a slow download: the node still exits promptly,
+ * and the binary is untouched. */
+static void test_stop_does_not_wait_for_a_stalled_download(void)
+{
+    struct world w;
+    char got[64] = "";
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    /* Point the archive (not its signature) at the drip path. */
+    CHECK(sh("python3 -c 'import json,sys; p=sys.argv[1]; r=json.load(open(p)); "
+             "[a.update(browser_download_url=a[\"browser_download_url\"].split(\"/download/\")[0]"
+             "+\"/drip/archive\") for a in r[0][\"assets\"] if a[\"name\"].endswith(\".tar.gz\")]; "
+             "json.dump(r, open(p, \"w\"))' '%s/repos/test/ant-node/releases'",
+             w.srv) == 0);
+    CHECK(sh("grep -q /drip/archive '%s/repos/test/ant-node/releases'", w.srv) == 0);
+    const char *args[] = {"--window-ms", "0", "--check-ms", "600000", "--run-ms", "1500", NULL};
+    time_t t0 = time(NULL);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, args, NULL, 20000), 0);
+    time_t took = time(NULL) - t0;
+    CHECK_MSG(took <= 10, "shutdown took %ld s", (long)took);
+    CHECK_INT(world_log_count(&w, 0, "Downloading ant-node archive... version=0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade monitor busy at shutdown, leaving it behind"), 1);
+    CHECK(binary_version(w.binary, got, sizeof got) == 0);
+    CHECK_STR(got, "0.1.0");
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
+    ANT_TEST(test_stop_does_not_wait_for_a_stalled_download),
     ANT_TEST(test_schedule_waits_and_survives_restart),
     ANT_TEST(test_newer_release_replaces_pending),
 };
