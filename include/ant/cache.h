@@ -75,7 +75,8 @@ ANT_MUST_CHECK ant_err ant_cache_staging_create(const struct ant_cache *cache, c
 
 /*
  * Cache hit: copies the cached archive of `version`/`platform` into `staging_dirfd` as
- * ANT_CACHE_STAGED_ARCHIVE, verifying it on the way. ANT_OK means the private copy matches
+ * ANT_CACHE_STAGED_ARCHIVE (0600, replacing a leftover; not fsynced, as it lives for one
+ * attempt), verifying it on the way. ANT_OK means the private copy matches
  * the meta checksum and its signature verifies under `keys` with the context of exactly
  * this version and platform. On any error no staged file is left behind. The caller then
  * extracts from the private copy only.
