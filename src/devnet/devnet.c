@@ -309,8 +309,10 @@ ant_err ant_devnet_down(const char *dir)
     pid_t sup = dn_read_pid_file(path);
     if (sup <= 0 && st != NULL)
         sup = st->supervisor_pid;
-    pid_t sid = 0;
-    if (is_supervisor(sup, st)) {
+    /* The session the supervisor made: its members keep that id after the leader died. */
+    pid_t sid = st != NULL && st->sid == st->supervisor_pid ? st->sid : 0;
+    bool sup_ok = is_supervisor(sup, st);
+    if (sup_ok) {
         sid = sup;
         kill(sup, SIGTERM);
         /* The supervisor stops the nodes (SIGTERM, then SIGKILL after its grace time). */
@@ -329,14 +331,17 @@ ant_err ant_devnet_down(const char *dir)
             e = fe;
             goto out;
         }
+        /* the supervisor itself carries no mark; it is known by the checks above */
+        if (sup_ok && dn_pid_alive(sup) && count < MAX_PROCS)
+            pids[count++] = sup;
         if (count == 0) {
             e = ANT_OK;
             break;
         }
         for (size_t i = 0; i < count && i < MAX_PROCS; i++)
             kill(pids[i], SIGKILL);
-        if (sid > 1)
-            waitpid(sid, NULL, WNOHANG);
+        if (sup > 1)
+            waitpid(sup, NULL, WNOHANG);
         sleep_ms(50);
     }
     unlink(path);
@@ -364,9 +369,15 @@ ant_err ant_devnet_count_processes(const char *dir, unsigned *count)
         return e;
     pid_t sup = dn_read_pid_file(path);
     pid_t sid = is_supervisor(sup, NULL) ? sup : 0;
+    struct dn_state *st = NULL;
+    if (sid == 0 && dn_state_load(real, &st) == ANT_OK && st->sid == st->supervisor_pid)
+        sid = st->sid;
+    free(st);
     e = dn_find_processes(real, sid, NULL, 0, &n);
     if (e != ANT_OK)
         return e;
+    if (sid == sup && sup > 0)
+        n++; /* the live supervisor */
     *count = (unsigned)n;
     return ANT_OK;
 }

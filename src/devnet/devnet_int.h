@@ -120,8 +120,10 @@ ANT_MUST_CHECK ant_err dn_keys_create(const char *dir);
 bool dn_pid_alive(pid_t pid);
 /* Process start time in seconds since boot clock ticks converted to Unix seconds; 0 if gone. */
 double dn_pid_start_time(pid_t pid);
-/* Lists live processes of this uid marked with ANT_DEVNET_DIR=dir or in session `sid`
- * (sid <= 0: ignored). Writes up to cap pids; *count is the total found. */
+/* Lists live processes of this uid that belong to the devnet in `dir`: marked with
+ * ANT_DEVNET_DIR=dir, executing a file under dir, or nginx run with dir's configuration or
+ * in the devnet's session `sid` (sid <= 1: not used). Writes up to cap pids; *count is the
+ * total found. */
 ANT_MUST_CHECK ant_err dn_find_processes(const char *dir, pid_t sid, pid_t *pids, size_t cap,
                                          size_t *count);
 /* readlink /proc/<pid>/exe into buf. */

@@ -146,6 +146,38 @@ static bool has_mark(pid_t pid, const char *mark)
     return found;
 }
 
+/*
+ * Whether `pid` is one of the devnet's processes. The environment mark covers the nodes,
+ * but not nginx: its master rewrites the memory /proc/<pid>/environ shows to set its
+ * process title. The master's title keeps its command line, which names the devnet's
+ * configuration file; its workers ("nginx: worker process") are recognised by the
+ * executable together with the devnet's session, which outlives a killed supervisor (the
+ * kernel does not reuse a pid while a session of that id has members).
+ */
+static bool belongs(pid_t pid, const char *dir, pid_t sid, pid_t psid, const char *mark)
+{
+    if (has_mark(pid, mark))
+        return true;
+    char exe[PATH_MAX];
+    size_t dlen = strlen(dir);
+    if (dn_pid_exe(pid, exe, sizeof exe) != ANT_OK)
+        return false;
+    if (strncmp(exe, dir, dlen) == 0 && exe[dlen] == '/')
+        return true;
+    if (strcmp(exe, DN_NGINX) != 0)
+        return false;
+    if (sid > 1 && psid == sid)
+        return true;
+    char cmd[4096], needle[PATH_MAX + 16];
+    ssize_t n = read_proc(pid, "cmdline", cmd, sizeof cmd);
+    for (ssize_t i = 0; i < n; i++) {
+        if (cmd[i] == '\0')
+            cmd[i] = ' ';
+    }
+    snprintf(needle, sizeof needle, "%s/nginx/nginx.conf", dir);
+    return n > 0 && strstr(cmd, needle) != NULL;
+}
+
 ant_err dn_find_processes(const char *dir, pid_t sid, pid_t *pids, size_t cap, size_t *count)
 {
     char mark[PATH_MAX + 32];
@@ -174,7 +206,7 @@ ant_err dn_find_processes(const char *dir, pid_t sid, pid_t *pids, size_t cap, s
         pid_t psid = 0;
         if (!proc_stat(pid, &state, &psid, NULL) || state == 'Z' || state == 'X')
             continue;
-        if ((sid > 1 && psid == sid) || has_mark(pid, mark)) {
+        if (belongs(pid, dir, sid, psid, mark)) {
             if (*count < cap)
                 pids[*count] = pid;
             (*count)++;
