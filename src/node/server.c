@@ -381,8 +381,6 @@ static ant_err grow(struct conn *c, size_t want)
     ncap = c->cap < BUF_MIN ? BUF_MIN : c->cap * 2;
     if (ncap > want)
         ncap = want;
-    if (ncap < c->len + ANT_NODE_PROTO_HEADER_BYTES && want > ncap)
-        ncap = want;
     nb = realloc(c->buf, ncap);
     if (nb == NULL)
         return ANT_ERR_NOMEM;
@@ -517,22 +515,20 @@ static void *worker_main(void *arg)
 
         keep = serve_conn(n, c);
 
+        /* Re-arming under the lock orders everything this worker did with the connection
+         * before whatever the next owner does (the next owner takes the lock first). */
         pthread_mutex_lock(&n->lock);
         c->busy = false;
         c->last_ms = now_ms();
-        if (!keep)
-            conn_unlink_locked(n, c);
-        pthread_mutex_unlock(&n->lock);
         if (keep) {
             struct epoll_event re = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
                                      .data.ptr = c};
-            if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, c->fd, &re) != 0) {
-                pthread_mutex_lock(&n->lock);
-                conn_unlink_locked(n, c);
-                pthread_mutex_unlock(&n->lock);
+            if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, c->fd, &re) != 0)
                 keep = false;
-            }
         }
+        if (!keep)
+            conn_unlink_locked(n, c);
+        pthread_mutex_unlock(&n->lock);
         if (!keep)
             conn_free(c); /* close() also drops it from the epoll set */
     }
