@@ -694,15 +694,32 @@ static void test_put_get_across_nodes(void)
         CHECK(glen == flen && memcmp(got, data, flen) == 0);
         free(got);
     }
-    /* One node down: every chunk still has two replicas among the others. */
+    /* One node down: every chunk still has two replicas among the others. The node
+     * list now comes from a devnet manifest that still lists the stopped node. */
     CHECK_INT(stop_node(&nodes[0]), 0);
     unlink(outpath);
     {
-        const char *args[] = {"get", manifest, "--from", list, "--from", nodes[3].addr,
-                              "-o", outpath, NULL};
+        char devnet[600], json[300];
+        const char *args[] = {"get", manifest, "--devnet-manifest", devnet, "-o", outpath,
+                              NULL};
         struct stat sb;
+        char *got = malloc(flen);
+        FILE *f;
+        snprintf(devnet, sizeof devnet, "%s/devnet.json", dir);
+        snprintf(json, sizeof json, "{\"format\":1,\"node_ports\":[%u,%u,%u,%u]}",
+                 (unsigned)nodes[0].port, (unsigned)nodes[1].port, (unsigned)nodes[2].port,
+                 (unsigned)nodes[3].port);
+        f = fopen(devnet, "w");
+        CHECK(f != NULL && fputs(json, f) >= 0);
+        if (f != NULL)
+            fclose(f);
         CHECK_INT(run_cmd(args, NULL, 0, NULL), 0);
         CHECK(stat(outpath, &sb) == 0 && (size_t)sb.st_size == flen);
+        f = fopen(outpath, "rb");
+        CHECK(f != NULL && fread(got, 1, flen, f) == flen && memcmp(got, data, flen) == 0);
+        if (f != NULL)
+            fclose(f);
+        free(got);
     }
     /* A manifest whose file hash is wrong yields no output file. */
     unlink(outpath);

@@ -20,7 +20,9 @@
 #include "ant/node_client.h"
 #include "node_cli.h"
 
-#define GET_USAGE "usage: ant-node get MANIFEST --from HOST:PORT[,HOST:PORT...] [--from ...] -o FILE"
+#define GET_USAGE                                                                          \
+    "usage: ant-node get MANIFEST --from HOST:PORT[,HOST:PORT...] [--from ...]\n"          \
+    "                [--devnet-manifest F] -o FILE"
 
 #define MANIFEST_MAX ((size_t)64 << 20)
 
@@ -104,12 +106,13 @@ int cmd_get(int argc, char **argv)
     struct ant_node_config cfg;
     struct node_cli cli;
     const char *from[NODE_CLI_MULTI_MAX];
-    size_t nfrom = 0;
-    const char *outpath = NULL;
+    size_t nfrom = 0, npeers = 0;
+    const char *outpath = NULL, *devnet = NULL;
     const struct node_cli_opt own[] = {
         {"--from", NULL, NULL, from, &nfrom},
         {"-o", &outpath, NULL, NULL, NULL},
         {"--output", &outpath, NULL, NULL, NULL},
+        {"--devnet-manifest", &devnet, NULL, NULL, NULL},
     };
     struct node_peer peers[NODE_CLI_MULTI_MAX];
     size_t order[NODE_CLI_MULTI_MAX];
@@ -126,6 +129,8 @@ int cmd_get(int argc, char **argv)
     rc = node_cli_parse_help("get", GET_USAGE, argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
     if (rc != 0 || cli.help)
         return rc;
+    if (devnet != NULL && node_cli_devnet_addrs("get", devnet, from, &nfrom, &cli) != 0)
+        return 2;
     if (cli.npos != 1 || nfrom == 0 || outpath == NULL) {
         fprintf(stderr, "%s\n", GET_USAGE);
         return 2;
@@ -164,7 +169,9 @@ int cmd_get(int argc, char **argv)
         goto out;
     }
 
-    if (node_cli_connect_all("get", from, nfrom, (unsigned)cfg.connect_timeout_ms, peers) != 0)
+    /* Nodes that are down are skipped: the chunks have replicas elsewhere. */
+    if (node_cli_connect_some("get", from, nfrom, (unsigned)cfg.connect_timeout_ms, peers,
+                              &npeers) != 0)
         goto out;
     connected = 1;
     d = strdup(outpath);
@@ -193,8 +200,8 @@ int cmd_get(int argc, char **argv)
         (void)get_hex32(e, "addr", addr);
         (void)get_int(e, "size", 0, (int64_t)ANT_NODE_CHUNK_MAX, &csize);
         ant_hex_encode(hex, addr, sizeof addr);
-        node_cli_order_by_distance(peers, nfrom, addr, order);
-        for (size_t k = 0; k < nfrom && !ok; k++) {
+        node_cli_order_by_distance(peers, npeers, addr, order);
+        for (size_t k = 0; k < npeers && !ok; k++) {
             struct node_peer *p = &peers[order[k]];
             err = ant_node_client_get(p->client, addr, &data, &len);
             if (err == ANT_OK && len == (size_t)csize) {
@@ -239,7 +246,7 @@ out:
     if (tmp != NULL)
         ant_fsx_tmp_abort(tmp);
     if (connected)
-        node_cli_close_all(peers, nfrom);
+        node_cli_close_all(peers, npeers);
     if (manifest != NULL)
         json_object_put(manifest);
     ant_digest_free(whole);

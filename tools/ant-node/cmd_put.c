@@ -21,7 +21,8 @@
 #include "node_cli.h"
 
 #define PUT_USAGE                                                                          \
-    "usage: ant-node put FILE --to HOST:PORT[,HOST:PORT...] [--to ...] [--manifest-out M]\n" \
+    "usage: ant-node put FILE --to HOST:PORT[,HOST:PORT...] [--to ...] [--devnet-manifest F]\n" \
+    "                [--manifest-out M]\n"                                                   \
     "                [--chunk-size BYTES (<= 1 MiB)] [--replicas N (default 3)]"
 
 #define PUT_CHUNK_MAX ((size_t)1 << 20)
@@ -76,12 +77,13 @@ int cmd_put(int argc, char **argv)
     struct node_cli cli;
     const char *to[NODE_CLI_MULTI_MAX];
     size_t nto = 0;
-    const char *manifest_out = NULL, *chunk_text = NULL, *replica_text = NULL;
+    const char *manifest_out = NULL, *chunk_text = NULL, *replica_text = NULL, *devnet = NULL;
     const struct node_cli_opt own[] = {
         {"--to", NULL, NULL, to, &nto},
         {"--manifest-out", &manifest_out, NULL, NULL, NULL},
         {"--chunk-size", &chunk_text, NULL, NULL, NULL},
         {"--replicas", &replica_text, NULL, NULL, NULL},
+        {"--devnet-manifest", &devnet, NULL, NULL, NULL},
     };
     struct node_peer peers[NODE_CLI_MULTI_MAX];
     size_t order[NODE_CLI_MULTI_MAX];
@@ -99,6 +101,8 @@ int cmd_put(int argc, char **argv)
     rc = node_cli_parse_help("put", PUT_USAGE, argc, argv, 1, own, sizeof own / sizeof own[0], &cli);
     if (rc != 0 || cli.help)
         return rc;
+    if (devnet != NULL && node_cli_devnet_addrs("put", devnet, to, &nto, &cli) != 0)
+        return 2;
     if (cli.npos != 1 || nto == 0) {
         fprintf(stderr, "%s\n", PUT_USAGE);
         return 2;

@@ -5,10 +5,15 @@
  */
 #include "node_cli.h"
 
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ant/fsx.h"
 #include "ant/log.h"
 
 extern char **environ;
@@ -155,6 +160,68 @@ int node_cli_config(const char *cmd, const struct node_cli *cli, struct ant_node
     return 0;
 }
 
+#define DEVNET_MANIFEST_MAX ((size_t)1 << 20)
+
+int node_cli_devnet_addrs(const char *cmd, const char *path, const char **addrs, size_t *n,
+                          struct node_cli *cli)
+{
+    char *d = strdup(path), *b = strdup(path);
+    struct json_tokener *tok = NULL;
+    json_object *o = NULL, *ports;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    int dirfd = -1, rc = 2;
+    ant_err err;
+
+    if (d == NULL || b == NULL)
+        goto out;
+    dirfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    err = dirfd < 0 ? ANT_ERR_NOT_FOUND
+                    : ant_fsx_read_capped(dirfd, basename(b), DEVNET_MANIFEST_MAX, &text, &len);
+    if (err != ANT_OK) {
+        fprintf(stderr, "ant-node %s: %s: %s\n", cmd, path, ant_strerror(err));
+        goto out;
+    }
+    tok = json_tokener_new_ex(8);
+    if (tok != NULL)
+        o = json_tokener_parse_ex(tok, (const char *)text, (int)len);
+    if (o == NULL || !json_object_object_get_ex(o, "node_ports", &ports) ||
+        !json_object_is_type(ports, json_type_array)) {
+        fprintf(stderr, "ant-node %s: %s: not a devnet manifest (no node_ports)\n", cmd, path);
+        goto out;
+    }
+    for (size_t i = 0; i < json_object_array_length(ports); i++) {
+        json_object *p = json_object_array_get_idx(ports, i);
+        int64_t port = json_object_is_type(p, json_type_int) ? json_object_get_int64(p) : 0;
+        char addr[32];
+        int alen;
+        if (port < 1 || port > 65535 || *n >= NODE_CLI_MULTI_MAX) {
+            fprintf(stderr, "ant-node %s: %s: bad or too many node ports\n", cmd, path);
+            goto out;
+        }
+        alen = snprintf(addr, sizeof addr, "127.0.0.1:%d", (int)port);
+        if ((size_t)alen + 1 > sizeof cli->multibuf - cli->multiused) {
+            fprintf(stderr, "ant-node %s: too many nodes\n", cmd);
+            goto out;
+        }
+        memcpy(cli->multibuf + cli->multiused, addr, (size_t)alen + 1);
+        addrs[(*n)++] = cli->multibuf + cli->multiused;
+        cli->multiused += (size_t)alen + 1;
+    }
+    rc = 0;
+out:
+    if (o != NULL)
+        json_object_put(o);
+    if (tok != NULL)
+        json_tokener_free(tok);
+    free(text);
+    if (dirfd >= 0)
+        close(dirfd);
+    free(d);
+    free(b);
+    return rc;
+}
+
 int node_cli_connect_all(const char *cmd, const char *const *addrs, size_t naddrs,
                          unsigned timeout_ms, struct node_peer *peers)
 {
@@ -169,6 +236,33 @@ int node_cli_connect_all(const char *cmd, const char *const *addrs, size_t naddr
             node_cli_close_all(peers, i + 1);
             return 1;
         }
+    }
+    return 0;
+}
+
+int node_cli_connect_some(const char *cmd, const char *const *addrs, size_t naddrs,
+                          unsigned timeout_ms, struct node_peer *peers, size_t *nconnected)
+{
+    *nconnected = 0;
+    for (size_t i = 0; i < naddrs; i++) {
+        struct node_peer *p = &peers[*nconnected];
+        ant_err err;
+        memset(p, 0, sizeof *p);
+        err = ant_node_client_connect(addrs[i], timeout_ms, &p->client);
+        if (err == ANT_OK)
+            err = ant_node_client_status(p->client, &p->status);
+        if (err != ANT_OK) {
+            fprintf(stderr, "ant-node %s: node %s: %s (skipped)\n", cmd, addrs[i],
+                    ant_strerror(err));
+            ant_node_client_close(p->client);
+            p->client = NULL;
+            continue;
+        }
+        (*nconnected)++;
+    }
+    if (*nconnected == 0) {
+        fprintf(stderr, "ant-node %s: no node could be reached\n", cmd);
+        return 1;
     }
     return 0;
 }

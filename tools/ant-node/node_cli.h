@@ -50,6 +50,14 @@ int node_cli_parse_help(const char *cmd, const char *usage, int argc, char **arg
  * the problem and returns 2, or 0. */
 int node_cli_config(const char *cmd, const struct node_cli *cli, struct ant_node_config *cfg);
 
+/*
+ * Appends 127.0.0.1:<port> for every entry of "node_ports" in a devnet manifest
+ * (`<devnet dir>/devnet.json`, written by ant-devnet) to addrs (cap NODE_CLI_MULTI_MAX).
+ * Prints the problem and returns 2, or returns 0.
+ */
+int node_cli_devnet_addrs(const char *cmd, const char *path, const char **addrs, size_t *n,
+                          struct node_cli *cli);
+
 /* A connected node and what its STATUS said. */
 struct node_peer {
     struct ant_node_client *client;
@@ -60,6 +68,11 @@ struct node_peer {
  * prints which node failed and returns 1 (peers already connected are closed). */
 int node_cli_connect_all(const char *cmd, const char *const *addrs, size_t naddrs,
                          unsigned timeout_ms, struct node_peer *peers);
+
+/* As node_cli_connect_all, but a node that cannot be reached is reported and skipped:
+ * *nconnected peers are filled (in order). Returns 1 only if none could be reached. */
+int node_cli_connect_some(const char *cmd, const char *const *addrs, size_t naddrs,
+                          unsigned timeout_ms, struct node_peer *peers, size_t *nconnected);
 void node_cli_close_all(struct node_peer *peers, size_t n);
 
 /* Fills order[0..n) with peer indexes sorted by XOR distance of their peer id to addr. */
