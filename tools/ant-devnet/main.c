@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ant/devnet.h"
 #include "ant/log.h"
@@ -23,7 +24,7 @@ static void usage(FILE *f)
             "usage: ant-devnet <command> [--dir D] [options]\n"
             "\n"
             "commands:\n"
-            "  up --binary PATH [--hosts H] [--nodes-per-host N] [--rollout-window DUR]\n"
+            "  up [--binary PATH] [--hosts H] [--nodes-per-host N] [--rollout-window DUR]\n"
             "     [--check-interval DUR] [--release-ttl DUR] [--trial-period DUR]\n"
             "     [--channel stable|beta] [--restart-delay-ms MS] [--netns]\n"
             "                      create the devnet in D and start nginx and the nodes\n"
@@ -36,7 +37,8 @@ static void usage(FILE *f)
             "                      restarts.svg in D (exit 3 if a row FAILs)\n"
             "  down                stop the supervisor, the nodes and nginx\n"
             "\n"
-            "D defaults to $XDG_DATA_HOME/ant/devnet (~/.local/share/ant/devnet).\n"
+            "D defaults to $XDG_DATA_HOME/ant/devnet (~/.local/share/ant/devnet); --binary to\n"
+            "the ant-node beside ant-devnet (or in its build tree), else the one on PATH.\n"
             "DUR is seconds, or a number with s, m or h. --netns is not supported.\n");
 }
 
@@ -162,6 +164,36 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return argc;
 }
 
+/* The ant-node to deploy when --binary is not given: next to this program (an installed
+ * bin dir), in the build tree's tools/ant-node, or the first ant-node on PATH. */
+static bool default_binary(char *buf, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            static const char *const rel[] = {"/ant-node", "/../ant-node/ant-node"};
+            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+                int w = snprintf(buf, cap, "%s%s", self, rel[i]);
+                if (w > 0 && (size_t)w < cap && access(buf, X_OK) == 0)
+                    return true;
+            }
+        }
+    }
+    const char *path = getenv("PATH");
+    while (path != NULL && *path != '\0') {
+        size_t len = strcspn(path, ":");
+        int w = snprintf(buf, cap, "%.*s/ant-node", (int)len, path);
+        if (len > 0 && w > 0 && (size_t)w < cap && access(buf, X_OK) == 0)
+            return true;
+        path += len + (path[len] == ':');
+    }
+    return false;
+}
+
 static int fail(const char *what, ant_err e)
 {
     fprintf(stderr, "ant-devnet: %s failed: %s\n", what, ant_strerror(e));
@@ -205,9 +237,14 @@ int main(int argc, char **argv)
 
     ant_err e;
     if (strcmp(cmd, "up") == 0) {
+        char found[PATH_MAX];
         if (o.binary == NULL) {
-            fprintf(stderr, "ant-devnet: up needs --binary PATH\n");
-            return EXIT_USAGE;
+            if (!default_binary(found, sizeof found)) {
+                fprintf(stderr, "ant-devnet: no ant-node found beside ant-devnet or on PATH; "
+                                "give --binary PATH\n");
+                return EXIT_USAGE;
+            }
+            o.binary = found;
         }
         if (o.netns) {
             fprintf(stderr, "ant-devnet: --netns is not supported by this build\n");
