@@ -701,6 +701,40 @@ static void test_ini_parse_table(void)
     }
 }
 
+static ant_err count_cb(void *ctx, const char *key, const char *value, size_t line)
+{
+    size_t *n = ctx;
+    /* What reaches the callback is always a trimmed, non-empty key without '='. */
+    if (key[0] == '\0' || strchr(key, '=') != NULL || key[0] == ' ' || line == 0 ||
+        value == NULL)
+        return ANT_ERR_INTERNAL;
+    (*n)++;
+    return ANT_OK;
+}
+
+/* Random text over the INI alphabet yields only the documented results. */
+static void test_ini_random_input(void)
+{
+    static const char alphabet[] = "ab=[]#; \t\r\n\"x\0";
+    char buf[256];
+    uint32_t x = 777;
+    for (int iter = 0; iter < 50000; iter++) {
+        size_t len = x % sizeof buf, n = 0, line = 0;
+        ant_err err;
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            buf[i] = alphabet[x % (sizeof alphabet - 1)];
+        }
+        x += 0x9e3779b9u;
+        err = ant_node_config_ini_parse(buf, len, count_cb, &n, &line);
+        CHECK(err == ANT_OK || err == ANT_ERR_PARSE);
+        if (err != ANT_OK)
+            CHECK(line >= 1 && line <= len + 1);
+    }
+}
+
 /* ---- config values and precedence ------------------------------------------------------ */
 
 static void test_config_values(void)
@@ -1034,6 +1068,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_proto_pipelined_and_encode),
     ANT_TEST(test_proto_random_bytes),
     ANT_TEST(test_ini_parse_table),
+    ANT_TEST(test_ini_random_input),
     ANT_TEST(test_config_values),
     ANT_TEST(test_config_precedence_table),
     ANT_TEST(test_config_print),
