@@ -118,7 +118,7 @@ static ant_err pick_ports(struct dn_config *cfg)
 }
 
 /* Waits for the supervisor's ready line; ANT_OK on "ok". */
-static ant_err wait_ready(int fd, pid_t sup)
+static ant_err wait_ready(int fd)
 {
     char buf[160];
     size_t used = 0;
@@ -145,7 +145,7 @@ static ant_err wait_ready(int fd, pid_t sup)
     buf[used] = '\0';
     if (strncmp(buf, "ok\n", 3) == 0)
         return ANT_OK;
-    ant_log(ANT_LOG_ERROR, "devnet", "supervisor did not start pid=%d says=%.*s", (int)sup,
+    ant_log(ANT_LOG_ERROR, "devnet", "supervisor did not start says=%.*s",
             (int)strcspn(buf, "\n"), buf);
     return ANT_ERR_IO;
 }
@@ -155,7 +155,7 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
     struct dn_config *cfg = NULL;
     char path[PATH_MAX], binary[PATH_MAX];
     int pfd[2] = {-1, -1};
-    pid_t sup = -1;
+    pid_t sup = 0;
     bool started = false;
     ant_err e;
 
@@ -222,16 +222,20 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
     if (e != ANT_OK)
         goto out;
     fflush(NULL);
-    sup = fork();
-    if (sup < 0) {
+    /* Double fork: the supervisor is not the caller's child (no zombie for a library
+     * caller to reap, reparented to init when `up` exits) and leads its own session (no
+     * terminal, not hit by the caller's Ctrl-C). _exit below ends forked children only,
+     * never the caller's program. */
+    pid_t mid = fork();
+    if (mid < 0) {
         e = ANT_ERR_IO;
         goto out;
     }
-    if (sup == 0) {
-        /* The supervisor: a new session (no terminal, not hit by the caller's Ctrl-C),
-         * stdio to its log. It never returns into the caller's code: _exit here is the
-         * end of a forked child, not the library ending the program. */
+    if (mid == 0) {
         close(pfd[0]);
+        pid_t child = fork();
+        if (child != 0)
+            _exit(child < 0 ? 1 : 0);
         setsid();
         int devnull = open("/dev/null", O_RDONLY);
         int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
@@ -248,13 +252,13 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
     started = true;
     close(pfd[1]);
     pfd[1] = -1;
-    char pidtext[32];
-    int plen = snprintf(pidtext, sizeof pidtext, "%d\n", (int)sup);
-    e = dn_path(path, sizeof path, "%s/%s", cfg->dir, DN_PID_FILE);
-    if (e == ANT_OK)
-        e = dn_write_file(path, pidtext, (size_t)plen, 0600);
-    if (e == ANT_OK)
-        e = wait_ready(pfd[0], sup);
+    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    e = wait_ready(pfd[0]);
+    if (e == ANT_OK) {
+        e = dn_path(path, sizeof path, "%s/%s", cfg->dir, DN_PID_FILE);
+        sup = e == ANT_OK ? dn_read_pid_file(path) : 0;
+    }
 out:
     if (pfd[0] >= 0)
         close(pfd[0]);
@@ -265,8 +269,6 @@ out:
             ant_log(ANT_LOG_ERROR, "devnet", "cleanup after failed up incomplete dir=%s",
                     cfg->dir);
     }
-    if (started)
-        waitpid(sup, NULL, WNOHANG);
     if (e == ANT_OK)
         ant_log(ANT_LOG_INFO, "devnet",
                 "Devnet up dir=%s hosts=%u nodes_per_host=%u version=%s port=%u supervisor=%d",

@@ -276,6 +276,15 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
     blocked = true;
     signal(SIGPIPE, SIG_IGN);
 
+    /* The pid file first, so `down` can find this process from now on. */
+    char pidtext[32];
+    int plen = snprintf(pidtext, sizeof pidtext, "%d\n", (int)getpid());
+    char pidfile[PATH_MAX];
+    e = dn_path(pidfile, sizeof pidfile, "%s/%s", s.cfg->dir, DN_PID_FILE);
+    if (e == ANT_OK)
+        e = dn_write_file(pidfile, pidtext, (size_t)plen, 0600);
+    if (e != ANT_OK)
+        goto fail;
     s.st->supervisor_pid = getpid();
     s.st->sid = getsid(0);
     s.st->started_at = dn_now();
@@ -337,9 +346,9 @@ fail:
     ready(ready_fd, msg);
 out:
     if (s.cfg != NULL && s.cfg->dir[0] != '\0') {
-        char pidfile[PATH_MAX];
-        if (dn_path(pidfile, sizeof pidfile, "%s/%s", s.cfg->dir, DN_PID_FILE) == ANT_OK)
-            unlink(pidfile);
+        char path[PATH_MAX];
+        if (dn_path(path, sizeof path, "%s/%s", s.cfg->dir, DN_PID_FILE) == ANT_OK)
+            unlink(path);
     }
     if (blocked)
         sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
