@@ -13,7 +13,26 @@
 
 #include "ant/log.h"
 #include "ant/node.h"
+#include "ant/upgrade.h"
+#include "ant/version.h"
 #include "node_cli.h"
+
+void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_config *uc);
+
+/* The engine's hooks get the address of `node`, which exists only after ant_node_start. */
+static void upgrade_shutdown(void *arg)
+{
+    struct ant_node *node = *(struct ant_node **)arg;
+    if (node != NULL)
+        ant_node_request_exit(node, ANT_NODE_EXIT_RESTART, "upgrade");
+}
+
+static void upgrade_state(void *arg, const char *state)
+{
+    struct ant_node *node = *(struct ant_node **)arg;
+    if (node != NULL)
+        ant_node_set_upgrade_state(node, state);
+}
 
 #define RUN_USAGE "usage: ant-node [run] [--print-config] [--SETTING VALUE...]"
 
@@ -80,9 +99,35 @@ int cmd_run(int argc, char **argv)
     }
     raise_fd_limit(cfg.max_connections);
 
+    /* Trial-boot check before the node opens anything: a failing new version is rolled
+     * back here, on its 4th start, without serving. */
+    struct ant_upgrade_config ucfg;
+    struct ant_upgrade *up = NULL;
+    bool up_restart = false;
+    cmd_upgrade_config(&cfg, &ucfg);
+    ucfg.running_version = ANT_VERSION_STRING;
+    ucfg.request_shutdown = upgrade_shutdown;
+    ucfg.request_shutdown_arg = &node;
+    ucfg.state_changed = upgrade_state;
+    ucfg.state_changed_arg = &node;
+    err = ant_upgrade_new(&ucfg, argc, argv, &up);
+    if (err != ANT_OK)
+        ant_log(ANT_LOG_WARN, "node", "Upgrade engine unavailable error=%s", ant_strerror(err));
+    else if ((err = ant_upgrade_boot(up, &up_restart)) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "node", "Trial boot check failed error=%s", ant_strerror(err));
+    if (up_restart) {
+        code = ANT_UPGRADE_EXIT_RESTART;
+        if (ant_upgrade_restart(up, &code) != ANT_OK)
+            ant_log(ANT_LOG_ERROR, "node", "Restart after rollback failed");
+        ant_upgrade_free(up);
+        close(sigfd);
+        return code;
+    }
+
     err = ant_node_start(&cfg, &node);
     if (err != ANT_OK) {
         fprintf(stderr, "ant-node run: cannot start: %s\n", ant_strerror(err));
+        ant_upgrade_free(up);
         close(sigfd);
         return 1;
     }
@@ -96,13 +141,23 @@ int cmd_run(int argc, char **argv)
      */
     if (cfg.no_auto_upgrade)
         ant_log(ANT_LOG_INFO, "node", "Auto-upgrade disabled by configuration");
+    /* Started even without auto-upgrade: it also confirms a trial boot. */
+    if (up != NULL && (ant_upgrade_set_peer_id(up, ant_node_peer_id_hex(node)) != ANT_OK ||
+                       ant_upgrade_monitor_start(up) != ANT_OK))
+        ant_log(ANT_LOG_WARN, "node", "Upgrade monitor not started");
 
     code = ant_node_wait(node, sigfd);
 
     /* UPGRADE MONITOR HOOK (stop): stop and join the monitor here, before the node
      * (and the store it may be reporting on) goes away. */
 
+    ant_upgrade_monitor_stop(up);
     ant_node_stop(node);
+    node = NULL;
+    if (up != NULL && ant_upgrade_restart_pending(up) &&
+        ant_upgrade_restart(up, &code) != ANT_OK)
+        ant_log(ANT_LOG_ERROR, "node", "Restart into the new binary failed");
+    ant_upgrade_free(up);
     close(sigfd);
     return code;
 }
