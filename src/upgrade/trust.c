@@ -6,10 +6,10 @@
  * 1952 bytes). Extra keys come only from a directory that passes the same owner and mode
  * rules as the cache, checked on open fds.
  *
- * The stream runs as a two-stage pipeline over a small ring of buffers: this thread reads a
- * chunk and absorbs it into every key's mu, while a helper thread hashes the same chunk with
- * SHA-256 and writes it to the copy. SHAKE256 is the slowest of the three, so the pass costs
- * about one SHAKE256 over the file (the cache-hit benchmark measures exactly this).
+ * The stream runs as a pipeline over a small ring of buffers: this thread reads a chunk and
+ * absorbs it into the first key's mu, while helper threads hash the same chunk with SHA-256
+ * and write the copy, and absorb it into the other keys' mu. SHAKE256 is the slowest step,
+ * so the pass costs about one SHAKE256 over the file (bench/cache-hit measures exactly this).
  */
 #include "ant/trust.h"
 
@@ -256,17 +256,34 @@ out:
 
 /* ---- the one-pass stream --------------------------------------------------------- */
 
+/*
+ * The reader (the calling thread) fills ring slots in order and absorbs each chunk into the
+ * first key's mu. Helper threads consume the same chunks in the same order, read-only:
+ * helper 0 does SHA-256 and the copy (when asked for), the others absorb the remaining keys'
+ * mu (mu depends on the key, so every key needs its own SHAKE256 stream). A slot is refilled
+ * only after every helper has finished the chunk it held.
+ */
+#define MAX_HELPERS 4 /* one for SHA-256 + copy, up to three for extra keys' mu */
+
 struct ring {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint8_t *slot[RING_SLOTS];
     size_t len[RING_SLOTS];
-    uint64_t produced; /* chunks filled by the reader */
-    uint64_t consumed; /* chunks finished by the helper */
-    bool done;         /* the reader filled its last chunk */
-    ant_err helper_err;
-    struct ant_digest *sha; /* NULL when no checksum is wanted */
-    int out_fd;             /* -1 when no copy is wanted */
+    uint64_t produced;                 /* chunks filled by the reader */
+    uint64_t consumed[MAX_HELPERS];    /* chunks finished by each helper */
+    bool done;                         /* the reader filled its last chunk, or gave up */
+    ant_err err;                       /* first helper failure */
+};
+
+struct helper {
+    struct ring *r;
+    size_t index;
+    struct ant_digest *sha;                 /* helper 0 only; NULL when not wanted */
+    int out_fd;                             /* helper 0 only; -1 when not wanted */
+    struct ant_mldsa65_verifier *const *v;  /* this helper's verifiers: v[0], v[stride], ... */
+    size_t nv, stride;
+    pthread_t thread;
 };
 
 static ant_err write_all(int fd, const uint8_t *buf, size_t len)
@@ -284,34 +301,35 @@ static ant_err write_all(int fd, const uint8_t *buf, size_t len)
     return ANT_OK;
 }
 
-/* The helper: SHA-256 and the copy, chunk by chunk, in the reader's order. */
 static void *helper_main(void *arg)
 {
-    struct ring *r = arg;
+    struct helper *h = arg;
+    struct ring *r = h->r;
+    uint64_t *mine = &r->consumed[h->index];
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        while (r->consumed == r->produced && !r->done)
+        while (*mine == r->produced && !r->done)
             pthread_cond_wait(&r->cv, &r->mu);
-        if (r->consumed == r->produced)
-            break; /* done and drained */
-        size_t i = (size_t)(r->consumed % RING_SLOTS);
+        if (*mine == r->produced || r->err != ANT_OK)
+            break; /* drained after the last chunk, or someone failed */
+        size_t i = (size_t)(*mine % RING_SLOTS);
         pthread_mutex_unlock(&r->mu);
 
         ant_err err = ANT_OK;
-        if (r->sha != NULL)
-            err = ant_digest_update(r->sha, r->slot[i], r->len[i]);
-        if (err == ANT_OK && r->out_fd >= 0)
-            err = write_all(r->out_fd, r->slot[i], r->len[i]);
+        if (h->sha != NULL)
+            err = ant_digest_update(h->sha, r->slot[i], r->len[i]);
+        if (err == ANT_OK && h->out_fd >= 0)
+            err = write_all(h->out_fd, r->slot[i], r->len[i]);
+        for (size_t k = 0; k < h->nv && err == ANT_OK; k++)
+            err = ant_mldsa65_verifier_update(h->v[k * h->stride], r->slot[i], r->len[i]);
 
         pthread_mutex_lock(&r->mu);
-        r->consumed++;
-        if (err != ANT_OK) {
-            r->helper_err = err;
-            r->done = true;
-            pthread_cond_broadcast(&r->cv);
-            break;
-        }
+        (*mine)++;
+        if (err != ANT_OK && r->err == ANT_OK)
+            r->err = err;
         pthread_cond_broadcast(&r->cv);
+        if (err != ANT_OK)
+            break;
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
@@ -332,6 +350,26 @@ static ant_err read_some(int fd, uint8_t *buf, size_t want, size_t *got)
         *got += (size_t)n;
     }
     return ANT_OK;
+}
+
+/* True once every helper is done with chunk `chunk` (so its slot may be refilled). */
+static bool helpers_past(const struct ring *r, size_t nhelpers, uint64_t chunk)
+{
+    for (size_t w = 0; w < nhelpers; w++)
+        if (r->consumed[w] <= chunk)
+            return false;
+    return true;
+}
+
+/* Stops and joins the helpers that were started. */
+static void stop_helpers(struct ring *r, struct helper *h, size_t started)
+{
+    pthread_mutex_lock(&r->mu);
+    r->done = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    for (size_t w = 0; w < started; w++)
+        pthread_join(h[w].thread, NULL);
 }
 
 ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *version,
@@ -356,11 +394,13 @@ ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *v
         return err;
 
     struct ant_mldsa65_verifier *v[ANT_TRUST_MAX_KEYS] = {0};
+    struct ant_digest *sha = NULL;
     struct ring r;
+    struct helper h[MAX_HELPERS];
     memset(&r, 0, sizeof r);
-    r.out_fd = out_fd;
-    bool sync_ok = false, thread_ok = false, sha_done = false;
-    pthread_t helper;
+    memset(h, 0, sizeof h);
+    bool sync_ok = false, sha_done = false;
+    size_t started = 0, nhelpers = 0;
     uint64_t total = 0;
 
     for (size_t k = 0; k < keys->count; k++) {
@@ -370,7 +410,7 @@ ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *v
             goto out;
     }
     if (sha256 != NULL) {
-        err = ant_digest_new(&r.sha, ANT_DIGEST_SHA256);
+        err = ant_digest_new(&sha, ANT_DIGEST_SHA256);
         if (err != ANT_OK)
             goto out;
     }
@@ -380,6 +420,23 @@ ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *v
             err = ANT_ERR_NOMEM;
             goto out;
         }
+    }
+    /* Helper 0 for SHA-256 and the copy; keys 1.. spread over up to three more helpers
+     * (key k goes to helper 1 + (k - 1) % nkey_helpers). Key 0 stays with the reader. */
+    if (sha != NULL || out_fd >= 0) {
+        h[nhelpers].sha = sha;
+        h[nhelpers].out_fd = out_fd;
+        h[nhelpers].nv = 0;
+        nhelpers++;
+    }
+    size_t extra = keys->count - 1;
+    size_t nkey_helpers = extra < MAX_HELPERS - 1 ? extra : MAX_HELPERS - 1;
+    for (size_t j = 0; j < nkey_helpers; j++) {
+        h[nhelpers].out_fd = -1;
+        h[nhelpers].v = &v[1 + j];
+        h[nhelpers].stride = nkey_helpers;
+        h[nhelpers].nv = (extra - j + nkey_helpers - 1) / nkey_helpers;
+        nhelpers++;
     }
     if (pthread_mutex_init(&r.mu, NULL) != 0) {
         err = ANT_ERR_IO;
@@ -391,23 +448,24 @@ ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *v
         goto out;
     }
     sync_ok = true;
-    bool use_helper = r.sha != NULL || out_fd >= 0;
-    if (use_helper) {
-        if (pthread_create(&helper, NULL, helper_main, &r) != 0) {
+    for (size_t w = 0; w < nhelpers; w++) {
+        h[w].r = &r;
+        h[w].index = w;
+        if (pthread_create(&h[w].thread, NULL, helper_main, &h[w]) != 0) {
             err = ANT_ERR_IO;
             goto out;
         }
-        thread_ok = true;
+        started++;
     }
 
     for (uint64_t chunk = 0;; chunk++) {
         size_t i = (size_t)(chunk % RING_SLOTS);
-        /* Wait until the helper is done with the chunk that used this slot last. */
+        /* Wait until every helper is done with the chunk that used this slot last. */
         pthread_mutex_lock(&r.mu);
-        while (use_helper && chunk >= RING_SLOTS && r.consumed <= chunk - RING_SLOTS &&
-               r.helper_err == ANT_OK)
+        while (chunk >= RING_SLOTS && !helpers_past(&r, nhelpers, chunk - RING_SLOTS) &&
+               r.err == ANT_OK)
             pthread_cond_wait(&r.cv, &r.mu);
-        ant_err herr = r.helper_err;
+        ant_err herr = r.err;
         pthread_mutex_unlock(&r.mu);
         if (herr != ANT_OK) {
             err = herr;
@@ -418,9 +476,7 @@ ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *v
         size_t want = room >= SLOT_BYTES ? SLOT_BYTES : (size_t)room + 1;
         size_t got = 0;
         err = read_some(in_fd, r.slot[i], want, &got);
-        if (err != ANT_OK)
-            break;
-        if (got == 0)
+        if (err != ANT_OK || got == 0)
             break;
         if ((uint64_t)got > room) {
             err = ANT_ERR_TOO_LARGE;
@@ -428,31 +484,22 @@ ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *v
         }
         total += got;
         r.len[i] = got;
-        if (use_helper) {
-            pthread_mutex_lock(&r.mu);
-            r.produced = chunk + 1;
-            pthread_cond_broadcast(&r.cv);
-            pthread_mutex_unlock(&r.mu);
-        }
-        for (size_t k = 0; k < keys->count && err == ANT_OK; k++)
-            err = ant_mldsa65_verifier_update(v[k], r.slot[i], got);
+        pthread_mutex_lock(&r.mu);
+        r.produced = chunk + 1;
+        pthread_cond_broadcast(&r.cv);
+        pthread_mutex_unlock(&r.mu);
+        err = ant_mldsa65_verifier_update(v[0], r.slot[i], got);
         if (err != ANT_OK)
             break;
     }
-    if (thread_ok) {
-        pthread_mutex_lock(&r.mu);
-        r.done = true;
-        pthread_cond_broadcast(&r.cv);
-        pthread_mutex_unlock(&r.mu);
-        pthread_join(helper, NULL);
-        thread_ok = false;
-        if (err == ANT_OK)
-            err = r.helper_err;
-    }
+    stop_helpers(&r, h, started);
+    started = 0;
+    if (err == ANT_OK)
+        err = r.err;
     if (err != ANT_OK)
         goto out;
-    if (sha256 != NULL) {
-        err = ant_digest_final(r.sha, sha256, ANT_SHA256_BYTES);
+    if (sha != NULL) {
+        err = ant_digest_final(sha, sha256, ANT_SHA256_BYTES);
         if (err != ANT_OK)
             goto out;
         sha_done = true;
@@ -470,20 +517,15 @@ ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *v
         }
     }
 out:
-    if (thread_ok) {
-        pthread_mutex_lock(&r.mu);
-        r.done = true;
-        pthread_cond_broadcast(&r.cv);
-        pthread_mutex_unlock(&r.mu);
-        pthread_join(helper, NULL);
-    }
+    if (started > 0)
+        stop_helpers(&r, h, started);
     if (sync_ok) {
         pthread_cond_destroy(&r.cv);
         pthread_mutex_destroy(&r.mu);
     }
     for (size_t i = 0; i < RING_SLOTS; i++)
         free(r.slot[i]);
-    ant_digest_free(r.sha);
+    ant_digest_free(sha);
     for (size_t k = 0; k < ANT_TRUST_MAX_KEYS; k++)
         ant_mldsa65_verifier_free(v[k]);
     /* After a full read the checksum and size stay meaningful on a bad signature, so a

@@ -329,12 +329,62 @@ static void test_stream_rejects_other_context_key_or_bytes(void)
     ant_trust_keys_free(keys);
 }
 
+
+/* With many trusted keys, mu for each is absorbed on a different thread: whichever key of
+ * the set signed, it must verify, and a key outside the set must not. */
+static void test_stream_many_keys(void)
+{
+    ensure_root();
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/many", root);
+    CHECK(mkdir(dir, 0700) == 0);
+    enum { NKEYS = 6 };
+    static uint8_t pks[NKEYS][ANT_MLDSA65_PUBLICKEYBYTES], sks[NKEYS][ANT_MLDSA65_SECRETKEYBYTES];
+    for (int k = 0; k < NKEYS; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "k%d", k);
+        CHECK(fx_keypair(dir, name, pks[k], sks[k]));
+    }
+    struct ant_trust_keys *keys = NULL;
+    char why[512];
+    CHECK_OK(ant_trust_keys_new(&keys));
+    CHECK_OK(ant_trust_keys_add_dir(keys, dir, why, sizeof why));
+    CHECK_INT(ant_trust_keys_count(keys), NKEYS + 1);
+    size_t len = (3u << 20) + 5;
+    uint8_t *data = pattern(len, 7);
+    int in = file_with("many-in", data, len);
+    const char *ctx = "ant-node-release-v2:1.0.0-rc.1:linux-arm64";
+    uint8_t want[ANT_SHA256_BYTES], sha[ANT_SHA256_BYTES];
+    CHECK_OK(ant_sha256(want, data, len));
+    for (int k = 0; k < NKEYS; k++) {
+        uint8_t sig[ANT_MLDSA65_SIGBYTES];
+        CHECK_OK(ant_mldsa65_sign(sig, data, len, (const uint8_t *)ctx, strlen(ctx), sks[k]));
+        CHECK(lseek(in, 0, SEEK_SET) == 0);
+        CHECK_MSG(ant_trust_verify_stream(keys, "1.0.0-rc.1", "linux-arm64", in, len, -1, sig,
+                                          sizeof sig, sha, NULL) == ANT_OK,
+                  "key %d", k);
+        CHECK_MEM(sha, want, sizeof want);
+    }
+    /* the test key of the other tests is not in this set */
+    uint8_t sig[ANT_MLDSA65_SIGBYTES];
+    CHECK_OK(ant_mldsa65_sign(sig, data, len, (const uint8_t *)ctx, strlen(ctx), sk));
+    CHECK(lseek(in, 0, SEEK_SET) == 0);
+    CHECK_ERR(ant_trust_verify_stream(keys, "1.0.0-rc.1", "linux-arm64", in, len, -1, sig,
+                                      sizeof sig, NULL, NULL),
+              ANT_ERR_BAD_SIGNATURE);
+    close(in);
+    free(data);
+    explicit_bzero(sks, sizeof sks);
+    ant_trust_keys_free(keys);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_compiled_in_key_is_the_shipped_file),
     ANT_TEST(test_keys_dir_accepts_safe_keys),
     ANT_TEST(test_keys_dir_refusals_name_the_path),
     ANT_TEST(test_stream_any_chunking),
     ANT_TEST(test_stream_rejects_other_context_key_or_bytes),
+    ANT_TEST(test_stream_many_keys),
 };
 
 ANT_TEST_MAIN(tests)
