@@ -92,7 +92,8 @@ ANT_MUST_CHECK ant_err ant_fsx_private_dir_create(const char *parent_path, const
                                                   char *path, size_t pathcap, int *dirfd);
 
 /* Removes a private directory made by ant_fsx_private_dir_create and the regular files in
- * it (one level; it never follows symlinks). Closes dirfd. */
+ * it (one level; it never follows symlinks). Closes dirfd. With `path` NULL the directory
+ * is only emptied; the caller removes it (e.g. with unlinkat on its parent's fd). */
 void ant_fsx_private_dir_remove(const char *path, int dirfd);
 
 /* Copies at most `cap` bytes from in_fd to out_fd; ANT_ERR_TOO_LARGE if more remain. */

@@ -70,7 +70,8 @@ static ant_err make_names(const char *version, const char *platform, struct name
                      platform);
     int s = snprintf(n->sig, sizeof n->sig, NAME_PREFIX "%s-%s" SUFFIX_SIG, version, platform);
     int m = snprintf(n->meta, sizeof n->meta, NAME_PREFIX "%s-%s" SUFFIX_META, version, platform);
-    if (a < 0 || s < 0 || m < 0 || (size_t)m >= sizeof n->meta || (size_t)a >= sizeof n->archive ||
+    if (a < 0 || s < 0 || m < 0 || (size_t)a >= sizeof n->archive || (size_t)s >= sizeof n->sig ||
+        (size_t)m >= sizeof n->meta ||
         !ant_fsx_name_ok(n->archive) || !ant_fsx_name_ok(n->sig) || !ant_fsx_name_ok(n->meta))
         return ANT_ERR_BAD_VERSION;
     return ANT_OK;
@@ -189,6 +190,17 @@ ant_err ant_cache_staging_create(const struct ant_cache *cache, char *path, size
     }
     *dirfd = fd;
     return ANT_OK;
+}
+
+/* Empties and removes a staging dir made by ant_cache_staging_create, by its name on the
+ * cache fd (the cache path is not resolved again). */
+static void staging_remove(const struct ant_cache *c, const char *path, int dirfd)
+{
+    ant_fsx_private_dir_remove(NULL, dirfd);
+    const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+    if (slash != NULL && ant_fsx_name_ok(slash + 1) &&
+        strncmp(slash + 1, STAGING_PREFIX, sizeof STAGING_PREFIX - 1) == 0)
+        unlinkat(c->dirfd, slash + 1, AT_REMOVEDIR);
 }
 
 /* ---- meta ------------------------------------------------------------------------ */
@@ -596,7 +608,7 @@ out:
         staged_finish(sdfd, copy, false);
     if (staged >= 0)
         close(staged);
-    ant_fsx_private_dir_remove(staging, sdfd);
+    staging_remove(cache, staging, sdfd);
     return err;
 }
 
@@ -680,13 +692,11 @@ static ant_err scan(struct ant_cache *c, bool prune_junk, struct scanned **out, 
             if (fstatat(c->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !is_stale(&st))
                 continue;
             if (S_ISDIR(st.st_mode)) {
-                char path[PATH_MAX];
                 int sfd = openat(c->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                int k = snprintf(path, sizeof path, "%s/%s", c->path, name);
-                if (sfd >= 0 && k > 0 && (size_t)k < sizeof path)
-                    ant_fsx_private_dir_remove(path, sfd);
-                else if (sfd >= 0)
-                    close(sfd);
+                if (sfd >= 0) {
+                    ant_fsx_private_dir_remove(NULL, sfd);
+                    unlinkat(c->dirfd, name, AT_REMOVEDIR);
+                }
             } else {
                 unlinkat(c->dirfd, name, 0);
             }

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ant/cache.h"
@@ -748,6 +749,18 @@ static void test_pruning_keeps_newest_three(void)
     plant(c, "releases.json", "{}", 2);
     plant(c, "download.lock", "", 0);
     plant(c, "ant-node-garbage-linux-x64.archive", "x", 1);
+    /* leftovers of crashed writers: removed once a day old, kept while they may be in use */
+    struct timespec old[2] = {{.tv_sec = time(NULL) - 2 * 86400}, {.tv_sec = time(NULL) - 2 * 86400}};
+    CHECK(mkdirat(dfd, ".staging-deadbeef", 0700) == 0);
+    int sd = openat(dfd, ".staging-deadbeef", O_RDONLY | O_DIRECTORY);
+    int sf = openat(sd, "archive.tar.gz", O_WRONLY | O_CREAT, 0600);
+    close(sf);
+    close(sd);
+    CHECK(utimensat(dfd, ".staging-deadbeef", old, 0) == 0);
+    CHECK(mkdirat(dfd, ".staging-fresh", 0700) == 0);
+    plant(c, ".tmp-0123456789abcdef", "partial", 7);
+    CHECK(utimensat(dfd, ".tmp-0123456789abcdef", old, 0) == 0);
+    plant(c, ".tmp-fedcba9876543210", "in progress", 11);
     /* stored out of order; 0.10.0 > 0.9.0 numerically, 0.10.0-rc.1 < 0.10.0 */
     static const char *const order[] = {"0.2.0", "0.10.0", "0.9.0", "0.3.0", "0.10.0-rc.1"};
     for (size_t i = 0; i < 5; i++) {
@@ -772,7 +785,11 @@ static void test_pruning_keeps_newest_three(void)
     CHECK(!exists_in(dfd, "ant-node-garbage-linux-x64.archive"));
     CHECK(exists_in(dfd, "releases.json"));
     CHECK(exists_in(dfd, "download.lock"));
-    CHECK_INT(count_entries(dfd), 3 * 3 + 2);
+    CHECK(!exists_in(dfd, ".staging-deadbeef"));
+    CHECK(!exists_in(dfd, ".tmp-0123456789abcdef"));
+    CHECK(exists_in(dfd, ".staging-fresh"));
+    CHECK(exists_in(dfd, ".tmp-fedcba9876543210"));
+    CHECK_INT(count_entries(dfd), 3 * 3 + 4);
 
     /* the prune is by version: two platforms of one version count once */
     release("0.2.0", "0.10.0", ARM64, archive, sizeof archive, sigpath, sizeof sigpath);
