@@ -79,9 +79,11 @@ ant_err dn_svg_histogram(const char *path, const char *title, const unsigned sch
         fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f28e2b\">"
                    "<title>actual: %u</title></rect>\n",
                 x + bw * 0.52, top + ph - ha, bw * 0.38, ha, actual[b]);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x + bw / 2,
-                top + ph + 16, window_s * (b + 0.5) / DN_BINS);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x,
+                top + ph + 16, window_s * b / DN_BINS);
     }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", left + pw,
+            top + ph + 16, window_s);
     double ym = top + ph - ph * mean / top_v, yl = top + ph - ph * limit / top_v;
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"gray\" "
                "stroke-dasharray=\"4 3\"/>\n",
@@ -90,7 +92,7 @@ ant_err dn_svg_histogram(const char *path, const char *title, const unsigned sch
                "stroke-dasharray=\"6 3\"/>\n",
             left, yl, left + pw, yl);
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">seconds after the node first "
-               "saw the release (bin centres)</text>\n",
+               "saw the release</text>\n",
             left + pw / 2, top + ph + 36);
     fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"#4e79a7\"/>"
                "<text x=\"%.1f\" y=\"%.1f\">scheduled</text>\n",
