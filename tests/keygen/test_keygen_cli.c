@@ -37,7 +37,7 @@ static char dir[64];
 
 static void setup_dir(void)
 {
-    strcpy(dir, "/tmp/ant-keygen-test-XXXXXX");
+    snprintf(dir, sizeof dir, "%s", "/tmp/ant-keygen-test-XXXXXX");
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
         exit(1);
