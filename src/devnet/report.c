@@ -761,6 +761,11 @@ static ant_err write_md(const struct rctx *r, bool all_pass, char **out, size_t 
     if (r->cfg->hosts > 8)
         fprintf(f, "\n(per-host columns for the first 8 hosts; all hosts in report.json)\n");
     fprintf(f, "\nOverall: %s\n", all_pass ? "PASS" : "FAIL");
+    fprintf(f, "\nNotes: restart times are binned by seconds after each node first saw the "
+               "release (scheduled = its logged delay, actual = its `Restarting into new binary`). "
+               "The bin limit is max(2 x mean, the largest count a uniform sample of this many "
+               "nodes exceeds in any of the 12 bins with probability < 0.1%%): with few nodes "
+               "2 x mean alone fails most uniform samples. Histogram: restarts.svg.\n");
     if (fclose(f) != 0)
         return ANT_ERR_IO;
     return ANT_OK;
