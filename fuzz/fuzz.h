@@ -1,0 +1,41 @@
+/*
+ * Shared by the fuzz targets, the replay driver and the corpus generator: the libFuzzer
+ * entry points, the fixed key seed (so the generator's signatures verify in the target),
+ * and FUZZ_ASSERT, the invariant check that turns a silent logic error into a crash the
+ * fuzzer reports. Aborting is right here and only here: a fuzz target is a test program,
+ * never library code.
+ */
+#ifndef ANT_FUZZ_H
+#define ANT_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Every byte of the ML-DSA-65 key seed used by mldsa65_verify and the generator. */
+#define FUZZ_MLDSA_SEED_BYTE 0x5a
+
+/* Limits the extract target passes, so a decompression bomb costs milliseconds. */
+#define FUZZ_EXTRACT_MEMBER_CAP ((uint64_t)64 << 10)
+#define FUZZ_EXTRACT_TOTAL_CAP ((uint64_t)256 << 10)
+#define FUZZ_EXTRACT_MAX_ENTRIES 16
+
+/* The archive the cache_meta target puts in its cache, and the entry it asks for. */
+#define FUZZ_CACHE_ARCHIVE "ant-node fuzz cache archive\n"
+#define FUZZ_CACHE_VERSION "0.1.0"
+#define FUZZ_CACHE_PLATFORM "linux-x64"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define FUZZ_ASSERT(cond)                                                                  \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__,      \
+                    #cond);                                                                \
+            abort();                                                                       \
+        }                                                                                  \
+    } while (0)
+
+#endif
