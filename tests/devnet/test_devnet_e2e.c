@@ -33,9 +33,9 @@
 
 extern char **environ;
 
-#define WINDOW_S 60
-#define INTERVAL_S 10
-#define TTL_S 30
+/* The rollout test uses the demo's timings; the fault scenario a shorter window so its
+ * three phases fit in a few minutes. Set once per test, before `up`. */
+static int window_s = 60, interval_s = 10, ttl_s = 30;
 #define TRIAL_S 15
 
 static const char *env_or_skip(const char *name)
@@ -208,9 +208,9 @@ static void up(const char *dir, const char *hosts, const char *nodes)
 {
     const char *devnet = env_or_skip("ANT_DEVNET_BIN");
     char window[16], interval[16], ttl[16], trial[16];
-    snprintf(window, sizeof window, "%d", WINDOW_S);
-    snprintf(interval, sizeof interval, "%d", INTERVAL_S);
-    snprintf(ttl, sizeof ttl, "%d", TTL_S);
+    snprintf(window, sizeof window, "%d", window_s);
+    snprintf(interval, sizeof interval, "%d", interval_s);
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
     snprintf(trial, sizeof trial, "%d", TRIAL_S);
     const char *argv[] = {devnet, "up", "--dir", dir, "--binary", env_or_skip("ANT_NODE_BIN"),
                           "--hosts", hosts, "--nodes-per-host", nodes, "--rollout-window",
@@ -245,7 +245,7 @@ static bool roll_out(const char *dir, struct fleet_view *v, const char *binary,
 {
     CHECK_INT(devnet_cmd(dir, "publish", "--binary", binary, "--release-version", version), 0);
     char timeout[16];
-    snprintf(timeout, sizeof timeout, "%d", WINDOW_S + TTL_S + INTERVAL_S + 120);
+    snprintf(timeout, sizeof timeout, "%d", window_s + ttl_s + interval_s + 120);
     const char *argv[] = {env_or_skip("ANT_DEVNET_BIN"), "watch", "--dir", dir,
                           "--release-version", version, "--timeout", timeout, NULL};
     int rc = run(argv);
@@ -321,6 +321,9 @@ static void test_kill_and_rollback(void)
 {
     char dir[64];
     struct fleet_view v;
+    window_s = 40;
+    interval_s = 5;
+    ttl_s = 20;
     make_dir(dir, sizeof dir);
     up(dir, "3", "3");
     CHECK(view_open(&v, dir));
@@ -331,7 +334,7 @@ static void test_kill_and_rollback(void)
     CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_NODE_NEXT_BIN"),
                          "--release-version", next),
               0);
-    CHECK(wait_all(&v, EV_SCHEDULED, next, TTL_S + INTERVAL_S + 30));
+    CHECK(wait_all(&v, EV_SCHEDULED, next, ttl_s + interval_s + 30));
     double victim_at = 0, host_first = 0;
     unsigned victim = pick_victim(&v, next, &victim_at, &host_first);
     fprintf(stderr, "killing h%u/n%u: its restart is due in %.0fs, its host's first in %.0fs\n",
@@ -356,7 +359,7 @@ static void test_kill_and_rollback(void)
     CHECK_MSG(back, "killed node was not restarted");
 
     char timeout[16];
-    snprintf(timeout, sizeof timeout, "%d", WINDOW_S + TTL_S + INTERVAL_S + 120);
+    snprintf(timeout, sizeof timeout, "%d", window_s + ttl_s + interval_s + 120);
     const char *watch[] = {env_or_skip("ANT_DEVNET_BIN"), "watch", "--dir", dir,
                            "--release-version", next, "--timeout", timeout, "--quiet", NULL};
     CHECK_INT(run(watch), 0);
@@ -386,7 +389,7 @@ static void test_kill_and_rollback(void)
      * beside the binary) without scheduling it. Wait for a rollback on every host, then
      * until every node has seen the release and passed any time it was given. */
     double published = dn_now();
-    double deadline = published + TTL_S + INTERVAL_S + WINDOW_S + 60;
+    double deadline = published + ttl_s + interval_s + window_s + 60;
     bool all_hosts = false;
     while (!all_hosts && dn_now() < deadline) {
         sleep_s(1);
@@ -400,7 +403,7 @@ static void test_kill_and_rollback(void)
         }
     }
     CHECK_MSG(all_hosts, "not every host rolled %s back", bad);
-    while (dn_now() < published + TTL_S + INTERVAL_S + WINDOW_S + 10)
+    while (dn_now() < published + ttl_s + interval_s + window_s + 10)
         sleep_s(1);
     const char *watch_back[] = {env_or_skip("ANT_DEVNET_BIN"), "watch", "--dir", dir,
                                 "--release-version", next, "--timeout", "60", "--quiet", NULL};
