@@ -108,6 +108,11 @@ static ant_err cache_load(int dirfd, const char *url, const struct ant_relcache_
         why = "fetched_at lies in the future";
         goto miss;
     }
+    /* Safety: a planted value near INT64_MIN would overflow now - fetched_at below. */
+    if (fetched_at < 0) {
+        why = "fetched_at is negative";
+        goto miss;
+    }
     *age_s = now - fetched_at;
     if (json_object_object_get_ex(root, "error", &v)) {
         /* a failure record: it holds back retries for retry_s (never longer than ttl_s) */

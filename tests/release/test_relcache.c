@@ -445,6 +445,19 @@ static void test_stale_and_future_refetch(void)
     }
     CHECK_INT(api_count(&srv) - before, fetches);
 
+    /* A planted fetched_at far in the past must be a plain miss: computing its age as
+     * now - fetched_at overflowed int64 (undefined behaviour; UBSan aborts the node). */
+    static const int64_t hostile[] = {INT64_MIN, INT64_MIN + 1, -1};
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        src = 0;
+        CHECK(set_fetched_at(dirfd, hostile[i]));
+        CHECK_OK(ant_relcache_get(dirfd, &o, &list, &src));
+        CHECK_MSG(src == ANT_RELCACHE_FETCHED, "fetched_at %lld: source %d",
+                  (long long)hostile[i], (int)src);
+        ant_releases_free(list);
+        list = NULL;
+    }
+
     /* a shorter TTL is honoured */
     CHECK(set_fetched_at(dirfd, now - 20));
     o.ttl_s = 10;
