@@ -95,13 +95,17 @@ ant_err engine_host_bad_list(const struct ant_upgrade *u, struct ant_semver *out
     if (err != ANT_OK)
         return err;
     /* Missing, unreadable or unsafe list: nothing is known bad (it only ever blocks). */
-    if (ant_fsx_read_capped(dirfd, name, HOST_BAD_CAP, &data, &len) == ANT_OK) {
+    if (cap > 0 && ant_fsx_read_capped(dirfd, name, HOST_BAD_CAP, &data, &len) == ANT_OK) {
+        /* engine_host_mark_bad appends, so the newest marks are at the end: keep the last
+         * `cap` entries (a ring; callers only test membership), never the first ones. */
+        size_t total = 0;
         char *save = NULL;
-        for (char *line = strtok_r((char *)data, "\n", &save); line != NULL && *n < cap;
+        for (char *line = strtok_r((char *)data, "\n", &save); line != NULL;
              line = strtok_r(NULL, "\n", &save)) {
-            if (ant_semver_parse(line, &out[*n]) == ANT_OK)
-                (*n)++;
+            if (ant_semver_parse(line, &out[total % cap]) == ANT_OK)
+                total++;
         }
+        *n = total < cap ? total : cap;
     }
     free(data);
     close(dirfd);

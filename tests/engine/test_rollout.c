@@ -181,11 +181,49 @@ static void test_state_roundtrip_and_rejects(void)
     rm_tmp(fd);
 }
 
+/* The host-wide bad list beside the binary keeps its newest entries: marks appended after
+ * 64 older ones (many rollbacks, or lines padded in by anyone who can write the binary's
+ * directory) must still be seen, or another node sharing the binary retries a version that
+ * already failed its trial here. */
+static void test_host_bad_list_sees_newest_entries(void)
+{
+    int fd = make_tmp();
+    CHECK(fd >= 0);
+    struct ant_upgrade *u = calloc(1, sizeof *u);
+    CHECK(u != NULL);
+    if (u == NULL || fd < 0)
+        return;
+    CHECK(state_copy(u->binary_dir, sizeof u->binary_dir, tmpdir));
+    CHECK(state_copy(u->binary_name, sizeof u->binary_name, "ant-node"));
+
+    char text[4096];
+    size_t off = 0;
+    for (unsigned i = 1; i <= HOST_BAD_MAX; i++)
+        off += (size_t)snprintf(text + off, sizeof text - off, "0.0.%u\n", i);
+    off += (size_t)snprintf(text + off, sizeof text - off, "0.2.0\n");
+    CHECK(off < sizeof text);
+    CHECK_OK(ant_fsx_write_atomic(fd, "ant-node.bad-versions", text, off, 0644));
+    CHECK(engine_host_bad(u, "0.0.2"));
+    CHECK(engine_host_bad(u, "0.2.0"));
+    CHECK(!engine_host_bad(u, "0.2.1"));
+
+    /* Marking through the engine appends; the new mark must count at once. */
+    CHECK_OK(engine_host_mark_bad(u, "0.3.0"));
+    CHECK(engine_host_bad(u, "0.3.0"));
+    struct ant_semver list[HOST_BAD_MAX];
+    size_t n = 0;
+    CHECK_OK(engine_host_bad_list(u, list, HOST_BAD_MAX, &n));
+    CHECK_INT(n, HOST_BAD_MAX);
+    free(u);
+    rm_tmp(fd);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_delay_uniform_chi_square),
     ANT_TEST(test_delay_properties),
     ANT_TEST(test_schedule_survives_restart),
     ANT_TEST(test_state_roundtrip_and_rejects),
+    ANT_TEST(test_host_bad_list_sees_newest_entries),
 };
 
 ANT_TEST_MAIN(cases)
