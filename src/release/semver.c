@@ -61,10 +61,10 @@ static bool idents_ok(const char *s, size_t len, bool numeric_rule)
         if (n == 0)
             return false;
         if (numeric_rule && n > 1 && s[start] == '0') {
-            bool all_digits = true;
+            bool digits_only = true;
             for (size_t k = start; k < i; k++)
-                all_digits = all_digits && is_digit(s[k]);
-            if (all_digits)
+                digits_only = digits_only && is_digit(s[k]);
+            if (digits_only)
                 return false;
         }
         start = i + 1;
