@@ -554,7 +554,7 @@ static void accept_ready(struct ant_node *n)
                     ant_log(ANT_LOG_WARN, "node", "Cannot accept connection error=\"%s\"",
                             strerror(errno));
                 /* The listen socket stays readable; back off instead of spinning. */
-                usleep(50000);
+                nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000}, NULL);
             }
             return;
         }
