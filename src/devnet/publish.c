@@ -210,7 +210,9 @@ static void iso_time(char *buf, size_t cap, time_t t)
 {
     struct tm tm;
     gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* strftime leaves the buffer indeterminate when the text does not fit. */
+    if (cap > 0 && strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        buf[0] = '\0';
 }
 
 static json_object *asset_json(const char *name, uint64_t size, const char *url,
