@@ -65,13 +65,21 @@ const char *ant_cache_path(const struct ant_cache *cache);
 /*
  * Creates a private 0700 staging directory `.staging-<random>` inside the cache directory
  * (mkdirat on the cache's fd, checked on its own fd) and returns its path and fd; remove it
- * with ant_fsx_private_dir_remove. For callers without a staging area of their own (the
+ * with ant_cache_staging_remove. For callers without a staging area of their own (the
  * `ant-node cache` commands). Leftovers of crashed processes are pruned after a day.
  * Errors: ANT_ERR_RNG, ANT_ERR_IO, ANT_ERR_NO_SPACE, ANT_ERR_UNSAFE_FILE,
  * ANT_ERR_INVALID_ARG (path does not fit `pathcap`).
  */
 ANT_MUST_CHECK ant_err ant_cache_staging_create(const struct ant_cache *cache, char *path,
                                                 size_t pathcap, int *dirfd);
+
+/*
+ * Empties and removes a staging dir made by ant_cache_staging_create (`path` and `dirfd` as
+ * it returned them; closes `dirfd`). The files go through `dirfd`, the directory by its
+ * name on the cache's fd, so a cache path swapped after ant_cache_open is never followed
+ * (ant_fsx_private_dir_remove with the path would rmdir whatever the path names now).
+ */
+void ant_cache_staging_remove(const struct ant_cache *cache, const char *path, int dirfd);
 
 /*
  * Cache hit: copies the cached archive of `version`/`platform` into `staging_dirfd` as

@@ -442,7 +442,10 @@ out:
     if (c.archivefd >= 0)
         close(c.archivefd);
     ant_fsx_unlock(c.download_lock);
-    if (c.stagingfd >= 0)
+    /* A staging dir in the shared cache is removed on the cache's fd, never by its path. */
+    if (c.stagingfd >= 0 && u->cache != NULL)
+        ant_cache_staging_remove(u->cache, c.staging, c.stagingfd);
+    else if (c.stagingfd >= 0)
         ant_fsx_private_dir_remove(c.staging, c.stagingfd);
     ant_trust_keys_free(c.keys);
     return err;

@@ -192,13 +192,13 @@ ant_err ant_cache_staging_create(const struct ant_cache *cache, char *path, size
     return ANT_OK;
 }
 
-/* Empties and removes a staging dir made by ant_cache_staging_create, by its name on the
- * cache fd (the cache path is not resolved again). */
-static void staging_remove(const struct ant_cache *c, const char *path, int dirfd)
+/* Empties the staging dir through its own fd, then removes it by its name on the cache fd:
+ * the cache path is not resolved again (it may have been swapped since the open). */
+void ant_cache_staging_remove(const struct ant_cache *c, const char *path, int dirfd)
 {
     ant_fsx_private_dir_remove(NULL, dirfd);
     const char *slash = path != NULL ? strrchr(path, '/') : NULL;
-    if (slash != NULL && ant_fsx_name_ok(slash + 1) &&
+    if (c != NULL && slash != NULL && ant_fsx_name_ok(slash + 1) &&
         strncmp(slash + 1, STAGING_PREFIX, sizeof STAGING_PREFIX - 1) == 0)
         unlinkat(c->dirfd, slash + 1, AT_REMOVEDIR);
 }
@@ -608,7 +608,7 @@ out:
         staged_finish(sdfd, copy, false);
     if (staged >= 0)
         close(staged);
-    staging_remove(cache, staging, sdfd);
+    ant_cache_staging_remove(cache, staging, sdfd);
     return err;
 }
 

@@ -953,6 +953,35 @@ static void test_cli_usage_and_refusals(void)
     CHECK_MSG(strstr(err, gw) != NULL, "err: %s", err);
 }
 
+/* A staging dir made in the cache is removed through the cache's fd, never by its path:
+ * after the cache path was swapped (the directory moved away, a decoy put in its place),
+ * the real staging dir goes and the decoy of the same name stays. */
+static void test_staging_removed_by_fd_after_path_swap(void)
+{
+    ensure_root();
+    char path[256], moved[300], decoy[800], real[800], staging[512];
+    struct ant_cache *c = NULL;
+    int sfd = -1;
+    struct stat st;
+    snprintf(path, sizeof path, "%s/swap-cache", root);
+    snprintf(moved, sizeof moved, "%s.moved", path);
+    CHECK_OK(ant_cache_open(path, 0, &c));
+    CHECK_OK(ant_cache_staging_create(c, staging, sizeof staging, &sfd));
+    const char *name = strrchr(staging, '/');
+    CHECK(name != NULL);
+    if (c == NULL || name == NULL)
+        return;
+    snprintf(decoy, sizeof decoy, "%s%s", path, name);
+    snprintf(real, sizeof real, "%s%s", moved, name);
+    CHECK(rename(path, moved) == 0);
+    CHECK(mkdir(path, 0700) == 0);
+    CHECK(mkdir(decoy, 0700) == 0);
+    ant_cache_staging_remove(c, staging, sfd);
+    CHECK_MSG(stat(decoy, &st) == 0, "the decoy at the swapped path was removed");
+    CHECK_MSG(stat(real, &st) != 0, "the real staging dir was left behind");
+    ant_cache_close(c);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_miss_returns_not_found),
     ANT_TEST(test_store_then_get_returns_private_copy),
@@ -976,6 +1005,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_cli_version_is_exact),
     ANT_TEST(test_cli_cache_add_list_verify),
     ANT_TEST(test_cli_usage_and_refusals),
+    ANT_TEST(test_staging_removed_by_fd_after_path_swap),
 };
 
 ANT_TEST_MAIN(tests)

@@ -235,7 +235,7 @@ static ant_err verify_entry(struct ant_cache *cache, const struct ant_trust_keys
         return err;
     }
     err = ant_cache_get(cache, keys, version, platform, sfd, reason);
-    ant_fsx_private_dir_remove(staging, sfd);
+    ant_cache_staging_remove(cache, staging, sfd);
     return err;
 }
 
