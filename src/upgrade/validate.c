@@ -299,10 +299,8 @@ static ant_err run_version(const struct target *t, unsigned timeout_ms, char *ve
             err = reject(ANT_ERR_IO, why, "cannot read the --version output");
             goto out;
         }
-        if (r == 0) {
+        if (r == 0)
             eof = true;
-            break;
-        }
         outlen += (size_t)r;
         if (outlen > ANT_VALIDATE_OUTPUT_CAP) {
             kill_and_reap(pid);
