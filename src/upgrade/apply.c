@@ -101,9 +101,10 @@ ant_err engine_binary_version(const char *path, char *version, size_t cap)
 
 ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd)
 {
-    if (u->cachefd >= 0)
-        return ant_fsx_lock(u->cachefd, REPLACE_LOCK, u->cfg.lock_timeout_ms, lockfd);
-    /* Without a usable cache, nodes sharing the binary still serialise on its directory. */
+    /* The lock lives beside the binary it guards, not in the cache: every process that may
+     * write this binary (nodes with another or no usable cache dir, an operator's `upgrade
+     * apply` with a different $HOME) must exclude the others, or one of them could back up
+     * the binary another has just replaced and leave no older .backup to roll back to. */
     char name[NAME_MAX + 1];
     int dirfd = -1;
     int n = snprintf(name, sizeof name, "%s.%s", u->binary_name, REPLACE_LOCK);
@@ -114,6 +115,10 @@ ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd)
         return err;
     err = ant_fsx_lock(dirfd, name, u->cfg.lock_timeout_ms, lockfd);
     close(dirfd);
+    /* A binary dir we cannot create the lock in is one we cannot replace the binary in
+     * either; the cache's lock still lets us see that another writer already upgraded it. */
+    if (err == ANT_ERR_IO && u->cachefd >= 0)
+        err = ant_fsx_lock(u->cachefd, REPLACE_LOCK, u->cfg.lock_timeout_ms, lockfd);
     return err;
 }
 

@@ -132,7 +132,7 @@ ANT_MUST_CHECK ant_err engine_host_bad_list(const struct ant_upgrade *u, struct 
 bool engine_host_bad(const struct ant_upgrade *u, const char *version);
 ANT_MUST_CHECK ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version);
 
-/* Takes replace.lock (in the cache dir; beside the binary when the cache is unusable). */
+/* Takes `<binary>.replace.lock` beside the binary (whatever cache dir this process uses). */
 ANT_MUST_CHECK ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd);
 
 /* Opens the binary's directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC). */

@@ -218,12 +218,56 @@ static void test_host_bad_list_sees_newest_entries(void)
     rm_tmp(fd);
 }
 
+/* replace.lock guards the binary, so every process that may write the binary must take the
+ * same lock whatever cache it uses: an operator's `upgrade apply` with another (or no)
+ * cache dir racing the daemons could otherwise back up the already-new binary as .backup,
+ * and a failing release could then never be rolled back. */
+static void test_replace_lock_follows_the_binary_not_the_cache(void)
+{
+    int fd = make_tmp();
+    CHECK(fd >= 0);
+    struct ant_upgrade *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    CHECK(a != NULL && b != NULL);
+    if (a == NULL || b == NULL || fd < 0) {
+        free(a);
+        free(b);
+        return;
+    }
+    CHECK(mkdirat(fd, "cache-a", 0700) == 0 && mkdirat(fd, "bin", 0700) == 0);
+    struct ant_upgrade *both[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        char dir[300];
+        snprintf(dir, sizeof dir, "%s/bin", tmpdir);
+        CHECK(state_copy(both[i]->binary_dir, sizeof both[i]->binary_dir, dir));
+        CHECK(state_copy(both[i]->binary_name, sizeof both[i]->binary_name, "ant-node"));
+        both[i]->cfg.lock_timeout_ms = 0;
+    }
+    a->cachefd = openat(fd, "cache-a", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    b->cachefd = -1; /* its cache dir was refused: it runs uncached */
+    CHECK(a->cachefd >= 0);
+
+    int la = -1, lb = -1;
+    CHECK_OK(engine_replace_lock(a, &la));
+    CHECK_ERR(engine_replace_lock(b, &lb), ANT_ERR_TIMEOUT);
+    ant_fsx_unlock(lb);
+    ant_fsx_unlock(la);
+    CHECK_OK(engine_replace_lock(b, &lb));
+    CHECK_ERR(engine_replace_lock(a, &la), ANT_ERR_TIMEOUT);
+    ant_fsx_unlock(la);
+    ant_fsx_unlock(lb);
+    close(a->cachefd);
+    free(a);
+    free(b);
+    rm_tmp(fd);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_delay_uniform_chi_square),
     ANT_TEST(test_delay_properties),
     ANT_TEST(test_schedule_survives_restart),
     ANT_TEST(test_state_roundtrip_and_rejects),
     ANT_TEST(test_host_bad_list_sees_newest_entries),
+    ANT_TEST(test_replace_lock_follows_the_binary_not_the_cache),
 };
 
 ANT_TEST_MAIN(cases)
