@@ -23,7 +23,7 @@ static void node_line(FILE *out, const struct dn_config *cfg, const struct dn_st
     bool alive = dn_pid_alive(pid);
     fprintf(out, "  h%u/n%-3u pid %-7d %-5s version %-12s restarts %-3u up %5.0fs  last: %s %s\n",
             i / cfg->nodes, i % cfg->nodes, (int)pid, alive ? "up" : "down",
-            s != NULL ? s->version : "?", ns != NULL ? ns->restarts : 0,
+            s != NULL ? s->version : "(starting)", ns != NULL ? ns->restarts : 0,
             alive && ns != NULL ? now - ns->started_at : 0.0,
             last != NULL ? dn_ev_name(last->kind) : "-", last != NULL ? last->version : "");
 }
