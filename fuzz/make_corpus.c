@@ -489,7 +489,8 @@ static void put_sig_seed(const char *name, uint8_t mode, uint8_t flags, const ui
     }
     if (mode <= 1) {
         out[n++] = (uint8_t)ctxlen;
-        memcpy(out + n, ctx, ctxlen);
+        if (ctxlen > 0)
+            memcpy(out + n, ctx, ctxlen);
         n += ctxlen;
     }
     if (mode == 2) {
