@@ -176,10 +176,13 @@ out:
 /*
  * Puts `<binary>.backup` back in place unless the on-disk binary already is a version below
  * `failed` (another node sharing it rolled back first). Runs under replace.lock so two
- * nodes never write the binary at once.
+ * nodes never write the binary at once. The backup must lie in [from, failed): `from` is
+ * the confirmed version the trial started from ("" when unknown), and a rollback returns to
+ * it, never below (a stale .backup from an older upgrade would be a downgrade past the last
+ * known-good version, which the floor then keeps the node from ever leaving).
  */
-static ant_err restore_backup(struct ant_upgrade *u, const char *failed, char *restored,
-                              size_t cap, char *backup_path, size_t bcap)
+static ant_err restore_backup(struct ant_upgrade *u, const char *failed, const char *from,
+                              char *restored, size_t cap, char *backup_path, size_t bcap)
 {
     char backup[NAME_MAX + 1];
     char ondisk[ANT_SEMVER_TEXT_MAX];
@@ -215,6 +218,13 @@ static ant_err restore_backup(struct ant_upgrade *u, const char *failed, char *r
         goto out;
     if (cmp_text(bversion, failed) >= 0) {
         err = ANT_ERR_BAD_BINARY;
+        goto out;
+    }
+    if (from[0] != '\0' && cmp_text(bversion, from) < 0) {
+        ant_log(ANT_LOG_ERROR, "upgrade",
+                "Backup is older than the confirmed version, not restoring it backup=%s "
+                "confirmed=%s", bversion, from);
+        err = ANT_ERR_DOWNGRADE;
         goto out;
     }
     err = engine_copy_file(dirfd, backup, u->binary_name, 0755);
@@ -268,8 +278,8 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
         if (st.trial.attempts >= u->cfg.trial_max_attempts || marked) {
             char restored[ANT_SEMVER_TEXT_MAX], backup_path[PATH_MAX + 16];
             unsigned attempts = st.trial.attempts;
-            err = restore_backup(u, u->running, restored, sizeof restored, backup_path,
-                                 sizeof backup_path);
+            err = restore_backup(u, u->running, st.trial.from, restored, sizeof restored,
+                                 backup_path, sizeof backup_path);
             state_add_bad(&st, u->running);
             ant_err herr = engine_host_mark_bad(u, u->running);
             if (herr != ANT_OK)

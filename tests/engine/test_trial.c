@@ -222,10 +222,36 @@ static void test_deleted_exe_resolved_to_live_path(void)
     world_free(&w);
 }
 
+/* A rollback returns to the version the trial started from, never below it: a stale
+ * .backup older than the confirmed version (left by an earlier upgrade, then a binary
+ * installed by hand) must not be restored, or a release that fails its trial would take
+ * the node below the version it had confirmed and, with the floor raised, keep it there. */
+static void test_rollback_never_below_confirmed(void)
+{
+    struct world w;
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.1.5", FAKE_V15, NULL) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 75);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 0);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed version=0.1.5"), 1);
+    check_version(w.binary, "0.1.5"); /* .backup is 0.1.0 */
+
+    /* The operator installs a 0.2.0 that dies at start by hand; .backup stays 0.1.0. */
+    CHECK(sh("cp '%s' '%s'", FAKE_V2FAIL, w.binary) == 0);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 1);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=3"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Rolling back failed upgrade"), 0);
+    CHECK_INT(world_log_count(&w, 0, "stage=rollback"), 1);
+    check_version(w.binary, "0.2.0");
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_deleted_exe_resolved_to_live_path),
     ANT_TEST(test_failing_release_rolled_back_never_retried),
     ANT_TEST(test_healthy_release_confirmed_and_floor_holds),
+    ANT_TEST(test_rollback_never_below_confirmed),
     ANT_TEST(test_standalone_spawns_on_disk_binary),
 };
 
