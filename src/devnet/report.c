@@ -876,10 +876,11 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
     }
     if (e != ANT_OK)
         goto out;
-    if (json)
-        fprintf(out, "%s\n", jtext);
-    else
-        fwrite(md, 1, mdlen, out);
+    /* A report that could not be written must not read as a pass (disk full, closed pipe). */
+    if (json ? fprintf(out, "%s\n", jtext) < 0 : fwrite(md, 1, mdlen, out) != mdlen) {
+        e = ANT_ERR_IO;
+        goto out;
+    }
     *all_pass = pass;
 out:
     json_object_put(jo);
