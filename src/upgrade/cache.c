@@ -89,10 +89,13 @@ ant_err ant_cache_default_dir(char *buf, size_t cap)
     } else {
         /* The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored. */
         const char *home = getenv("HOME");
-        if (home == NULL || home[0] != '/') {
-            struct passwd *pw = getpwuid(geteuid());
-            home = pw != NULL ? pw->pw_dir : NULL;
-        }
+        /* getpwuid_r: the engine may run this while other threads use the passwd calls. */
+        struct passwd pwbuf, *pw = NULL;
+        char pwstr[4096];
+        if (home == NULL || home[0] != '/')
+            home = getpwuid_r(geteuid(), &pwbuf, pwstr, sizeof pwstr, &pw) == 0 && pw != NULL
+                       ? pw->pw_dir
+                       : NULL;
         if (home == NULL || home[0] != '/')
             return ANT_ERR_NOT_FOUND;
         n = snprintf(buf, cap, "%s/.local/share/ant/upgrades", home);
@@ -802,7 +805,9 @@ ant_err ant_cache_prune(struct ant_cache *cache, size_t keep)
     ant_err err = scan(cache, true, &list, &n);
     if (err != ANT_OK)
         return err;
-    qsort(list, n, sizeof *list, cmp_newest_first);
+    /* An empty cache leaves list NULL, and qsort's base must not be NULL even for 0. */
+    if (n > 0)
+        qsort(list, n, sizeof *list, cmp_newest_first);
     /* Count distinct versions in order; everything after the first `keep` goes. */
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++) {
