@@ -266,7 +266,8 @@ static void row_errors(struct rctx *r)
         host_result(w, h, c == 0, "%zu", c);
         total += c;
     }
-    snprintf(w->value, sizeof w->value, "%zu%s", total, first);
+    /* The first error's text is cut to what the cell holds beside the count. */
+    snprintf(w->value, sizeof w->value, "%zu%.160s", total, first);
     count(w, "total", (int64_t)total);
 }
 
