@@ -110,9 +110,25 @@ static ant_err mkdir_parents(const char *path)
     return ANT_OK;
 }
 
-ant_err ant_fsx_open_trusted_dir(const char *path, bool create, int *dirfd)
+/* Copies `in` into `out` without trailing slashes ("/" stays "/"). Safety: a path ending in
+ * '/' makes the kernel resolve a final symlink even under O_NOFOLLOW, so "link/" would
+ * open the directory a symlink points to. */
+static ant_err strip_trailing_slashes(const char *in, char out[PATH_MAX])
 {
-    if (path == NULL || path[0] == '\0' || dirfd == NULL)
+    size_t len = strlen(in);
+    if (len == 0 || len >= PATH_MAX)
+        return ANT_ERR_INVALID_ARG;
+    while (len > 1 && in[len - 1] == '/')
+        len--;
+    memcpy(out, in, len);
+    out[len] = '\0';
+    return ANT_OK;
+}
+
+ant_err ant_fsx_open_trusted_dir(const char *path_in, bool create, int *dirfd)
+{
+    char path[PATH_MAX];
+    if (path_in == NULL || dirfd == NULL || strip_trailing_slashes(path_in, path) != ANT_OK)
         return ANT_ERR_INVALID_ARG;
     *dirfd = -1;
     if (create) {

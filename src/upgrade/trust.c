@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -171,13 +172,21 @@ out:
     return err;
 }
 
-ant_err ant_trust_keys_add_dir(struct ant_trust_keys *keys, const char *dir, char *why,
+ant_err ant_trust_keys_add_dir(struct ant_trust_keys *keys, const char *dir_in, char *why,
                                size_t whycap)
 {
     if (why != NULL && whycap > 0)
         why[0] = '\0';
-    if (keys == NULL || dir == NULL || dir[0] == '\0')
+    if (keys == NULL || dir_in == NULL || dir_in[0] == '\0' || strlen(dir_in) >= PATH_MAX)
         return ANT_ERR_INVALID_ARG;
+    /* Safety: without its trailing slashes, or "link/" would make the kernel follow a
+     * symlinked directory despite O_NOFOLLOW ("/" stays "/"). */
+    char dir[PATH_MAX];
+    size_t dlen = strlen(dir_in);
+    while (dlen > 1 && dir_in[dlen - 1] == '/')
+        dlen--;
+    memcpy(dir, dir_in, dlen);
+    dir[dlen] = '\0';
     struct ant_trust_keys *staged = NULL;
     DIR *d = NULL;
     ant_err err = ANT_OK;

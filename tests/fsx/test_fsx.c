@@ -158,6 +158,17 @@ static void test_trusted_dir_rules(void)
     CHECK_ERR(ant_fsx_open_trusted_dir(link, false, &fd), ANT_ERR_UNSAFE_FILE);
     CHECK_ERR(ant_fsx_open_trusted_dir(link, true, &fd), ANT_ERR_UNSAFE_FILE);
     CHECK_INT(fd, -1);
+    /* ... also with trailing slashes, which make the kernel follow a final symlink
+     * despite O_NOFOLLOW; a real directory given with one is still fine */
+    char slashed[300];
+    snprintf(slashed, sizeof slashed, "%s//", link);
+    CHECK_ERR(ant_fsx_open_trusted_dir(slashed, false, &fd), ANT_ERR_UNSAFE_FILE);
+    CHECK_ERR(ant_fsx_open_trusted_dir(slashed, true, &fd), ANT_ERR_UNSAFE_FILE);
+    CHECK_INT(fd, -1);
+    snprintf(slashed, sizeof slashed, "%s/", path);
+    CHECK_OK(ant_fsx_open_trusted_dir(slashed, false, &fd));
+    if (fd >= 0)
+        close(fd);
 
     /* a regular file is not a directory */
     int rfd = open_dir(root);

@@ -147,6 +147,11 @@ static void test_keys_dir_refusals_name_the_path(void)
     snprintf(link, sizeof link, "%s/linkdir", root);
     CHECK(symlink(dir, link) == 0);
     check_refused(link, "dir is a symlink", ANT_ERR_UNSAFE_FILE, link, "symlink");
+    /* a trailing slash makes the kernel follow the symlink despite O_NOFOLLOW */
+    char slashed[300];
+    snprintf(slashed, sizeof slashed, "%s/", link);
+    check_refused(slashed, "dir is a symlink, given with a slash", ANT_ERR_UNSAFE_FILE, link,
+                  "symlink");
 
     make_dir_with_good_key(dir, sizeof dir, "gwkey");
     snprintf(path, sizeof path, "%s/evil.pub", dir);
