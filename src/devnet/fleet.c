@@ -20,16 +20,31 @@
 #define LOG_READ_CAP (256u << 20) /* per node log */
 #define LINE_MAX_BYTES 4096
 
+/* Reads exactly `n` decimal digits at p into *v. */
+static bool digits(const char *p, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return false;
+        *v = *v * 10 + (p[i] - '0');
+    }
+    return true;
+}
+
 bool dn_parse_time(const char *text, double *t)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     int year, mon, day, hh, mm, ss;
-    int n = 0;
-    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &day, &hh, &mm, &ss, &n) != 6)
+    /* Fixed layout YYYY-MM-DDTHH:MM:SS, as the logger writes it. */
+    if (strnlen(text, 20) < 19 || !digits(text, 4, &year) || text[4] != '-' ||
+        !digits(text + 5, 2, &mon) || text[7] != '-' || !digits(text + 8, 2, &day) ||
+        text[10] != 'T' || !digits(text + 11, 2, &hh) || text[13] != ':' ||
+        !digits(text + 14, 2, &mm) || text[16] != ':' || !digits(text + 17, 2, &ss))
         return false;
     double frac = 0;
-    const char *p = text + n;
+    const char *p = text + 19;
     if (*p == '.') {
         double scale = 0.1;
         p++;

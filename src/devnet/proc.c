@@ -58,13 +58,30 @@ static bool proc_stat(pid_t pid, char *state, pid_t *sid, unsigned long long *st
     if (p == NULL)
         return false;
     p++;
-    char st = 0;
-    int ppid = 0, pgrp = 0, session = 0;
-    unsigned long long starttime = 0;
     /* Fields 3..22: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
      * utime stime cutime cstime priority nice num_threads itrealvalue starttime. */
-    if (sscanf(p, " %c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-               &st, &ppid, &pgrp, &session, &starttime) != 5)
+    char st = 0;
+    long long session = -1;
+    unsigned long long starttime = 0;
+    char *save = NULL;
+    int field = 3;
+    for (char *tok = strtok_r(p, " ", &save); tok != NULL && field <= 22;
+         tok = strtok_r(NULL, " ", &save), field++) {
+        char *end = NULL;
+        errno = 0;
+        if (field == 3) {
+            st = tok[0];
+        } else if (field == 6) {
+            session = strtoll(tok, &end, 10);
+            if (errno != 0 || *end != '\0')
+                return false;
+        } else if (field == 22) {
+            starttime = strtoull(tok, &end, 10);
+            if (errno != 0 || *end != '\0')
+                return false;
+        }
+    }
+    if (field <= 22 || st == 0 || session < 0)
         return false;
     if (state != NULL)
         *state = st;

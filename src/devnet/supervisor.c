@@ -309,8 +309,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
     save(&s);
     ant_log(ANT_LOG_INFO, "devnet", "Supervisor ready nodes=%u nginx_pid=%d port=%u",
             s.cfg->hosts * s.cfg->nodes, (int)np, (unsigned)s.cfg->https_port);
-    ready(ready_fd, "ok\n");
-    ready_fd = -1;
+    ready(ready_fd, "ok\n"); /* closes it; nothing below reports through it again */
 
     for (;;) {
         struct timespec wait = {0, 200 * 1000 * 1000};
