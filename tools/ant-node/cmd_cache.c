@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "ant/cache.h"
-#include "ant/fsx.h"
 #include "ant/log.h"
 #include "ant/release_context.h"
 #include "ant/trust.h"
