@@ -107,17 +107,19 @@ ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd)
      * the binary another has just replaced and leave no older .backup to roll back to. */
     char name[NAME_MAX + 1];
     int dirfd = -1;
+    ant_err err = ANT_ERR_INVALID_ARG;
     int n = snprintf(name, sizeof name, "%s.%s", u->binary_name, REPLACE_LOCK);
-    if (n < 0 || (size_t)n >= sizeof name)
-        return ANT_ERR_INVALID_ARG;
-    ant_err err = engine_open_binary_dir(u, &dirfd);
-    if (err != ANT_OK)
-        return err;
-    err = ant_fsx_lock(dirfd, name, u->cfg.lock_timeout_ms, lockfd);
-    close(dirfd);
+    if (n >= 0 && (size_t)n < sizeof name) {
+        err = engine_open_binary_dir(u, &dirfd);
+        if (err != ANT_OK)
+            return err;
+        err = ant_fsx_lock(dirfd, name, u->cfg.lock_timeout_ms, lockfd);
+        close(dirfd);
+    }
     /* A binary dir we cannot create the lock in is one we cannot replace the binary in
-     * either; the cache's lock still lets us see that another writer already upgraded it. */
-    if (err == ANT_ERR_IO && u->cachefd >= 0)
+     * either, and a binary name that is no safe lock name (ant_fsx_name_ok) has no lock
+     * beside it; the cache's lock then still serialises the 'already upgraded' check. */
+    if ((err == ANT_ERR_IO || err == ANT_ERR_INVALID_ARG) && u->cachefd >= 0)
         err = ant_fsx_lock(u->cachefd, REPLACE_LOCK, u->cfg.lock_timeout_ms, lockfd);
     return err;
 }

@@ -255,6 +255,10 @@ static void test_replace_lock_follows_the_binary_not_the_cache(void)
     CHECK_ERR(engine_replace_lock(a, &la), ANT_ERR_TIMEOUT);
     ant_fsx_unlock(la);
     ant_fsx_unlock(lb);
+    /* A binary name that cannot name a lock file still locks, in the cache. */
+    CHECK(state_copy(a->binary_name, sizeof a->binary_name, "ant node"));
+    CHECK_OK(engine_replace_lock(a, &la));
+    ant_fsx_unlock(la);
     close(a->cachefd);
     free(a);
     free(b);
