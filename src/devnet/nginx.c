@@ -37,9 +37,11 @@ ant_err dn_nginx_write_conf(const struct dn_config *cfg)
     /* As root, nginx would switch its workers to `nobody`, which cannot read a 0700 devnet
      * dir; name the invoking user instead (as non-root the directive is ignored anyway). */
     if (geteuid() == 0) {
-        struct passwd *pw = getpwuid(geteuid());
-        struct group *gr = getgrgid(getegid());
-        if (pw == NULL || gr == NULL)
+        struct passwd pwbuf, *pw = NULL;
+        struct group grbuf, *gr = NULL;
+        char pwtext[4096], grtext[4096];
+        if (getpwuid_r(geteuid(), &pwbuf, pwtext, sizeof pwtext, &pw) != 0 || pw == NULL ||
+            getgrgid_r(getegid(), &grbuf, grtext, sizeof grtext, &gr) != 0 || gr == NULL)
             return ANT_ERR_IO;
         e = dn_path(user_line, sizeof user_line, "user %s %s;\n", pw->pw_name, gr->gr_name);
         if (e != ANT_OK)
