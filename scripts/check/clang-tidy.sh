@@ -31,25 +31,45 @@ if grep -qE 'error: .*\[clang-diagnostic-error\]|Error while processing' "$work/
   exit 2
 fi
 
-accepted="$work/accepted"
-sed -e 's/[[:space:]]*#.*//' -e '/^$/d' "$root/scripts/check/clang-tidy.accepted" >"$accepted"
-bad=0
-explained=0
-total=0
-# Header lines of diagnostics: path:line:col: warning|error: message [check,...]
-while IFS= read -r line; do
-  total=$((total + 1))
-  rel="${line#"$root"/}"
-  path="${rel%%:*}"
-  check="$(sed -E 's/.*\[([^],]+)[],].*/\1/' <<<"$line")"
-  if grep -qxF "$path:$check" "$accepted"; then
-    echo "explained: $rel"
-    explained=$((explained + 1))
-  else
-    echo "$rel"
-    bad=$((bad + 1))
-  fi
-done < <(grep -E '^/[^ ]+:[0-9]+:[0-9]+: (warning|error): .*\[[a-zA-Z0-9.,_-]+\]$' "$work/out" | sort -u)
+# Diagnostics: path:line:col: warning|error: message [check,...]; a message may span lines
+# (the Padding checker's does), so the check name is searched up to the closing bracket.
+set +e
+python3 - "$root" "$root/scripts/check/clang-tidy.accepted" "$work/out" >"$work/verdict" <<'PY'
+import re, sys
+root, accepted_file, out_file = sys.argv[1:]
+accepted = set()
+for line in open(accepted_file, encoding="utf-8"):
+    line = line.split("#", 1)[0].strip()
+    if line:
+        accepted.add(line)
+text = open(out_file, encoding="utf-8", errors="replace").read()
+diag = re.compile(r"^(/[^ \n]+):(\d+):(\d+): (?:warning|error): (.*?)\[([A-Za-z0-9._-]+)(?:,[^\]\n]*)?\]$",
+                  re.M | re.S)
+seen, bad, explained = set(), 0, 0
+for m in diag.finditer(text):
+    path, line, col, msg, check = m.groups()
+    rel = path[len(root) + 1:] if path.startswith(root + "/") else path
+    key = (rel, line, col, check)
+    if key in seen:
+        continue
+    seen.add(key)
+    shown = f"{rel}:{line}:{col}: {' '.join(msg.split())} [{check}]"
+    if f"{rel}:{check}" in accepted:
+        print("explained: " + shown)
+        explained += 1
+    else:
+        print(shown)
+        bad += 1
+# A diagnostic header the pattern did not parse must not pass silently.
+headers = len(set(re.findall(r"^(/[^ \n]+:\d+:\d+): (?:warning|error): ", text, re.M)))
+if headers > len({k[:3] for k in seen}):
+    print(f"clang-tidy: {headers - len({k[:3] for k in seen})} diagnostic(s) not parsed")
+    bad += 1
+print(f"COUNTS {len(seen)} {explained} {bad}")
+PY
+set -e
+grep -v '^COUNTS ' "$work/verdict" || true
+read -r _ total explained bad < <(grep '^COUNTS ' "$work/verdict")
 if [ "$bad" -gt 0 ]; then
   # The notes (the analyzer's path to each finding) help the reader; print them once.
   echo "---- full clang-tidy output ----"
