@@ -24,8 +24,23 @@ step() { printf '\n==> [%3ds] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
 
 devnet=""
 dir=""
+child=""
+# Long steps run in the background and are waited for, so a signal runs the traps at once
+# instead of after the step (bash defers traps while a foreground command runs).
+run() {
+    "$@" &
+    child=$!
+    local rc=0
+    wait "$child" || rc=$?
+    child=""
+    return "$rc"
+}
 cleanup() {
     local rc=$?
+    if [[ -n "$child" ]]; then
+        kill "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
     if [[ -n "$devnet" && -n "$dir" && -f "$dir/devnet.json" ]]; then
         step "stopping the devnet"
         "$devnet" down --dir "$dir" || rc=1
@@ -40,7 +55,7 @@ trap 'exit 130' INT TERM
 
 step "building ant-node and ant-devnet (this version)"
 cmake -S "$root" -B "$build/current" -DCMAKE_BUILD_TYPE=Release -DANT_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build/current" --target ant-node ant-devnet -j"$jobs" >/dev/null
+run cmake --build "$build/current" --target ant-node ant-devnet -j"$jobs" >/dev/null
 node_bin=$build/current/tools/ant-node/ant-node
 devnet=$build/current/tools/ant-devnet/ant-devnet
 current=$("$node_bin" --version | sed -n 's/^ant-node //p')
@@ -50,7 +65,7 @@ next="$major.$minor.$((patch + 1))"
 step "building ant-node $next (the release to roll out)"
 cmake -S "$root" -B "$build/next" -DCMAKE_BUILD_TYPE=Release -DANT_BUILD_TESTS=OFF \
     -DANT_VERSION="$next" >/dev/null
-cmake --build "$build/next" --target ant-node -j"$jobs" >/dev/null
+run cmake --build "$build/next" --target ant-node -j"$jobs" >/dev/null
 next_bin=$build/next/tools/ant-node/ant-node
 "$next_bin" --version
 
@@ -65,7 +80,7 @@ step "publishing ant-node $next (signed with the devnet key)"
 "$devnet" publish --dir "$dir" --binary "$next_bin" --release-version "$next"
 
 step "rollout over a ${window}s window (one line per node event)"
-"$devnet" watch --dir "$dir" --release-version "$next" --timeout $((window + ttl + interval + 120))
+run "$devnet" watch --dir "$dir" --release-version "$next" --timeout $((window + ttl + interval + 120))
 
 step "report"
 set +e
