@@ -21,9 +21,11 @@ struct ctx {
     size_t calls;
 };
 
+/* The INI format's whitespace: space, tab and the CR of CRLF files (not \f or \v, which
+ * stay part of a key and make it unknown). */
 static bool is_space_char(char ch)
 {
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+    return ch == ' ' || ch == '\t' || ch == '\r';
 }
 
 /* format -> set -> format of one setting must be a fixed point. */
