@@ -10,6 +10,7 @@ PACKAGES=(
   libssl-dev libcurl4-openssl-dev libarchive-dev liblmdb-dev libjson-c-dev zlib1g-dev
   libmimalloc-dev
   valgrind nginx-light openssl python3 nodejs npm ca-certificates time
+  cppcheck clang-tidy
   # the static musl release builds (scripts/musl/build-deps.sh) and their portability proofs
   musl-tools musl-dev gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
   dpkg-dev autoconf automake libtool m4 patch xz-utils bzip2 file debian-archive-keyring
