@@ -100,6 +100,7 @@ struct ant_upgrade {
     char restart_version[ANT_SEMVER_TEXT_MAX];
     int64_t restart_scheduled_at;
     atomic_bool restart_pending;
+    bool stale_exe_restart; /* engine_check_stale_exe already asked for its one restart */
     /* monitor */
     pthread_t thread;
     bool thread_running;
@@ -115,6 +116,15 @@ struct ant_upgrade {
 
 /* Resolves the on-disk binary into u->binary_path/_dir/_name (see ant_upgrade_new). */
 ANT_MUST_CHECK ant_err engine_resolve_binary(struct ant_upgrade *u, const char *configured);
+
+/*
+ * Monitor check (after the upgrade check found nothing to restart for): if this process
+ * runs an unlinked binary (/proc/self/exe ends in " (deleted)") and the on-disk binary
+ * passes the ELF check and reports exactly the running version, marks the restart pending
+ * onto it (once per engine) and logs `Restarting onto the on-disk binary`. This is how the
+ * nodes of a host that never took a version get off the inode a rollback unlinked.
+ */
+void engine_check_stale_exe(struct ant_upgrade *u);
 
 /* Time in Unix seconds (CLOCK_REALTIME). */
 int64_t engine_now(void);

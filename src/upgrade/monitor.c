@@ -276,6 +276,11 @@ static void *monitor_main(void *arg)
         ant_err err = ant_upgrade_run_once(u, &next_ms);
         if (err != ANT_OK)
             next_ms = jittered_interval(u);
+        /* Also after a failed check (the release server may be down): getting off an
+         * unlinked inode needs no network. At this node's own jittered check time, so the
+         * nodes of a host do not all restart at once after a rollback. */
+        if (!atomic_load(&u->restart_pending))
+            engine_check_stale_exe(u);
         if (atomic_load(&u->restart_pending)) {
             if (u->cfg.request_shutdown != NULL)
                 u->cfg.request_shutdown(u->cfg.request_shutdown_arg);

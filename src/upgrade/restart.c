@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ant/log.h"
+#include "ant/validate.h"
 #include "upgrade/engine.h"
 
 extern char **environ;
@@ -70,6 +71,51 @@ ant_err engine_resolve_binary(struct ant_upgrade *u, const char *configured)
     u->binary_dir[dirlen] = '\0';
     memcpy(u->binary_name, slash + 1, strlen(slash + 1) + 1);
     return ANT_OK;
+}
+
+static bool has_deleted_suffix(const char *s)
+{
+    size_t len = strlen(s), slen = strlen(DELETED_SUFFIX);
+    return len > slen && strcmp(s + len - slen, DELETED_SUFFIX) == 0;
+}
+
+void engine_check_stale_exe(struct ant_upgrade *u)
+{
+    char link[PATH_MAX], ondisk[ANT_SEMVER_TEXT_MAX], canon[ANT_SEMVER_TEXT_MAX];
+    struct ant_semver v;
+    const char *reason = NULL;
+    int dirfd = -1;
+
+    /* Once: the restart replaces this process; should it not (no request_shutdown hook),
+     * asking again at every check would only repeat the log line. */
+    if (u->stale_exe_restart)
+        return;
+    ssize_t n = readlink("/proc/self/exe", link, sizeof link - 1);
+    if (n <= 0)
+        return;
+    link[n] = '\0';
+    if (!has_deleted_suffix(link))
+        return;
+    /* Only onto the very version we run: a different on-disk version is the business of
+     * the upgrade path (a newer one is installed and restarted into there; an older or
+     * failing one must not be started by this shortcut). The ELF check keeps a truncated or
+     * foreign file from being spawned; --version proves it starts. */
+    if (engine_open_binary_dir(u, &dirfd) != ANT_OK)
+        return;
+    ant_err err = ant_validate_elf(dirfd, u->binary_name, &reason);
+    close(dirfd);
+    if (err != ANT_OK || engine_binary_version(u->binary_path, ondisk, sizeof ondisk) != ANT_OK ||
+        ant_semver_parse(ondisk, &v) != ANT_OK || !ant_semver_format(&v, canon, sizeof canon) ||
+        strcmp(canon, u->running) != 0)
+        return;
+    u->stale_exe_restart = true;
+    ant_log(ANT_LOG_INFO, "upgrade",
+            "Restarting onto the on-disk binary reason=deleted-exe version=%s path=%s",
+            u->running, u->binary_path);
+    state_copy(u->restart_version, sizeof u->restart_version, u->running);
+    u->restart_scheduled_at = 0;
+    atomic_store(&u->restart_pending, true);
+    engine_notify(u, "restarting-%s", u->running);
 }
 
 const char *ant_upgrade_binary_path(const struct ant_upgrade *u)

@@ -247,11 +247,55 @@ static void test_rollback_never_below_confirmed(void)
     world_free(&w);
 }
 
+/* A fleet-wide rollback leaves the other nodes on the host running an unlinked inode: node 1
+ * scheduled 0.2.0 far in its rollout window, node 0 installed it, failed 3 trial starts and
+ * restored .backup (a new file). Node 1 never took 0.2.0 (now marked bad beside the binary),
+ * so nothing would restart it; at its next own check it must see that its exe is deleted
+ * and that the on-disk binary is exactly its version, and restart onto it, once. While the
+ * on-disk binary was the failing 0.2.0 (another version) it must not have restarted. */
+static void test_rollback_restarts_nodes_on_deleted_inode(void)
+{
+    struct world w;
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2FAIL, NULL) == 0);
+    const char *waiter[] = {"--stop-on-upgrade", "--window-ms", "1000000000000", "--check-ms",
+                            "600", "--trial-ms", "400", "--run-ms", "10000", NULL};
+    pid_t b = world_spawn(&w, w.binary, "run", 1, waiter, NULL);
+    CHECK(b > 0);
+    /* Let node 1 schedule 0.2.0 before node 0 installs it. */
+    for (int i = 0; i < 200 && world_log_count(&w, 1, "Upgrade scheduled version=0.2.0") == 0; i++)
+        usleep(20000);
+    CHECK_INT(world_log_count(&w, 1, "Upgrade scheduled version=0.2.0"), 1);
+    int codes[5];
+    for (int i = 0; i < 5; i++)
+        codes[i] = world_run(&w, w.binary, "run", 0, service, NULL, 20000);
+    CHECK_INT(codes[0], 75);
+    CHECK_INT(codes[4], 75);
+    CHECK_INT(world_log_count(&w, 0, "Rolling back failed upgrade version=0.2.0"), 1);
+    check_version(w.binary, "0.1.0");
+
+    /* Node 1 restarts by itself, long before its --run-ms. */
+    CHECK_INT(world_wait(b, 12000), 75);
+    CHECK_INT(world_log_count(&w, 1,
+                              "Restarting onto the on-disk binary reason=deleted-exe version=0.1.0"),
+              1);
+    CHECK_INT(world_log_count(&w, 1, "Restarting into new binary version=0.1.0 mode=exit75"), 1);
+    CHECK_INT(world_log_count(&w, 1, "Replacing binary..."), 0);
+
+    /* Started again from the live file, it has no reason to restart. */
+    const char *again[] = {"--stop-on-upgrade", "--window-ms", "1000000000000", "--check-ms",
+                           "300", "--trial-ms", "400", "--run-ms", "1500", NULL};
+    CHECK_INT(world_run(&w, w.binary, "run", 1, again, NULL, 20000), 0);
+    CHECK_INT(world_log_count(&w, 1, "Restarting onto the on-disk binary"), 1);
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_deleted_exe_resolved_to_live_path),
     ANT_TEST(test_failing_release_rolled_back_never_retried),
     ANT_TEST(test_healthy_release_confirmed_and_floor_holds),
     ANT_TEST(test_rollback_never_below_confirmed),
+    ANT_TEST(test_rollback_restarts_nodes_on_deleted_inode),
     ANT_TEST(test_standalone_spawns_on_disk_binary),
 };
 
