@@ -62,7 +62,9 @@ struct ant_upgrade_config {
     const char *trusted_keys_dir; /* extra trusted release keys; NULL = embedded key only */
     const char *ca_file;          /* CA bundle for HTTPS; NULL = the usual paths */
     uint64_t archive_cap;         /* bytes; default 200 MiB */
-    unsigned lock_timeout_ms;     /* download/replace/state locks; default 120 000 */
+    unsigned lock_timeout_ms;     /* download/replace/state locks; default 120 000;
+                                   * download.lock waits at least 2 × the transfer
+                                   * timeout + 65 s (its holder is downloading) */
     uint64_t connect_timeout_ms;  /* HTTP connect + TLS; 0 = ant_http default */
     uint64_t transfer_timeout_ms; /* whole HTTP transfer; default 600 000 */
     uint64_t stall_timeout_ms;    /* HTTP stall (< 1 byte/s) limit; 0 = ant_http default */

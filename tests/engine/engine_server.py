@@ -5,7 +5,8 @@ Serves the files under --root by path (the release list lives at
 repos/<owner>/<name>/releases; the query string is ignored), counts every GET per path,
 and answers /_counts with those counts as JSON so a test can prove how many times each
 archive was downloaded and the release list fetched. /drip/<anything> announces 10 MiB
-and then sends one byte per second (a stalled download). Listens on 127.0.0.1 with a
+and then sends one byte per second (a stalled download); a file with a sibling
+<file>.delay is answered after that many seconds (a slow download). Listens on 127.0.0.1 with a
 random free port, prints `READY <port>` once it accepts connections, and serves until
 killed.
 """
@@ -45,6 +46,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b"not found\n")
         with open(full, "rb") as f:
             body = f.read()
+        # A test makes one file slow to serve (a long download) with <file>.delay holding
+        # the seconds to wait before answering.
+        delay = full + ".delay"
+        if os.path.isfile(delay):
+            with open(delay) as f:
+                time.sleep(float(f.read().strip() or "0"))
         self.reply(200, body)
 
     def drip(self):

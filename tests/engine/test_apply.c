@@ -51,6 +51,35 @@ static void test_apply_single_node(void)
     world_free(&w);
 }
 
+/* Nodes waiting behind a download that takes longer than the lock timeout: the waiter
+ * must keep waiting for download.lock (the holder is bounded by the transfer timeout, not
+ * the lock timeout) and then reuse the cached archive, not fail the check at `acquire`. */
+static void test_download_lock_outlasts_slow_download(void)
+{
+    struct world w;
+    char path[200];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    world_archive_path(path, sizeof path, "0.2.0");
+    CHECK(sh("echo 3 > '%s%s.delay'", w.srv, path) == 0);
+    const char *args[] = {"--lock-ms", "1000", NULL};
+    pid_t a = world_spawn(&w, w.binary, "apply", 0, args, NULL);
+    CHECK(a > 0);
+    for (int i = 0; i < 250 && world_log_count(&w, 0, "Downloading ant-node archive...") == 0; i++)
+        usleep(20000);
+    CHECK_INT(world_log_count(&w, 0, "Downloading ant-node archive... version=0.2.0"), 1);
+    pid_t b = world_spawn(&w, w.binary, "apply", 1, args, NULL);
+    CHECK(b > 0);
+    CHECK_INT(world_wait(a, 30000), 0);
+    CHECK_INT(world_wait(b, 30000), 0);
+    CHECK_INT(world_log_count(&w, ~0u, "Upgrade failed"), 0);
+    CHECK_INT(world_log_count(&w, 1, "Reused signature-verified cached archive for 0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 1, "Binary already upgraded to 0.2.0"), 1);
+    CHECK_INT(world_count(&w, path), 1);
+    check_version(w.binary, "0.2.0");
+    world_free(&w);
+}
+
 static void test_fifteen_nodes_one_download_one_replacement(void)
 {
     enum { N = 15 };
@@ -125,6 +154,7 @@ static void test_rejected_releases_never_install(void)
 }
 
 static const struct ant_test_case cases[] = {
+    ANT_TEST(test_download_lock_outlasts_slow_download),
     ANT_TEST(test_apply_single_node),
     ANT_TEST(test_fifteen_nodes_one_download_one_replacement),
     ANT_TEST(test_rejected_releases_never_install),
