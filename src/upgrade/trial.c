@@ -126,22 +126,39 @@ bool engine_host_bad(const struct ant_upgrade *u, const char *version)
     return false;
 }
 
+/*
+ * Read-modify-write with an atomic replace, under `<binary>.bad-versions.lock`. Without the
+ * lock, two nodes rolling back at once each read the list, add their mark and rename their
+ * copy into place, and the second rename drops the first mark. The lock (rather than one
+ * O_APPEND write per mark) keeps the two properties readers rely on: the file never grows
+ * past HOST_BAD_CAP (trimming is itself a rewrite, which appenders would race with), and a
+ * reader only ever sees a complete file, old or new (rename), never a half-written line.
+ */
 ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version)
 {
-    char name[NAME_MAX + 1];
+    char name[NAME_MAX + 1], lockname[NAME_MAX + 1];
     uint8_t *data = NULL;
     size_t len = 0;
     char *out = NULL;
-    int dirfd = -1;
+    int dirfd = -1, lockfd = -1;
     ant_err err;
 
     if (!host_bad_name(u, name, sizeof name))
+        return ANT_ERR_INVALID_ARG;
+    int ln = snprintf(lockname, sizeof lockname, "%s.lock", name);
+    if (ln < 0 || (size_t)ln >= sizeof lockname || !ant_fsx_name_ok(lockname))
         return ANT_ERR_INVALID_ARG;
     if (engine_host_bad(u, version))
         return ANT_OK;
     err = engine_open_binary_dir(u, &dirfd);
     if (err != ANT_OK)
         return err;
+    err = ant_fsx_lock(dirfd, lockname, u->cfg.lock_timeout_ms, &lockfd);
+    if (err != ANT_OK)
+        goto out;
+    /* Again under the lock: another node may have marked it since the unlocked look. */
+    if (engine_host_bad(u, version))
+        goto out;
     err = ant_fsx_read_capped(dirfd, name, HOST_BAD_CAP, &data, &len);
     if (err == ANT_ERR_NOT_FOUND) {
         len = 0;
@@ -167,6 +184,7 @@ ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version)
     out[len - start + vlen] = '\n';
     err = ant_fsx_write_atomic(dirfd, name, out, len - start + vlen + 1, 0644);
 out:
+    ant_fsx_unlock(lockfd);
     free(out);
     free(data);
     close(dirfd);

@@ -1,0 +1,119 @@
+/*
+ * Host-wide files the upgrade engine keeps beside the binary and in the node's root, under
+ * concurrency and after crashes: `<binary>.bad-versions` marked by many processes at once
+ * loses no mark (it is updated under its own lock), and a private staging dir left in the
+ * root by a crashed uncached upgrade is removed at the next engine start while one held by
+ * a live upgrader is left alone.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ant/fsx.h"
+#include "test.h"
+#include "upgrade/engine.h"
+
+static char tmpdir[256];
+static char bindir[300], binary[320], root[300];
+
+static int make_world(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ant-marks-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return -1;
+    snprintf(bindir, sizeof bindir, "%s/bin", tmpdir);
+    snprintf(binary, sizeof binary, "%s/ant-node", bindir);
+    snprintf(root, sizeof root, "%s/root", tmpdir);
+    if (mkdir(bindir, 0700) != 0)
+        return -1;
+    int fd = open(binary, O_WRONLY | O_CREAT | O_EXCL, 0755);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static void rm_world(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", tmpdir);
+}
+
+/* An uncached engine on the test binary (no cache dir: an unusable path). */
+static struct ant_upgrade *engine(void)
+{
+    struct ant_upgrade_config cfg;
+    struct ant_upgrade *u = NULL;
+    char *argv[] = {binary, NULL};
+    static char nocache[340];
+    snprintf(nocache, sizeof nocache, "%s/bin/ant-node/not-a-dir", tmpdir);
+    ant_upgrade_config_init(&cfg);
+    cfg.root_dir = root;
+    cfg.binary_path = binary;
+    cfg.cache_dir = nocache;
+    cfg.peer_id = "peer";
+    cfg.running_version = "0.1.0";
+    cfg.lock_timeout_ms = 20000;
+    if (ant_upgrade_new(&cfg, 1, argv, &u) != ANT_OK)
+        return NULL;
+    return u;
+}
+
+/* Eight processes mark eight versions each at the same time: all 64 marks must be in the
+ * file. Without a lock, each read-modify-write replaces the file with its own view and
+ * drops the marks written since it read. */
+static void test_bad_versions_concurrent_marks_not_lost(void)
+{
+    enum { PROCS = 8, EACH = 8 };
+    CHECK(make_world() == 0);
+    struct ant_upgrade *u = engine();
+    CHECK(u != NULL);
+    if (u == NULL) {
+        rm_world();
+        return;
+    }
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            int bad = 0;
+            for (int i = 0; i < EACH; i++) {
+                char v[32];
+                snprintf(v, sizeof v, "1.%d.%d", p, i);
+                if (engine_host_mark_bad(u, v) != ANT_OK)
+                    bad++;
+            }
+            _exit(bad == 0 ? 0 : 1);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status = 0;
+        CHECK(pids[p] > 0 && waitpid(pids[p], &status, 0) == pids[p] && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0);
+    }
+    unsigned missing = 0;
+    for (int p = 0; p < PROCS; p++) {
+        for (int i = 0; i < EACH; i++) {
+            char v[32];
+            snprintf(v, sizeof v, "1.%d.%d", p, i);
+            if (!engine_host_bad(u, v))
+                missing++;
+        }
+    }
+    CHECK_INT(missing, 0);
+    ant_upgrade_free(u);
+    rm_world();
+}
+
+static const struct ant_test_case cases[] = {
+    ANT_TEST(test_bad_versions_concurrent_marks_not_lost),
+};
+
+ANT_TEST_MAIN(cases)
