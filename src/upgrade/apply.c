@@ -13,6 +13,7 @@
  * so a crash at any point leaves the old or the new binary, never a torn one; the
  * ENGINE_FAULT points let the tests prove that.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ant/cache.h"
@@ -158,9 +161,67 @@ static ant_err make_staging(struct apply_ctx *c)
     if (c->u->cache != NULL)
         return ant_cache_staging_create(c->u->cache, c->staging, sizeof c->staging,
                                         &c->stagingfd);
-    /* Uncached: stage in the node's own private root dir (executable, unlike many /tmp). */
-    return ant_fsx_private_dir_create(c->u->cfg.root_dir, ".upgrade-staging-", c->staging,
-                                      sizeof c->staging, &c->stagingfd);
+    /* Uncached: stage in the node's own private root dir (executable, unlike many /tmp).
+     * The flock on the dir's fd marks it in use until the fd is closed (by the removal, or
+     * by a crash); engine_sweep_root_staging removes only unlocked ones. A sweeper may
+     * have taken the fresh dir between mkdir and our lock: it removes the dir while
+     * holding the lock, so once we hold it a removed dir shows st_nlink 0; then retry. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct stat sb;
+        ant_err err = ant_fsx_private_dir_create(c->u->cfg.root_dir, ROOT_STAGING_PREFIX,
+                                                 c->staging, sizeof c->staging, &c->stagingfd);
+        if (err != ANT_OK)
+            return err;
+        if (flock(c->stagingfd, LOCK_EX) == 0 && fstat(c->stagingfd, &sb) == 0 &&
+            sb.st_nlink > 0)
+            return ANT_OK;
+        ant_fsx_private_dir_remove(c->staging, c->stagingfd);
+        c->stagingfd = -1;
+    }
+    return ANT_ERR_IO;
+}
+
+void engine_sweep_root_staging(struct ant_upgrade *u)
+{
+    int scanfd = dup(u->rootfd);
+    DIR *d = scanfd >= 0 ? fdopendir(scanfd) : NULL;
+    if (d == NULL) {
+        if (scanfd >= 0)
+            close(scanfd);
+        return;
+    }
+    /* Names are collected first: removing entries while readdir walks the same directory
+     * may skip or repeat entries. A crash-loop could leave a few; 64 per start is plenty. */
+    char names[64][NAME_MAX + 1];
+    size_t n = 0;
+    struct dirent *de;
+    while (n < 64 && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, ROOT_STAGING_PREFIX, sizeof ROOT_STAGING_PREFIX - 1) == 0 &&
+            ant_fsx_name_ok(de->d_name) && strlen(de->d_name) < sizeof names[0])
+            memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++) {
+        int fd = openat(u->rootfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        /* Held: a live upgrader (an `upgrade apply` beside the daemon) is using it. */
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd);
+            continue;
+        }
+        /* Empty it through a duplicate (which the removal closes) and rmdir it while `fd`
+         * still holds the lock, so a creator racing for this dir sees it gone. */
+        int efd = dup(fd);
+        if (efd >= 0)
+            ant_fsx_private_dir_remove(NULL, efd);
+        if (unlinkat(u->rootfd, names[i], AT_REMOVEDIR) == 0)
+            ant_log(ANT_LOG_INFO, "upgrade", "Removed stale staging dir name=%s", names[i]);
+        else
+            ant_log(ANT_LOG_WARN, "upgrade", "Cannot remove stale staging dir name=%s errno=%d",
+                    names[i], errno);
+        close(fd);
+    }
 }
 
 static void log_verified(const struct apply_ctx *c)

@@ -126,6 +126,16 @@ ANT_MUST_CHECK ant_err engine_resolve_binary(struct ant_upgrade *u, const char *
  */
 void engine_check_stale_exe(struct ant_upgrade *u);
 
+/* Name prefix of the private staging dirs an uncached upgrade makes in the node's root. */
+#define ROOT_STAGING_PREFIX ".upgrade-staging-"
+
+/*
+ * Removes the root's staging dirs (ROOT_STAGING_PREFIX) that no live process holds: the
+ * upgrader keeps an flock on its staging dir while it works, so an unlocked one was left by
+ * a crash. Called once at engine start; best effort (failures are logged).
+ */
+void engine_sweep_root_staging(struct ant_upgrade *u);
+
 /* Time in Unix seconds (CLOCK_REALTIME). */
 int64_t engine_now(void);
 

@@ -160,6 +160,9 @@ ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *co
     err = ant_fsx_open_trusted_dir(cfg->root_dir, true, &u->rootfd);
     if (err != ANT_OK)
         goto out;
+    /* A crash during an uncached upgrade leaves its staging dir (up to an archive and a
+     * binary) in the root; nothing else would ever remove it. */
+    engine_sweep_root_staging(u);
     /* The shared cache is opened once; if it is unsafe (the cache logged why) or cannot be
      * created, upgrades still run, uncached (DESIGN.md §4). */
     if (u->cache_dir[0] != '\0') {

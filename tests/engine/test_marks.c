@@ -112,7 +112,47 @@ static void test_bad_versions_concurrent_marks_not_lost(void)
     rm_world();
 }
 
+/* A crashed uncached upgrade leaves its private staging dir (with a partial download) in
+ * the node's root; nothing ever removed it. At the next engine start an unlocked one goes;
+ * one locked by a live upgrader (here: this process) and other entries stay. */
+static void test_stale_root_staging_swept_at_start(void)
+{
+    char stale[400], live[400], other[400], file[450];
+    CHECK(make_world() == 0);
+    CHECK(mkdir(root, 0700) == 0);
+    snprintf(stale, sizeof stale, "%s/.upgrade-staging-0011223344556677", root);
+    snprintf(live, sizeof live, "%s/.upgrade-staging-8899aabbccddeeff", root);
+    snprintf(other, sizeof other, "%s/keep-me", root);
+    CHECK(mkdir(stale, 0700) == 0 && mkdir(live, 0700) == 0 && mkdir(other, 0700) == 0);
+    snprintf(file, sizeof file, "%s/download.tar.gz", stale);
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0 && write(fd, "partial", 7) == 7);
+    if (fd >= 0)
+        close(fd);
+    int livefd = open(live, O_RDONLY | O_DIRECTORY);
+    CHECK(livefd >= 0 && flock(livefd, LOCK_EX | LOCK_NB) == 0);
+
+    struct ant_upgrade *u = engine();
+    CHECK(u != NULL);
+    struct stat sb;
+    CHECK_MSG(stat(stale, &sb) != 0, "stale staging dir %s still there", stale);
+    CHECK(stat(live, &sb) == 0 && S_ISDIR(sb.st_mode));
+    CHECK(stat(other, &sb) == 0 && S_ISDIR(sb.st_mode));
+    ant_upgrade_free(u);
+
+    /* Once its holder is gone, the next start removes it too. */
+    if (livefd >= 0)
+        close(livefd);
+    u = engine();
+    CHECK(u != NULL);
+    CHECK(stat(live, &sb) != 0);
+    CHECK(stat(other, &sb) == 0);
+    ant_upgrade_free(u);
+    rm_world();
+}
+
 static const struct ant_test_case cases[] = {
+    ANT_TEST(test_stale_root_staging_swept_at_start),
     ANT_TEST(test_bad_versions_concurrent_marks_not_lost),
 };
 
