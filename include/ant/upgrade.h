@@ -142,6 +142,16 @@ ANT_MUST_CHECK ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart);
  * (`Trial boot confirmed`). ANT_OK when no trial is open. */
 ANT_MUST_CHECK ant_err ant_upgrade_confirm(struct ant_upgrade *u);
 
+/*
+ * The version of this node's open (started, not yet confirmed) trial boot, from the state
+ * file: copied into `version` (capacity `cap`), "" when no trial is open. For operator
+ * commands that must not install over an unconfirmed binary (its .backup would then be
+ * the unconfirmed version, leaving nothing good to roll back to).
+ * Errors: those of reading the state file (ANT_ERR_PARSE, ...), ANT_ERR_INVALID_ARG (does
+ * not fit in `cap`).
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_open_trial(struct ant_upgrade *u, char *version, size_t cap);
+
 /* Starts the monitor thread (DESIGN.md §5 step 1). Errors: ANT_ERR_INVALID_ARG (already
  * running), ANT_ERR_IO (thread creation). */
 ANT_MUST_CHECK ant_err ant_upgrade_monitor_start(struct ant_upgrade *u);

@@ -393,3 +393,15 @@ out:
     ant_fsx_unlock(lockfd);
     return err;
 }
+
+ant_err ant_upgrade_open_trial(struct ant_upgrade *u, char *version, size_t cap)
+{
+    struct upgrade_state st;
+    if (u == NULL || version == NULL || cap == 0)
+        return ANT_ERR_INVALID_ARG;
+    version[0] = '\0';
+    ant_err err = state_load(u->rootfd, &st);
+    if (err != ANT_OK)
+        return err;
+    return state_copy(version, cap, st.trial.version) ? ANT_OK : ANT_ERR_INVALID_ARG;
+}

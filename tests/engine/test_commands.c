@@ -93,7 +93,43 @@ static void test_upgrade_commands(void)
     world_free(&w);
 }
 
+/* `upgrade apply` while this node's trial boot is still open (the new version has not
+ * been confirmed yet): installing another version now would back up the unconfirmed binary
+ * and leave nothing good to roll back to, so it is refused with exit 3 unless --force. The
+ * open trial is made by the fake nodes: 0.1.0 installs a 0.2.0 that dies at start once. */
+static void test_apply_refused_during_open_trial(void)
+{
+    struct world w;
+    char *out = NULL, real[400], got[64] = "";
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2FAIL, NULL) == 0);
+    const char *service[] = {"--stop-on-upgrade", "--window-ms", "0", "--check-ms", "600000",
+                             "--trial-ms", "60000", "--run-ms", "1000", NULL};
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 75);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 1);
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=1"), 1);
+
+    /* The operator's ant-node (its own installation binary, a copy of the build). */
+    snprintf(real, sizeof real, "%s/real-ant-node", w.dir);
+    CHECK(sh("cp '%s' '%s'", ANT_NODE_BIN, real) == 0);
+    CHECK(world_publish(&w, "99.0.0", FAKE_V99, NULL) == 0);
+    CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
+    CHECK_INT(upgrade_cmd(&w, real, "apply --now", &out), 3);
+    free(out);
+    CHECK(sh("grep -q 'trial boot of 0.2.0 is open' '%s/cmd.err'", w.dir) == 0);
+    CHECK(binary_version(real, got, sizeof got) == 0 && strcmp(got, "99.0.0") != 0);
+
+    /* --force overrides. */
+    CHECK_INT(upgrade_cmd(&w, real, "apply --now --force", &out), 0);
+    CHECK(out != NULL && strstr(out, "installed 99.0.0") != NULL);
+    free(out);
+    CHECK(binary_version(real, got, sizeof got) == 0);
+    CHECK_STR(got, "99.0.0");
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
+    ANT_TEST(test_apply_refused_during_open_trial),
     ANT_TEST(test_upgrade_commands),
 };
 

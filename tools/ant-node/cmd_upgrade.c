@@ -5,16 +5,21 @@
  *
  *   upgrade check [--json]    what would be installed and when (read-only: the rollout
  *                             schedule is not started by looking)
- *   upgrade apply [--now]     install the selected release on this installation's binary
+ *   upgrade apply [--now] [--force]
+ *                             install the selected release on this installation's binary
  *                             (the running ant-node's on-disk path); without --now only
  *                             once this node's rollout time has come. Running nodes that
  *                             share the binary restart into it at their own scheduled time
  *                             through the normal path (cache hit, "already upgraded").
+ *                             Refused while this node's trial boot is open (a new version
+ *                             not yet confirmed): the replacement would back up the
+ *                             unconfirmed binary, and a rollback would then have nothing
+ *                             good to return to. --force installs anyway.
  *   upgrade status [--json]   running version, floor, pending version and time, trial
  *                             state, bad versions, last error (from the root dir only)
  *
  * Exit codes: 0 done (also "nothing to do" and "not yet due"), 1 the operation failed,
- * 2 usage or configuration error.
+ * 2 usage or configuration error, 3 apply refused because a trial boot is open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +37,17 @@ int cmd_upgrade(int argc, char **argv);
 void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_config *uc);
 
 static const char usage[] = "usage: ant-node upgrade check [--json]\n"
-                            "       ant-node upgrade apply [--now]\n"
+                            "       ant-node upgrade apply [--now] [--force]\n"
                             "       ant-node upgrade status [--json]\n"
-                            "  (plus any setting, e.g. --root-dir DIR --cache-dir DIR)\n";
+                            "  (plus any setting, e.g. --root-dir DIR --cache-dir DIR)\n"
+                            "  apply refuses while this node's trial boot is open (a new\n"
+                            "  version not yet confirmed) unless --force.\n"
+                            "exit codes: 0 done or nothing to do, 1 failed, 2 usage or\n"
+                            "  configuration error, 3 apply refused: trial boot open\n";
+
+/* Exit code of `apply` refused while a trial boot is open (distinct from failure and usage
+ * errors, so scripts can wait and retry). */
+#define EXIT_TRIAL_OPEN 3
 
 /*
  * Maps the node configuration onto the engine's settings. The strings point into `nc`,
@@ -97,7 +110,8 @@ int cmd_upgrade(int argc, char **argv)
     struct node_cli cli;
     char peer[ANT_NODE_PEER_ID_HEXBYTES];
     char cmdname[32];
-    bool json = false, now = false;
+    char trial[ANT_SEMVER_TEXT_MAX];
+    bool json = false, now = false, force = false;
     char *text = NULL;
     ant_err err;
     int rc;
@@ -114,10 +128,11 @@ int cmd_upgrade(int argc, char **argv)
     const char *sub = argv[1];
     snprintf(cmdname, sizeof cmdname, "upgrade %s", sub);
     const struct node_cli_opt own_json[] = {{"--json", NULL, &json, NULL, NULL}};
-    const struct node_cli_opt own_now[] = {{"--now", NULL, &now, NULL, NULL}};
+    const struct node_cli_opt own_apply[] = {{"--now", NULL, &now, NULL, NULL},
+                                             {"--force", NULL, &force, NULL, NULL}};
     bool is_apply = strcmp(sub, "apply") == 0;
-    rc = node_cli_parse_help(cmdname, usage, argc, argv, 2, is_apply ? own_now : own_json, 1,
-                             &cli);
+    rc = node_cli_parse_help(cmdname, usage, argc, argv, 2, is_apply ? own_apply : own_json,
+                             is_apply ? 2 : 1, &cli);
     if (rc != 0 || cli.help)
         return rc;
     if (cli.npos > 0) {
@@ -151,7 +166,16 @@ int cmd_upgrade(int argc, char **argv)
         err = ant_upgrade_check(u, false, &plan);
         if (err == ANT_OK && ant_upgrade_plan_format(&plan, json, &text) == ANT_OK)
             rc = print_text(text);
-    } else {
+    } else if (!force && (err = ant_upgrade_open_trial(u, trial, sizeof trial)) == ANT_OK &&
+               trial[0] != '\0') {
+        fprintf(stderr,
+                "ant-node %s: refused: the trial boot of %s is open (not yet confirmed); "
+                "installing now would back up an unconfirmed binary and leave nothing good "
+                "to roll back to. Wait for the trial to be confirmed (`ant-node upgrade "
+                "status`) or use --force\n",
+                cmdname, trial);
+        rc = EXIT_TRIAL_OPEN;
+    } else if (err == ANT_OK) {
         /* With --now the schedule does not matter and is not started; without, applying
          * counts as this node seeing the release (its rollout clock starts now). */
         err = ant_upgrade_check(u, !now, &plan);
