@@ -260,6 +260,38 @@ out:
     return err;
 }
 
+#ifdef ANT_TEST_FAULTS
+/* Test-only (ant_upgrade_faults): ANT_TEST_FAULT=meta-nomem makes the meta's strings fail
+ * to allocate, as json_object_new_string does when memory runs out. */
+static json_object *meta_string(const char *s)
+{
+    const char *f = getenv("ANT_TEST_FAULT");
+    if (f != NULL && strcmp(f, "meta-nomem") == 0)
+        return NULL;
+    return json_object_new_string(s);
+}
+#else
+static json_object *meta_string(const char *s)
+{
+    return json_object_new_string(s);
+}
+#endif
+
+/* Adds `val` (owned) under `key`. json_object_object_add takes a NULL value as JSON null and
+ * succeeds, so a failed allocation would otherwise be written as a meta with null fields
+ * (read back as a corrupt entry) and the store reported as done; it is refused here. On a
+ * failed add the value is still ours to release. */
+static bool meta_add(json_object *root, const char *key, json_object *val)
+{
+    if (val == NULL)
+        return false;
+    if (json_object_object_add(root, key, val) != 0) {
+        json_object_put(val);
+        return false;
+    }
+    return true;
+}
+
 static ant_err meta_write(int dirfd, const char *name, const char *version, const char *platform,
                           uint64_t size, const uint8_t sha256[ANT_SHA256_BYTES])
 {
@@ -269,10 +301,10 @@ static ant_err meta_write(int dirfd, const char *name, const char *version, cons
     if (root == NULL)
         return ANT_ERR_NOMEM;
     ant_err err = ANT_ERR_NOMEM;
-    if (json_object_object_add(root, "version", json_object_new_string(version)) != 0 ||
-        json_object_object_add(root, "platform", json_object_new_string(platform)) != 0 ||
-        json_object_object_add(root, "archive_size", json_object_new_int64((int64_t)size)) != 0 ||
-        json_object_object_add(root, "sha256", json_object_new_string(hex)) != 0)
+    if (!meta_add(root, "version", meta_string(version)) ||
+        !meta_add(root, "platform", meta_string(platform)) ||
+        !meta_add(root, "archive_size", json_object_new_int64((int64_t)size)) ||
+        !meta_add(root, "sha256", meta_string(hex)))
         goto out;
     size_t len = 0;
     const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);

@@ -128,14 +128,20 @@ ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *co
         return ANT_ERR_IO;
     }
     pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0 ||
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-        pthread_cond_init(&u->cond, &ca) != 0) {
+    if (pthread_condattr_init(&ca) != 0) {
         pthread_mutex_destroy(&u->mu);
         free(u);
         return ANT_ERR_IO;
     }
+    /* The attribute is destroyed on both paths once it was initialised. */
+    bool cond_ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+                   pthread_cond_init(&u->cond, &ca) == 0;
     pthread_condattr_destroy(&ca);
+    if (!cond_ok) {
+        pthread_mutex_destroy(&u->mu);
+        free(u);
+        return ANT_ERR_IO;
+    }
     u->started_ms = mono_ms();
 
     const char *running = cfg->running_version != NULL ? cfg->running_version : ANT_VERSION_STRING;

@@ -80,6 +80,25 @@ static void test_download_lock_outlasts_slow_download(void)
     world_free(&w);
 }
 
+/* A cache store whose meta text cannot be built (json_object_new_string out of memory,
+ * forced by the test-only fault point `meta-nomem`) must fail the store, not write a meta
+ * with null fields that every later reader rejects as corrupt. The upgrade itself still
+ * completes: a failed store only costs other nodes a download. */
+static void test_meta_alloc_failure_fails_store(void)
+{
+    struct world w;
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    const char *env[] = {"ANT_TEST_FAULT=meta-nomem", NULL};
+    CHECK_INT(world_run(&w, w.binary, "apply", 0, NULL, env, 30000), 0);
+    check_version(w.binary, "0.2.0");
+    CHECK_INT(world_log_count(&w, 0, "Stored archive in cache"), 0);
+    CHECK_INT(world_log_count(&w, 0, "Cannot store archive in cache version=0.2.0"), 1);
+    CHECK(sh("ls '%s' | grep -q 'meta.json$'", w.cache) != 0);
+    CHECK(sh("grep -rqs null '%s'/*.meta.json", w.cache) != 0);
+    world_free(&w);
+}
+
 static void test_fifteen_nodes_one_download_one_replacement(void)
 {
     enum { N = 15 };
@@ -155,6 +174,7 @@ static void test_rejected_releases_never_install(void)
 
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_download_lock_outlasts_slow_download),
+    ANT_TEST(test_meta_alloc_failure_fails_store),
     ANT_TEST(test_apply_single_node),
     ANT_TEST(test_fifteen_nodes_one_download_one_replacement),
     ANT_TEST(test_rejected_releases_never_install),
