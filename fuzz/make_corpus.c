@@ -345,6 +345,7 @@ struct member {
     const char *data; /* M_FILE contents; NULL with zeros */
     size_t zeros;     /* M_FILE: extra zero bytes */
     const char *link;
+    bool noise;       /* M_FILE: the extra bytes are pseudo-random, not zeros */
 };
 
 /* Builds a tar (format: 'p' pax, 'u' ustar, 'g' gnutar) in memory, gzipped when asked. */
@@ -402,10 +403,15 @@ static void put_archive(const char *name, char format, bool gzip, const struct m
         if (ok && m[i].kind == M_FILE) {
             if (dlen > 0)
                 ok = archive_write_data(a, m[i].data, dlen) == (la_ssize_t)dlen;
-            static const char zero[4096];
+            static char fill[4096];
+            uint32_t x = 12345;
             for (size_t left = m[i].zeros; ok && left > 0;) {
-                size_t k = left < sizeof zero ? left : sizeof zero;
-                ok = archive_write_data(a, zero, k) == (la_ssize_t)k;
+                size_t k = left < sizeof fill ? left : sizeof fill;
+                for (size_t j = 0; j < k; j++) {
+                    x = x * 1103515245u + 12345u;
+                    fill[j] = m[i].noise ? (char)(x >> 16) : 0;
+                }
+                ok = archive_write_data(a, fill, k) == (la_ssize_t)k;
                 left -= k;
             }
         }
@@ -425,48 +431,52 @@ static void put_archive(const char *name, char format, bool gzip, const struct m
 static void gen_extract(void)
 {
     const char *elf = "\x7f" "ELF fuzz binary\n";
-    struct member good[] = {{"ant-node", M_FILE, elf, 0, NULL}};
+    struct member good[] = {{"ant-node", M_FILE, elf, 0, NULL, false}};
     put_archive("good-pax", 'p', true, good, 1, 0);
     put_archive("good-ustar", 'u', true, good, 1, 0);
     put_archive("good-gnutar", 'g', true, good, 1, 0);
     put_archive("plain-tar", 'p', false, good, 1, 0);
     put_archive("truncated", 'p', true, good, 1, 20);
-    struct member dotslash[] = {{"./", M_DIR, NULL, 0, NULL},
-                                {"./README.md", M_FILE, "read me\n", 0, NULL},
-                                {"./ant-node", M_FILE, elf, 0, NULL}};
+    /* Truncated past the first 64 KiB read block: incompressible data, cut near the end. */
+    struct member noisy[] = {{"ant-node", M_FILE, elf, 60000, NULL, true},
+                             {"data", M_FILE, NULL, 100000, NULL, true}};
+    put_archive("truncated-after-first-block", 'p', true, noisy, 2, 5000);
+    struct member dotslash[] = {{"./", M_DIR, NULL, 0, NULL, false},
+                                {"./README.md", M_FILE, "read me\n", 0, NULL, false},
+                                {"./ant-node", M_FILE, elf, 0, NULL, false}};
     put_archive("dot-slash-with-extras", 'p', true, dotslash, 3, 0);
-    struct member two[] = {{"ant-node", M_FILE, elf, 0, NULL}, {"./ant-node", M_FILE, elf, 0, NULL}};
+    struct member two[] = {{"ant-node", M_FILE, elf, 0, NULL, false}, {"./ant-node", M_FILE, elf, 0, NULL, false}};
     put_archive("two-binaries", 'p', true, two, 2, 0);
-    struct member none[] = {{"README.md", M_FILE, "no binary here\n", 0, NULL}};
+    struct member none[] = {{"README.md", M_FILE, "no binary here\n", 0, NULL, false}};
     put_archive("no-binary", 'p', true, none, 1, 0);
-    struct member sym[] = {{"ant-node", M_SYMLINK, NULL, 0, "/bin/sh"}};
+    struct member sym[] = {{"ant-node", M_SYMLINK, NULL, 0, "/bin/sh", false}};
     put_archive("symlink", 'p', true, sym, 1, 0);
-    struct member hard[] = {{"x", M_FILE, elf, 0, NULL}, {"ant-node", M_HARDLINK, NULL, 0, "x"}};
+    struct member hard[] = {{"x", M_FILE, elf, 0, NULL, false}, {"ant-node", M_HARDLINK, NULL, 0, "x", false}};
     put_archive("hardlink", 'p', true, hard, 2, 0);
-    struct member fifo[] = {{"ant-node", M_FIFO, NULL, 0, NULL}};
+    struct member fifo[] = {{"ant-node", M_FIFO, NULL, 0, NULL, false}};
     put_archive("fifo", 'p', true, fifo, 1, 0);
-    struct member dev[] = {{"ant-node", M_CHARDEV, NULL, 0, NULL}};
+    struct member dev[] = {{"ant-node", M_CHARDEV, NULL, 0, NULL, false}};
     put_archive("chardev", 'p', true, dev, 1, 0);
-    struct member dir[] = {{"ant-node/", M_DIR, NULL, 0, NULL}};
+    struct member dir[] = {{"ant-node/", M_DIR, NULL, 0, NULL, false}};
     put_archive("directory", 'p', true, dir, 1, 0);
-    struct member dotdot[] = {{"../ant-node", M_FILE, elf, 0, NULL}};
+    struct member dotdot[] = {{"../ant-node", M_FILE, elf, 0, NULL, false}};
     put_archive("dotdot", 'p', true, dotdot, 1, 0);
-    struct member abs[] = {{"/ant-node", M_FILE, elf, 0, NULL}};
+    struct member abs[] = {{"/ant-node", M_FILE, elf, 0, NULL, false}};
     put_archive("absolute", 'p', true, abs, 1, 0);
-    struct member nested[] = {{"bin/ant-node", M_FILE, elf, 0, NULL},
-                              {"ant-node", M_FILE, elf, 0, NULL}};
+    struct member nested[] = {{"bin/ant-node", M_FILE, elf, 0, NULL, false},
+                              {"ant-node", M_FILE, elf, 0, NULL, false}};
     put_archive("nested-name", 'p', true, nested, 2, 0);
     /* Over the target's member cap, and a bomb over its total cap in an ignored member. */
-    struct member big[] = {{"ant-node", M_FILE, elf, FUZZ_EXTRACT_MEMBER_CAP, NULL}};
+    struct member big[] = {{"ant-node", M_FILE, elf, FUZZ_EXTRACT_MEMBER_CAP, NULL, false}};
     put_archive("member-over-cap", 'p', true, big, 1, 0);
-    struct member bomb[] = {{"padding", M_FILE, NULL, FUZZ_EXTRACT_TOTAL_CAP, NULL},
-                            {"ant-node", M_FILE, elf, 0, NULL}};
+    struct member bomb[] = {{"padding", M_FILE, NULL, FUZZ_EXTRACT_TOTAL_CAP, NULL, false},
+                            {"ant-node", M_FILE, elf, 0, NULL, false}};
     put_archive("bomb", 'p', true, bomb, 2, 0);
     struct member many[FUZZ_EXTRACT_MAX_ENTRIES + 1];
     char names[FUZZ_EXTRACT_MAX_ENTRIES + 1][16];
     for (size_t i = 0; i < FUZZ_EXTRACT_MAX_ENTRIES + 1; i++) {
         snprintf(names[i], sizeof names[i], "f%zu", i);
-        many[i] = (struct member){names[i], M_FILE, "x", 0, NULL};
+        many[i] = (struct member){names[i], M_FILE, "x", 0, NULL, false};
     }
     put_archive("too-many-entries", 'p', true, many, FUZZ_EXTRACT_MAX_ENTRIES + 1, 0);
     put("extract", "empty", "", 0);
