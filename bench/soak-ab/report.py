@@ -7,8 +7,8 @@ Outputs: OUT/soak.md (the table, the command and the machine load) and OUT/soak.
 RssAnon and RssFile per node over time, one colour per arm); the table is also printed.
 
 Per arm: restarts counted by the supervisor; crashes = restarts whose previous run ended
-by a signal or a non-zero exit (no release is published during a soak, so no restart is an
-upgrade); uploads finished / failed and MB stored; mean and peak RssAnon and mean RssFile
+by a signal or a non-zero exit other than 75 (ANT_NODE_EXIT_RESTART, the upgrade restart;
+no release is published during a soak, so none is expected); uploads finished / failed and MB stored; mean and peak RssAnon and mean RssFile
 per node over all samples; CPU per node = the CPU time (user + system) each node process
 used, summed over its processes, averaged over the nodes, also as % of one core over the
 run, and per GB uploaded (the arms may not upload the same amount).
@@ -21,6 +21,7 @@ import sys
 from collections import defaultdict
 
 COLOURS = {"A": "#1f77b4", "B": "#d62728"}
+EXIT_RESTART = 75  # ANT_NODE_EXIT_RESTART: a node restarting itself for an upgrade
 
 
 def crashes_of(state):
@@ -31,7 +32,7 @@ def crashes_of(state):
             st = int(s.get("prev_status", 0))
             signalled = (st & 0x7F) != 0 and (st & 0x7F) != 0x7F
             code = (st >> 8) & 0xFF
-            if signalled or code != 0:
+            if signalled or code not in (0, EXIT_RESTART):
                 crashes += 1
     return restarts, crashes
 

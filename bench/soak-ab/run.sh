@@ -107,7 +107,8 @@ done
 # SOAK_DISTINCT iterations, which bounds the disk use (each chunk is stored on 3 nodes);
 # a repeated put still sends and hashes every byte, the node just finds the chunk stored.
 uploader() {
-  local a=$1 w=$OUT/work/$a i=0 size f t0 rc
+  local a=$1
+  local w=$OUT/work/$a i=0 size f t0 rc
   mkdir -p "$w"
   while :; do
     for size in $SIZES_MB; do

@@ -5,6 +5,7 @@
 #   build_musl_next.sh SRC BINDIR VERSION
 # Environment: ANT_MUSL_DEPS_DIR (scripts/musl/build-deps.sh output, default
 # SRC/build/musl-deps). Skips (77) when the dependencies are missing, unless required.
+# shellcheck disable=SC2034  # read by say() in lib.sh
 TEST_NAME=fleet_build_musl_next
 source "$(dirname "$0")/lib.sh"
 src=$1 bin=$2 version=$3

@@ -7,6 +7,7 @@
 # ` (deleted)`.
 # Environment (set by tests/fleet/CMakeLists.txt): ANT_DEVNET_BIN, ANT_NODE_BIN (glibc, V),
 # ANT_MUSL_NEXT_BIN (musl, V+1), ANT_NEXT_VERSION; optional ANT_FLEET_HOSTS/NODES.
+# shellcheck disable=SC2034  # read by say() in lib.sh
 TEST_NAME=fleet_glibc_to_musl
 source "$(dirname "$0")/lib.sh"
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the fleet proofs (sourced, not run). A missing musl output makes a test
 # skip (exit 77) unless ANT_PORTABILITY_REQUIRED is ON/1, in ctest's environment or as the
 # CMake option (passed as ANT_PORTABILITY_REQUIRED_CMAKE), for runs that must prove the
