@@ -174,6 +174,16 @@ ant_err ant_extract_binary(int archive_fd, int out_dirfd, const struct ant_extra
      * even when the open fails (a plain tar, random bytes, an empty file). Filter 0 is the
      * one nearest the tar reader; input with no compression has only "none". */
     int opened = archive_read_open_fd(a, archive_fd, READ_BLOCK_BYTES);
+    /* A gzip stream that ends inside the first read block fails the open itself, and the
+     * failed open drops the gzip filter before we can look at it: libarchive's own
+     * "truncated gzip input" is then the only sign that this is a partial download and not
+     * some other format. Either way the input is refused; only the reason differs. */
+    const char *open_error = opened != ARCHIVE_OK ? archive_error_string(a) : NULL;
+    if (open_error != NULL && strstr(open_error, "gzip") != NULL &&
+        archive_failure(a, why) == ANT_ERR_TRUNCATED) {
+        err = ANT_ERR_TRUNCATED;
+        goto out;
+    }
     if (archive_filter_count(a) != 2 || archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
         err = ANT_ERR_BAD_ARCHIVE;
         *why = "archive is not gzip-compressed";
