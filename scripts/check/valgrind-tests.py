@@ -55,6 +55,7 @@ UNIT_TESTS = [
     "test_engine_crash",
     "test_engine_diskfull",
     "test_engine_monitor",
+    "test_engine_marks",
 ]
 
 VALGRIND_ARGS = [
