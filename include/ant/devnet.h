@@ -37,7 +37,7 @@ struct ant_devnet_up_opts {
     const char *binary;         /* ant-node to install on every host (required) */
     unsigned hosts;             /* 1..ANT_DEVNET_MAX_HOSTS */
     unsigned nodes_per_host;    /* 1..ANT_DEVNET_MAX_NODES_PER_HOST */
-    bool netns;                 /* one network namespace per host (not supported: refused) */
+    bool netns;                 /* one network namespace per host (root only), see up */
     uint64_t rollout_window_s;  /* passed to every node */
     uint64_t check_interval_s;
     uint64_t release_ttl_s;
@@ -55,8 +55,14 @@ ANT_MUST_CHECK ant_err ant_devnet_default_dir(char *buf, size_t cap);
  * Creates the devnet in opts->dir and starts it: supervisor daemonized (pid file
  * D/supervisor.pid), nginx answering over TLS, every node started. Returns once all of that
  * is true, or stops whatever it started and returns the error.
- * Errors: ANT_ERR_INVALID_ARG (bad options, --netns), ANT_ERR_EXISTS (D already holds a
- * devnet), ANT_ERR_NOT_FOUND (binary or /usr/sbin/nginx missing), ANT_ERR_IO,
+ * With opts->netns every host gets its own network namespace (antdn-<id>-h<i>, <id> a hash
+ * of D's realpath) joined to a bridge in the root namespace over a veth pair, on a private
+ * 10.X.Y.0/24 no interface here used before: nginx also listens on 10.X.Y.1 (in the server
+ * certificate too), host i's nodes run inside its namespace on 10.X.Y.(i+2). Everything is
+ * recorded in D/netns.list before it is created; `down` deletes it.
+ * Errors: ANT_ERR_INVALID_ARG (bad options, --netns when not root), ANT_ERR_EXISTS (D
+ * already holds a devnet), ANT_ERR_NOT_FOUND (binary, /usr/sbin/nginx, or for --netns ip,
+ * missing), ANT_ERR_IO (also: a namespace, link or address could not be created),
  * ANT_ERR_CRYPTO, ANT_ERR_TIMEOUT (nginx or the supervisor did not come up).
  */
 ANT_MUST_CHECK ant_err ant_devnet_up(const struct ant_devnet_up_opts *opts);
@@ -98,8 +104,10 @@ ANT_MUST_CHECK ant_err ant_devnet_report(const char *dir, bool json, FILE *out, 
 /*
  * Stops the supervisor, the nodes and nginx, then kills (SIGKILL) any process still marked
  * as this devnet's (environment or session), even if the supervisor had crashed or `up`
- * failed half way. Leaves D's files for inspection. ANT_OK when nothing was running.
- * Errors: ANT_ERR_TIMEOUT (a process survived SIGKILL for 5 s), ANT_ERR_IO.
+ * failed half way; then deletes every network namespace and link D/netns.list records.
+ * Leaves D's files for inspection. ANT_OK when nothing was running.
+ * Errors: ANT_ERR_TIMEOUT (a process survived SIGKILL for 5 s), ANT_ERR_IO (also: a
+ * namespace or link could not be deleted; the list is kept for the next `down`).
  */
 ANT_MUST_CHECK ant_err ant_devnet_down(const char *dir);
 

@@ -3,7 +3,7 @@
  * configuration, then starts the supervisor in its own session and waits for it to report
  * that nginx and every node are running; `down` stops it and then sweeps every process still
  * carrying the devnet's marks, so a crashed supervisor or a half-finished `up` never leaves a
- * node or nginx behind; `status` and `watch` show the fleet while a rollout runs.
+ * node or nginx behind (and, with --netns, deletes the namespaces and links it recorded); `status` and `watch` show the fleet while a rollout runs.
  */
 #include "devnet/devnet_int.h"
 
@@ -48,9 +48,12 @@ static ant_err make_layout(struct dn_config *cfg, const char *binary)
     e = dn_keys_create(cfg->dir);
     if (e != ANT_OK)
         return e;
+    char sip[24] = "";
     e = dn_path(path, sizeof path, "%s/tls", cfg->dir);
+    if (e == ANT_OK && cfg->netns)
+        e = dn_netns_server_ip(cfg, sip, sizeof sip);
     if (e == ANT_OK)
-        e = dn_tls_create(path);
+        e = dn_tls_create_ip(path, cfg->netns ? sip : NULL);
     if (e != ANT_OK)
         return e;
     /* An empty release list from the start: a node checking before the first publish
@@ -156,16 +159,21 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
     char path[PATH_MAX], binary[PATH_MAX];
     int pfd[2] = {-1, -1};
     pid_t sup = 0;
-    bool started = false;
+    bool started = false, net_made = false;
     ant_err e;
 
     if (o == NULL || o->dir == NULL || o->binary == NULL || o->hosts == 0 ||
         o->hosts > ANT_DEVNET_MAX_HOSTS || o->nodes_per_host == 0 ||
         o->nodes_per_host > ANT_DEVNET_MAX_NODES_PER_HOST)
         return ANT_ERR_INVALID_ARG;
-    if (o->netns) {
-        ant_log(ANT_LOG_ERROR, "devnet", "--netns is not supported by this ant-devnet");
+    if (o->netns && geteuid() != 0) {
+        ant_log(ANT_LOG_ERROR, "devnet",
+                "--netns needs root (creating network namespaces and veth pairs)");
         return ANT_ERR_INVALID_ARG;
+    }
+    if (o->netns && !dn_netns_available()) {
+        ant_log(ANT_LOG_ERROR, "devnet", "--netns needs iproute2's ip (not found)");
+        return ANT_ERR_NOT_FOUND;
     }
     if (o->channel != NULL && strcmp(o->channel, "stable") != 0 && strcmp(o->channel, "beta") != 0)
         return ANT_ERR_INVALID_ARG;
@@ -206,12 +214,20 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
         goto out;
     }
     e = pick_ports(cfg);
+    if (e == ANT_OK && o->netns)
+        e = dn_netns_plan(cfg);
     if (e == ANT_OK)
         e = make_layout(cfg, binary);
     if (e == ANT_OK)
         e = dn_config_save(cfg);
     if (e != ANT_OK)
         goto out;
+    if (cfg->netns) {
+        net_made = true; /* from here on, D/netns.list may name something to delete */
+        e = dn_netns_create(cfg);
+        if (e != ANT_OK)
+            goto out;
+    }
 
     if (dn_pipe(pfd) != ANT_OK) {
         e = ANT_ERR_IO;
@@ -267,6 +283,10 @@ out:
     if (e != ANT_OK && started) {
         if (ant_devnet_down(cfg->dir) != ANT_OK)
             ant_log(ANT_LOG_ERROR, "devnet", "cleanup after failed up incomplete dir=%s",
+                    cfg->dir);
+    } else if (e != ANT_OK && net_made) {
+        if (dn_netns_destroy(cfg->dir) != ANT_OK)
+            ant_log(ANT_LOG_ERROR, "devnet", "network cleanup after failed up incomplete dir=%s",
                     cfg->dir);
     }
     if (e == ANT_OK)
@@ -347,10 +367,18 @@ ant_err ant_devnet_down(const char *dir)
         sleep_ms(50);
     }
     unlink(path);
+    /* Namespaces and links last: no process of the devnet is left to hold them. */
+    {
+        ant_err ne = dn_netns_destroy(real);
+        if (ne != ANT_OK) {
+            ant_log(ANT_LOG_ERROR, "devnet", "down left network namespaces or links dir=%s", real);
+            if (e == ANT_OK)
+                e = ne;
+        }
+    }
 out:
     if (e != ANT_OK)
-        ant_log(ANT_LOG_ERROR, "devnet", "down left processes behind dir=%s count=%zu", real,
-                count);
+        ant_log(ANT_LOG_ERROR, "devnet", "down incomplete dir=%s processes=%zu", real, count);
     free(st);
     free(pids);
     return e;

@@ -17,6 +17,7 @@
  *   D/hosts/h<i>/nodes/n<j>       node root dirs
  *   D/hosts/h<i>/logs/n<j>.log    each node's stderr, every run appended
  *   D/report.json, report.md, restarts.svg
+ *   D/netns.list                  with --netns: every namespace and link created, one a line
  */
 #ifndef ANT_DEVNET_INT_H
 #define ANT_DEVNET_INT_H
@@ -32,6 +33,7 @@
 
 #define DN_CONFIG_FILE "devnet.json"
 #define DN_STATE_FILE "state.json"
+#define DN_NETNS_FILE "netns.list"
 #define DN_PID_FILE "supervisor.pid"
 #define DN_NGINX "/usr/sbin/nginx"
 #define DN_RELEASES_MAX (1u << 20)   /* cap on the release list we read back */
@@ -55,6 +57,9 @@ struct dn_config {
     char platform[16];
     char initial_version[DN_VERSION_MAX + 1];
     uint16_t node_port[ANT_DEVNET_MAX_HOSTS * ANT_DEVNET_MAX_NODES_PER_HOST];
+    bool netns;                /* one network namespace per host */
+    char net_id[12];           /* 8 hex digits naming this devnet's namespaces and links */
+    char net_prefix[16];       /* "10.X.Y": server X.Y.1, host h at .(h+2), a /24 */
 };
 
 ANT_MUST_CHECK ant_err dn_config_save(const struct dn_config *cfg);
@@ -91,6 +96,8 @@ double dn_now(void);
  * for IP 127.0.0.1 and DNS localhost (CA:FALSE, serverAuth), each valid 30 days, as PEM
  * files in `tls_dir`: ca.pem, ca.key, server.pem, server.key (keys 0600). */
 ANT_MUST_CHECK ant_err dn_tls_create(const char *tls_dir);
+/* The same with one more IP address in the server certificate (NULL: none). */
+ANT_MUST_CHECK ant_err dn_tls_create_ip(const char *tls_dir, const char *extra_ip);
 
 /* --- nginx (nginx.c) ------------------------------------------------------------------- */
 
@@ -101,6 +108,26 @@ ANT_MUST_CHECK ant_err dn_nginx_write_conf(const struct dn_config *cfg);
 ANT_MUST_CHECK ant_err dn_nginx_start(const struct dn_config *cfg, pid_t *pid);
 /* Quick TCP connect to 127.0.0.1:port. */
 bool dn_port_open(uint16_t port);
+
+/* --- network namespaces (netns.c) ---------------------------------------------------- */
+
+/* True when this process may create namespaces (root) and iproute2's `ip` is installed. */
+bool dn_netns_available(void);
+/* Sets cfg->netns, net_id (hash of cfg->dir) and net_prefix (a private 10.X.Y.0/24 no
+ * interface of this machine uses yet). ANT_ERR_IO when none is free. */
+ANT_MUST_CHECK ant_err dn_netns_plan(struct dn_config *cfg);
+/* Creates the bridge (server address), and per host a namespace and a veth pair, recording
+ * each in D/netns.list before creating it. On error the caller runs dn_netns_destroy. */
+ANT_MUST_CHECK ant_err dn_netns_create(const struct dn_config *cfg);
+/* Deletes everything D/netns.list names that still exists, then the list. ANT_OK when there
+ * is no list; ANT_ERR_IO when something could not be deleted (the list is kept). */
+ANT_MUST_CHECK ant_err dn_netns_destroy(const char *dir);
+/* Host h's namespace name (under /run/netns), the server's and host h's addresses. */
+ANT_MUST_CHECK ant_err dn_netns_name(const struct dn_config *cfg, unsigned h, char *buf,
+                                     size_t cap);
+ANT_MUST_CHECK ant_err dn_netns_server_ip(const struct dn_config *cfg, char *buf, size_t cap);
+ANT_MUST_CHECK ant_err dn_netns_host_ip(const struct dn_config *cfg, unsigned h, char *buf,
+                                        size_t cap);
 
 /* --- publish (publish.c) --------------------------------------------------------------- */
 

@@ -30,6 +30,7 @@ ant_err dn_nginx_write_conf(const struct dn_config *cfg)
 {
     char conf[CONF_MAX];
     char user_line[256] = "";
+    char extra_listen[64] = "";
     char path[PATH_MAX];
     const char *d = cfg->dir;
     ant_err e;
@@ -44,6 +45,16 @@ ant_err dn_nginx_write_conf(const struct dn_config *cfg)
             getgrgid_r(getegid(), &grbuf, grtext, sizeof grtext, &gr) != 0 || gr == NULL)
             return ANT_ERR_IO;
         e = dn_path(user_line, sizeof user_line, "user %s %s;\n", pw->pw_name, gr->gr_name);
+        if (e != ANT_OK)
+            return e;
+    }
+    /* With --netns the host namespaces reach the server on the bridge address. */
+    if (cfg->netns) {
+        char sip[24];
+        e = dn_netns_server_ip(cfg, sip, sizeof sip);
+        if (e == ANT_OK)
+            e = dn_path(extra_listen, sizeof extra_listen, "    listen %s:%u ssl;\n", sip,
+                        (unsigned)cfg->https_port);
         if (e != ANT_OK)
             return e;
     }
@@ -85,6 +96,7 @@ ant_err dn_nginx_write_conf(const struct dn_config *cfg)
         "  server_tokens off;\n"
         "  server {\n"
         "    listen 127.0.0.1:%u ssl;\n"
+        "%s"
         "    server_name 127.0.0.1 localhost;\n"
         "    ssl_certificate %s/tls/server.pem;\n"
         "    ssl_certificate_key %s/tls/server.key;\n"
@@ -98,7 +110,7 @@ ant_err dn_nginx_write_conf(const struct dn_config *cfg)
         "    location / { return 404; }\n"
         "  }\n"
         "}\n",
-        d, user_line, d, d, d, d, d, d, d, d, (unsigned)cfg->https_port, d, d, d);
+        d, user_line, d, d, d, d, d, d, d, d, (unsigned)cfg->https_port, extra_listen, d, d, d);
     if (n < 0 || (size_t)n >= sizeof conf)
         return ANT_ERR_INVALID_ARG;
     e = dn_path(path, sizeof path, "%s/nginx/nginx.conf", d);

@@ -358,8 +358,13 @@ ant_err ant_devnet_publish(const char *dir, const char *binary, const char *vers
         goto out;
     }
 
-    e = dn_path(url, sizeof url, "https://127.0.0.1:%u/%s/%s/releases/download/%s/%s",
-                (unsigned)cfg->https_port, ANT_DEVNET_OWNER, ANT_DEVNET_REPO, tag, asset);
+    /* The nodes fetch the asset at this address: with --netns they are in their hosts'
+     * namespaces, where only the bridge address reaches the server. */
+    char host[24] = "127.0.0.1";
+    e = cfg->netns ? dn_netns_server_ip(cfg, host, sizeof host) : ANT_OK;
+    if (e == ANT_OK)
+        e = dn_path(url, sizeof url, "https://%s:%u/%s/%s/releases/download/%s/%s", host,
+                    (unsigned)cfg->https_port, ANT_DEVNET_OWNER, ANT_DEVNET_REPO, tag, asset);
     if (e == ANT_OK)
         e = dn_path(sigurl, sizeof sigurl, "%s.sig", url);
     if (e != ANT_OK)

@@ -6,15 +6,19 @@
  * Each restart is counted and the pid and start time of every run are kept in D/state.json,
  * which is what lets the report prove "a real restart, new pid, counted" independently of
  * the nodes' own logs. Each node's stdout and stderr go to its own log file, appended across
- * runs (the logger writes each line with one write(2), so lines stay whole).
+ * runs (the logger writes each line with one write(2), so lines stay whole). With --netns a
+ * node enters its host's network namespace (setns) between fork and exec.
  *
  * Signals are blocked and taken synchronously with sigtimedwait(), so there are no handlers
  * racing the loop; children get the default mask and dispositions back before exec.
  */
+/* setns(2) and CLONE_NEWNET are GNU extensions of <sched.h>. */
+#define _GNU_SOURCE
 #include "devnet/devnet_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,11 +75,17 @@ static ant_err node_argv(const struct dn_config *c, unsigned i, char *store, siz
     ARG("%s/hosts/h%u/bin/ant-node", c->dir, h);
     ARG("run");
     ARG("--root-dir=%s/hosts/h%u/nodes/n%u", c->dir, h, n);
-    ARG("--listen=127.0.0.1:%u", (unsigned)c->node_port[i]);
+    /* With --netns the node lives in its host's namespace: it listens on the host's own
+     * address and reaches the release server on the bridge. */
+    char hip[24] = "127.0.0.1", sip[24] = "127.0.0.1";
+    if (c->netns && (dn_netns_host_ip(c, h, hip, sizeof hip) != ANT_OK ||
+                     dn_netns_server_ip(c, sip, sizeof sip) != ANT_OK))
+        return ANT_ERR_INVALID_ARG;
+    ARG("--listen=%s:%u", hip, (unsigned)c->node_port[i]);
     ARG("--cache-dir=%s/hosts/h%u/cache", c->dir, h);
     ARG("--trusted-keys-dir=%s/keys/trusted", c->dir);
     ARG("--ca-file=%s/tls/ca.pem", c->dir);
-    ARG("--upgrade-api-url=https://127.0.0.1:%u", (unsigned)c->https_port);
+    ARG("--upgrade-api-url=https://%s:%u", sip, (unsigned)c->https_port);
     ARG("--upgrade-repo=%s/%s", ANT_DEVNET_OWNER, ANT_DEVNET_REPO);
     ARG("--upgrade-channel=%s", c->channel);
     ARG("--check-interval=%llus", (unsigned long long)c->check_interval_s);
@@ -102,12 +112,31 @@ static ant_err start_node(struct sup *s, unsigned i)
                     i % c->nodes);
     if (e != ANT_OK)
         return e;
+    int nsfd = -1;
+    if (c->netns) {
+        char ns[64], nspath[PATH_MAX];
+        e = dn_netns_name(c, i / c->nodes, ns, sizeof ns);
+        if (e == ANT_OK)
+            e = dn_path(nspath, sizeof nspath, "/run/netns/%s", ns);
+        if (e != ANT_OK)
+            return e;
+        nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0) {
+            ant_log(ANT_LOG_ERROR, "devnet", "network namespace missing path=%s", nspath);
+            return ANT_ERR_IO;
+        }
+    }
     int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (logfd < 0)
+    if (logfd < 0) {
+        if (nsfd >= 0)
+            close(nsfd);
         return ANT_ERR_IO;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         close(logfd);
+        if (nsfd >= 0)
+            close(nsfd);
         return ANT_ERR_IO;
     }
     if (pid == 0) {
@@ -121,10 +150,20 @@ static ant_err start_node(struct sup *s, unsigned i)
             dup2(devnull, STDIN_FILENO);
         dup2(logfd, STDOUT_FILENO);
         dup2(logfd, STDERR_FILENO);
+        /* Enter the host's network namespace before exec: the node never runs outside it.
+         * A node that cannot enter it must not run in the root namespace instead. */
+        if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0) {
+            static const char msg[] = "ant-devnet supervisor: setns failed\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)w;
+            _exit(126);
+        }
         execv(argv[0], argv);
         _exit(127);
     }
     close(logfd);
+    if (nsfd >= 0)
+        close(nsfd);
     double now = dn_now();
     int prev = n->nstarts > 0 ? n->last_status : -1;
     if (n->nstarts > 0)

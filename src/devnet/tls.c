@@ -1,8 +1,8 @@
 /*
  * The devnet's TLS material, made with libcrypto: a throw-away CA and one server certificate
- * for 127.0.0.1 and localhost that nginx presents. The nodes trust the CA through --ca-file,
- * so the devnet exercises the same HTTPS-only client path (certificate and host name
- * verification on) as production; nothing is switched off for it. EC P-256 keeps generation
+ * for 127.0.0.1 and localhost (with --netns also the bridge address) that nginx presents.
+ * The nodes trust the CA through --ca-file, so the devnet exercises the same HTTPS-only
+ * client path (certificate and host name verification on) as production; nothing is switched off for it. EC P-256 keeps generation
  * instant; 30 days is far longer than any devnet lives and short enough not to matter if a
  * key leaks from a scratch directory.
  */
@@ -109,6 +109,11 @@ static ant_err write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY
 
 ant_err dn_tls_create(const char *tls_dir)
 {
+    return dn_tls_create_ip(tls_dir, NULL);
+}
+
+ant_err dn_tls_create_ip(const char *tls_dir, const char *extra_ip)
+{
     ant_err e = ANT_ERR_CRYPTO;
     EVP_PKEY *ca_key = NULL, *srv_key = NULL;
     X509 *ca = NULL, *srv = NULL;
@@ -121,12 +126,18 @@ ant_err dn_tls_create(const char *tls_dir)
                                    NID_ext_key_usage,             NID_subject_alt_name,
                                    NID_authority_key_identifier, NID_subject_key_identifier,
                                    0};
-    static const char *const srv_vals[] = {"critical,CA:FALSE",
-                                           "critical,digitalSignature",
-                                           "serverAuth",
-                                           "IP:127.0.0.1,DNS:localhost",
-                                           "keyid:always",
-                                           "hash"};
+    char san[96] = "IP:127.0.0.1,DNS:localhost";
+    /* With --netns the nodes reach the server on the bridge address: it must be in the SAN
+     * for the nodes' host name verification to accept the certificate. */
+    if (extra_ip != NULL && dn_path(san, sizeof san, "IP:127.0.0.1,IP:%s,DNS:localhost",
+                                    extra_ip) != ANT_OK)
+        return ANT_ERR_INVALID_ARG;
+    const char *const srv_vals[] = {"critical,CA:FALSE",
+                                    "critical,digitalSignature",
+                                    "serverAuth",
+                                    san,
+                                    "keyid:always",
+                                    "hash"};
 
     ca_key = make_key();
     srv_key = make_key();

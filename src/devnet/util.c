@@ -385,6 +385,11 @@ ant_err dn_config_save(const struct dn_config *cfg)
     json_object_object_add(o, "channel", json_object_new_string(cfg->channel));
     json_object_object_add(o, "platform", json_object_new_string(cfg->platform));
     json_object_object_add(o, "initial_version", json_object_new_string(cfg->initial_version));
+    if (cfg->netns) {
+        json_object_object_add(o, "netns", json_object_new_boolean(1));
+        json_object_object_add(o, "net_id", json_object_new_string(cfg->net_id));
+        json_object_object_add(o, "net_prefix", json_object_new_string(cfg->net_prefix));
+    }
     for (unsigned i = 0; i < cfg->hosts * cfg->nodes; i++)
         json_object_array_add(ports, json_object_new_int(cfg->node_port[i]));
     json_object_object_add(o, "node_ports", ports);
@@ -464,6 +469,18 @@ ant_err dn_config_load(const char *dir, struct dn_config *cfg)
     cfg->trial_period_s = trial;
     cfg->restart_delay_ms = (unsigned)delay;
     memcpy(cfg->dir, real, sizeof cfg->dir);
+    json_object *jn = NULL;
+    if (json_object_object_get_ex(o, "netns", &jn) && json_object_get_boolean(jn)) {
+        unsigned a = 0, b = 0;
+        char tail = 0;
+        /* These end up in interface names and `ip` arguments: accept only what `up` writes. */
+        if (!get_str(o, "net_id", cfg->net_id, sizeof cfg->net_id) ||
+            strlen(cfg->net_id) != 8 || strspn(cfg->net_id, "0123456789abcdef") != 8 ||
+            !get_str(o, "net_prefix", cfg->net_prefix, sizeof cfg->net_prefix) ||
+            sscanf(cfg->net_prefix, "10.%u.%u%c", &a, &b, &tail) != 2 || a > 255 || b > 255)
+            goto out;
+        cfg->netns = true;
+    }
     json_object *ports = NULL;
     if (!json_object_object_get_ex(o, "node_ports", &ports) ||
         !json_object_is_type(ports, json_type_array) ||

@@ -56,6 +56,9 @@ ant_err ant_devnet_status(const char *dir, FILE *out)
             (unsigned)cfg->https_port, ANT_DEVNET_OWNER, ANT_DEVNET_REPO,
             st != NULL ? (int)st->nginx_pid : 0,
             st != NULL && dn_pid_alive(st->nginx_pid) ? "up" : "down");
+    if (cfg->netns)
+        fprintf(out, "network namespaces antdn-%s-h0..h%u on %s.0/24, server %s.1\n",
+                cfg->net_id, cfg->hosts - 1, cfg->net_prefix, cfg->net_prefix);
     fprintf(out, "supervisor pid %d (%s), %u devnet processes running\n",
             st != NULL ? (int)st->supervisor_pid : 0,
             st != NULL && dn_pid_alive(st->supervisor_pid) ? "up" : "down", procs);

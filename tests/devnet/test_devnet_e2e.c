@@ -12,6 +12,11 @@
  *                           back on every host (rollback rows PASS); then the supervisor is
  *                           killed as a failed step would leave it, and `down` still leaves
  *                           no process.
+ *   test_netns              2 hosts x 2 nodes with --netns (root only, else skipped with
+ *                           exit 77): every report row PASS, every node in its host's
+ *                           network namespace (one per host, distinct) on the host's own
+ *                           address; the supervisor is then SIGKILLed and `down` still
+ *                           leaves no process, namespace or link of this devnet.
  *
  * Paths and versions come from the environment CMake sets (tests/devnet/CMakeLists.txt).
  */
@@ -204,6 +209,8 @@ static void check_no_process_left(const char *dir)
     CHECK(!any_process_under(dir));
 }
 
+static bool with_netns;
+
 static void up(const char *dir, const char *hosts, const char *nodes)
 {
     const char *devnet = env_or_skip("ANT_DEVNET_BIN");
@@ -215,7 +222,7 @@ static void up(const char *dir, const char *hosts, const char *nodes)
     const char *argv[] = {devnet, "up", "--dir", dir, "--binary", env_or_skip("ANT_NODE_BIN"),
                           "--hosts", hosts, "--nodes-per-host", nodes, "--rollout-window",
                           window, "--check-interval", interval, "--release-ttl", ttl,
-                          "--trial-period", trial, NULL};
+                          "--trial-period", trial, with_netns ? "--netns" : NULL, NULL};
     CHECK_INT(run(argv), 0);
 }
 
@@ -450,8 +457,126 @@ static void test_kill_and_rollback(void)
     }
 }
 
+/* The network namespace of process pid ("net:[inode]"), or "" when it is gone. */
+static void net_ns_of(pid_t pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
+    ssize_t n = readlink(path, buf, cap - 1);
+    buf[n > 0 ? (size_t)n : 0] = '\0';
+}
+
+/* Counts entries of `dirpath` whose name starts with `prefix`. */
+static unsigned count_prefixed(const char *dirpath, const char *prefix)
+{
+    DIR *d = opendir(dirpath);
+    unsigned n = 0;
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL)
+        n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* True if the node's log says it listens on `ip`. */
+static bool node_listens_on(const char *dir, unsigned h, unsigned n, const char *ip)
+{
+    char path[PATH_MAX], needle[64], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/hosts/h%u/logs/n%u.log", dir, h, n);
+    snprintf(needle, sizeof needle, " listen=%s:", ip);
+    if (dn_read_file(path, 16u << 20, &text, &len) != ANT_OK)
+        return false;
+    bool found = strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+static void test_netns(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "SKIP: --netns needs root\n");
+        exit(77);
+    }
+    if (system("ip netns list >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "SKIP: `ip netns` is not available\n");
+        exit(77);
+    }
+    char dir[64];
+    struct fleet_view v;
+    with_netns = true;
+    window_s = 20;
+    interval_s = 5;
+    ttl_s = 10;
+    make_dir(dir, sizeof dir);
+    up(dir, "2", "2");
+    CHECK(view_open(&v, dir));
+    CHECK(v.cfg.netns);
+    const char *next = env_or_skip("ANT_NEXT_VERSION");
+    if (roll_out(dir, &v, env_or_skip("ANT_NODE_NEXT_BIN"), next)) {
+        CHECK_INT(devnet_cmd(dir, "report", NULL, NULL, NULL, NULL), 0);
+        int fails = 0, rows = 0;
+        json_object *o = read_report(dir, &fails, &rows);
+        CHECK(rows >= 10);
+        CHECK_INT(fails, 0);
+        json_object_put(o);
+    }
+    /* One namespace per host: equal within a host, different across hosts, never ours. */
+    struct dn_state *st = NULL;
+    CHECK_OK(dn_state_load(dir, &st));
+    char mine[64], first[2][64];
+    net_ns_of(getpid(), mine, sizeof mine);
+    CHECK(mine[0] != '\0');
+    for (unsigned h = 0; st != NULL && h < 2; h++) {
+        char hip[24];
+        CHECK_OK(dn_netns_host_ip(&v.cfg, h, hip, sizeof hip));
+        for (unsigned n = 0; n < 2; n++) {
+            char ns[64];
+            net_ns_of(st->node[h * 2 + n].pid, ns, sizeof ns);
+            fprintf(stderr, "h%u/n%u pid %d %s\n", h, n, (int)st->node[h * 2 + n].pid, ns);
+            CHECK(ns[0] != '\0');
+            CHECK(strcmp(ns, mine) != 0);
+            if (n == 0)
+                snprintf(first[h], sizeof first[h], "%s", ns);
+            else
+                CHECK_STR(ns, first[h]);
+            CHECK_MSG(node_listens_on(dir, h, n, hip), "h%u/n%u does not listen on %s", h, n,
+                      hip);
+        }
+    }
+    CHECK(strcmp(first[0], first[1]) != 0);
+    char ns_prefix[32], link_prefix[32];
+    snprintf(ns_prefix, sizeof ns_prefix, "antdn-%s-", v.cfg.net_id);
+    snprintf(link_prefix, sizeof link_prefix, "adn%s", v.cfg.net_id);
+    CHECK_INT(count_prefixed("/run/netns", ns_prefix), 2);
+    CHECK_INT(count_prefixed("/sys/class/net", link_prefix), 3); /* bridge + 2 veth ends */
+    if (ant_test_failures > 0) {
+        print_file(dir, "report.md");
+        print_file(dir, "supervisor.log");
+    }
+    /* a failed step: the supervisor dies without cleaning up; `down` still removes all */
+    if (st != NULL)
+        CHECK(kill(st->supervisor_pid, SIGKILL) == 0);
+    free(st);
+    sleep_s(0.5);
+    dn_fleet_free(&v.f);
+    down_and_check(dir);
+    CHECK_INT(count_prefixed("/run/netns", ns_prefix), 0);
+    CHECK_INT(count_prefixed("/sys/class/net", link_prefix), 0);
+    char list[PATH_MAX];
+    snprintf(list, sizeof list, "%s/%s", dir, DN_NETNS_FILE);
+    CHECK(access(list, F_OK) != 0);
+    if (ant_test_failures == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_rollout),
     ANT_TEST(test_kill_and_rollback),
+    ANT_TEST(test_netns),
 };
 ANT_TEST_MAIN(cases)
