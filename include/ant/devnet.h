@@ -61,7 +61,7 @@ ANT_MUST_CHECK ant_err ant_devnet_default_dir(char *buf, size_t cap);
  * certificate too), host i's nodes run inside its namespace on 10.X.Y.(i+2). Everything is
  * recorded in D/netns.list before it is created; `down` deletes it.
  * Errors: ANT_ERR_INVALID_ARG (bad options, --netns when not root), ANT_ERR_EXISTS (D
- * already holds a devnet), ANT_ERR_NOT_FOUND (binary, /usr/sbin/nginx, or for --netns ip,
+ * already holds a devnet, or a namespace or link of its name exists already), ANT_ERR_NOT_FOUND (binary, /usr/sbin/nginx, or for --netns ip,
  * missing), ANT_ERR_IO (also: a namespace, link or address could not be created),
  * ANT_ERR_CRYPTO, ANT_ERR_TIMEOUT (nginx or the supervisor did not come up).
  */

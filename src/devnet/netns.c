@@ -152,10 +152,26 @@ ant_err dn_netns_host_ip(const struct dn_config *cfg, unsigned h, char *buf, siz
     return dn_path(buf, cap, "%s.%u", cfg->net_prefix, h + 2);
 }
 
-/* Appends "<kind> <name>\n" to D/netns.list and syncs it, before the object exists. */
+static bool exists(const char *kind, const char *name)
+{
+    char path[PATH_MAX];
+    if (dn_path(path, sizeof path, strcmp(kind, "link") == 0 ? "/sys/class/net/%s" : "/run/netns/%s",
+                name) != ANT_OK)
+        return true;
+    return access(path, F_OK) == 0;
+}
+
+/* Appends "<kind> <name>\n" to D/netns.list and syncs it, before the object exists. A name
+ * that exists already is not ours (a leftover of a devnet whose dir was removed without
+ * `down`): refused rather than recorded, so no `down` of ours ever deletes it. */
 static ant_err record(const struct dn_config *cfg, const char *kind, const char *name)
 {
     char path[PATH_MAX], line[64];
+    if (exists(kind, name)) {
+        ant_log(ANT_LOG_ERROR, "devnet", "%s %s exists already (not created by this devnet)",
+                kind, name);
+        return ANT_ERR_EXISTS;
+    }
     ant_err e = dn_path(path, sizeof path, "%s/%s", cfg->dir, DN_NETNS_FILE);
     if (e == ANT_OK)
         e = dn_path(line, sizeof line, "%s %s\n", kind, name);
@@ -244,15 +260,6 @@ static bool valid_name(const char *kind, const char *name)
     if (strcmp(kind, "link") == 0)
         return len <= NAME_MAX_LEN && strncmp(name, "adn", 3) == 0;
     return strncmp(name, "antdn-", 6) == 0;
-}
-
-static bool exists(const char *kind, const char *name)
-{
-    char path[PATH_MAX];
-    if (dn_path(path, sizeof path, strcmp(kind, "link") == 0 ? "/sys/class/net/%s" : "/run/netns/%s",
-                name) != ANT_OK)
-        return true;
-    return access(path, F_OK) == 0;
 }
 
 ant_err dn_netns_destroy(const char *dir)
