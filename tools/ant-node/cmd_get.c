@@ -26,50 +26,6 @@
 
 #define MANIFEST_MAX ((size_t)64 << 20)
 
-static int read_manifest(const char *path, json_object **out)
-{
-    struct json_tokener *tok = NULL;
-    char *d = strdup(path), *b = strdup(path);
-    uint8_t *text = NULL;
-    size_t len = 0;
-    int dirfd = -1, rc = 1;
-    ant_err err;
-
-    if (d == NULL || b == NULL)
-        goto out;
-    dirfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) {
-        fprintf(stderr, "ant-node get: %s: %s\n", path, strerror(errno));
-        goto out;
-    }
-    err = ant_fsx_read_capped(dirfd, basename(b), MANIFEST_MAX, &text, &len);
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-node get: %s: %s\n", path, ant_strerror(err));
-        goto out;
-    }
-    tok = json_tokener_new_ex(8);
-    if (tok == NULL || len > (size_t)INT32_MAX)
-        goto out;
-    *out = json_tokener_parse_ex(tok, (const char *)text, (int)len);
-    if (*out == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-        fprintf(stderr, "ant-node get: %s: not valid JSON\n", path);
-        if (*out != NULL)
-            json_object_put(*out);
-        *out = NULL;
-        goto out;
-    }
-    rc = 0;
-out:
-    if (tok != NULL)
-        json_tokener_free(tok);
-    free(text);
-    if (dirfd >= 0)
-        close(dirfd);
-    free(d);
-    free(b);
-    return rc;
-}
-
 static bool get_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *v)
 {
     json_object *x;
@@ -139,7 +95,7 @@ int cmd_get(int argc, char **argv)
     if (rc != 0)
         return rc;
     rc = 1;
-    if (read_manifest(cli.pos[0], &manifest) != 0)
+    if (node_cli_read_json("get", cli.pos[0], MANIFEST_MAX, &manifest) != 0)
         goto out;
     if (!json_object_object_get_ex(manifest, "format", &fmt) ||
         !json_object_is_type(fmt, json_type_string) ||

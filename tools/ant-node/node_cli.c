@@ -162,30 +162,57 @@ int node_cli_config(const char *cmd, const struct node_cli *cli, struct ant_node
 
 #define DEVNET_MANIFEST_MAX ((size_t)1 << 20)
 
-int node_cli_devnet_addrs(const char *cmd, const char *path, const char **addrs, size_t *n,
-                          struct node_cli *cli)
+int node_cli_read_json(const char *cmd, const char *path, size_t cap, struct json_object **out)
 {
     char *d = strdup(path), *b = strdup(path);
     struct json_tokener *tok = NULL;
-    json_object *o = NULL, *ports;
     uint8_t *text = NULL;
     size_t len = 0;
     int dirfd = -1, rc = 2;
     ant_err err;
 
-    if (d == NULL || b == NULL)
+    *out = NULL;
+    if (d == NULL || b == NULL || cap > (size_t)INT32_MAX)
         goto out;
+    /* Capped, O_NOFOLLOW, checked on the open fd: a manifest is user input like any other. */
     dirfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    err = dirfd < 0 ? ANT_ERR_NOT_FOUND
-                    : ant_fsx_read_capped(dirfd, basename(b), DEVNET_MANIFEST_MAX, &text, &len);
+    err = dirfd < 0 ? ANT_ERR_NOT_FOUND : ant_fsx_read_capped(dirfd, basename(b), cap, &text, &len);
     if (err != ANT_OK) {
         fprintf(stderr, "ant-node %s: %s: %s\n", cmd, path, ant_strerror(err));
         goto out;
     }
     tok = json_tokener_new_ex(8);
+    if (tok == NULL)
+        goto out;
+    *out = json_tokener_parse_ex(tok, (const char *)text, (int)len);
+    if (*out == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+        fprintf(stderr, "ant-node %s: %s: not valid JSON\n", cmd, path);
+        if (*out != NULL)
+            json_object_put(*out);
+        *out = NULL;
+        goto out;
+    }
+    rc = 0;
+out:
     if (tok != NULL)
-        o = json_tokener_parse_ex(tok, (const char *)text, (int)len);
-    if (o == NULL || !json_object_object_get_ex(o, "node_ports", &ports) ||
+        json_tokener_free(tok);
+    free(text);
+    if (dirfd >= 0)
+        close(dirfd);
+    free(d);
+    free(b);
+    return rc;
+}
+
+int node_cli_devnet_addrs(const char *cmd, const char *path, const char **addrs, size_t *n,
+                          struct node_cli *cli)
+{
+    json_object *o = NULL, *ports;
+    int rc = 2;
+
+    if (node_cli_read_json(cmd, path, DEVNET_MANIFEST_MAX, &o) != 0)
+        goto out;
+    if (!json_object_object_get_ex(o, "node_ports", &ports) ||
         !json_object_is_type(ports, json_type_array)) {
         fprintf(stderr, "ant-node %s: %s: not a devnet manifest (no node_ports)\n", cmd, path);
         goto out;
@@ -212,13 +239,6 @@ int node_cli_devnet_addrs(const char *cmd, const char *path, const char **addrs,
 out:
     if (o != NULL)
         json_object_put(o);
-    if (tok != NULL)
-        json_tokener_free(tok);
-    free(text);
-    if (dirfd >= 0)
-        close(dirfd);
-    free(d);
-    free(b);
     return rc;
 }
 

@@ -51,6 +51,15 @@ int node_cli_parse_help(const char *cmd, const char *usage, int argc, char **arg
 int node_cli_config(const char *cmd, const struct node_cli *cli, struct ant_node_config *cfg);
 
 /*
+ * Reads the JSON file `path` (at most `cap` bytes, through ant_fsx_read_capped: regular
+ * file, no symlink) and parses it into *out, which the caller releases with
+ * json_object_put(). Prints the problem prefixed with "ant-node <cmd>:" and returns 2, or
+ * returns 0.
+ */
+struct json_object;
+int node_cli_read_json(const char *cmd, const char *path, size_t cap, struct json_object **out);
+
+/*
  * Appends 127.0.0.1:<port> for every entry of "node_ports" in a devnet manifest
  * (`<devnet dir>/devnet.json`, written by ant-devnet) to addrs (cap NODE_CLI_MULTI_MAX).
  * Prints the problem and returns 2, or returns 0.
