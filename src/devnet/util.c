@@ -423,6 +423,28 @@ static bool get_str(json_object *o, const char *k, char *buf, size_t cap)
         return false;
     return dn_path(buf, cap, "%s", json_object_get_string(x)) == ANT_OK;
 }
+/* True for exactly "10.A.B" with A and B decimal octets (0-255, no sign, no leading
+ * zeros beyond "0", nothing after): the private /24 prefix `up --netns` records. */
+static bool net_prefix_ok(const char *text)
+{
+    if (strncmp(text, "10.", 3) != 0)
+        return false;
+    const char *p = text + 3;
+    for (int octet = 0; octet < 2; octet++) {
+        if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+            return false;
+        char *end = NULL;
+        errno = 0;
+        unsigned long v = strtoul(p, &end, 10);
+        if (errno != 0 || end == p || v > 255)
+            return false;
+        p = end;
+        if (octet == 0 && *p++ != '.')
+            return false;
+    }
+    return *p == '\0';
+}
+
 
 ant_err dn_config_load(const char *dir, struct dn_config *cfg)
 {
@@ -471,13 +493,11 @@ ant_err dn_config_load(const char *dir, struct dn_config *cfg)
     memcpy(cfg->dir, real, sizeof cfg->dir);
     json_object *jn = NULL;
     if (json_object_object_get_ex(o, "netns", &jn) && json_object_get_boolean(jn)) {
-        unsigned a = 0, b = 0;
-        char tail = 0;
         /* These end up in interface names and `ip` arguments: accept only what `up` writes. */
         if (!get_str(o, "net_id", cfg->net_id, sizeof cfg->net_id) ||
             strlen(cfg->net_id) != 8 || strspn(cfg->net_id, "0123456789abcdef") != 8 ||
             !get_str(o, "net_prefix", cfg->net_prefix, sizeof cfg->net_prefix) ||
-            sscanf(cfg->net_prefix, "10.%u.%u%c", &a, &b, &tail) != 2 || a > 255 || b > 255)
+            !net_prefix_ok(cfg->net_prefix))
             goto out;
         cfg->netns = true;
     }
