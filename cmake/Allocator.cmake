@@ -9,6 +9,10 @@
 # Dynamic builds (glibc, Debian's libmimalloc-dev ships only the shared library): the
 # program links libmimalloc.so, whose exported malloc family interposes glibc's for the
 # program and every shared library it loads.
+# Static builds also route calloc through src/alloc/calloc_wrap.c (-Wl,--wrap=calloc): mimalloc
+# 2.0.9 writes zeros over every calloc block, fresh memory included, and LMDB's 2 MiB
+# dirty-page list would otherwise stay resident for nothing (include/ant/zero_pages.h). A
+# dynamic build cannot wrap the calls that shared libraries make, so it keeps mimalloc's calloc.
 # Either way the target gets ANT_WITH_MIMALLOC=1 and mimalloc.h on its include path, so a
 # program can report its allocator (mi_version()).
 function(ant_use_allocator target)
@@ -37,6 +41,10 @@ function(ant_use_allocator target)
 
   if(object)
     target_link_libraries(${target} PRIVATE "${object}")
+    set(alloc_dir "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../src/alloc")
+    target_sources(${target} PRIVATE "${alloc_dir}/calloc_wrap.c" "${alloc_dir}/zero_pages.c")
+    target_include_directories(${target} PRIVATE "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../include")
+    target_link_options(${target} PRIVATE "LINKER:--wrap=calloc")
     get_target_property(includes mimalloc-static INTERFACE_INCLUDE_DIRECTORIES)
   elseif(TARGET mimalloc)
     target_link_libraries(${target} PRIVATE mimalloc)
