@@ -559,15 +559,23 @@ static ant_err cache_store(struct ant_cache *c, const struct ant_trust_keys *key
     return ANT_OK;
 }
 
+/* The argument check shared by ant_cache_store and ant_cache_add; clears *why. */
+static bool store_args_valid(const struct ant_cache *cache, const struct ant_trust_keys *keys,
+                             const char *version, const char *platform, int archive_fd,
+                             const uint8_t *sig, size_t siglen, const char **why)
+{
+    *why = NULL;
+    return cache != NULL && keys != NULL && version != NULL && platform != NULL &&
+           archive_fd >= 0 && (sig != NULL || siglen == 0);
+}
+
 ant_err ant_cache_store(struct ant_cache *cache, const struct ant_trust_keys *keys,
                         const char *version, const char *platform, int archive_fd,
                         const uint8_t *sig, size_t siglen, const char **reason)
 {
     const char *why_local = NULL;
     const char **why = reason != NULL ? reason : &why_local;
-    *why = NULL;
-    if (cache == NULL || keys == NULL || version == NULL || platform == NULL || archive_fd < 0 ||
-        (sig == NULL && siglen > 0))
+    if (!store_args_valid(cache, keys, version, platform, archive_fd, sig, siglen, why))
         return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
     ant_err err = cache_store(cache, keys, version, platform, archive_fd, sig, siglen, why);
     if (err != ANT_OK) {
@@ -590,9 +598,7 @@ ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys
 {
     const char *why_local = NULL;
     const char **why = reason != NULL ? reason : &why_local;
-    *why = NULL;
-    if (cache == NULL || keys == NULL || version == NULL || platform == NULL || archive_fd < 0 ||
-        (sig == NULL && siglen > 0))
+    if (!store_args_valid(cache, keys, version, platform, archive_fd, sig, siglen, why))
         return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
     char staging[PATH_MAX];
     int sdfd = -1, staged = -1, copy = -1;

@@ -281,6 +281,36 @@ static void test_unsigned_archive_refused_by_store(void)
     ant_cache_close(c);
 }
 
+static void test_store_and_add_refuse_bad_arguments(void)
+{
+    ensure_root();
+    char path[256], archive[512], sigpath[600];
+    struct ant_cache *c = new_cache(path, sizeof path, 0);
+    release("0.2.0", "0.2.0", X64, archive, sizeof archive, sigpath, sizeof sigpath);
+    uint8_t sig[ANT_MLDSA65_SIGBYTES];
+    read_sig(sigpath, sig);
+    int fd = open(archive, O_RDONLY);
+    ant_err (*const entry[2])(struct ant_cache *, const struct ant_trust_keys *, const char *,
+                              const char *, int, const uint8_t *, size_t, const char **) = {
+        ant_cache_store, ant_cache_add};
+    for (int i = 0; i < 2; i++) {
+        const char *reason = NULL;
+        CHECK_ERR(entry[i](NULL, keys, "0.2.0", X64, fd, sig, sizeof sig, &reason),
+                  ANT_ERR_INVALID_ARG);
+        CHECK_STR(reason, "invalid argument");
+        CHECK_ERR(entry[i](c, NULL, "0.2.0", X64, fd, sig, sizeof sig, NULL), ANT_ERR_INVALID_ARG);
+        CHECK_ERR(entry[i](c, keys, NULL, X64, fd, sig, sizeof sig, NULL), ANT_ERR_INVALID_ARG);
+        CHECK_ERR(entry[i](c, keys, "0.2.0", NULL, fd, sig, sizeof sig, NULL),
+                  ANT_ERR_INVALID_ARG);
+        CHECK_ERR(entry[i](c, keys, "0.2.0", X64, -1, sig, sizeof sig, NULL), ANT_ERR_INVALID_ARG);
+        CHECK_ERR(entry[i](c, keys, "0.2.0", X64, fd, NULL, sizeof sig, NULL),
+                  ANT_ERR_INVALID_ARG);
+    }
+    close(fd);
+    CHECK_INT(count_entries(ant_cache_dirfd(c)), 0);
+    ant_cache_close(c);
+}
+
 static void test_tampered_archive_with_forged_checksum_rejected(void)
 {
     ensure_root();
@@ -986,6 +1016,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_miss_returns_not_found),
     ANT_TEST(test_store_then_get_returns_private_copy),
     ANT_TEST(test_unsigned_archive_refused_by_store),
+    ANT_TEST(test_store_and_add_refuse_bad_arguments),
     ANT_TEST(test_tampered_archive_with_forged_checksum_rejected),
     ANT_TEST(test_post_hit_swap_does_not_change_private_copy),
     ANT_TEST(test_missing_sig_or_meta_is_a_miss),
