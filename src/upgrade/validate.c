@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -199,7 +200,14 @@ static void child_exec(const struct target *t, int out_w, int devnull)
     if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0)
 #endif
     {
-        for (int fd = 3; fd < 4096; fd++)
+        /* Kernels before 5.9: every descriptor the limit allows (a lowered limit leaves
+         * higher ones open, hence at least 4096), up to the kernel's default nr_open. */
+        struct rlimit rl;
+        rlim_t bound = 1u << 20;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            rl.rlim_cur < bound)
+            bound = rl.rlim_cur < 4096 ? 4096 : rl.rlim_cur;
+        for (int fd = 3; (rlim_t)fd < bound; fd++)
             close(fd);
     }
     /* Safety: with a directory fd, the working directory is now that very directory (the
