@@ -7,6 +7,9 @@
  * down, which wakes the connection, and the owning worker then closes it. Only workers
  * (and ant_node_stop, after they are joined) free connections.
  */
+/* accept4(SOCK_CLOEXEC): the connection fd must never exist without close-on-exec, since the
+ * upgrade engine may spawn a new binary from another thread at any moment. */
+#define _GNU_SOURCE
 #include "ant/node.h"
 
 #include <errno.h>
@@ -540,12 +543,7 @@ static void accept_ready(struct ant_node *n)
     for (;;) {
         struct epoll_event ev;
         struct conn *c;
-        int fd = accept(n->listenfd, NULL, NULL);
-        if (fd >= 0 && (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
-                        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)) {
-            close(fd);
-            continue;
-        }
+        int fd = accept4(n->listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
