@@ -14,6 +14,9 @@
  * bring back the file's bytes, not zeros. If the kernel refuses the advice (e.g. hugetlbfs
  * pages need huge-page alignment) the pages are written with memset instead, so the result is
  * always zero.
+ *
+ * Not part of libant: cmake/Allocator.cmake compiles src/alloc/ into the programs that link
+ * mimalloc statically, and the unit test compiles it directly.
  */
 #ifndef ANT_ZERO_PAGES_H
 #define ANT_ZERO_PAGES_H

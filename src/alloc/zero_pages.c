@@ -30,7 +30,7 @@ void ant_zero_pages(void *p, size_t len)
     long page_l = sysconf(_SC_PAGESIZE);
     size_t page = page_l > 0 ? (size_t)page_l : 4096;
     unsigned char *bytes = p;
-    /* Offsets from p of the first and one past the last whole page inside the block. */
+    /* head: bytes before the first whole page inside the block; whole: bytes in whole pages. */
     size_t misalign = (size_t)((uintptr_t)p % page);
     size_t head = misalign == 0 ? 0 : page - misalign;
     if (head >= len || len - head < page) { /* no whole page inside: plain writes */
