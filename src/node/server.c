@@ -185,6 +185,7 @@ static ant_err open_listener(struct ant_node *n)
         err = ANT_ERR_NETWORK;
         goto out;
     }
+    memset(&ss, 0, sizeof ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
         err = ANT_ERR_NETWORK;
         goto out;
@@ -543,7 +544,10 @@ static void accept_ready(struct ant_node *n)
     for (;;) {
         struct epoll_event ev;
         struct conn *c;
-        int fd = accept4(n->listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        struct sockaddr_storage peer;
+        socklen_t peerlen = sizeof peer;
+        int fd = accept4(n->listenfd, (struct sockaddr *)&peer, &peerlen,
+                         SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
