@@ -39,23 +39,32 @@ musl_bin() {
   return 0
 }
 
-# is_static_elf FILE MACHINE: fully static (no PT_INTERP, no DT_NEEDED), stripped, for
-# MACHINE as readelf names it. Prints why not and returns 1 otherwise.
-is_static_elf() {
-  local f="$1" machine="$2" hdr prog dyn sec
-  hdr="$(readelf -hW "$f")" || { echo "$f: not an ELF file"; return 1; }
-  prog="$(readelf -lW "$f")"
-  dyn="$(readelf -dW "$f")"
-  sec="$(readelf -SW "$f")"
-  if ! grep -q "Machine:[[:space:]]*$machine\$" <<<"$hdr"; then
-    echo "$f: machine is $(awk -F: '/Machine:/ {gsub(/^ +/, "", $2); print $2}' <<<"$hdr"), want $machine"; return 1
-  fi
+# static_elf FILE: fully static (no PT_INTERP, no DT_NEEDED). Prints why not and returns 1
+# otherwise. readelf's output is captured before grep reads it, so SIGPIPE cannot turn a
+# negated check into a pass under pipefail.
+static_elf() {
+  local f="$1" prog dyn
+  prog="$(readelf -lW "$f" 2>&1)" || { echo "$f: not an ELF file"; return 1; }
+  dyn="$(readelf -dW "$f" 2>&1)" || true
   if grep -q 'INTERP' <<<"$prog"; then
     echo "$f: has PT_INTERP ($(grep -o 'Requesting program interpreter: [^]]*' <<<"$prog"))"; return 1
   fi
   if grep -q '(NEEDED)' <<<"$dyn"; then
     echo "$f: has DT_NEEDED: $(grep '(NEEDED)' <<<"$dyn" | grep -o '\[.*\]' | tr '\n' ' ')"; return 1
   fi
+  return 0
+}
+
+# is_static_elf FILE MACHINE: static_elf, stripped, and for MACHINE as readelf names it.
+# Prints why not and returns 1 otherwise.
+is_static_elf() {
+  local f="$1" machine="$2" hdr sec
+  hdr="$(readelf -hW "$f")" || { echo "$f: not an ELF file"; return 1; }
+  sec="$(readelf -SW "$f")"
+  if ! grep -q "Machine:[[:space:]]*$machine\$" <<<"$hdr"; then
+    echo "$f: machine is $(awk -F: '/Machine:/ {gsub(/^ +/, "", $2); print $2}' <<<"$hdr"), want $machine"; return 1
+  fi
+  static_elf "$f" || return 1
   if grep -q ' \.symtab ' <<<"$sec"; then
     echo "$f: not stripped (.symtab present)"; return 1
   fi
