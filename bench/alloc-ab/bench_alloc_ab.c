@@ -21,11 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "ant/digest.h"
 #include "ant/node_client.h"
+#include "node_proc.h"
 
 #define MIN_LEN 64u
 #define MAX_LEN (16u * 1024u)
@@ -49,12 +48,6 @@ struct worker {
     const char *what;
 };
 
-struct rss {
-    pid_t pid;
-    atomic_bool stop;
-    uint64_t anon_kib, file_kib;
-};
-
 static uint64_t next_rand(uint64_t *x)
 {
     /* xorshift64*: a fixed sequence per seed, so every build gets the same requests. */
@@ -62,63 +55,6 @@ static uint64_t next_rand(uint64_t *x)
     *x ^= *x << 25;
     *x ^= *x >> 27;
     return *x * 0x2545f4914f6cdd1dull;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sample_rss(struct rss *r)
-{
-    char path[64], line[256];
-    FILE *f;
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)r->pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    while (fgets(line, sizeof line, f) != NULL) {
-        uint64_t v;
-        if (sscanf(line, "RssAnon: %" SCNu64, &v) == 1 && v > r->anon_kib)
-            r->anon_kib = v;
-        else if (sscanf(line, "RssFile: %" SCNu64, &v) == 1 && v > r->file_kib)
-            r->file_kib = v;
-    }
-    fclose(f);
-}
-
-static void *rss_main(void *arg)
-{
-    struct rss *r = arg;
-    while (!atomic_load(&r->stop)) {
-        sample_rss(r);
-        usleep(10000);
-    }
-    sample_rss(r);
-    return NULL;
-}
-
-/* utime + stime of the node in seconds, from /proc/<pid>/stat (fields 14 and 15). */
-static double node_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* the command name may contain spaces */
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                            &st) != 2)
-        return 0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* Builds a thread's pool before the clock starts. */
@@ -220,7 +156,7 @@ int main(int argc, char **argv)
     long pid = 0, threads = 4, chunks = 4096, rounds = 3, reconnect = 64;
     uint64_t seed = 1;
     struct worker w[MAX_THREADS];
-    struct rss r;
+    struct bench_rss r;
     pthread_t rt;
     int rc = 1, nthreads = 0;
 
@@ -268,9 +204,9 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.pid = (pid_t)pid;
     atomic_store(&r.stop, false);
-    if (pthread_create(&rt, NULL, rss_main, &r) != 0)
+    if (pthread_create(&rt, NULL, bench_rss_main, &r) != 0)
         goto out;
-    double c0 = node_cpu_s(r.pid), t0 = now_s();
+    double c0 = bench_node_cpu_s(r.pid), t0 = bench_now_s();
     int started = 0;
     for (int i = 0; i < nthreads; i++) {
         if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0)
@@ -279,7 +215,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < started; i++)
         pthread_join(w[i].tid, NULL);
-    double secs = now_s() - t0, c1 = node_cpu_s(r.pid);
+    double secs = bench_now_s() - t0, c1 = bench_node_cpu_s(r.pid);
     atomic_store(&r.stop, true);
     pthread_join(rt, NULL);
 

@@ -22,11 +22,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ant/digest.h"
 #include "ant/node_client.h"
+#include "node_proc.h"
 
 #define MIN_CHUNK ((size_t)256 * 1024)
 #define MAX_CHUNK ((size_t)1 << 20)
@@ -45,71 +45,6 @@ struct bench {
     atomic_int failed;
     int phase; /* 0 = PUT, 1 = GET */
 };
-
-struct rss {
-    pid_t pid;
-    atomic_bool stop;
-    uint64_t anon_kib, file_kib, shmem_kib;
-};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sample_rss(struct rss *r)
-{
-    char path[64], line[256];
-    FILE *f;
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)r->pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    while (fgets(line, sizeof line, f) != NULL) {
-        uint64_t v;
-        if (sscanf(line, "RssAnon: %" SCNu64, &v) == 1 && v > r->anon_kib)
-            r->anon_kib = v;
-        else if (sscanf(line, "RssFile: %" SCNu64, &v) == 1 && v > r->file_kib)
-            r->file_kib = v;
-        else if (sscanf(line, "RssShmem: %" SCNu64, &v) == 1 && v > r->shmem_kib)
-            r->shmem_kib = v;
-    }
-    fclose(f);
-}
-
-/* utime + stime of the node in seconds, from /proc/<pid>/stat (fields 14 and 15). */
-static double node_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* the command name may contain spaces */
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                            &st) != 2)
-        return 0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void *rss_main(void *arg)
-{
-    struct rss *r = arg;
-    while (!atomic_load(&r->stop)) {
-        sample_rss(r);
-        usleep(10000);
-    }
-    sample_rss(r);
-    return NULL;
-}
 
 static void *worker(void *arg)
 {
@@ -150,13 +85,13 @@ static double run_phase(struct bench *b, int phase, int threads)
     double t0;
     b->phase = phase;
     atomic_store(&b->next, 0);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (int i = 0; i < threads; i++)
         if (pthread_create(&t[i], NULL, worker, b) != 0)
             return -1;
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    return now_s() - t0;
+    return bench_now_s() - t0;
 }
 
 int main(int argc, char **argv)
@@ -166,7 +101,7 @@ int main(int argc, char **argv)
     int threads = 4, fd;
     struct stat st;
     struct bench b;
-    struct rss r;
+    struct bench_rss r;
     pthread_t rt;
     uint64_t x = 0x243f6a8885a308d3ull;
     double tput, tget, mib, c0, c1, c2;
@@ -216,16 +151,16 @@ int main(int argc, char **argv)
 
     memset(&r, 0, sizeof r);
     r.pid = (pid_t)pid;
-    sample_rss(&r);
+    bench_rss_sample(&r);
     printf("node before: RssAnon %" PRIu64 " KiB, RssFile %" PRIu64 " KiB\n", r.anon_kib,
            r.file_kib);
     r.anon_kib = r.file_kib = r.shmem_kib = 0;
-    pthread_create(&rt, NULL, rss_main, &r);
-    c0 = node_cpu_s(r.pid);
+    pthread_create(&rt, NULL, bench_rss_main, &r);
+    c0 = bench_node_cpu_s(r.pid);
     tput = run_phase(&b, 0, threads);
-    c1 = node_cpu_s(r.pid);
+    c1 = bench_node_cpu_s(r.pid);
     tget = atomic_load(&b.failed) ? -1 : run_phase(&b, 1, threads);
-    c2 = node_cpu_s(r.pid);
+    c2 = bench_node_cpu_s(r.pid);
     atomic_store(&r.stop, true);
     pthread_join(rt, NULL);
     if (atomic_load(&b.failed) || tput <= 0 || tget <= 0)
