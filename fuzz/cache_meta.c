@@ -68,12 +68,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ant_log_set_level(ANT_LOG_ERROR);
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    int m = snprintf(root, sizeof root, "%s/ant-fuzz-cache-XXXXXX", base);
-    FUZZ_ASSERT(m > 0 && (size_t)m < sizeof root);
-    FUZZ_ASSERT(mkdtemp(root) != NULL);
+    fuzz_make_temp_dir(root, sizeof root, "ant-fuzz-cache-");
     FUZZ_ASSERT(ant_cache_open(root, 0, &cache) == ANT_OK);
     FUZZ_ASSERT(ant_trust_keys_new(&keys) == ANT_OK);
     FUZZ_ASSERT(ant_cache_staging_create(cache, staging, sizeof staging, &staging_fd) == ANT_OK);

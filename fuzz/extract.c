@@ -59,12 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ant_log_set_level(ANT_LOG_ERROR);
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    int m = snprintf(out_path, sizeof out_path, "%s/ant-fuzz-extract-XXXXXX", base);
-    FUZZ_ASSERT(m > 0 && (size_t)m < sizeof out_path);
-    FUZZ_ASSERT(mkdtemp(out_path) != NULL);
+    fuzz_make_temp_dir(out_path, sizeof out_path, "ant-fuzz-extract-");
     out_dirfd = open(out_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     FUZZ_ASSERT(out_dirfd >= 0);
     atexit(cleanup);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Every byte of the ML-DSA-65 key seed used by mldsa65_verify and the generator. */
 #define FUZZ_MLDSA_SEED_BYTE 0x5a
@@ -37,5 +38,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
             abort();                                                                       \
         }                                                                                  \
     } while (0)
+
+/*
+ * Creates a fresh directory <base>/<prefix>XXXXXX for a target's files (base: /dev/shm when
+ * writable, else $TMPDIR, else /tmp) and writes its path into path (capacity cap).
+ */
+static inline void fuzz_make_temp_dir(char *path, size_t cap, const char *prefix)
+{
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    int m = snprintf(path, cap, "%s/%sXXXXXX", base, prefix);
+    FUZZ_ASSERT(m > 0 && (size_t)m < cap);
+    FUZZ_ASSERT(mkdtemp(path) != NULL);
+}
 
 #endif
