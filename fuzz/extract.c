@@ -1,6 +1,6 @@
 /*
  * Fuzz target: extraction of the binary from a release archive (ant_extract_binary,
- * DESIGN.md §5 step 6). The input is the archive itself, handed over on a memfd, and the
+ * ARCHITECTURE.md §5 step 6). The input is the archive itself, handed over on a memfd, and the
  * output goes into one private 0700 temp directory (on /dev/shm when it exists, so the
  * fsync of an accepted binary is cheap). Small limits keep a decompression bomb fast.
  * Checked after every input: on success exactly one regular file `ant-node`, mode 0755,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cache hit (DESIGN.md §4, issue 3 §7): stage + verify of a 200 MiB cached archive, timed
+# Cache hit (ARCHITECTURE.md §4, issue 3 §7): stage + verify of a 200 MiB cached archive, timed
 # against `openssl dgst -shake256` over the same cached file in the same run. The two
 # commands alternate (openssl, hit, openssl, hit, ...) so both see the same machine load;
 # the figures are medians. The file is in the page cache before the first run.

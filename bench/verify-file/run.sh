@@ -3,7 +3,7 @@
 # `openssl dgst -shake256` on the same file, interleaved (openssl, ant, openssl, ant, ...)
 # so both see the same machine state, medians over RUNS runs each. The file is read once
 # beforehand so both measure page-cache reads, and both hash every byte once with SHAKE256
-# (ant-keygen absorbs the file into mu, DESIGN.md §3). Peak RSS comes from /usr/bin/time
+# (ant-keygen absorbs the file into mu, ARCHITECTURE.md §3). Peak RSS comes from /usr/bin/time
 # (Debian package `time`). Targets (issue 2 §5): throughput >= 0.95x openssl, peak RSS of
 # ant-keygen <= 16 MiB.
 #

@@ -1,5 +1,5 @@
 /*
- * The shared per-host archive cache (DESIGN.md §4).
+ * The shared per-host archive cache (ARCHITECTURE.md §4).
  *
  * Every node run by one user on a host shares the cache, so its contents are treated as
  * attacker-writable: nothing read from it is trusted until it has been copied into the
@@ -104,7 +104,7 @@ ANT_MUST_CHECK ant_err ant_cache_get(struct ant_cache *cache, const struct ant_t
 
 /*
  * Stores a release in the cache. Call only after the archive was extracted and the binary
- * validated (DESIGN.md §4: no poison pill). `archive_fd` is the caller's private copy (read
+ * validated (ARCHITECTURE.md §4: no poison pill). `archive_fd` is the caller's private copy (read
  * from offset 0; not closed), `sig` the detached signature. The archive is re-verified while
  * it is copied into the cache (an unsigned or wrongly signed archive is never stored); then
  * archive and sig are renamed into place, the meta file last, and the directory is fsynced.

@@ -1,5 +1,5 @@
 /*
- * ant-devnet: a fleet of ant-node processes on one machine (DESIGN.md §7).
+ * ant-devnet: a fleet of ant-node processes on one machine (ARCHITECTURE.md §7).
  *
  * A devnet lives in one directory D. `up` lays out H host trees under D (each with its own
  * bin dir holding one ant-node shared by its N nodes, its own shared upgrade cache and the
@@ -94,7 +94,7 @@ ANT_MUST_CHECK ant_err ant_devnet_watch(const char *dir, const char *version, un
                                         bool quiet, FILE *out);
 
 /*
- * Checks the rollout (DESIGN.md §7 table, plus rollback rows when a rollback happened) and
+ * Checks the rollout (ARCHITECTURE.md §7 table, plus rollback rows when a rollback happened) and
  * writes D/report.json, D/report.md and D/restarts.svg; prints the markdown table (or the
  * JSON with `json`) to `out`. *all_pass is true only if every row passed.
  * Errors: ANT_ERR_NOT_FOUND (no devnet or no release published), ANT_ERR_IO, ANT_ERR_PARSE.

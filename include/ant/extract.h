@@ -1,5 +1,5 @@
 /*
- * Extraction of the new binary from a verified release archive (DESIGN.md §5 step 6).
+ * Extraction of the new binary from a verified release archive (ARCHITECTURE.md §5 step 6).
  *
  * libarchive only reads and decompresses; we decide what is written, and the only thing we
  * ever write is one regular file, `ant-node`, mode 0755, into the caller's private staging

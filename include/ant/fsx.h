@@ -1,6 +1,6 @@
 /*
  * Safe file primitives for directories other processes may write into (the shared
- * per-host cache, DESIGN.md §4) and for durable private state.
+ * per-host cache, ARCHITECTURE.md §4) and for durable private state.
  *
  * Every function works relative to an open directory fd with one validated name component,
  * never a path that could be re-resolved through a swapped symlink. Reads open with

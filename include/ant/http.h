@@ -1,5 +1,5 @@
 /*
- * HTTP(S) GET on libcurl for release discovery and downloads (DESIGN.md §5 steps 2 and 5).
+ * HTTP(S) GET on libcurl for release discovery and downloads (ARCHITECTURE.md §5 steps 2 and 5).
  *
  * The policy is fixed here, not left to callers: HTTPS only, with plain http:// allowed
  * only to loopback hosts (127.0.0.0/8, ::1, localhost) so tests can run a local server;

@@ -1,6 +1,6 @@
 /*
  * Logging: one line per event, `time level module message key=value...`, to stderr
- * (DESIGN.md §6). Under systemd (JOURNAL_STREAM set) each line starts with the syslog
+ * (ARCHITECTURE.md §6). Under systemd (JOURNAL_STREAM set) each line starts with the syslog
  * priority `<N>` so journald keeps the level. Each line is emitted with a single write(2),
  * so lines from threads and from sibling processes sharing a file never interleave.
  */

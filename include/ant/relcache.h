@@ -1,6 +1,6 @@
 /*
  * The release-info cache: `releases.json` in the shared per-host cache directory
- * (DESIGN.md §4, §5 step 2), so that every node on a host fetches the release list at most
+ * (ARCHITECTURE.md §4, §5 step 2), so that every node on a host fetches the release list at most
  * once per TTL. A fresh file is used as is; otherwise the caller takes `releases.lock`
  * (flock with a timeout), looks again (another node may have just fetched), and only then
  * fetches and stores the list atomically.

@@ -1,5 +1,5 @@
 /*
- * The ML-DSA context string that binds a release signature to what it signs (DESIGN.md §3):
+ * The ML-DSA context string that binds a release signature to what it signs (ARCHITECTURE.md §3):
  * `ant-node-release-v2:<version>:<platform>`. The signer (ant-keygen) and the verifier (the
  * upgrade engine) build it with the same function, so an archive signed for one version or
  * platform never verifies as another: a planted old release or a foreign platform's archive

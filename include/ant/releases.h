@@ -1,5 +1,5 @@
 /*
- * Release discovery and selection (DESIGN.md §5 steps 2-3): the GitHub REST release list
+ * Release discovery and selection (ARCHITECTURE.md §5 steps 2-3): the GitHub REST release list
  * (`GET {api}/repos/{owner}/{repo}/releases?per_page=30`) parsed into a release list, and
  * the choice of the one release this node should try next.
  *

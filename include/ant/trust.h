@@ -1,5 +1,5 @@
 /*
- * Trust anchors and streamed release verification (DESIGN.md §3).
+ * Trust anchors and streamed release verification (ARCHITECTURE.md §3).
  *
  * A key set holds the ML-DSA-65 public keys a release may be signed with: the project's
  * release key compiled in at build time (CMake option ANT_RELEASE_KEY_FILE), plus keys an

@@ -1,5 +1,5 @@
 /*
- * The upgrade engine of one node (DESIGN.md §3 anti-rollback, §5 steps 1-11): the monitor
+ * The upgrade engine of one node (ARCHITECTURE.md §3 anti-rollback, §5 steps 1-11): the monitor
  * thread that discovers and selects releases, the staged-rollout gate, acquiring a signed
  * archive through the shared per-host cache, replacing the on-disk binary once per host,
  * restarting into it, and the trial boot that rolls a failing version back.
@@ -121,7 +121,7 @@ void ant_upgrade_free(struct ant_upgrade *u);
 const char *ant_upgrade_binary_path(const struct ant_upgrade *u);
 
 /*
- * Trial-boot check; call once at start before the node serves (DESIGN.md §5 step 11).
+ * Trial-boot check; call once at start before the node serves (ARCHITECTURE.md §5 step 11).
  * - First run (no state yet): the running version becomes floor and confirmed version.
  * - Running version above the confirmed one: a trial; this start counts one attempt
  *   (`Trial boot started`) and raises the floor to it. If trial_max_attempts starts already
@@ -152,7 +152,7 @@ ANT_MUST_CHECK ant_err ant_upgrade_confirm(struct ant_upgrade *u);
  */
 ANT_MUST_CHECK ant_err ant_upgrade_open_trial(struct ant_upgrade *u, char *version, size_t cap);
 
-/* Starts the monitor thread (DESIGN.md §5 step 1). Errors: ANT_ERR_INVALID_ARG (already
+/* Starts the monitor thread (ARCHITECTURE.md §5 step 1). Errors: ANT_ERR_INVALID_ARG (already
  * running), ANT_ERR_IO (thread creation). */
 ANT_MUST_CHECK ant_err ant_upgrade_monitor_start(struct ant_upgrade *u);
 
@@ -166,7 +166,7 @@ void ant_upgrade_monitor_stop(struct ant_upgrade *u);
 bool ant_upgrade_restart_pending(const struct ant_upgrade *u);
 
 /*
- * Leaves for the on-disk binary (DESIGN.md §5 step 10); call after the node shut down
+ * Leaves for the on-disk binary (ARCHITECTURE.md §5 step 10); call after the node shut down
  * cleanly. With stop_on_upgrade sets *exit_code = 75; standalone, spawns the on-disk path
  * with the saved argv (never /proc/self/exe) and sets *exit_code = 0. Logs
  * `Restarting into new binary`. The caller returns *exit_code from main().
@@ -223,7 +223,7 @@ ANT_MUST_CHECK ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *pl
                                                char **text);
 
 /*
- * This node's rollout delay for `version` (DESIGN.md §5 step 4):
+ * This node's rollout delay for `version` (ARCHITECTURE.md §5 step 4):
  * window × first-8-bytes-big-endian(SHA-256(peer_id ‖ version)) / 2^64, peer_id and
  * version hashed as their text bytes, in the unit of `window` (the engine uses ms).
  * Always < window (0 when window is 0). Errors: ANT_ERR_INVALID_ARG (empty strings),

@@ -1,5 +1,5 @@
 /*
- * Validation of a new ant-node binary before it may replace anything (DESIGN.md §5 step 7).
+ * Validation of a new ant-node binary before it may replace anything (ARCHITECTURE.md §5 step 7).
  *
  * Three independent checks, cheapest first: the ELF header matches this host (64-bit,
  * little-endian, this machine); if the binary names an interpreter (PT_INTERP), that file

@@ -1,5 +1,5 @@
 /*
- * Publishing a devnet release the way the project's release tooling does (DESIGN.md §3):
+ * Publishing a devnet release the way the project's release tooling does (ARCHITECTURE.md §3):
  * the devnet's own ML-DSA-65 release key, the archive `ant-node-cli-<platform>.tar.gz` with
  * `ant-node` (0755) at its root written by libarchive, a detached raw signature over the
  * exact archive bytes under the version-bound context, and the release added to a

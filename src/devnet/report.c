@@ -1,5 +1,5 @@
 /*
- * The rollout report (DESIGN.md §7): every row of the table, per host and in total, with the
+ * The rollout report (ARCHITECTURE.md §7): every row of the table, per host and in total, with the
  * counts behind each PASS/FAIL, computed from three independent sources: the nodes' own logs
  * (what each node says it did), the supervisor's state (what really started and exited, with
  * which pid), and /proc plus the host binaries on disk (what is running now). A row passes

@@ -1,5 +1,5 @@
 /*
- * Installing a selected release on disk (DESIGN.md §5 steps 5-9): acquire the signed
+ * Installing a selected release on disk (ARCHITECTURE.md §5 steps 5-9): acquire the signed
  * archive (a re-verified cache hit, or a download under download.lock after looking in the
  * cache again), extract and validate the new binary in a private staging dir, store the
  * archive in the shared cache, and replace the on-disk binary once per host under

@@ -1,5 +1,5 @@
 /*
- * The shared per-host archive cache (include/ant/cache.h, DESIGN.md §4).
+ * The shared per-host archive cache (include/ant/cache.h, ARCHITECTURE.md §4).
  *
  * The Rust ant-node's cache was a persistent-RCE hole before it was hardened: it trusted
  * files other processes could swap. Here the directory is opened once and checked on its

@@ -27,7 +27,7 @@
 
 /* The persisted state of one node (see include/ant/upgrade.h). Empty strings = unset. */
 struct upgrade_state {
-    char floor[ANT_SEMVER_TEXT_MAX];     /* highest version ever installed (DESIGN.md §3) */
+    char floor[ANT_SEMVER_TEXT_MAX];     /* highest version ever installed (ARCHITECTURE.md §3) */
     char confirmed[ANT_SEMVER_TEXT_MAX]; /* highest version confirmed by a trial boot */
     struct {
         char version[ANT_SEMVER_TEXT_MAX];

@@ -1,5 +1,5 @@
 /*
- * The engine object and the monitor thread (DESIGN.md §5 step 1).
+ * The engine object and the monitor thread (ARCHITECTURE.md §5 step 1).
  *
  * The first check comes 30-90 s after start (random, so nodes started together do not
  * check together), then every check interval ±5 % jitter. While a pending release waits
@@ -157,7 +157,7 @@ ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *co
         if (!state_copy(u->cache_dir, sizeof u->cache_dir, cfg->cache_dir))
             goto out;
     } else if (ant_cache_default_dir(u->cache_dir, sizeof u->cache_dir) != ANT_OK) {
-        /* No usable default: the engine proceeds uncached (DESIGN.md §4). */
+        /* No usable default: the engine proceeds uncached (ARCHITECTURE.md §4). */
         u->cache_dir[0] = '\0';
     }
     err = engine_resolve_binary(u, cfg->binary_path);
@@ -170,7 +170,7 @@ ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *co
      * binary) in the root; nothing else would ever remove it. */
     engine_sweep_root_staging(u);
     /* The shared cache is opened once; if it is unsafe (the cache logged why) or cannot be
-     * created, upgrades still run, uncached (DESIGN.md §4). */
+     * created, upgrades still run, uncached (ARCHITECTURE.md §4). */
     if (u->cache_dir[0] != '\0') {
         if (ant_cache_open(u->cache_dir, u->cfg.archive_cap, &u->cache) == ANT_OK) {
             u->cachefd = ant_cache_dirfd(u->cache);
@@ -536,7 +536,7 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     }
     if (err != ANT_OK)
         goto out;
-    /* Anti-rollback (DESIGN.md §3), checked here again so that no change in selection can
+    /* Anti-rollback (ARCHITECTURE.md §3), checked here again so that no change in selection can
      * ever let a version at or below the running one, or below the floor, through. */
     if (ant_semver_compare(&choice->version, &u->running_v) <= 0 ||
         (crit.floor != NULL && ant_semver_compare(&choice->version, crit.floor) < 0)) {

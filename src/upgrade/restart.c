@@ -1,5 +1,5 @@
 /*
- * Leaving for the new binary (DESIGN.md §5 step 10) and the one piece of process identity
+ * Leaving for the new binary (ARCHITECTURE.md §5 step 10) and the one piece of process identity
  * it needs: the on-disk path of our own binary, resolved once at start.
  *
  * Why once and at start: after the binary is replaced, /proc/self/exe points at the old,

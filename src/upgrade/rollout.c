@@ -1,5 +1,5 @@
 /*
- * The staged-rollout gate (DESIGN.md §5 step 4). Each node waits a delay in [0, window)
+ * The staged-rollout gate (ARCHITECTURE.md §5 step 4). Each node waits a delay in [0, window)
  * derived from SHA-256(peer_id ‖ version), counted from the moment it first saw that
  * version, so a fleet's restarts spread uniformly over the window instead of all nodes
  * leaving the network at once. The hash makes the delay stable across restarts and

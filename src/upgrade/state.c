@@ -2,7 +2,7 @@
  * The node's persisted upgrade state: one small JSON file in the node's root dir, written
  * atomically through fsx (temp, fsync, rename, fsync dir) so a crash leaves either the old
  * or the new state, never a torn one. It holds what must survive a restart: the floor
- * (the highest version ever installed, anti-rollback, DESIGN.md §3) and the highest
+ * (the highest version ever installed, anti-rollback, ARCHITECTURE.md §3) and the highest
  * confirmed version (the baseline of trial boots), the pending version and its rollout schedule (§5 step 4),
  * the trial state and bad versions (§5 step 11) and the last error (for `upgrade status`).
  * Read-modify-write cycles take `upgrade_state.lock` so the daemon and an operator command

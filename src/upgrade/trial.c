@@ -1,13 +1,13 @@
 /*
- * Trial boot and rollback (DESIGN.md §5 step 11), and the anti-rollback floor (§3).
+ * Trial boot and rollback (ARCHITECTURE.md §5 step 11), and the anti-rollback floor (§3).
  *
  * A version above the highest confirmed one runs on trial. Its first start raises the floor
- * (the highest version ever installed: nothing below it is installed again, DESIGN.md §3,
+ * (the highest version ever installed: nothing below it is installed again, ARCHITECTURE.md §3,
  * even after a rollback, because the bad version stays marked). Every start counts one attempt in the state file before the node serves anything,
  * so a binary that dies during start-up, crashes later, or is killed by its supervisor is
  * counted without any help from the process that failed. After trial_max_attempts starts
  * without a confirmation, the next start restores `<binary>.backup` (the copy the replacer
- * made, DESIGN.md §5 step 9), marks the version bad for this node and for every node that
+ * made, ARCHITECTURE.md §5 step 9), marks the version bad for this node and for every node that
  * shares the binary (`<binary>.bad-versions`), and restarts into the old version. A trial
  * is confirmed after trial_period of health; only then does the baseline move, so a
  * version that never came up still counts as on trial however often it is started.

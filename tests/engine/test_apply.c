@@ -1,5 +1,5 @@
 /*
- * Acquire/replace tests of the upgrade engine (DESIGN.md §5 steps 5-10) with real
+ * Acquire/replace tests of the upgrade engine (ARCHITECTURE.md §5 steps 5-10) with real
  * processes: one node applying a signed release; 15 nodes sharing one binary and one cache
  * applying the same release at once (exactly one release-list fetch, one archive download
  * and one replacement; the other 14 reuse the verified cache entry and find the binary

@@ -1,5 +1,5 @@
 /*
- * Crash safety of apply (DESIGN.md §5 steps 5-9): the upgrader is killed with SIGKILL at
+ * Crash safety of apply (ARCHITECTURE.md §5 steps 5-9): the upgrader is killed with SIGKILL at
  * each test-only fault point (after the download, after the cache store, after the backup,
  * after writing the new file, after the rename). After each crash the binary on disk runs
  * and reports the old or the new version, every cache entry that verifies is byte-for-byte

@@ -1,5 +1,5 @@
 /*
- * The monitor loop with real processes (DESIGN.md §5 steps 1-4): a node waits for its own
+ * The monitor loop with real processes (ARCHITECTURE.md §5 steps 1-4): a node waits for its own
  * rollout time before it installs, wakes at that time rather than at the next check, and
  * keeps its schedule across a restart (the second process neither re-rolls nor restarts
  * the delay). A newer release published while one is pending replaces it.

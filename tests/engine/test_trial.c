@@ -1,5 +1,5 @@
 /*
- * Restart, trial boot and rollback (DESIGN.md §5 steps 10-11) and the anti-rollback floor
+ * Restart, trial boot and rollback (ARCHITECTURE.md §5 steps 10-11) and the anti-rollback floor
  * (§3), with real processes and a supervisor loop standing in for systemd's
  * Restart=always: a release that dies at start is rolled back after 3 attempts and never
  * retried; a healthy one is confirmed and raises the floor, below which nothing installs

@@ -1,6 +1,6 @@
 /*
  * `ant-node cache add|list|verify`: the operator's handle on the shared upgrade cache
- * (DESIGN.md §4). `add` pre-seeds the cache (an air-gapped host, say) through exactly the
+ * (ARCHITECTURE.md §4). `add` pre-seeds the cache (an air-gapped host, say) through exactly the
  * path a download takes: verify, extract, validate, store. `list` shows each entry and
  * whether it verifies; `verify` checks one entry. Everything else is in libant
  * (ant/cache.h); this file is option parsing and output.
