@@ -89,6 +89,11 @@ struct ant_release_criteria {
     const char *platform;                /* "linux-x64" / "linux-arm64" */
     const struct ant_semver *bad_versions;
     size_t n_bad;
+    /* The release API URL the list came from; NULL = an HTTPS API. Asset and signature
+     * URLs may be plain http (to loopback) only when this is itself a plain-http loopback
+     * URL (a test server): an HTTPS API naming http://127.0.0.1/... would otherwise make
+     * every node request a local admin service on each check (blind SSRF). */
+    const char *api_url;
 };
 
 /* The chosen release: a plain value type (copied into the caller's state). Sizes are 0
@@ -108,7 +113,8 @@ struct ant_release_choice {
  * a release flagged prerelease), is above `running`, at or above `floor`, not in
  * `bad_versions`, and lists both the platform's asset (exact name, see
  * ant_release_asset_name; never another OS or a bare-arch name) and `<asset>.sig`, both
- * with URLs that pass ant_http_url_allowed. Ties keep the first listed.
+ * with URLs that pass ant_http_url_allowed and are https unless `api_url` is plain http
+ * to loopback. Ties keep the first listed.
  * Errors: ANT_ERR_NOT_FOUND (nothing eligible; *out zeroed), ANT_ERR_PLATFORM,
  * ANT_ERR_INVALID_ARG.
  */

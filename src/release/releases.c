@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ant/log.h"
 #include "ant/release_context.h"
@@ -469,6 +470,23 @@ static bool is_bad(const struct ant_release_criteria *c, const struct ant_semver
     return false;
 }
 
+/* ant_http_url_allowed passes https anywhere and plain http to loopback only; a URL it
+ * passes that does not start with "https://" is therefore plain http to loopback. */
+static bool is_https(const char *url)
+{
+    return strncasecmp(url, "https://", 8) == 0;
+}
+
+/*
+ * An asset or signature URL from the list. Plain http is only for a list that itself came
+ * from a plain-http loopback API (a test server): from an HTTPS API it would let the list
+ * aim every node at a local admin service on each check (issue 13 item 6, blind SSRF).
+ */
+static bool asset_url_ok(const char *url, bool plain_ok)
+{
+    return ant_http_url_allowed(url) && (plain_ok || is_https(url));
+}
+
 ant_err ant_releases_select(const struct ant_release_list *list,
                             const struct ant_release_criteria *c, struct ant_release_choice *out)
 {
@@ -488,6 +506,8 @@ ant_err ant_releases_select(const struct ant_release_list *list,
         return err;
     if (snprintf(sig_name, sizeof sig_name, "%s" ANT_RELEASE_SIG_SUFFIX, asset_name) < 0)
         return ANT_ERR_INTERNAL;
+    bool plain_ok = c->api_url != NULL && ant_http_url_allowed(c->api_url) &&
+                    !is_https(c->api_url);
 
     for (size_t i = 0; i < list->n; i++) {
         const struct release *r = &list->items[i];
@@ -515,7 +535,7 @@ ant_err ant_releases_select(const struct ant_release_list *list,
                     r->tag);
             continue;
         }
-        if (!ant_http_url_allowed(a->url) || !ant_http_url_allowed(s->url)) {
+        if (!asset_url_ok(a->url, plain_ok) || !asset_url_ok(s->url, plain_ok)) {
             ant_log(ANT_LOG_WARN, MOD, "Skipping release with a non-HTTPS asset URL tag=%s",
                     r->tag);
             continue;

@@ -529,6 +529,7 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
         nbad += nhost;
     crit.bad_versions = bad;
     crit.n_bad = nbad;
+    crit.api_url = u->cfg.api_url; /* NULL: the default, an HTTPS API */
     err = ant_releases_select(list, &crit, choice);
     if (err == ANT_ERR_NOT_FOUND) {
         err = ANT_OK;

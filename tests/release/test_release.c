@@ -437,10 +437,54 @@ static void test_api_url(void)
     CHECK_ERR(ant_releases_api_url(NULL, "a/b", buf, 20), ANT_ERR_TOO_LARGE);
 }
 
+
+/*
+ * Issue 13 item 6 (blind SSRF): a release list from an HTTPS API names plain-http asset
+ * URLs on loopback, so every node would GET http://127.0.0.1:<port>/... on each check. Such
+ * URLs are accepted only when the API URL is itself plain http on loopback (tests).
+ */
+static void test_loopback_http_assets_need_loopback_api(void)
+{
+#define LB "http://127.0.0.1:9/admin/"
+    char *json = json_of("[" REL("v0.4.0", "",
+                                 "{'name':'" X64 "','browser_download_url':'" LB "a'},"
+                                 "{'name':'" X64 ".sig','browser_download_url':'" LB "a.sig'}")
+                         "," GOOD("v0.3.0") "]");
+#undef LB
+    struct ant_release_list *list = NULL;
+    struct ant_release_criteria crit;
+    struct ant_release_choice ch;
+    char v[ANT_SEMVER_TEXT_MAX];
+    memset(&crit, 0, sizeof crit);
+    CHECK_OK(ant_semver_parse("0.1.0", &crit.running));
+    crit.channel = ANT_RELEASE_CHANNEL_STABLE;
+    crit.platform = "linux-x64";
+    CHECK(json != NULL);
+    CHECK_OK(ant_releases_parse(json, strlen(json), &list));
+    const char *https_apis[] = {NULL, "https://api.github.com", "https://127.0.0.1:8443",
+                                "HTTP://api.github.com"};
+    for (size_t i = 0; i < sizeof https_apis / sizeof https_apis[0]; i++) {
+        crit.api_url = https_apis[i];
+        CHECK_OK(ant_releases_select(list, &crit, &ch));
+        CHECK(ant_semver_format(&ch.version, v, sizeof v));
+        CHECK_MSG(strcmp(v, "0.3.0") == 0, "api %s chose %s", https_apis[i], v);
+    }
+    const char *loopback_apis[] = {"http://127.0.0.1:8080", "http://localhost:1/x",
+                                   "http://[::1]:80"};
+    for (size_t i = 0; i < sizeof loopback_apis / sizeof loopback_apis[0]; i++) {
+        crit.api_url = loopback_apis[i];
+        CHECK_OK(ant_releases_select(list, &crit, &ch));
+        CHECK(ant_semver_format(&ch.version, v, sizeof v));
+        CHECK_MSG(strcmp(v, "0.4.0") == 0, "api %s chose %s", loopback_apis[i], v);
+    }
+    ant_releases_free(list);
+    free(json);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_semver_valid),      ANT_TEST(test_semver_invalid),
     ANT_TEST(test_semver_order),      ANT_TEST(test_select_table),
     ANT_TEST(test_choice_fields),     ANT_TEST(test_size_and_depth_caps),
-    ANT_TEST(test_api_url),
+    ANT_TEST(test_api_url),           ANT_TEST(test_loopback_http_assets_need_loopback_api),
 };
 ANT_TEST_MAIN(cases)
