@@ -75,6 +75,12 @@ struct ant_upgrade_config {
     uint64_t rollout_window_ms;   /* default 86 400 000 (24 h); 0 = no delay */
     uint64_t trial_period_ms;     /* healthy time before a trial is confirmed; default 60 000 */
     unsigned trial_max_attempts;  /* default 3 */
+    uint64_t bad_version_backoff_ms; /* a version that failed its trial is kept out this
+                                      * long × 2^(marks-1), then retried; default
+                                      * 86 400 000 (24 h) */
+    unsigned bad_version_max_marks;  /* at this many marks the version stays out until an
+                                      * operator clears it (ant_upgrade_clear_bad);
+                                      * default 3 */
     bool stop_on_upgrade;         /* restart by exit 75 (service manager) instead of spawn */
     bool auto_upgrade;            /* default true; false = monitor only confirms trials */
     /* Called from the monitor thread when the node must restart into a new binary: the
@@ -137,6 +143,14 @@ const char *ant_upgrade_binary_path(const struct ant_upgrade *u);
  * the copy's error with *restart false.
  */
 ANT_MUST_CHECK ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart);
+
+/*
+ * Clears the marks of `version` (failed trials) from this node's state and from
+ * `<binary>.bad-versions`, so it may be selected again (`ant-node upgrade clear-bad`).
+ * Logs `Bad version mark cleared`. Errors: ANT_ERR_BAD_VERSION (not a version),
+ * ANT_ERR_NOT_FOUND (no mark of it anywhere), state and lock errors.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_clear_bad(struct ant_upgrade *u, const char *version);
 
 /* Confirms the running trial now: the running version becomes the confirmed version
  * (`Trial boot confirmed`). ANT_OK when no trial is open. */

@@ -429,7 +429,7 @@ static ant_err check_allowed(struct ant_upgrade *u, const char *version)
     if (st.floor[0] != '\0' && ant_semver_parse(st.floor, &floor) == ANT_OK &&
         ant_semver_compare(&want, &floor) < 0)
         return ANT_ERR_DOWNGRADE;
-    if (state_is_bad(&st, version) || engine_host_bad(u, version))
+    if (engine_bad_blocks(u, &st, version))
         return ANT_ERR_BAD_VERSION_SEEN;
     return ANT_OK;
 }

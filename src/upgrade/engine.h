@@ -25,6 +25,24 @@
 #define STATE_ERROR_MAX 160
 #define HOST_BAD_MAX 64 /* entries read from <binary>.bad-versions */
 
+/*
+ * A bad-version mark (ARCHITECTURE.md §5 step 11), in the node's state and in
+ * `<binary>.bad-versions`. One failed trial is one node's evidence, and a peer that can kill
+ * a node during its trial could forge it (issue 13 item 2), so a mark is not forever: it
+ * blocks the version for a backoff of `bad_version_backoff_ms` × 2^(marks-1) from
+ * `marked_at`, then the version may be tried again; a failure of that retry counts one mark
+ * more, and at `bad_version_max_marks` marks the block is permanent until an operator
+ * clears it (`ant-node upgrade clear-bad`). Marking a version while its block is still in
+ * force adds no mark (the nodes of one host rolling back one failure count once).
+ */
+#define BAD_REASON_MAX 40
+struct bad_mark {
+    char version[ANT_SEMVER_TEXT_MAX];
+    char reason[BAD_REASON_MAX]; /* a token: trial-failed, rolled-back-on-host, ... */
+    int64_t marked_at;           /* Unix s of the latest counted mark; 0 = unknown (legacy) */
+    unsigned marks;              /* counted marks, >= 1 */
+};
+
 /* The persisted state of one node (see include/ant/upgrade.h). Empty strings = unset. */
 struct upgrade_state {
     char floor[ANT_SEMVER_TEXT_MAX];     /* highest version ever installed (ARCHITECTURE.md §3) */
@@ -40,7 +58,7 @@ struct upgrade_state {
         unsigned attempts;
         int64_t started_at;
     } trial;
-    char bad[STATE_BAD_MAX][ANT_SEMVER_TEXT_MAX];
+    struct bad_mark bad[STATE_BAD_MAX];
     size_t nbad;
     struct {
         int64_t time;
@@ -59,9 +77,28 @@ ANT_MUST_CHECK ant_err state_save(int rootfd, const struct upgrade_state *st);
 ANT_MUST_CHECK ant_err state_to_json(const struct upgrade_state *st, char **text);
 /* Exclusive lock for read-modify-write of the state file. */
 ANT_MUST_CHECK ant_err state_lock(int rootfd, unsigned timeout_ms, int *lockfd);
+/* True if `version` has any mark in the node's state (blocking or not). */
 bool state_is_bad(const struct upgrade_state *st, const char *version);
-/* Adds `version` to the bad list (oldest entry dropped when full). */
-void state_add_bad(struct upgrade_state *st, const char *version);
+/* The node's mark of `version`, or NULL. */
+const struct bad_mark *state_find_bad(const struct upgrade_state *st, const char *version);
+/* When `m` stops blocking (Unix s), or -1 when it blocks until an operator clears it. */
+int64_t bad_mark_retry_at(const struct bad_mark *m, uint64_t backoff_ms, unsigned max_marks);
+/* True while `m` keeps its version out at `now`. */
+bool bad_mark_blocks(const struct bad_mark *m, int64_t now, uint64_t backoff_ms,
+                     unsigned max_marks);
+/*
+ * Records a mark of `version` for `reason` at `now` in `m` (a fresh one when m->marks is
+ * 0): a mark whose block is still in force is kept as it is; an expired one counts one
+ * mark more from `now`. Returns true when a mark was counted.
+ */
+bool bad_mark_record(struct bad_mark *m, const char *version, const char *reason, int64_t now,
+                     uint64_t backoff_ms, unsigned max_marks);
+/* Marks `version` in the node's state (bad_mark_record; oldest entry dropped when full)
+ * and copies the resulting mark to *out when not NULL. */
+void state_add_bad(struct upgrade_state *st, const char *version, const char *reason,
+                   int64_t now, uint64_t backoff_ms, unsigned max_marks, struct bad_mark *out);
+/* Removes the node's mark of `version`; true if there was one. */
+bool state_clear_bad(struct upgrade_state *st, const char *version);
 void state_set_error(struct upgrade_state *st, const char *version, const char *stage,
                      ant_err err, int64_t now);
 /* Copies a NUL-terminated string into a fixed buffer; false (and empty dst) if too long. */
@@ -146,11 +183,23 @@ ANT_MUST_CHECK ant_err engine_binary_version(const char *path, char *version, si
 /* HTTP options from the engine's settings. */
 void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http);
 
-/* Host-wide list of versions that failed a trial, beside the binary. */
-ANT_MUST_CHECK ant_err engine_host_bad_list(const struct ant_upgrade *u, struct ant_semver *out,
+/* Host-wide marks of versions that failed a trial, beside the binary (the newest `cap`
+ * entries, one per version; a missing or unreadable list is empty). */
+ANT_MUST_CHECK ant_err engine_host_bad_list(const struct ant_upgrade *u, struct bad_mark *out,
                                             size_t cap, size_t *n);
+/* True while a host-wide mark keeps `version` out now (bad_mark_blocks). */
 bool engine_host_bad(const struct ant_upgrade *u, const char *version);
-ANT_MUST_CHECK ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version);
+/* True while the node's or the host's mark keeps `version` out now. */
+bool engine_bad_blocks(const struct ant_upgrade *u, const struct upgrade_state *st,
+                       const char *version);
+/* Records a host-wide mark (bad_mark_record under the list's lock); *out (may be NULL)
+ * gets the resulting mark. */
+ANT_MUST_CHECK ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version,
+                                            const char *reason, struct bad_mark *out);
+/* Removes the host-wide mark of `version` (under the list's lock); *found tells whether
+ * there was one. */
+ANT_MUST_CHECK ant_err engine_host_clear_bad(const struct ant_upgrade *u, const char *version,
+                                             bool *found);
 
 /* Takes `<binary>.replace.lock` beside the binary (whatever cache dir this process uses). */
 ANT_MUST_CHECK ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd);

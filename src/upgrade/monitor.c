@@ -45,6 +45,8 @@ void ant_upgrade_config_init(struct ant_upgrade_config *cfg)
     cfg->rollout_window_ms = 86400000;
     cfg->trial_period_ms = 60000;
     cfg->trial_max_attempts = 3;
+    cfg->bad_version_backoff_ms = 86400000;
+    cfg->bad_version_max_marks = 3;
     cfg->auto_upgrade = true;
 }
 
@@ -120,6 +122,10 @@ ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *co
         u->cfg.repo = "WithAutonomi/ant-node";
     if (u->cfg.trial_max_attempts == 0)
         u->cfg.trial_max_attempts = 3;
+    if (u->cfg.bad_version_backoff_ms == 0)
+        u->cfg.bad_version_backoff_ms = 86400000;
+    if (u->cfg.bad_version_max_marks == 0)
+        u->cfg.bad_version_max_marks = 3;
     if (u->cfg.archive_cap == 0)
         u->cfg.archive_cap = (uint64_t)200 << 20;
     atomic_init(&u->restart_pending, false);
@@ -386,16 +392,70 @@ static ant_err format_kv(char **text, const char *fmt, ...)
     return *text != NULL ? ANT_OK : ANT_ERR_NOMEM;
 }
 
+/* One bad-version mark as `upgrade status` shows it: why, how often, and until when. */
+static json_object *mark_json(const struct ant_upgrade *u, const struct bad_mark *m,
+                              const char *scope, int64_t now)
+{
+    json_object *o = json_object_new_object();
+    int64_t retry = bad_mark_retry_at(m, u->cfg.bad_version_backoff_ms,
+                                      u->cfg.bad_version_max_marks);
+    json_object *f[] = {json_object_new_string(m->version), json_object_new_string(scope),
+                        json_object_new_string(m->reason), json_object_new_int64(m->marks),
+                        json_object_new_int64(u->cfg.bad_version_max_marks),
+                        json_object_new_int64(m->marked_at), json_object_new_int64(retry),
+                        json_object_new_boolean(retry < 0 || now < retry)};
+    static const char *const keys[] = {"version",   "scope",     "reason",   "marks",
+                                       "max_marks", "marked_at", "retry_at", "blocked"};
+    bool ok = o != NULL;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (ok && f[i] != NULL && json_object_object_add(o, keys[i], f[i]) == 0)
+            continue;
+        ok = false;
+        json_object_put(f[i]);
+    }
+    if (!ok) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static ant_err append(char **buf, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static ant_err append(char **buf, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return ANT_ERR_INTERNAL;
+    char *p = realloc(*buf, *len + (size_t)n + 1);
+    if (p == NULL)
+        return ANT_ERR_NOMEM;
+    *buf = p;
+    va_start(ap, fmt);
+    vsnprintf(p + *len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    *len += (size_t)n;
+    return ANT_OK;
+}
+
 ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
 {
     struct upgrade_state st;
+    struct bad_mark host[HOST_BAD_MAX];
+    size_t nhost = 0;
     char *state_json = NULL;
+    int64_t now = engine_now();
     ant_err err;
 
     *text = NULL;
     err = state_load(u->rootfd, &st);
     if (err != ANT_OK)
         return err;
+    if (engine_host_bad_list(u, host, HOST_BAD_MAX, &nhost) != ANT_OK)
+        nhost = 0;
     if (json) {
         err = state_to_json(&st, &state_json);
         if (err != ANT_OK)
@@ -406,15 +466,27 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         free(state_json);
         json_object *run = json_object_new_string(u->running);
         json_object *bin = json_object_new_string(u->binary_path);
-        if (root == NULL || state == NULL || run == NULL || bin == NULL ||
+        json_object *marks = json_object_new_array();
+        if (root == NULL || state == NULL || run == NULL || bin == NULL || marks == NULL ||
             json_object_object_add(root, "running", run) != 0 ||
             (run = NULL, json_object_object_add(root, "binary", bin) != 0) ||
-            (bin = NULL, json_object_object_add(root, "state", state) != 0)) {
+            (bin = NULL, json_object_object_add(root, "state", state) != 0) ||
+            (state = NULL, json_object_object_add(root, "bad_versions", marks) != 0)) {
             json_object_put(root);
             json_object_put(state);
             json_object_put(run);
             json_object_put(bin);
+            json_object_put(marks);
             return ANT_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < st.nbad + nhost; i++) {
+            json_object *m = i < st.nbad ? mark_json(u, &st.bad[i], "node", now)
+                                         : mark_json(u, &host[i - st.nbad], "host", now);
+            if (m == NULL || json_object_array_add(marks, m) != 0) {
+                json_object_put(m);
+                json_object_put(root);
+                return ANT_ERR_NOMEM;
+            }
         }
         const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
         err = s != NULL ? format_kv(text, "%s\n", s) : ANT_ERR_NOMEM;
@@ -424,13 +496,15 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
     char bad[STATE_BAD_MAX * ANT_SEMVER_TEXT_MAX + 1] = "";
     size_t off = 0;
     for (size_t i = 0; i < st.nbad; i++) {
-        int n = snprintf(bad + off, sizeof bad - off, "%s%s", i ? "," : "", st.bad[i]);
+        int n = snprintf(bad + off, sizeof bad - off, "%s%s", i ? "," : "", st.bad[i].version);
         if (n < 0 || (size_t)n >= sizeof bad - off)
             break;
         off += (size_t)n;
     }
-    return format_kv(
-        text,
+    char *out = NULL;
+    size_t len = 0;
+    err = append(
+        &out, &len,
         "running: %s\nbinary: %s\nfloor: %s\nconfirmed: %s\npending: %s\nfirst_seen: %lld\n"
         "scheduled_at: %lld\ntrial: %s\ntrial_attempts: %u\nbad_versions: %s\n"
         "last_error: %s%s%s%s%s\n",
@@ -441,6 +515,29 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         st.trial.attempts, bad[0] ? bad : "-", st.last_error.stage[0] ? st.last_error.stage : "-",
         st.last_error.stage[0] ? " " : "", st.last_error.version,
         st.last_error.stage[0] ? " " : "", st.last_error.error);
+    /* One line per mark, node's and host's: why the version is out and until when. */
+    for (size_t i = 0; err == ANT_OK && i < st.nbad + nhost; i++) {
+        const struct bad_mark *m = i < st.nbad ? &st.bad[i] : &host[i - st.nbad];
+        int64_t retry = bad_mark_retry_at(m, u->cfg.bad_version_backoff_ms,
+                                          u->cfg.bad_version_max_marks);
+        char rt[32];
+        if (retry < 0)
+            snprintf(rt, sizeof rt, "never");
+        else
+            snprintf(rt, sizeof rt, "%lld", (long long)retry);
+        err = append(&out, &len,
+                     "bad_version: %s scope=%s reason=%s marks=%u/%u marked_at=%lld "
+                     "retry_at=%s blocked=%s\n",
+                     m->version, i < st.nbad ? "node" : "host", m->reason, m->marks,
+                     u->cfg.bad_version_max_marks, (long long)m->marked_at, rt,
+                     retry < 0 || now < retry ? "yes" : "no");
+    }
+    if (err != ANT_OK) {
+        free(out);
+        return err;
+    }
+    *text = out;
+    return ANT_OK;
 }
 
 ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *plan, bool json, char **text)
@@ -490,6 +587,7 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     struct ant_http_opts http;
     struct ant_release_criteria crit;
     struct ant_semver floor, bad[STATE_BAD_MAX + HOST_BAD_MAX];
+    struct bad_mark hostmarks[HOST_BAD_MAX];
     size_t nbad = 0, nhost = 0;
     ant_err err;
 
@@ -521,12 +619,23 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
         err = ANT_ERR_PLATFORM;
         goto out;
     }
+    /* Only marks still in force keep a version out; an expired one is retried once more
+     * (see struct bad_mark). */
+    int64_t now = engine_now();
     for (size_t i = 0; i < st->nbad; i++) {
-        if (ant_semver_parse(st->bad[i], &bad[nbad]) == ANT_OK)
+        if (bad_mark_blocks(&st->bad[i], now, u->cfg.bad_version_backoff_ms,
+                            u->cfg.bad_version_max_marks) &&
+            ant_semver_parse(st->bad[i].version, &bad[nbad]) == ANT_OK)
             nbad++;
     }
-    if (engine_host_bad_list(u, bad + nbad, HOST_BAD_MAX, &nhost) == ANT_OK)
-        nbad += nhost;
+    if (engine_host_bad_list(u, hostmarks, HOST_BAD_MAX, &nhost) == ANT_OK) {
+        for (size_t i = 0; i < nhost; i++) {
+            if (bad_mark_blocks(&hostmarks[i], now, u->cfg.bad_version_backoff_ms,
+                                u->cfg.bad_version_max_marks) &&
+                ant_semver_parse(hostmarks[i].version, &bad[nbad]) == ANT_OK)
+                nbad++;
+        }
+    }
     crit.bad_versions = bad;
     crit.n_bad = nbad;
     crit.api_url = u->cfg.api_url; /* NULL: the default, an HTTPS API */

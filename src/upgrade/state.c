@@ -92,6 +92,31 @@ static bool get_object(json_object *obj, const char *key, json_object **out)
     return true;
 }
 
+/* A reason is one log token: 1-39 bytes of [a-z0-9-]. */
+static bool reason_ok(const char *r)
+{
+    size_t n = strlen(r);
+    if (n == 0 || n >= BAD_REASON_MAX)
+        return false;
+    for (; *r != '\0'; r++) {
+        if (!((*r >= 'a' && *r <= 'z') || (*r >= '0' && *r <= '9') || *r == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Stores `m` as the node's mark of its version (replacing an earlier one; the oldest entry
+ * is dropped when the list is full: a version that old is below the floor anyway). */
+static void state_put_bad(struct upgrade_state *st, const struct bad_mark *m)
+{
+    state_clear_bad(st, m->version);
+    if (st->nbad == STATE_BAD_MAX) {
+        memmove(&st->bad[0], &st->bad[1], sizeof st->bad[0] * (STATE_BAD_MAX - 1));
+        st->nbad--;
+    }
+    st->bad[st->nbad++] = *m;
+}
+
 static bool parse_state(json_object *root, struct upgrade_state *st)
 {
     const char *s;
@@ -134,11 +159,27 @@ static bool parse_state(json_object *root, struct upgrade_state *st)
         size_t count = json_object_array_length(bad);
         for (size_t i = 0; i < count; i++) {
             json_object *e = json_object_array_get_idx(bad, i);
-            char tmp[ANT_SEMVER_TEXT_MAX];
-            if (e == NULL || !json_object_is_type(e, json_type_string) ||
-                !version_field(json_object_get_string(e), tmp) || tmp[0] == '\0')
+            struct bad_mark m;
+            memset(&m, 0, sizeof m);
+            m.marks = 1;
+            if (e != NULL && json_object_is_type(e, json_type_string)) {
+                /* Format of earlier releases: a bare version, time unknown. */
+                s = json_object_get_string(e);
+                state_copy(m.reason, sizeof m.reason, "unknown");
+            } else if (e != NULL && json_object_is_type(e, json_type_object)) {
+                const char *reason;
+                if (!get_string(e, "version", &s) || !get_string(e, "reason", &reason) ||
+                    !reason_ok(reason) || !get_int(e, "marked_at", &m.marked_at) ||
+                    !get_int(e, "marks", &n) || n < 1 || n > 1000)
+                    return false;
+                state_copy(m.reason, sizeof m.reason, reason);
+                m.marks = (unsigned)n;
+            } else {
                 return false;
-            state_add_bad(st, tmp);
+            }
+            if (!version_field(s, m.version) || m.version[0] == '\0')
+                return false;
+            state_put_bad(st, &m);
         }
     }
 
@@ -259,8 +300,11 @@ static json_object *build_json(const struct upgrade_state *st)
     rc |= add_int(trial, "attempts", st->trial.attempts);
     rc |= add_int(trial, "started_at", st->trial.started_at);
     for (size_t i = 0; i < st->nbad; i++) {
-        json_object *v = json_object_new_string(st->bad[i]);
-        if (v == NULL || json_object_array_add(bad, v) != 0) {
+        json_object *v = json_object_new_object();
+        if (v == NULL || add_str(v, "version", st->bad[i].version) != 0 ||
+            add_str(v, "reason", st->bad[i].reason) != 0 ||
+            add_int(v, "marked_at", st->bad[i].marked_at) != 0 ||
+            add_int(v, "marks", st->bad[i].marks) != 0 || json_object_array_add(bad, v) != 0) {
             json_object_put(v);
             rc = -1;
         }
@@ -313,29 +357,88 @@ ant_err state_lock(int rootfd, unsigned timeout_ms, int *lockfd)
     return ant_fsx_lock(rootfd, STATE_LOCK_FILE, timeout_ms, lockfd);
 }
 
-bool state_is_bad(const struct upgrade_state *st, const char *version)
+const struct bad_mark *state_find_bad(const struct upgrade_state *st, const char *version)
 {
     struct ant_semver a, b;
     if (ant_semver_parse(version, &a) != ANT_OK)
-        return false;
+        return NULL;
     for (size_t i = 0; i < st->nbad; i++) {
-        if (ant_semver_parse(st->bad[i], &b) == ANT_OK && ant_semver_compare(&a, &b) == 0)
-            return true;
+        if (ant_semver_parse(st->bad[i].version, &b) == ANT_OK && ant_semver_compare(&a, &b) == 0)
+            return &st->bad[i];
     }
-    return false;
+    return NULL;
 }
 
-void state_add_bad(struct upgrade_state *st, const char *version)
+bool state_is_bad(const struct upgrade_state *st, const char *version)
 {
-    if (state_is_bad(st, version))
+    return state_find_bad(st, version) != NULL;
+}
+
+bool state_clear_bad(struct upgrade_state *st, const char *version)
+{
+    const struct bad_mark *m = state_find_bad(st, version);
+    if (m == NULL)
+        return false;
+    size_t i = (size_t)(m - st->bad);
+    memmove(&st->bad[i], &st->bad[i + 1], sizeof st->bad[0] * (st->nbad - i - 1));
+    st->nbad--;
+    return true;
+}
+
+int64_t bad_mark_retry_at(const struct bad_mark *m, uint64_t backoff_ms, unsigned max_marks)
+{
+    if (m->marks >= max_marks)
+        return -1;
+    /* backoff × 2^(marks-1), saturating: an absurd setting blocks for good, never wraps. */
+    uint64_t s = backoff_ms / 1000;
+    for (unsigned i = 1; i < m->marks && s < ((uint64_t)1 << 40); i++)
+        s *= 2;
+    if (s > ((uint64_t)1 << 40) || m->marked_at > INT64_MAX - (int64_t)s)
+        return -1;
+    return m->marked_at + (int64_t)s;
+}
+
+bool bad_mark_blocks(const struct bad_mark *m, int64_t now, uint64_t backoff_ms,
+                     unsigned max_marks)
+{
+    int64_t at = bad_mark_retry_at(m, backoff_ms, max_marks);
+    return at < 0 || now < at;
+}
+
+bool bad_mark_record(struct bad_mark *m, const char *version, const char *reason, int64_t now,
+                     uint64_t backoff_ms, unsigned max_marks)
+{
+    if (m->marks > 0 && bad_mark_blocks(m, now, backoff_ms, max_marks))
+        return false;
+    if (m->marks == 0)
+        state_copy(m->version, sizeof m->version, version);
+    m->marks++;
+    m->marked_at = now;
+    if (!state_copy(m->reason, sizeof m->reason, reason) || !reason_ok(m->reason))
+        state_copy(m->reason, sizeof m->reason, "unknown");
+    return true;
+}
+
+void state_add_bad(struct upgrade_state *st, const char *version, const char *reason,
+                   int64_t now, uint64_t backoff_ms, unsigned max_marks, struct bad_mark *out)
+{
+    struct bad_mark m;
+    const struct bad_mark *old = state_find_bad(st, version);
+    struct ant_semver v;
+    if (ant_semver_parse(version, &v) != ANT_OK)
         return;
-    if (st->nbad == STATE_BAD_MAX) {
-        /* Drop the oldest: a version that old is below the floor anyway. */
-        memmove(st->bad[0], st->bad[1], sizeof st->bad[0] * (STATE_BAD_MAX - 1));
-        st->nbad--;
+    if (old != NULL) {
+        m = *old;
+    } else {
+        memset(&m, 0, sizeof m);
+        /* The canonical text, so "v0.2.6" and "0.2.6" are one entry. */
+        if (!ant_semver_format(&v, m.version, sizeof m.version))
+            return;
     }
-    if (state_copy(st->bad[st->nbad], sizeof st->bad[0], version))
-        st->nbad++;
+    bad_mark_record(&m, m.version, reason, now, backoff_ms, max_marks);
+    state_put_bad(st, &m);
+    if (out != NULL)
+        *out = m;
 }
 
 void state_set_error(struct upgrade_state *st, const char *version, const char *stage,

@@ -26,7 +26,10 @@
 #include "upgrade/engine.h"
 
 #define HOST_BAD_SUFFIX ".bad-versions"
-#define HOST_BAD_CAP 4096
+/* Above HOST_BAD_MAX lines as host_update writes them, so a list we wrote is always read. */
+#define HOST_BAD_CAP 16384
+#define HOST_LINE_MAX (ANT_SEMVER_TEXT_MAX + 48 + BAD_REASON_MAX)
+_Static_assert(HOST_BAD_MAX * HOST_LINE_MAX <= HOST_BAD_CAP, "host bad list fits its cap");
 #define BACKUP_SUFFIX ".backup"
 #define BINARY_CAP ((uint64_t)512 << 20)
 
@@ -80,7 +83,63 @@ static bool host_bad_name(const struct ant_upgrade *u, char *name, size_t cap)
     return n > 0 && (size_t)n < cap && ant_fsx_name_ok(name);
 }
 
-ant_err engine_host_bad_list(const struct ant_upgrade *u, struct ant_semver *out, size_t cap,
+/*
+ * Parses `<binary>.bad-versions`: one mark per line, `<version> <marked_at> <marks> <reason>`
+ * (a bare `<version>` line is the format of earlier releases: one mark, time unknown).
+ * Lines that do not parse are skipped (anyone who can write the binary's dir can write the
+ * list; it only ever delays versions). Later lines of a version replace earlier ones, and
+ * only the newest `cap` versions are kept, never the first ones.
+ */
+static size_t host_parse(char *text, struct bad_mark *out, size_t cap)
+{
+    size_t n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL && cap > 0;
+         line = strtok_r(NULL, "\n", &save)) {
+        struct bad_mark m;
+        struct ant_semver v;
+        char *fsave = NULL, *end = NULL;
+        char *ver = strtok_r(line, " ", &fsave);
+        char *at = strtok_r(NULL, " ", &fsave);
+        char *marks = strtok_r(NULL, " ", &fsave);
+        char *reason = strtok_r(NULL, " ", &fsave);
+        memset(&m, 0, sizeof m);
+        m.marks = 1;
+        if (ver == NULL || ant_semver_parse(ver, &v) != ANT_OK ||
+            !ant_semver_format(&v, m.version, sizeof m.version))
+            continue;
+        state_copy(m.reason, sizeof m.reason, "unknown");
+        if (at != NULL) {
+            errno = 0;
+            long long t = strtoll(at, &end, 10);
+            unsigned long k = marks != NULL ? strtoul(marks, &end, 10) : 0;
+            if (errno != 0 || t < 0 || marks == NULL || *end != '\0' || k < 1 || k > 1000 ||
+                reason == NULL || strtok_r(NULL, " ", &fsave) != NULL)
+                continue;
+            /* The reason is informational; bad_mark_record keeps only a clean token. */
+            struct bad_mark tmp;
+            memset(&tmp, 0, sizeof tmp);
+            bad_mark_record(&tmp, m.version, reason, 0, 0, 1);
+            memcpy(m.reason, tmp.reason, sizeof m.reason);
+            m.marked_at = (int64_t)t;
+            m.marks = (unsigned)k;
+        }
+        size_t i = 0;
+        while (i < n && strcmp(out[i].version, m.version) != 0)
+            i++;
+        if (i < n) {
+            memmove(&out[i], &out[i + 1], sizeof out[0] * (n - i - 1));
+            n--;
+        } else if (n == cap) {
+            memmove(&out[0], &out[1], sizeof out[0] * (cap - 1));
+            n--;
+        }
+        out[n++] = m;
+    }
+    return n;
+}
+
+ant_err engine_host_bad_list(const struct ant_upgrade *u, struct bad_mark *out, size_t cap,
                              size_t *n)
 {
     char name[NAME_MAX + 1];
@@ -95,100 +154,160 @@ ant_err engine_host_bad_list(const struct ant_upgrade *u, struct ant_semver *out
     if (err != ANT_OK)
         return err;
     /* Missing, unreadable or unsafe list: nothing is known bad (it only ever blocks). */
-    if (cap > 0 && ant_fsx_read_capped(dirfd, name, HOST_BAD_CAP, &data, &len) == ANT_OK) {
-        /* engine_host_mark_bad appends, so the newest marks are at the end: keep the last
-         * `cap` entries (a ring; callers only test membership), never the first ones. */
-        size_t total = 0;
-        char *save = NULL;
-        for (char *line = strtok_r((char *)data, "\n", &save); line != NULL;
-             line = strtok_r(NULL, "\n", &save)) {
-            if (ant_semver_parse(line, &out[total % cap]) == ANT_OK)
-                total++;
-        }
-        *n = total < cap ? total : cap;
-    }
+    if (cap > 0 && ant_fsx_read_capped(dirfd, name, HOST_BAD_CAP, &data, &len) == ANT_OK)
+        *n = host_parse((char *)data, out, cap);
     free(data);
     close(dirfd);
     return ANT_OK;
 }
 
+static const struct bad_mark *find_mark(const struct bad_mark *list, size_t n,
+                                        const char *version)
+{
+    struct ant_semver want, have;
+    if (ant_semver_parse(version, &want) != ANT_OK)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (ant_semver_parse(list[i].version, &have) == ANT_OK &&
+            ant_semver_compare(&want, &have) == 0)
+            return &list[i];
+    }
+    return NULL;
+}
+
 bool engine_host_bad(const struct ant_upgrade *u, const char *version)
 {
-    struct ant_semver list[HOST_BAD_MAX], want;
+    struct bad_mark list[HOST_BAD_MAX];
     size_t n = 0;
-    if (ant_semver_parse(version, &want) != ANT_OK ||
-        engine_host_bad_list(u, list, HOST_BAD_MAX, &n) != ANT_OK)
+    if (engine_host_bad_list(u, list, HOST_BAD_MAX, &n) != ANT_OK)
         return false;
-    for (size_t i = 0; i < n; i++) {
-        if (ant_semver_compare(&want, &list[i]) == 0)
-            return true;
-    }
-    return false;
+    const struct bad_mark *m = find_mark(list, n, version);
+    return m != NULL && bad_mark_blocks(m, engine_now(), u->cfg.bad_version_backoff_ms,
+                                        u->cfg.bad_version_max_marks);
+}
+
+bool engine_bad_blocks(const struct ant_upgrade *u, const struct upgrade_state *st,
+                       const char *version)
+{
+    const struct bad_mark *m = state_find_bad(st, version);
+    if (m != NULL && bad_mark_blocks(m, engine_now(), u->cfg.bad_version_backoff_ms,
+                                     u->cfg.bad_version_max_marks))
+        return true;
+    return engine_host_bad(u, version);
 }
 
 /*
  * Read-modify-write with an atomic replace, under `<binary>.bad-versions.lock`. Without the
  * lock, two nodes rolling back at once each read the list, add their mark and rename their
- * copy into place, and the second rename drops the first mark. The lock (rather than one
- * O_APPEND write per mark) keeps the two properties readers rely on: the file never grows
- * past HOST_BAD_CAP (trimming is itself a rewrite, which appenders would race with), and a
- * reader only ever sees a complete file, old or new (rename), never a half-written line.
+ * copy into place, and the second rename drops the first mark (or counts one failure
+ * twice). The lock (rather than one O_APPEND write per mark) keeps the two properties
+ * readers rely on: the file never grows past HOST_BAD_CAP, and a reader only ever sees a
+ * complete file, old or new (rename), never a half-written line. A NULL `reason`
+ * means: remove its mark.
  */
-ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version)
+static ant_err host_update(const struct ant_upgrade *u, const char *version, const char *reason,
+                           struct bad_mark *out, bool *found)
 {
     char name[NAME_MAX + 1], lockname[NAME_MAX + 1];
     uint8_t *data = NULL;
-    size_t len = 0;
-    char *out = NULL;
+    size_t len = 0, n = 0;
+    char *text = NULL;
     int dirfd = -1, lockfd = -1;
+    struct bad_mark *list = NULL;
+    struct ant_semver v;
     ant_err err;
 
-    if (!host_bad_name(u, name, sizeof name))
+    if (found != NULL)
+        *found = false;
+    if (!host_bad_name(u, name, sizeof name) || ant_semver_parse(version, &v) != ANT_OK)
         return ANT_ERR_INVALID_ARG;
     int ln = snprintf(lockname, sizeof lockname, "%s.lock", name);
     if (ln < 0 || (size_t)ln >= sizeof lockname || !ant_fsx_name_ok(lockname))
         return ANT_ERR_INVALID_ARG;
-    if (engine_host_bad(u, version))
-        return ANT_OK;
-    err = engine_open_binary_dir(u, &dirfd);
-    if (err != ANT_OK)
-        return err;
-    err = ant_fsx_lock(dirfd, lockname, u->cfg.lock_timeout_ms, &lockfd);
-    if (err != ANT_OK)
-        goto out;
-    /* Again under the lock: another node may have marked it since the unlocked look. */
-    if (engine_host_bad(u, version))
-        goto out;
-    err = ant_fsx_read_capped(dirfd, name, HOST_BAD_CAP, &data, &len);
-    if (err == ANT_ERR_NOT_FOUND) {
-        len = 0;
-        err = ANT_OK;
-    }
-    if (err != ANT_OK)
-        goto out;
-    /* Keep the newest entries when the list would outgrow its cap. */
-    size_t vlen = strlen(version);
-    size_t start = 0;
-    while (len - start + vlen + 1 > HOST_BAD_CAP && start < len) {
-        const char *nl = memchr(data + start, '\n', len - start);
-        start = nl != NULL ? (size_t)(nl - (const char *)data) + 1 : len;
-    }
-    out = malloc(len - start + vlen + 2);
-    if (out == NULL) {
+    list = calloc(HOST_BAD_MAX + 1, sizeof *list);
+    size_t linemax = HOST_LINE_MAX; /* version, two numbers, a reason, separators */
+    text = malloc((HOST_BAD_MAX + 1) * linemax);
+    if (list == NULL || text == NULL) {
         err = ANT_ERR_NOMEM;
         goto out;
     }
-    if (len > start)
-        memcpy(out, data + start, len - start);
-    memcpy(out + (len - start), version, vlen);
-    out[len - start + vlen] = '\n';
-    err = ant_fsx_write_atomic(dirfd, name, out, len - start + vlen + 1, 0644);
+    err = engine_open_binary_dir(u, &dirfd);
+    if (err != ANT_OK)
+        goto out;
+    err = ant_fsx_lock(dirfd, lockname, u->cfg.lock_timeout_ms, &lockfd);
+    if (err != ANT_OK)
+        goto out;
+    err = ant_fsx_read_capped(dirfd, name, HOST_BAD_CAP, &data, &len);
+    if (err == ANT_ERR_NOT_FOUND)
+        err = ANT_OK;
+    else if (err == ANT_OK)
+        n = host_parse((char *)data, list, HOST_BAD_MAX);
+    if (err != ANT_OK)
+        goto out;
+    struct bad_mark *m = (struct bad_mark *)find_mark(list, n, version);
+    if (found != NULL)
+        *found = m != NULL;
+    if (reason == NULL) {
+        if (m == NULL)
+            goto out;
+        size_t i = (size_t)(m - list);
+        memmove(&list[i], &list[i + 1], sizeof list[0] * (n - i - 1));
+        n--;
+    } else {
+        struct bad_mark cur;
+        if (m != NULL) {
+            cur = *m;
+            size_t i = (size_t)(m - list);
+            memmove(&list[i], &list[i + 1], sizeof list[0] * (n - i - 1));
+            n--;
+        } else {
+            memset(&cur, 0, sizeof cur);
+            if (!ant_semver_format(&v, cur.version, sizeof cur.version)) {
+                err = ANT_ERR_INVALID_ARG;
+                goto out;
+            }
+        }
+        bad_mark_record(&cur, cur.version, reason, engine_now(), u->cfg.bad_version_backoff_ms,
+                        u->cfg.bad_version_max_marks);
+        if (out != NULL)
+            *out = cur;
+        /* The newest mark goes last; the oldest goes when the list is full. */
+        if (n == HOST_BAD_MAX) {
+            memmove(&list[0], &list[1], sizeof list[0] * (HOST_BAD_MAX - 1));
+            n--;
+        }
+        list[n++] = cur;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(text + off, linemax, "%s %lld %u %s\n", list[i].version,
+                         (long long)list[i].marked_at, list[i].marks, list[i].reason);
+        if (w < 0 || (size_t)w >= linemax) {
+            err = ANT_ERR_INTERNAL;
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    err = ant_fsx_write_atomic(dirfd, name, text, off, 0644);
 out:
     ant_fsx_unlock(lockfd);
-    free(out);
+    free(text);
+    free(list);
     free(data);
-    close(dirfd);
+    if (dirfd >= 0)
+        close(dirfd);
     return err;
+}
+
+ant_err engine_host_mark_bad(const struct ant_upgrade *u, const char *version, const char *reason,
+                             struct bad_mark *out)
+{
+    return host_update(u, version, reason != NULL ? reason : "unknown", out, NULL);
+}
+
+ant_err engine_host_clear_bad(const struct ant_upgrade *u, const char *version, bool *found)
+{
+    return host_update(u, version, NULL, NULL, found);
 }
 
 /*
@@ -256,6 +375,72 @@ out:
     return err;
 }
 
+/*
+ * Marks `version` bad for `reason` in the node's state and beside the binary, and says so
+ * at ERROR with when it may be retried: the one line an operator needs to see why a
+ * release is being kept out, also shown by `ant-node upgrade status`.
+ */
+static void mark_bad(struct ant_upgrade *u, struct upgrade_state *st, const char *version,
+                     const char *reason, unsigned attempts)
+{
+    struct bad_mark node, host;
+    int64_t now = engine_now();
+    memset(&host, 0, sizeof host);
+    state_add_bad(st, version, reason, now, u->cfg.bad_version_backoff_ms,
+                  u->cfg.bad_version_max_marks, &node);
+    ant_err herr = engine_host_mark_bad(u, version, reason, &host);
+    if (herr != ANT_OK)
+        ant_log(ANT_LOG_WARN, "upgrade", "Cannot record bad version beside binary error=%s",
+                ant_strerror(herr));
+    /* The host's count is the one that decides for every node sharing the binary. */
+    const struct bad_mark *m = host.marks > node.marks ? &host : &node;
+    int64_t retry = bad_mark_retry_at(m, u->cfg.bad_version_backoff_ms,
+                                      u->cfg.bad_version_max_marks);
+    char retry_text[32];
+    if (retry < 0)
+        snprintf(retry_text, sizeof retry_text, "never");
+    else
+        snprintf(retry_text, sizeof retry_text, "%lld", (long long)retry);
+    ant_log(ANT_LOG_ERROR, "upgrade",
+            "Version marked bad version=%s reason=%s attempts=%u marks=%u max_marks=%u "
+            "retry_at=%s",
+            version, m->reason, attempts, m->marks, u->cfg.bad_version_max_marks, retry_text);
+}
+
+ant_err ant_upgrade_clear_bad(struct ant_upgrade *u, const char *version)
+{
+    struct upgrade_state st;
+    struct ant_semver v;
+    int lockfd = -1;
+    bool host_found = false, node_found = false;
+    if (u == NULL || version == NULL || ant_semver_parse(version, &v) != ANT_OK)
+        return ANT_ERR_BAD_VERSION;
+    ant_err err = state_lock(u->rootfd, u->cfg.lock_timeout_ms, &lockfd);
+    if (err != ANT_OK)
+        return err;
+    err = state_load(u->rootfd, &st);
+    if (err != ANT_OK)
+        goto out;
+    node_found = state_clear_bad(&st, version);
+    if (node_found) {
+        err = state_save(u->rootfd, &st);
+        if (err != ANT_OK)
+            goto out;
+    }
+    err = engine_host_clear_bad(u, version, &host_found);
+    if (err != ANT_OK)
+        goto out;
+    if (!node_found && !host_found) {
+        err = ANT_ERR_NOT_FOUND;
+        goto out;
+    }
+    ant_log(ANT_LOG_WARN, "upgrade", "Bad version mark cleared version=%s node=%s host=%s",
+            version, node_found ? "yes" : "no", host_found ? "yes" : "no");
+out:
+    ant_fsx_unlock(lockfd);
+    return err;
+}
+
 ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
 {
     struct upgrade_state st;
@@ -292,17 +477,13 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
         /* It is installed and running now: nothing below it may be installed again. */
         if (cmp_text(u->running, st.floor) > 0)
             state_copy(st.floor, sizeof st.floor, u->running);
-        bool marked = state_is_bad(&st, u->running) || engine_host_bad(u, u->running);
+        bool marked = engine_bad_blocks(u, &st, u->running);
         if (st.trial.attempts >= u->cfg.trial_max_attempts || marked) {
             char restored[ANT_SEMVER_TEXT_MAX], backup_path[PATH_MAX + 16];
             unsigned attempts = st.trial.attempts;
             err = restore_backup(u, u->running, st.trial.from, restored, sizeof restored,
                                  backup_path, sizeof backup_path);
-            state_add_bad(&st, u->running);
-            ant_err herr = engine_host_mark_bad(u, u->running);
-            if (herr != ANT_OK)
-                ant_log(ANT_LOG_WARN, "upgrade", "Cannot record bad version beside binary error=%s",
-                        ant_strerror(herr));
+            mark_bad(u, &st, u->running, marked ? "marked-on-host" : "trial-failed", attempts);
             if (err != ANT_OK) {
                 /* Nothing to go back to: keep trying this version rather than stop. */
                 state_set_error(&st, u->running, "rollback", err, engine_now());
@@ -341,7 +522,7 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
         ant_log(ANT_LOG_WARN, "upgrade",
                 "Trial of newer version ended on an older binary, marking it bad version=%s running=%s",
                 st.trial.version, u->running);
-        state_add_bad(&st, st.trial.version);
+        mark_bad(u, &st, st.trial.version, "rolled-back-on-host", st.trial.attempts);
     }
     if (st.trial.version[0] != '\0') {
         memset(&st.trial, 0, sizeof st.trial);

@@ -145,6 +145,10 @@ int main(int argc, char **argv)
             cfg.lock_timeout_ms = (unsigned)num(v);
         else if (strcmp(k, "--archive-cap") == 0)
             cfg.archive_cap = num(v);
+        else if (strcmp(k, "--bad-backoff-ms") == 0)
+            cfg.bad_version_backoff_ms = num(v);
+        else if (strcmp(k, "--bad-max-marks") == 0)
+            cfg.bad_version_max_marks = (unsigned)num(v);
         else if (strcmp(k, "--run-ms") == 0)
             run_ms = num(v);
         else

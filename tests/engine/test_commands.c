@@ -1,5 +1,5 @@
 /*
- * `ant-node upgrade check|apply|status` end to end with the real ant-node program: a copy
+ * `ant-node upgrade check|apply|status|clear-bad` end to end with the real ant-node program: a copy
  * of it is the installation binary of the test world, configured through the same settings
  * as the daemon (command line and ANT_* variables). check is read-only, apply without
  * --now waits for this node's rollout time, apply --now installs, status reports the
@@ -73,6 +73,26 @@ static void test_upgrade_commands(void)
           json_object_object_get_ex(pending, "version", &v) &&
           strcmp(json_object_get_string(v), "99.0.0") == 0);
     json_object_put(st);
+    free(out);
+
+    /* A failed-trial mark beside the binary: status says why and until when, and the
+     * operator clears it (issue 13 item 2). */
+    CHECK(sh("echo \"0.5.0 $(date +%%s) 1 trial-failed\" > '%s.bad-versions'", w.binary) == 0);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "status", &out), 0);
+    CHECK_MSG(out != NULL && strstr(out, "bad_version: 0.5.0 scope=host reason=trial-failed "
+                                         "marks=1/3 marked_at=") != NULL &&
+                  strstr(out, "blocked=yes") != NULL,
+              "status: %s", out != NULL ? out : "(none)");
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "clear-bad 0.5.0", &out), 0);
+    CHECK(out != NULL && strstr(out, "cleared the bad-version marks of 0.5.0") != NULL);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "clear-bad 0.5.0", &out), 1);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "status", &out), 0);
+    CHECK(out != NULL && strstr(out, "bad_version:") == NULL);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "clear-bad", &out), 2);
     free(out);
 
     /* apply --now installs it on this installation's binary. */

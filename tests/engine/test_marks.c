@@ -3,7 +3,8 @@
  * concurrency and after crashes: `<binary>.bad-versions` marked by many processes at once
  * loses no mark (it is updated under its own lock), and a private staging dir left in the
  * root by a crashed uncached upgrade is removed at the next engine start while one held by
- * a live upgrader is left alone.
+ * a live upgrader is left alone. A bad-version mark blocks for a backoff that doubles with
+ * each counted mark, then for good; one failure marked by every node of a host counts once.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -87,7 +88,7 @@ static void test_bad_versions_concurrent_marks_not_lost(void)
             for (int i = 0; i < EACH; i++) {
                 char v[32];
                 snprintf(v, sizeof v, "1.%d.%d", p, i);
-                if (engine_host_mark_bad(u, v) != ANT_OK)
+                if (engine_host_mark_bad(u, v, "trial-failed", NULL) != ANT_OK)
                     bad++;
             }
             _exit(bad == 0 ? 0 : 1);
@@ -151,9 +152,88 @@ static void test_stale_root_staging_swept_at_start(void)
     rm_world();
 }
 
+
+/*
+ * Issue 13 item 2: one node's evidence (three trial starts a peer could kill) made a mark
+ * that kept a good release out forever. Now a mark blocks for backoff × 2^(marks-1), a
+ * retry that fails again counts one more mark, and at max_marks the block is permanent.
+ */
+static void test_bad_mark_backoff_then_permanent(void)
+{
+    struct bad_mark m;
+    memset(&m, 0, sizeof m);
+    const uint64_t backoff = 10000; /* 10 s */
+    CHECK(bad_mark_record(&m, "0.2.0", "trial-failed", 1000, backoff, 3));
+    CHECK_INT(m.marks, 1);
+    CHECK_STR(m.reason, "trial-failed");
+    CHECK_INT(bad_mark_retry_at(&m, backoff, 3), 1010);
+    CHECK(bad_mark_blocks(&m, 1009, backoff, 3));
+    CHECK(!bad_mark_blocks(&m, 1010, backoff, 3));
+    /* Marked again while blocked (another node of the host, same failure): not counted. */
+    CHECK(!bad_mark_record(&m, "0.2.0", "rolled-back-on-host", 1005, backoff, 3));
+    CHECK_INT(m.marks, 1);
+    CHECK_INT(m.marked_at, 1000);
+    /* The retry failed too: a second mark, twice the backoff. */
+    CHECK(bad_mark_record(&m, "0.2.0", "trial-failed", 1020, backoff, 3));
+    CHECK_INT(m.marks, 2);
+    CHECK_INT(bad_mark_retry_at(&m, backoff, 3), 1040);
+    CHECK(bad_mark_blocks(&m, 1039, backoff, 3) && !bad_mark_blocks(&m, 1040, backoff, 3));
+    /* Third failure: permanent. */
+    CHECK(bad_mark_record(&m, "0.2.0", "trial-failed", 1050, backoff, 3));
+    CHECK_INT(m.marks, 3);
+    CHECK_INT(bad_mark_retry_at(&m, backoff, 3), -1);
+    CHECK(bad_mark_blocks(&m, INT64_MAX, backoff, 3));
+    /* A reason that is no clean token is not kept as given. */
+    struct bad_mark r;
+    memset(&r, 0, sizeof r);
+    CHECK(bad_mark_record(&r, "0.2.0", "x y=z\n", 5, backoff, 3));
+    CHECK_STR(r.reason, "unknown");
+    /* A huge backoff saturates to permanent rather than wrapping into the past. */
+    CHECK(bad_mark_blocks(&m, 0, UINT64_MAX, 100));
+}
+
+/* Every node of a host rolls back the same failure at once: the host-wide mark counts it
+ * once, or one bad start on a host of 8 nodes would make the block permanent. */
+static void test_one_failure_counted_once_host_wide(void)
+{
+    enum { PROCS = 8 };
+    CHECK(make_world() == 0);
+    struct ant_upgrade *u = engine();
+    CHECK(u != NULL);
+    if (u == NULL) {
+        rm_world();
+        return;
+    }
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0)
+            _exit(engine_host_mark_bad(u, "0.2.0", "trial-failed", NULL) == ANT_OK ? 0 : 1);
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status = 0;
+        CHECK(pids[p] > 0 && waitpid(pids[p], &status, 0) == pids[p] && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0);
+    }
+    struct bad_mark list[HOST_BAD_MAX];
+    size_t n = 0;
+    CHECK_OK(engine_host_bad_list(u, list, HOST_BAD_MAX, &n));
+    CHECK_INT(n, 1);
+    CHECK(n == 1 && list[0].marks == 1 && strcmp(list[0].reason, "trial-failed") == 0);
+    CHECK(engine_host_bad(u, "0.2.0"));
+    bool found = false;
+    CHECK_OK(engine_host_clear_bad(u, "0.2.0", &found));
+    CHECK(found);
+    CHECK(!engine_host_bad(u, "0.2.0"));
+    ant_upgrade_free(u);
+    rm_world();
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_stale_root_staging_swept_at_start),
     ANT_TEST(test_bad_versions_concurrent_marks_not_lost),
+    ANT_TEST(test_bad_mark_backoff_then_permanent),
+    ANT_TEST(test_one_failure_counted_once_host_wide),
 };
 
 ANT_TEST_MAIN(cases)

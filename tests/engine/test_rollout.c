@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ant/digest.h"
@@ -139,9 +140,9 @@ static void test_state_roundtrip_and_rejects(void)
     CHECK(state_copy(st.confirmed, sizeof st.confirmed, "0.1.0"));
     CHECK(state_copy(st.trial.version, sizeof st.trial.version, "0.3.0-rc.1"));
     st.trial.attempts = 2;
-    state_add_bad(&st, "0.2.5");
-    state_add_bad(&st, "0.2.5");
-    state_add_bad(&st, "v0.2.6");
+    state_add_bad(&st, "0.2.5", "trial-failed", 100, 1000, 3, NULL);
+    state_add_bad(&st, "0.2.5", "trial-failed", 100, 1000, 3, NULL);
+    state_add_bad(&st, "v0.2.6", "rolled-back-on-host", 200, 1000, 3, NULL);
     state_set_error(&st, "0.3.0-rc.1", "download", ANT_ERR_TIMEOUT, 77);
     CHECK_OK(state_save(fd, &st));
     CHECK_OK(state_load(fd, &back));
@@ -152,6 +153,9 @@ static void test_state_roundtrip_and_rejects(void)
     CHECK_INT(back.nbad, 2);
     CHECK(state_is_bad(&back, "0.2.6"));
     CHECK(!state_is_bad(&back, "0.2.7"));
+    const struct bad_mark *m = state_find_bad(&back, "0.2.6");
+    CHECK(m != NULL && strcmp(m->reason, "rolled-back-on-host") == 0 && m->marked_at == 200 &&
+          m->marks == 1);
     CHECK_STR(back.last_error.stage, "download");
     CHECK_INT(back.last_error.time, 77);
 
@@ -196,24 +200,34 @@ static void test_host_bad_list_sees_newest_entries(void)
     CHECK(state_copy(u->binary_dir, sizeof u->binary_dir, tmpdir));
     CHECK(state_copy(u->binary_name, sizeof u->binary_name, "ant-node"));
 
-    char text[4096];
+    u->cfg.bad_version_backoff_ms = 86400000;
+    u->cfg.bad_version_max_marks = 3;
+    long long now = (long long)time(NULL);
+    char text[16384];
     size_t off = 0;
     for (unsigned i = 1; i <= HOST_BAD_MAX; i++)
-        off += (size_t)snprintf(text + off, sizeof text - off, "0.0.%u\n", i);
-    off += (size_t)snprintf(text + off, sizeof text - off, "0.2.0\n");
+        off += (size_t)snprintf(text + off, sizeof text - off, "0.0.%u %lld 1 trial-failed\n", i,
+                                now);
+    off += (size_t)snprintf(text + off, sizeof text - off, "0.2.0 %lld 1 trial-failed\n", now);
+    /* A bare version (the format of earlier releases) is one mark of unknown time: its
+     * backoff is over, so it no longer blocks. */
+    off += (size_t)snprintf(text + off, sizeof text - off, "0.2.2\n");
     CHECK(off < sizeof text);
     CHECK_OK(ant_fsx_write_atomic(fd, "ant-node.bad-versions", text, off, 0644));
-    CHECK(engine_host_bad(u, "0.0.2"));
+    CHECK(!engine_host_bad(u, "0.0.1")); /* the oldest line of 66 is past the cap */
+    CHECK(engine_host_bad(u, "0.0.3"));
     CHECK(engine_host_bad(u, "0.2.0"));
     CHECK(!engine_host_bad(u, "0.2.1"));
+    CHECK(!engine_host_bad(u, "0.2.2"));
 
-    /* Marking through the engine appends; the new mark must count at once. */
-    CHECK_OK(engine_host_mark_bad(u, "0.3.0"));
+    /* Marking through the engine rewrites with the newest last; the new mark counts at once. */
+    CHECK_OK(engine_host_mark_bad(u, "0.3.0", "trial-failed", NULL));
     CHECK(engine_host_bad(u, "0.3.0"));
-    struct ant_semver list[HOST_BAD_MAX];
+    struct bad_mark list[HOST_BAD_MAX];
     size_t n = 0;
     CHECK_OK(engine_host_bad_list(u, list, HOST_BAD_MAX, &n));
     CHECK_INT(n, HOST_BAD_MAX);
+    CHECK(n == HOST_BAD_MAX && strcmp(list[n - 1].version, "0.3.0") == 0);
     free(u);
     rm_tmp(fd);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ant/upgrade.h"
 #include "harness.h"
 #include "test.h"
 
@@ -88,7 +89,9 @@ static void test_failing_release_rolled_back_never_retried(void)
     CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed"), 0);
     /* The bad version is remembered by the node and beside the shared binary. */
     CHECK(sh("grep -q '\"0.2.0\"' '%s/node0/upgrade_state.json'", w.dir) == 0);
-    CHECK(sh("grep -qx '0.2.0' '%s.bad-versions'", w.binary) == 0);
+    CHECK(sh("grep -q '^0.2.0 [0-9]* 1 trial-failed$' '%s.bad-versions'", w.binary) == 0);
+    CHECK_INT(world_log_count(&w, 0, "Version marked bad version=0.2.0 reason=trial-failed "
+                                     "attempts=3 marks=1 max_marks=3 retry_at="), 1);
     /* The floor stays at the highest version ever installed; the bad mark keeps it out. */
     char floor[64], confirmed[64];
     state_field(&w, 0, "floor", floor, sizeof floor);
@@ -118,6 +121,93 @@ static void test_failing_release_rolled_back_never_retried(void)
     CHECK_INT(world_run(&w, w.binary, "run", 1, service, NULL, 20000), 75);
     CHECK_INT(world_log_count(&w, 1, "Replacing binary... version=0.1.5"), 1);
     check_version(w.binary, "0.1.5");
+    world_free(&w);
+}
+
+
+/*
+ * Issue 13 item 2: three kills of a node in its trial (a peer could cause them) marked a
+ * good release bad for good, host-wide. Now the mark expires after a backoff and the
+ * version is tried again; a retry that fails again adds a mark, and at max_marks it stays
+ * out until an operator clears it. `upgrade status` says why at every step.
+ */
+static void test_bad_mark_expires_retried_then_permanent(void)
+{
+    struct world w;
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2FAIL, NULL) == 0);
+    static const char *const svc[] = {"--stop-on-upgrade", "--window-ms", "0", "--check-ms",
+                                      "600000", "--trial-ms", "400", "--run-ms", "600",
+                                      "--bad-backoff-ms", "2000", "--bad-max-marks", "2", NULL};
+    /* install, 3 failed starts, rollback: one episode. */
+    static const int episode[] = {75, 1, 1, 1, 75};
+    for (int round = 1; round <= 2; round++) {
+        for (size_t i = 0; i < sizeof episode / sizeof episode[0]; i++)
+            CHECK_INT(world_run(&w, w.binary, "run", 0, svc, NULL, 20000), episode[i]);
+        check_version(w.binary, "0.1.0");
+        /* Still blocked right after the rollback. */
+        CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
+        CHECK_INT(world_run(&w, w.binary, "run", 0, svc, NULL, 20000), 0);
+        check_version(w.binary, "0.1.0");
+        if (round == 1) {
+            CHECK_INT(world_log_count(&w, 0, "Version marked bad version=0.2.0 "
+                                             "reason=trial-failed attempts=3 marks=1 "
+                                             "max_marks=2 retry_at="), 1);
+            sleep(3); /* the 2 s backoff of the first mark */
+            CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
+        }
+    }
+    CHECK_INT(world_log_count(&w, 0, "Trial boot started version=0.2.0 attempt=1"), 2);
+    CHECK_INT(world_log_count(&w, 0, "Version marked bad version=0.2.0 reason=trial-failed "
+                                     "attempts=3 marks=2 max_marks=2 retry_at=never"), 1);
+    /* Permanent now: well past any backoff, nothing is installed. */
+    sleep(5);
+    CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, svc, NULL, 20000), 0);
+    check_version(w.binary, "0.1.0");
+    CHECK_INT(world_log_count(&w, 0, "Replacing binary... version=0.2.0"), 2);
+
+    /* The operator sees why, and clears it. */
+    char root[400];
+    world_root(&w, 0, root, sizeof root);
+    struct ant_upgrade_config cfg;
+    struct ant_upgrade *u = NULL;
+    char *argv[] = {w.binary, NULL};
+    ant_upgrade_config_init(&cfg);
+    cfg.root_dir = root;
+    cfg.binary_path = w.binary;
+    cfg.cache_dir = w.cache;
+    cfg.peer_id = "operator";
+    cfg.running_version = "0.1.0";
+    cfg.bad_version_backoff_ms = 2000;
+    cfg.bad_version_max_marks = 2;
+    CHECK_OK(ant_upgrade_new(&cfg, 1, argv, &u));
+    char *text = NULL;
+    if (u != NULL)
+        CHECK_OK(ant_upgrade_status(u, false, &text));
+    CHECK_MSG(text != NULL && strstr(text, "bad_version: 0.2.0 scope=node reason=trial-failed "
+                                           "marks=2/2 ") != NULL &&
+                  strstr(text, "retry_at=never blocked=yes") != NULL,
+              "status: %s", text != NULL ? text : "(none)");
+    free(text);
+    text = NULL;
+    if (u != NULL)
+        CHECK_OK(ant_upgrade_status(u, true, &text));
+    CHECK_MSG(text != NULL && strstr(text, "\"bad_versions\":[{\"version\":\"0.2.0\","
+                                           "\"scope\":\"node\",\"reason\":\"trial-failed\","
+                                           "\"marks\":2,\"max_marks\":2") != NULL &&
+                  strstr(text, "\"retry_at\":-1,\"blocked\":true") != NULL,
+              "status --json: %s", text != NULL ? text : "(none)");
+    free(text);
+    text = NULL;
+    if (u != NULL) {
+        CHECK_OK(ant_upgrade_clear_bad(u, "0.2.0"));
+        CHECK_ERR(ant_upgrade_clear_bad(u, "0.2.0"), ANT_ERR_NOT_FOUND);
+        CHECK_OK(ant_upgrade_status(u, false, &text));
+    }
+    CHECK(text != NULL && strstr(text, "bad_version:") == NULL);
+    free(text);
+    ant_upgrade_free(u);
     world_free(&w);
 }
 
@@ -293,6 +383,7 @@ static void test_rollback_restarts_nodes_on_deleted_inode(void)
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_deleted_exe_resolved_to_live_path),
     ANT_TEST(test_failing_release_rolled_back_never_retried),
+    ANT_TEST(test_bad_mark_expires_retried_then_permanent),
     ANT_TEST(test_healthy_release_confirmed_and_floor_holds),
     ANT_TEST(test_rollback_never_below_confirmed),
     ANT_TEST(test_rollback_restarts_nodes_on_deleted_inode),

@@ -16,9 +16,13 @@
  *                             unconfirmed binary, and a rollback would then have nothing
  *                             good to return to. --force installs anyway.
  *   upgrade status [--json]   running version, floor, pending version and time, trial
- *                             state, bad versions, last error (from the root dir only)
+ *                             state, bad versions (each with its reason, marks and retry
+ *                             time), last error (from the root dir only)
+ *   upgrade clear-bad VERSION forget the failed-trial marks of VERSION (this node's and the
+ *                             host's beside the binary), so it may be installed again
  *
- * Exit codes: 0 done (also "nothing to do" and "not yet due"), 1 the operation failed,
+ * Exit codes: 0 done (also "nothing to do" and "not yet due"), 1 the operation failed
+ * (clear-bad: no mark of that version),
  * 2 usage or configuration error, 3 apply refused because a trial boot is open.
  */
 #include <stdio.h>
@@ -39,6 +43,7 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
 static const char usage[] = "usage: ant-node upgrade check [--json]\n"
                             "       ant-node upgrade apply [--now] [--force]\n"
                             "       ant-node upgrade status [--json]\n"
+                            "       ant-node upgrade clear-bad VERSION\n"
                             "  (plus any setting, e.g. --root-dir DIR --cache-dir DIR)\n"
                             "  apply refuses while this node's trial boot is open (a new\n"
                             "  version not yet confirmed) unless --force.\n"
@@ -121,7 +126,7 @@ int cmd_upgrade(int argc, char **argv)
         return 0;
     }
     if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "apply") != 0 &&
-                     strcmp(argv[1], "status") != 0)) {
+                     strcmp(argv[1], "status") != 0 && strcmp(argv[1], "clear-bad") != 0)) {
         fputs(usage, stderr);
         return 2;
     }
@@ -131,11 +136,12 @@ int cmd_upgrade(int argc, char **argv)
     const struct node_cli_opt own_apply[] = {{"--now", NULL, &now, NULL, NULL},
                                              {"--force", NULL, &force, NULL, NULL}};
     bool is_apply = strcmp(sub, "apply") == 0;
+    bool is_clear = strcmp(sub, "clear-bad") == 0;
     rc = node_cli_parse_help(cmdname, usage, argc, argv, 2, is_apply ? own_apply : own_json,
-                             is_apply ? 2 : 1, &cli);
+                             is_apply ? 2 : is_clear ? 0 : 1, &cli);
     if (rc != 0 || cli.help)
         return rc;
-    if (cli.npos > 0) {
+    if (cli.npos != (is_clear ? 1u : 0u)) {
         fputs(usage, stderr);
         return 2;
     }
@@ -146,7 +152,7 @@ int cmd_upgrade(int argc, char **argv)
     load_peer_id(nc.root_dir, peer, sizeof peer);
     if (peer[0] != '\0')
         uc.peer_id = peer;
-    else if (strcmp(sub, "status") != 0 && !now)
+    else if (strcmp(sub, "status") != 0 && !is_clear && !now)
         fprintf(stderr, "ant-node %s: no node identity in %s yet; the rollout time is computed "
                         "for a placeholder peer id\n", cmdname, nc.root_dir);
     if (uc.peer_id == NULL)
@@ -158,7 +164,13 @@ int cmd_upgrade(int argc, char **argv)
         return 1;
     }
     rc = 1;
-    if (strcmp(sub, "status") == 0) {
+    if (is_clear) {
+        err = ant_upgrade_clear_bad(u, cli.pos[0]);
+        if (err == ANT_OK) {
+            printf("cleared the bad-version marks of %s\n", cli.pos[0]);
+            rc = 0;
+        }
+    } else if (strcmp(sub, "status") == 0) {
         err = ant_upgrade_status(u, json, &text);
         if (err == ANT_OK)
             rc = print_text(text);
