@@ -103,6 +103,16 @@ ANT_MUST_CHECK ant_err ant_cache_get(struct ant_cache *cache, const struct ant_t
                                      int staging_dirfd, const char **reason);
 
 /*
+ * As ant_cache_get, but the verified private copy is an unnamed file in `staging_dirfd`
+ * (ant_fsx_anon_open) returned as *archive_fd, read-only at offset 0 (the caller closes
+ * it; -1 on error). No process that can write the staging dir can reach those bytes, so
+ * what is extracted is exactly what was verified. Errors: those of ant_cache_get.
+ */
+ANT_MUST_CHECK ant_err ant_cache_get_fd(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                                        const char *version, const char *platform,
+                                        int staging_dirfd, int *archive_fd, const char **reason);
+
+/*
  * Stores a release in the cache. Call only after the archive was extracted and the binary
  * validated (ARCHITECTURE.md §4: no poison pill). `archive_fd` is the caller's private copy (read
  * from offset 0; not closed), `sig` the detached signature. The archive is re-verified while
@@ -120,9 +130,10 @@ ANT_MUST_CHECK ant_err ant_cache_store(struct ant_cache *cache, const struct ant
 
 /*
  * The whole store path for an archive from elsewhere (`ant-node cache add`): copies
- * `archive_fd` into a fresh staging dir while verifying it, extracts `ant-node` from the
- * private copy, validates it (ELF for this host, `--version` reports `version`), and only
- * then calls ant_cache_store. The staging dir is removed on every path.
+ * `archive_fd` into an unnamed file in a fresh staging dir while verifying it, extracts
+ * `ant-node` from that copy into another unnamed file, validates that file (ELF for this
+ * host, `--version` of the very file reports `version`), and only then calls
+ * ant_cache_store. The staging dir is removed on every path.
  * Errors: those of ant_trust_verify_stream, ant_extract_binary, ant_validate_binary and
  * ant_cache_store; `*reason` names the failing step.
  */

@@ -53,4 +53,15 @@ ANT_MUST_CHECK ant_err ant_extract_binary(int archive_fd, int out_dirfd,
                                           const struct ant_extract_limits *limits,
                                           const char **reason);
 
+/*
+ * As ant_extract_binary, but writes the `ant-node` member into `out_fd`, which must be an
+ * empty regular file open for writing (e.g. from ant_fsx_anon_open): the binary then never
+ * has a name another process could swap. On any error `out_fd` is truncated to 0 bytes.
+ * Errors: as above; ANT_ERR_INVALID_ARG also for an `out_fd` that is not an empty regular
+ * file.
+ */
+ANT_MUST_CHECK ant_err ant_extract_binary_fd(int archive_fd, int out_fd,
+                                             const struct ant_extract_limits *limits,
+                                             const char **reason);
+
 #endif

@@ -96,6 +96,23 @@ ANT_MUST_CHECK ant_err ant_fsx_private_dir_create(const char *parent_path, const
  * is only emptied; the caller removes it (e.g. with unlinkat on its parent's fd). */
 void ant_fsx_private_dir_remove(const char *path, int dirfd);
 
+/*
+ * Creates an unnamed regular file (O_TMPFILE|O_EXCL in `dirfd`, falling back to
+ * memfd_create on a file system without O_TMPFILE), open read-write, mode `mode` (at most
+ * 0700). It has no name in any directory and can never be given one, so no process that
+ * can write `dirfd` can open, replace or swap it: it holds verified bytes between the check
+ * and their use (ARCHITECTURE.md §4, docs/THREAT-MODEL.md §1.2). Not fsynced; it lives for
+ * one operation. Errors: ANT_ERR_INVALID_ARG, ANT_ERR_NO_SPACE, ANT_ERR_IO.
+ */
+ANT_MUST_CHECK ant_err ant_fsx_anon_open(int dirfd, mode_t mode, int *fd);
+
+/*
+ * Replaces *fd by a read-only descriptor of the same file (through /proc/self/fd) and
+ * closes the writable one: the kernel executes a file only while nothing has it open for
+ * writing. Errors: ANT_ERR_INVALID_ARG, ANT_ERR_IO (*fd is then unchanged).
+ */
+ANT_MUST_CHECK ant_err ant_fsx_reopen_rdonly(int *fd);
+
 /* Copies at most `cap` bytes from in_fd to out_fd; ANT_ERR_TOO_LARGE if more remain. */
 ANT_MUST_CHECK ant_err ant_fsx_copy_fd(int in_fd, int out_fd, uint64_t cap, uint64_t *copied);
 

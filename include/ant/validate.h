@@ -54,4 +54,19 @@ ANT_MUST_CHECK ant_err ant_validate_run_version(const char *path, const char *wo
 ANT_MUST_CHECK ant_err ant_validate_binary(const char *dir_path, int dirfd,
                                            const char *expected_version, const char **reason);
 
+/*
+ * The same checks on an open file instead of a name, for bytes kept where no other process
+ * can reach them (ant_fsx_anon_open): ant_validate_elf_fd reads the headers through `fd`;
+ * ant_validate_run_version_fd executes that very file (execveat(fd, "", AT_EMPTY_PATH), from
+ * the root directory, no path looked up) with the limits of ant_validate_run_version;
+ * ant_validate_binary_fd is both plus the version check of ant_validate_binary. `fd` must
+ * not be open for writing anywhere (the kernel refuses to execute it, ETXTBSY: reopen it
+ * with ant_fsx_reopen_rdonly). Errors as for the named variants.
+ */
+ANT_MUST_CHECK ant_err ant_validate_elf_fd(int fd, const char **reason);
+ANT_MUST_CHECK ant_err ant_validate_run_version_fd(int fd, unsigned timeout_ms, char *version,
+                                                   size_t cap, const char **reason);
+ANT_MUST_CHECK ant_err ant_validate_binary_fd(int fd, const char *expected_version,
+                                              const char **reason);
+
 #endif

@@ -6,6 +6,8 @@
  * is the durability order that survives a crash at any point (the old file or the new one,
  * never a mix).
  */
+/* O_TMPFILE and memfd_create (ant_fsx_anon_open). */
+#define _GNU_SOURCE
 #include "ant/fsx.h"
 
 #include <dirent.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -642,4 +645,48 @@ out:
         *copied = total;
     free(buf);
     return err;
+}
+
+ant_err ant_fsx_anon_open(int dirfd, mode_t mode, int *fd)
+{
+    if (fd == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *fd = -1;
+    if (dirfd < 0 || (mode & ~(mode_t)0700) != 0)
+        return ANT_ERR_INVALID_ARG;
+    /* O_EXCL: the file can never be given a name with linkat, by us or anyone. */
+    int f = openat(dirfd, ".", O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, mode);
+    if (f < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        /* A file system without O_TMPFILE: anonymous memory has no name either. */
+        f = memfd_create("ant-private", MFD_CLOEXEC);
+        if (f >= 0 && fchmod(f, mode) != 0) {
+            close(f);
+            f = -1;
+        }
+    }
+    if (f < 0)
+        return errno == ENOSPC || errno == EDQUOT ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
+    *fd = f;
+    return ANT_OK;
+}
+
+ant_err ant_fsx_reopen_rdonly(int *fd)
+{
+    char path[64];
+    if (fd == NULL || *fd < 0)
+        return ANT_ERR_INVALID_ARG;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", *fd);
+    int r = open(path, O_RDONLY | O_CLOEXEC);
+    if (r < 0)
+        return ANT_ERR_IO;
+    struct stat a, b;
+    /* The same inode, or /proc is not what it claims to be. */
+    if (fstat(*fd, &a) != 0 || fstat(r, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino) {
+        close(r);
+        return ANT_ERR_IO;
+    }
+    close(*fd);
+    *fd = r;
+    return ANT_OK;
 }

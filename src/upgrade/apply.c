@@ -1,9 +1,12 @@
 /*
  * Installing a selected release on disk (ARCHITECTURE.md §5 steps 5-9): acquire the signed
  * archive (a re-verified cache hit, or a download under download.lock after looking in the
- * cache again), extract and validate the new binary in a private staging dir, store the
- * archive in the shared cache, and replace the on-disk binary once per host under
- * replace.lock.
+ * cache again), extract and validate the new binary, store the archive in the shared
+ * cache, and replace the on-disk binary once per host under replace.lock. The archive and
+ * the binary live in unnamed files (ant_fsx_anon_open) inside the staging dir: the bytes
+ * that were verified are the bytes extracted, executed for `--version` (execveat on the
+ * fd) and copied over the binary, whatever a process of the same uid does to the staging
+ * dir meanwhile.
  *
  * Host coordination is what keeps a host with N nodes at one download and one replacement:
  * the node holding download.lock keeps it until the archive is stored, so every other node
@@ -37,7 +40,6 @@
 
 #define DOWNLOAD_LOCK "download.lock"
 #define REPLACE_LOCK "replace.lock"
-#define DOWNLOAD_NAME "download.tar.gz"
 #define BACKUP_SUFFIX ".backup"
 #define BINARY_CAP ((uint64_t)512 << 20)
 
@@ -136,7 +138,8 @@ struct apply_ctx {
     char staging[PATH_MAX];
     int stagingfd;
     int download_lock;
-    int archivefd; /* the verified private copy */
+    int archivefd; /* the verified private copy (unnamed: ant_fsx_anon_open) */
+    int binfd;     /* the extracted binary (unnamed, read-only once written) */
     uint8_t sig[ANT_MLDSA65_SIGBYTES];
     bool hit;
 };
@@ -237,8 +240,8 @@ static ant_err try_cache(struct apply_ctx *c)
     const char *reason = NULL;
     if (c->u->cache == NULL)
         return ANT_ERR_NOT_FOUND;
-    ant_err err = ant_cache_get(c->u->cache, c->keys, c->version, c->platform, c->stagingfd,
-                                &reason);
+    ant_err err = ant_cache_get_fd(c->u->cache, c->keys, c->version, c->platform, c->stagingfd,
+                                   &c->archivefd, &reason);
     if (err == ANT_ERR_NOT_FOUND)
         return err;
     if (err != ANT_OK) {
@@ -248,10 +251,6 @@ static ant_err try_cache(struct apply_ctx *c)
                 c->version, tok);
         return ANT_ERR_NOT_FOUND;
     }
-    ant_err oerr = ant_fsx_open_capped(c->stagingfd, ANT_CACHE_STAGED_ARCHIVE,
-                                       c->u->cfg.archive_cap, &c->archivefd, &(uint64_t){0});
-    if (oerr != ANT_OK)
-        return oerr;
     c->hit = true;
     log_verified(c);
     ant_log(ANT_LOG_INFO, "upgrade", "Reused signature-verified cached archive for %s version=%s",
@@ -306,12 +305,11 @@ static ant_err download(struct apply_ctx *c, const char **stage)
 
     ant_log(ANT_LOG_INFO, "upgrade", "Downloading ant-node archive... version=%s url=%s",
             c->version, ch->asset_url);
-    fd = openat(c->stagingfd, DOWNLOAD_NAME, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                0600);
-    if (fd < 0) {
-        err = errno == ENOSPC ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
+    /* Unnamed: a process that can write the staging dir cannot swap the archive between
+     * its verification and its extraction (issue 13 item 5). */
+    err = ant_fsx_anon_open(c->stagingfd, 0600, &fd);
+    if (err != ANT_OK)
         goto out;
-    }
     err = ant_http_get_fd(ch->asset_url, &http, fd, c->u->cfg.archive_cap, NULL);
     if (err != ANT_OK)
         goto out;
@@ -387,9 +385,15 @@ static ant_err replace_binary(struct apply_ctx *c, const char **stage)
     ENGINE_FAULT("after-backup");
 
     *stage = "replace";
-    err = ant_fsx_open_capped(c->stagingfd, ANT_EXTRACT_MEMBER_NAME, BINARY_CAP, &in, &size);
-    if (err != ANT_OK)
+    /* From the very file that was validated (it has no name anyone could swap). */
+    struct stat sb;
+    if (fstat(c->binfd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+        (uint64_t)sb.st_size > BINARY_CAP || lseek(c->binfd, 0, SEEK_SET) != 0) {
+        err = ANT_ERR_IO;
         goto out;
+    }
+    size = (uint64_t)sb.st_size;
+    in = c->binfd;
     err = ant_fsx_tmp_open(dirfd, u->binary_name, 0755, &tmp);
     if (err != ANT_OK)
         goto out;
@@ -407,8 +411,6 @@ static ant_err replace_binary(struct apply_ctx *c, const char **stage)
         goto out;
     ENGINE_FAULT("after-rename");
 out:
-    if (in >= 0)
-        close(in);
     if (dirfd >= 0)
         close(dirfd);
     ant_fsx_unlock(lockfd);
@@ -447,6 +449,7 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
     c.stagingfd = -1;
     c.download_lock = -1;
     c.archivefd = -1;
+    c.binfd = -1;
     c.version = plan->version;
     c.platform = ant_release_host_platform();
     if (!plan->available || !u->have_choice ||
@@ -493,11 +496,18 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
         err = ANT_ERR_IO;
         goto out;
     }
-    err = ant_extract_binary(c.archivefd, c.stagingfd, NULL, &reason);
+    err = ant_fsx_anon_open(c.stagingfd, 0700, &c.binfd);
+    if (err != ANT_OK)
+        goto out;
+    err = ant_extract_binary_fd(c.archivefd, c.binfd, NULL, &reason);
+    if (err != ANT_OK)
+        goto out;
+    /* Read-only from here: the kernel runs a file only while nobody may write it. */
+    err = ant_fsx_reopen_rdonly(&c.binfd);
     if (err != ANT_OK)
         goto out;
     stage = "validate";
-    err = ant_validate_binary(c.staging, c.stagingfd, c.version, &reason);
+    err = ant_validate_binary_fd(c.binfd, c.version, &reason);
     if (err != ANT_OK)
         goto out;
 
@@ -534,6 +544,8 @@ out:
         engine_fail(u, c.version, stage, err);
     if (c.archivefd >= 0)
         close(c.archivefd);
+    if (c.binfd >= 0)
+        close(c.binfd);
     ant_fsx_unlock(c.download_lock);
     /* A staging dir in the shared cache is removed on the cache's fd, never by its path. */
     if (c.stagingfd >= 0 && u->cache != NULL)

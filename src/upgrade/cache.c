@@ -382,9 +382,11 @@ static ant_err staged_finish(int staging_dirfd, int fd, bool keep)
     return err;
 }
 
+/* With `out` NULL the private copy is ANT_CACHE_STAGED_ARCHIVE in the staging dir; else an
+ * unnamed file there, returned in *out (read-only, offset 0). */
 static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
                          const char *version, const char *platform, int staging_dirfd,
-                         const char **why)
+                         int *out, const char **why)
 {
     struct names n;
     ant_err err = make_names(version, platform, &n);
@@ -444,7 +446,8 @@ static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
         goto out;
     }
 
-    err = staged_create(staging_dirfd, &staged);
+    err = out != NULL ? ant_fsx_anon_open(staging_dirfd, 0600, &staged)
+                      : staged_create(staging_dirfd, &staged);
     if (err != ANT_OK) {
         err = fail(err, why, "cannot create the private copy");
         goto out;
@@ -470,12 +473,24 @@ static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
                                                       : "cannot copy and verify the archive");
         goto out;
     }
+    if (out != NULL) {
+        err = ant_fsx_reopen_rdonly(&staged);
+        if (err != ANT_OK) {
+            err = fail(err, why, "cannot reopen the private copy");
+            goto out;
+        }
+        *out = staged;
+        staged = -1;
+        goto out;
+    }
     err = staged_finish(staging_dirfd, staged, true);
     staged = -1;
     if (err != ANT_OK)
         err = fail(err, why, "cannot write the private copy");
 out:
-    if (staged >= 0)
+    if (staged >= 0 && out != NULL)
+        close(staged);
+    else if (staged >= 0)
         staged_finish(staging_dirfd, staged, false);
     free(metatext);
     if (sfd >= 0)
@@ -485,16 +500,18 @@ out:
     return err;
 }
 
-ant_err ant_cache_get(struct ant_cache *cache, const struct ant_trust_keys *keys,
-                      const char *version, const char *platform, int staging_dirfd,
-                      const char **reason)
+static ant_err get_logged(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                          const char *version, const char *platform, int staging_dirfd,
+                          int *out, const char **reason)
 {
     const char *why_local = NULL;
     const char **why = reason != NULL ? reason : &why_local;
     *why = NULL;
+    if (out != NULL)
+        *out = -1;
     if (cache == NULL || keys == NULL || version == NULL || platform == NULL || staging_dirfd < 0)
         return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
-    ant_err err = cache_get(cache, keys, version, platform, staging_dirfd, why);
+    ant_err err = cache_get(cache, keys, version, platform, staging_dirfd, out, why);
     if (err == ANT_OK)
         ant_log(ANT_LOG_INFO, "upgrade", "Cache hit verified version=%s platform=%s", version,
                 platform);
@@ -505,6 +522,22 @@ ant_err ant_cache_get(struct ant_cache *cache, const struct ant_trust_keys *keys
                 "Cache entry rejected version=%s platform=%s reason=\"%s\" error=\"%s\"", version,
                 platform, *why, ant_strerror(err));
     return err;
+}
+
+ant_err ant_cache_get(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                      const char *version, const char *platform, int staging_dirfd,
+                      const char **reason)
+{
+    return get_logged(cache, keys, version, platform, staging_dirfd, NULL, reason);
+}
+
+ant_err ant_cache_get_fd(struct ant_cache *cache, const struct ant_trust_keys *keys,
+                         const char *version, const char *platform, int staging_dirfd,
+                         int *archive_fd, const char **reason)
+{
+    if (archive_fd == NULL)
+        return ANT_ERR_INVALID_ARG;
+    return get_logged(cache, keys, version, platform, staging_dirfd, archive_fd, reason);
 }
 
 /* ---- store ----------------------------------------------------------------------- */
@@ -601,13 +634,14 @@ ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys
     if (!store_args_valid(cache, keys, version, platform, archive_fd, sig, siglen, why))
         return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
     char staging[PATH_MAX];
-    int sdfd = -1, staged = -1, copy = -1;
+    int sdfd = -1, copy = -1, bin = -1;
     ant_err err = ant_cache_staging_create(cache, staging, sizeof staging, &sdfd);
     if (err != ANT_OK)
         return fail(err, why, "cannot create a private staging directory");
 
-    /* 1. verify while copying into the private dir: later steps read only the copy */
-    err = staged_create(sdfd, &copy);
+    /* 1. verify while copying into an unnamed private file: later steps read only it, and
+     * no process that can write the staging dir (same uid) can swap it. */
+    err = ant_fsx_anon_open(sdfd, 0600, &copy);
     if (err != ANT_OK) {
         err = fail(err, why, "cannot create the private copy");
         goto out;
@@ -622,33 +656,39 @@ ant_err ant_cache_add(struct ant_cache *cache, const struct ant_trust_keys *keys
                                                 : "cannot copy and verify the archive");
         goto out;
     }
-    err = staged_finish(sdfd, copy, true);
-    copy = -1;
-    if (err != ANT_OK) {
-        err = fail(err, why, "cannot write the private copy");
-        goto out;
-    }
-    uint64_t ssize = 0;
-    err = ant_fsx_open_capped(sdfd, ANT_CACHE_STAGED_ARCHIVE, cache->archive_cap, &staged, &ssize);
+    err = ant_fsx_reopen_rdonly(&copy);
+    if (err == ANT_OK && lseek(copy, 0, SEEK_SET) != 0)
+        err = ANT_ERR_IO;
     if (err != ANT_OK) {
         err = fail(err, why, "cannot reopen the private copy");
         goto out;
     }
-    /* 2. extract, 3. validate: a signed archive that holds no runnable binary for this
-     * host is never stored, or every node on the host would take the poison pill. */
-    err = ant_extract_binary(staged, sdfd, NULL, why);
+    /* 2. extract into another unnamed file, 3. validate that very file: a signed archive
+     * that holds no runnable binary for this host is never stored, or every node on the
+     * host would take the poison pill. */
+    err = ant_fsx_anon_open(sdfd, 0700, &bin);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot create the private binary file");
+        goto out;
+    }
+    err = ant_extract_binary_fd(copy, bin, NULL, why);
     if (err != ANT_OK)
         goto out;
-    err = ant_validate_binary(staging, sdfd, version, why);
+    err = ant_fsx_reopen_rdonly(&bin);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot reopen the extracted binary");
+        goto out;
+    }
+    err = ant_validate_binary_fd(bin, version, why);
     if (err != ANT_OK)
         goto out;
     /* 4. store from the private copy, which is what was just validated */
-    err = ant_cache_store(cache, keys, version, platform, staged, sig, siglen, why);
+    err = ant_cache_store(cache, keys, version, platform, copy, sig, siglen, why);
 out:
     if (copy >= 0)
-        staged_finish(sdfd, copy, false);
-    if (staged >= 0)
-        close(staged);
+        close(copy);
+    if (bin >= 0)
+        close(bin);
     ant_cache_staging_remove(cache, staging, sdfd);
     return err;
 }

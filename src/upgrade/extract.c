@@ -131,16 +131,11 @@ static ant_err drain_member(struct archive *a, uint8_t *buf, int out_fd, uint64_
     }
 }
 
-ant_err ant_extract_binary(int archive_fd, int out_dirfd, const struct ant_extract_limits *limits,
-                           const char **reason)
+/* The binary goes either into `out_dirfd` as ANT_EXTRACT_MEMBER_NAME (temp + rename) or,
+ * with out_fd >= 0, straight into that (empty) file. */
+static ant_err extract(int archive_fd, int out_dirfd, int out_fd,
+                       const struct ant_extract_limits *limits, const char **why)
 {
-    const char *why_local = NULL;
-    const char **why = reason != NULL ? reason : &why_local;
-    *why = NULL;
-    if (archive_fd < 0 || out_dirfd < 0) {
-        *why = "invalid argument";
-        return ANT_ERR_INVALID_ARG;
-    }
     struct ant_extract_limits lim;
     if (limits != NULL)
         lim = *limits;
@@ -250,13 +245,15 @@ ant_err ant_extract_binary(int archive_fd, int out_dirfd, const struct ant_extra
             goto out;
         }
         found = true;
-        err = ant_fsx_tmp_open(out_dirfd, ANT_EXTRACT_MEMBER_NAME, 0755, &tmp);
-        if (err != ANT_OK) {
-            *why = "cannot create the extracted binary";
-            goto out;
+        if (out_fd < 0) {
+            err = ant_fsx_tmp_open(out_dirfd, ANT_EXTRACT_MEMBER_NAME, 0755, &tmp);
+            if (err != ANT_OK) {
+                *why = "cannot create the extracted binary";
+                goto out;
+            }
         }
-        err = drain_member(a, buf, ant_fsx_tmp_fd(tmp), lim.member_cap, lim.total_cap, &total,
-                           why);
+        err = drain_member(a, buf, out_fd >= 0 ? out_fd : ant_fsx_tmp_fd(tmp), lim.member_cap,
+                           lim.total_cap, &total, why);
         if (err != ANT_OK)
             goto out;
     }
@@ -265,13 +262,18 @@ ant_err ant_extract_binary(int archive_fd, int out_dirfd, const struct ant_extra
         *why = "archive has no ant-node member at its root";
         goto out;
     }
-    err = ant_fsx_tmp_commit(tmp, ANT_EXTRACT_MEMBER_NAME);
-    tmp = NULL;
-    if (err != ANT_OK)
-        *why = "cannot install the extracted binary in the staging directory";
+    if (out_fd < 0) {
+        err = ant_fsx_tmp_commit(tmp, ANT_EXTRACT_MEMBER_NAME);
+        tmp = NULL;
+        if (err != ANT_OK)
+            *why = "cannot install the extracted binary in the staging directory";
+    }
 out:
     if (tmp != NULL)
         ant_fsx_tmp_abort(tmp);
+    /* Nothing of a rejected archive stays in the caller's file either. */
+    if (err != ANT_OK && out_fd >= 0 && ftruncate(out_fd, 0) != 0)
+        err = ANT_ERR_IO;
     char detail[160] = "";
     if (a != NULL && archive_error_string(a) != NULL)
         snprintf(detail, sizeof detail, "%s", archive_error_string(a));
@@ -282,4 +284,32 @@ out:
         ant_log(ANT_LOG_WARN, "upgrade", "Archive rejected reason=\"%s\" error=\"%s\" detail=\"%s\"",
                 *why, ant_strerror(err), detail);
     return err;
+}
+
+ant_err ant_extract_binary(int archive_fd, int out_dirfd, const struct ant_extract_limits *limits,
+                           const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    if (archive_fd < 0 || out_dirfd < 0) {
+        *why = "invalid argument";
+        return ANT_ERR_INVALID_ARG;
+    }
+    return extract(archive_fd, out_dirfd, -1, limits, why);
+}
+
+ant_err ant_extract_binary_fd(int archive_fd, int out_fd, const struct ant_extract_limits *limits,
+                              const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    struct stat st;
+    if (archive_fd < 0 || out_fd < 0 || fstat(out_fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size != 0 || lseek(out_fd, 0, SEEK_SET) != 0) {
+        *why = "invalid argument";
+        return ANT_ERR_INVALID_ARG;
+    }
+    return extract(archive_fd, -1, out_fd, limits, why);
 }

@@ -90,18 +90,10 @@ static ant_err check_interp(int fd, const Elf64_Phdr *ph, uint64_t size, const c
     return ANT_OK;
 }
 
-ant_err ant_validate_elf(int dirfd, const char *name, const char **reason)
+/* The ELF checks on an open regular file of `size` bytes. */
+static ant_err check_elf(int fd, uint64_t size, const char **why)
 {
-    const char *why_local = NULL;
-    const char **why = reason != NULL ? reason : &why_local;
-    *why = NULL;
-    int fd = -1;
-    uint64_t size = 0;
-    /* The cap only bounds what a header may point at; the member cap already limited it. */
-    ant_err err = ant_fsx_open_capped(dirfd, name, UINT64_MAX, &fd, &size);
-    if (err != ANT_OK)
-        return reject(err, why, "cannot open the new binary as a regular file");
-
+    ant_err err = ANT_OK;
     Elf64_Ehdr eh;
     if (size < EI_NIDENT || !pread_exact(fd, eh.e_ident, EI_NIDENT, 0) ||
         memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
@@ -156,8 +148,36 @@ ant_err ant_validate_elf(int dirfd, const char *name, const char **reason)
             goto out;
     }
 out:
+    return err;
+}
+
+ant_err ant_validate_elf(int dirfd, const char *name, const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    int fd = -1;
+    uint64_t size = 0;
+    /* The cap only bounds what a header may point at; the member cap already limited it. */
+    ant_err err = ant_fsx_open_capped(dirfd, name, UINT64_MAX, &fd, &size);
+    if (err != ANT_OK)
+        return reject(err, why, "cannot open the new binary as a regular file");
+    err = check_elf(fd, size, why);
     close(fd);
     return err;
+}
+
+ant_err ant_validate_elf_fd(int fd, const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return reject(ANT_ERR_INVALID_ARG, why, "invalid argument");
+    if (!S_ISREG(st.st_mode))
+        return reject(ANT_ERR_UNSAFE_FILE, why, "the new binary is not a regular file");
+    return check_elf(fd, (uint64_t)st.st_size, why);
 }
 
 static uint64_t now_ms(void)
@@ -174,6 +194,7 @@ struct target {
     const char *workdir;
     int dirfd;
     const char *name;
+    int execfd; /* >= 0: execute this open file itself (execveat), nothing by name */
 };
 
 /* Child side, between fork and exec: only async-signal-safe calls. */
@@ -181,7 +202,14 @@ static void child_exec(const struct target *t, int out_w, int devnull)
 {
     const char *path = t->path;
     static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
-    char *argv[] = {(char *)(t->dirfd >= 0 ? t->name : path), "--version", NULL};
+    char *argv[] = {(char *)(t->execfd >= 0  ? "ant-node"
+                             : t->dirfd >= 0 ? t->name
+                                             : path),
+                    "--version", NULL};
+    /* Above the standard descriptors before they are replaced, whatever number it had. */
+    int xfd = t->execfd >= 0 ? fcntl(t->execfd, F_DUPFD, 3) : -1;
+    if (t->execfd >= 0 && xfd < 0)
+        _exit(126);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -193,11 +221,20 @@ static void child_exec(const struct target *t, int out_w, int devnull)
     if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
         dup2(devnull, STDERR_FILENO) < 0)
         _exit(126);
-    if (t->dirfd >= 0 ? fchdir(t->dirfd) != 0 : t->workdir != NULL && chdir(t->workdir) != 0)
+    if (t->execfd >= 0 ? chdir("/") != 0
+        : t->dirfd >= 0 ? fchdir(t->dirfd) != 0
+                        : t->workdir != NULL && chdir(t->workdir) != 0)
         _exit(126);
+    /* The file to run stays open as fd 3 (without close-on-exec), everything above goes. */
+    unsigned first = 3;
+    if (xfd >= 0) {
+        if (xfd != 3 && dup2(xfd, 3) != 3)
+            _exit(126);
+        first = 4;
+    }
     /* Descriptors the parent opened without O_CLOEXEC must not reach the new binary. */
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0)
+    if (syscall(SYS_close_range, first, ~0u, 0u) != 0)
 #endif
     {
         /* Kernels before 5.9: every descriptor the limit allows (a lowered limit leaves
@@ -207,8 +244,17 @@ static void child_exec(const struct target *t, int out_w, int devnull)
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
             rl.rlim_cur < bound)
             bound = rl.rlim_cur < 4096 ? 4096 : rl.rlim_cur;
-        for (int fd = 3; (rlim_t)fd < bound; fd++)
+        for (int fd = (int)first; (rlim_t)fd < bound; fd++)
             close(fd);
+    }
+    /* Safety: with an exec fd, the very file that was verified is what runs; no path is
+     * looked up at all, so nothing swapped in under any name can take its place. */
+    if (xfd >= 0) {
+        syscall(SYS_execveat, 3, "", argv, envp, AT_EMPTY_PATH);
+        /* Without execveat (kernels before 3.19, valgrind before 3.20): the magic link of
+         * the same descriptor, which names that open file and nothing else. */
+        execve("/proc/self/fd/3", argv, envp);
+        _exit(127);
     }
     /* Safety: with a directory fd, the working directory is now that very directory (the
      * one the ELF checks read through), so "./ant-node" is resolved inside it and the
@@ -249,7 +295,7 @@ static ant_err run_version(const struct target *t, unsigned timeout_ms, char *ve
     *why = NULL;
     if (version != NULL && cap > 0)
         version[0] = '\0';
-    if (path == NULL || version == NULL || cap == 0) {
+    if ((path == NULL && t->execfd < 0) || version == NULL || cap == 0) {
         *why = "invalid argument";
         return ANT_ERR_INVALID_ARG;
     }
@@ -380,8 +426,45 @@ out:
 ant_err ant_validate_run_version(const char *path, const char *workdir, unsigned timeout_ms,
                                  char *version, size_t cap, const char **reason)
 {
-    struct target t = {.path = path, .workdir = workdir, .dirfd = -1, .name = NULL};
+    struct target t = {.path = path, .workdir = workdir, .dirfd = -1, .name = NULL, .execfd = -1};
     return run_version(&t, timeout_ms, version, cap, reason);
+}
+
+ant_err ant_validate_run_version_fd(int fd, unsigned timeout_ms, char *version, size_t cap,
+                                    const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    if (fd < 0) {
+        *why = "invalid argument";
+        return ANT_ERR_INVALID_ARG;
+    }
+    struct target t = {.path = NULL, .workdir = NULL, .dirfd = -1, .name = NULL, .execfd = fd};
+    return run_version(&t, timeout_ms, version, cap, why);
+}
+
+ant_err ant_validate_binary_fd(int fd, const char *expected_version, const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    if (fd < 0 || expected_version == NULL) {
+        *why = "invalid argument";
+        return ANT_ERR_INVALID_ARG;
+    }
+    ant_err err = ant_validate_elf_fd(fd, why);
+    if (err != ANT_OK)
+        return err;
+    char got[ANT_VALIDATE_OUTPUT_CAP];
+    err = ant_validate_run_version_fd(fd, ANT_VALIDATE_TIMEOUT_MS, got, sizeof got, why);
+    if (err != ANT_OK)
+        return err;
+    if (strcmp(got, expected_version) != 0) {
+        ant_log(ANT_LOG_WARN, "upgrade", "New binary reports another version expected=%s got=%s",
+                expected_version, got);
+        return reject(ANT_ERR_MISMATCH, why, "the binary reports a different version than expected");
+    }
+    return ANT_OK;
 }
 
 ant_err ant_validate_binary(const char *dir_path, int dirfd, const char *expected_version,
@@ -404,7 +487,8 @@ ant_err ant_validate_binary(const char *dir_path, int dirfd, const char *expecte
         return ANT_ERR_INVALID_ARG;
     }
     char got[ANT_VALIDATE_OUTPUT_CAP];
-    struct target t = {.path = path, .workdir = dir_path, .dirfd = dirfd, .name = "./ant-node"};
+    struct target t = {.path = path, .workdir = dir_path, .dirfd = dirfd, .name = "./ant-node",
+                       .execfd = -1};
     err = run_version(&t, ANT_VALIDATE_TIMEOUT_MS, got, sizeof got, why);
     if (err != ANT_OK)
         return err;

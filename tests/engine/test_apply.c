@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,12 +173,107 @@ static void test_rejected_releases_never_install(void)
     world_free(&w);
 }
 
+
+/*
+ * The same-uid racer of issue 13 item 5: a process of the node's uid (not itself a node)
+ * watches the shared cache dir with inotify, and the moment a `.staging-*` dir appears it
+ * plants its own binary there as `ant-node`, then keeps renaming it over `ant-node`
+ * whenever that name is created or moved in (and every millisecond besides), for as long
+ * as the upgrade runs. Its binary is a
+ * well-formed ELF that answers `--version` with the expected version (a copy of the
+ * failing 0.2.0 stand-in), so nothing but the bytes differ. The upgrade must install the
+ * signed release's bytes, never the racer's.
+ */
+static pid_t start_racer(const char *cache, const char *evil, const char *stop)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (in < 0 || inotify_add_watch(in, cache, IN_CREATE) < 0)
+        _exit(2);
+    char dirs[64][480];
+    int wds[64];
+    int ndirs = 0;
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    unsigned swaps = 0;
+    while (access(stop, F_OK) != 0) {
+        ssize_t len = read(in, buf, sizeof buf);
+        if (len <= 0) {
+            /* Keep swapping into every known staging dir even without events. */
+            for (int d = 0; d < ndirs; d++) {
+                char tmp[600], dst[600];
+                snprintf(tmp, sizeof tmp, "%.470s/.racer", dirs[d]);
+                snprintf(dst, sizeof dst, "%.470s/ant-node", dirs[d]);
+                if (sh("cp '%s' '%s' 2>/dev/null && mv -f '%s' '%s' 2>/dev/null", evil, tmp, tmp,
+                       dst) == 0)
+                    swaps++;
+            }
+            usleep(1000);
+            continue;
+        }
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+            p += sizeof *ev + ev->len;
+            if (ev->len == 0)
+                continue;
+            if (strncmp(ev->name, ".staging-", 9) == 0 && ndirs < 64) {
+                snprintf(dirs[ndirs], sizeof dirs[ndirs], "%.255s/%.200s", cache, ev->name);
+                wds[ndirs] = inotify_add_watch(in, dirs[ndirs], IN_CREATE | IN_MOVED_TO |
+                                                                    IN_CLOSE_WRITE);
+                char dst[600];
+                snprintf(dst, sizeof dst, "%.470s/ant-node", dirs[ndirs]);
+                if (sh("cp '%s' '%s' 2>/dev/null", evil, dst) == 0)
+                    swaps++;
+                ndirs++;
+                continue;
+            }
+            for (int d = 0; d < ndirs; d++) {
+                if (ev->wd != wds[d] || strcmp(ev->name, "ant-node") != 0)
+                    continue;
+                char tmp[600], dst[600];
+                snprintf(tmp, sizeof tmp, "%.470s/.racer", dirs[d]);
+                snprintf(dst, sizeof dst, "%.470s/ant-node", dirs[d]);
+                if (sh("cp '%s' '%s' 2>/dev/null && mv -f '%s' '%s' 2>/dev/null", evil, tmp, tmp,
+                       dst) == 0)
+                    swaps++;
+            }
+        }
+    }
+    _exit(swaps > 0 ? 0 : 3);
+}
+
+static void test_same_uid_staging_racer_cannot_swap(void)
+{
+    struct world w;
+    char stop[400];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    snprintf(stop, sizeof stop, "%s/racer.stop", w.dir);
+    /* Created first, so the racer watches the cache dir before any staging dir exists. */
+    CHECK(sh("mkdir -p '%s' && chmod 700 '%s'", w.cache, w.cache) == 0);
+    pid_t racer = start_racer(w.cache, FAKE_V2FAIL, stop);
+    CHECK(racer > 0);
+    usleep(100000);
+    int code = world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000);
+    CHECK(sh("touch '%s'", stop) == 0);
+    int rstatus = world_wait(racer, 10000);
+    /* The racer did plant its binary (or the test proves nothing). */
+    CHECK_INT(rstatus, 0);
+    CHECK_INT(code, 0);
+    CHECK_MSG(sh("cmp -s '%s' '%s'", w.binary, FAKE_V2) == 0,
+              "the installed binary is not the signed release's (racer's bytes installed)");
+    CHECK(sh("cmp -s '%s' '%s'", w.binary, FAKE_V2FAIL) != 0);
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_download_lock_outlasts_slow_download),
     ANT_TEST(test_meta_alloc_failure_fails_store),
     ANT_TEST(test_apply_single_node),
     ANT_TEST(test_fifteen_nodes_one_download_one_replacement),
     ANT_TEST(test_rejected_releases_never_install),
+    ANT_TEST(test_same_uid_staging_racer_cannot_swap),
 };
 
 ANT_TEST_MAIN(cases)

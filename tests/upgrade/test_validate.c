@@ -7,9 +7,11 @@
  */
 #include <elf.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ant/fsx.h"
 #include "ant/validate.h"
 #include "fixtures.h"
 #include "test.h"
@@ -247,11 +249,53 @@ static void test_run_version_helper(void)
     CHECK(reason != NULL && strstr(reason, "could not be executed") != NULL);
 }
 
+
+/* Writes `data` into an unnamed file under the test root and returns it read-only. */
+static int anon_with(const void *data, size_t len)
+{
+    int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
+    CHECK(dfd >= 0);
+    CHECK_OK(ant_fsx_anon_open(dfd, 0700, &fd));
+    close(dfd);
+    CHECK(fd >= 0 && write(fd, data, len) == (ssize_t)len);
+    CHECK_OK(ant_fsx_reopen_rdonly(&fd));
+    return fd;
+}
+
+/* The fd variants (issue 13 item 5): the unnamed file that was checked is the one that
+ * runs; it has no name in the directory at all; the same rejections hold. */
+static void test_fd_variants_run_the_unnamed_file(void)
+{
+    ensure_root();
+    size_t len = 0;
+    uint8_t *good = fake("0.2.0", &len);
+    int fd = anon_with(good, len);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && st.st_nlink == 0 && S_ISREG(st.st_mode));
+    CHECK(fcntl(fd, F_GETFL) >= 0 && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
+    const char *reason = "unset";
+    CHECK_OK(ant_validate_binary_fd(fd, "0.2.0", &reason));
+    CHECK(reason == NULL);
+    CHECK_ERR(ant_validate_binary_fd(fd, "0.3.0", &reason), ANT_ERR_MISMATCH);
+    char v[64];
+    CHECK_OK(ant_validate_run_version_fd(fd, 5000, v, sizeof v, &reason));
+    CHECK_STR(v, "0.2.0");
+    close(fd);
+
+    static const char script[] = "#!/bin/sh\necho 'ant-node 0.2.0'\n";
+    fd = anon_with(script, sizeof script - 1);
+    CHECK_ERR(ant_validate_binary_fd(fd, "0.2.0", &reason), ANT_ERR_BAD_BINARY);
+    close(fd);
+    CHECK_ERR(ant_validate_binary_fd(-1, "0.2.0", &reason), ANT_ERR_INVALID_ARG);
+    free(good);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_good_binary),
     ANT_TEST(test_each_rejection_has_its_own_reason),
     ANT_TEST(test_malformed_elf_headers),
     ANT_TEST(test_run_version_helper),
+    ANT_TEST(test_fd_variants_run_the_unnamed_file),
 };
 
 ANT_TEST_MAIN(tests)
