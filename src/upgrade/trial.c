@@ -19,10 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ant/fsx.h"
 #include "ant/log.h"
+#include "ant/validate.h"
 #include "upgrade/engine.h"
 
 #define HOST_BAD_SUFFIX ".bad-versions"
@@ -75,6 +77,27 @@ out:
     if (in >= 0)
         close(in);
     return err;
+}
+
+/* Copies `size` bytes of the open file `in` (from offset 0) to `dst` in `dirfd`
+ * atomically with `mode`. */
+static ant_err copy_fd_to(int dirfd, int in, uint64_t size, const char *dst, mode_t mode)
+{
+    struct ant_fsx_tmp *tmp = NULL;
+    uint64_t copied = 0;
+    if (lseek(in, 0, SEEK_SET) != 0)
+        return ANT_ERR_IO;
+    ant_err err = ant_fsx_tmp_open(dirfd, dst, mode, &tmp);
+    if (err != ANT_OK)
+        return err;
+    err = ant_fsx_copy_fd(in, ant_fsx_tmp_fd(tmp), size, &copied);
+    if (err == ANT_OK && copied != size)
+        err = ANT_ERR_TRUNCATED;
+    if (err != ANT_OK) {
+        ant_fsx_tmp_abort(tmp);
+        return err;
+    }
+    return ant_fsx_tmp_commit(tmp, dst);
 }
 
 static bool host_bad_name(const struct ant_upgrade *u, char *name, size_t cap)
@@ -323,7 +346,7 @@ static ant_err restore_backup(struct ant_upgrade *u, const char *failed, const c
 {
     char backup[NAME_MAX + 1];
     char ondisk[ANT_SEMVER_TEXT_MAX];
-    int dirfd = -1, lockfd = -1;
+    int dirfd = -1, lockfd = -1, bfd = -1;
     ant_err err;
 
     restored[0] = '\0';
@@ -336,9 +359,15 @@ static ant_err restore_backup(struct ant_upgrade *u, const char *failed, const c
     err = engine_replace_lock(u, &lockfd);
     if (err != ANT_OK)
         return err;
-    err = engine_open_binary_dir(u, &dirfd);
-    if (err != ANT_OK)
+    /* What runs next comes from this directory: it must be ours (or root's) and closed to
+     * everyone else, like the cache dir, or whoever can write it picks our next binary. */
+    err = ant_fsx_open_trusted_dir(u->binary_dir, false, &dirfd);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "upgrade",
+                "Binary directory unsafe, not restoring backup path=%s error=\"%s\"", u->binary_dir,
+                ant_strerror(err));
         goto out;
+    }
 
     if (engine_binary_version(u->binary_path, ondisk, sizeof ondisk) == ANT_OK &&
         cmp_text(ondisk, failed) < 0) {
@@ -348,9 +377,24 @@ static ant_err restore_backup(struct ant_upgrade *u, const char *failed, const c
         err = ANT_OK;
         goto out;
     }
+    /* The backup is opened once (no symlink, a regular file of ours or root's that nobody
+     * else may write), and that one open file is asked for its version and copied. */
+    uint64_t bsize = 0;
+    struct stat bst;
+    err = ant_fsx_open_capped(dirfd, backup, BINARY_CAP, &bfd, &bsize);
+    if (err == ANT_OK && (fstat(bfd, &bst) != 0 || (bst.st_uid != geteuid() && bst.st_uid != 0) ||
+                          (bst.st_mode & 022) != 0))
+        err = ANT_ERR_UNSAFE_FILE;
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "upgrade", "Backup binary unsafe, not restoring it path=%s error=\"%s\"",
+                backup_path, ant_strerror(err));
+        goto out;
+    }
     /* The backup must itself be a working older binary, or restoring it helps nobody. */
     char bversion[ANT_SEMVER_TEXT_MAX];
-    err = engine_binary_version(backup_path, bversion, sizeof bversion);
+    const char *why = NULL;
+    err = ant_validate_run_version_fd(bfd, ANT_VALIDATE_TIMEOUT_MS, bversion, sizeof bversion,
+                                      &why);
     if (err != ANT_OK)
         goto out;
     if (cmp_text(bversion, failed) >= 0) {
@@ -364,11 +408,13 @@ static ant_err restore_backup(struct ant_upgrade *u, const char *failed, const c
         err = ANT_ERR_DOWNGRADE;
         goto out;
     }
-    err = engine_copy_file(dirfd, backup, u->binary_name, 0755);
+    err = copy_fd_to(dirfd, bfd, bsize, u->binary_name, 0755);
     if (err != ANT_OK)
         goto out;
     state_copy(restored, cap, bversion);
 out:
+    if (bfd >= 0)
+        close(bfd);
     if (dirfd >= 0)
         close(dirfd);
     ant_fsx_unlock(lockfd);

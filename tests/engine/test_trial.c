@@ -211,6 +211,55 @@ static void test_bad_mark_expires_retried_then_permanent(void)
     world_free(&w);
 }
 
+
+/*
+ * Issue 13 item 8: on rollback `<binary>.backup` was restored and run without looking at
+ * who can write the binary's directory, so anyone who could write there chose what the
+ * node ran next. The directory must pass the cache dir's rules (owner = euid or root, no
+ * group/other write) and the backup must be a regular file of ours, not writable by
+ * others; otherwise the rollback is refused and logged.
+ */
+static void test_unsafe_binary_dir_blocks_rollback(void)
+{
+    struct world w;
+    char backup[400];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2FAIL, NULL) == 0);
+    snprintf(backup, sizeof backup, "%s.backup", w.binary);
+    static const int episode[] = {75, 1, 1, 1};
+    for (size_t i = 0; i < sizeof episode / sizeof episode[0]; i++)
+        CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), episode[i]);
+
+    /* A world-writable binary dir (another user could have planted .backup). */
+    CHECK(sh("chmod 0777 '%s'", w.bin) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 1);
+    check_version(w.binary, "0.2.0");
+    CHECK_INT(world_log_count(&w, 0, "Binary directory unsafe, not restoring backup"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Rolling back failed upgrade"), 0);
+
+    /* Group-writable: refused too. */
+    CHECK(sh("chmod 0770 '%s'", w.bin) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 1);
+    CHECK_INT(world_log_count(&w, 0, "Binary directory unsafe, not restoring backup"), 2);
+
+    /* A safe dir but a backup others may write, then a backup that is a symlink. */
+    CHECK(sh("chmod 0755 '%s' && chmod 0666 '%s'", w.bin, backup) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 1);
+    CHECK_INT(world_log_count(&w, 0, "Backup binary unsafe, not restoring it"), 1);
+    CHECK(sh("mv '%s' '%s.real' && chmod 0755 '%s.real' && ln -s '%s.real' '%s'", backup, backup,
+             backup, backup, backup) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 1);
+    CHECK_INT(world_log_count(&w, 0, "Backup binary unsafe, not restoring it"), 2);
+    check_version(w.binary, "0.2.0");
+
+    /* Once both are safe again the rollback happens. */
+    CHECK(sh("rm '%s' && mv '%s.real' '%s'", backup, backup, backup) == 0);
+    CHECK_INT(world_run(&w, w.binary, "run", 0, service, NULL, 20000), 75);
+    check_version(w.binary, "0.1.0");
+    CHECK_INT(world_log_count(&w, 0, "Rolling back failed upgrade version=0.2.0"), 1);
+    world_free(&w);
+}
+
 static void test_healthy_release_confirmed_and_floor_holds(void)
 {
     struct world w;
@@ -384,6 +433,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_deleted_exe_resolved_to_live_path),
     ANT_TEST(test_failing_release_rolled_back_never_retried),
     ANT_TEST(test_bad_mark_expires_retried_then_permanent),
+    ANT_TEST(test_unsafe_binary_dir_blocks_rollback),
     ANT_TEST(test_healthy_release_confirmed_and_floor_holds),
     ANT_TEST(test_rollback_never_below_confirmed),
     ANT_TEST(test_rollback_restarts_nodes_on_deleted_inode),
