@@ -71,7 +71,12 @@ ANT_MUST_CHECK ant_err dn_path(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* mkdir -p with mode 0700 for every created component; an existing dir is kept. */
 ANT_MUST_CHECK ant_err dn_mkdirs(const char *path, mode_t mode);
-/* Resolves a devnet dir (creating it 0700 when create) to its realpath. */
+/* Makes a devnet dir absolute (creating it 0700 when create) and checks it as trusted:
+ * no symlink on its path, the dir owned by the euid and not group/other-writable, every
+ * parent owned by root or the euid and not writable by others unless sticky. Every
+ * devnet command resolves its --dir through this. Errors: ANT_ERR_UNSAFE_FILE (logged with
+ * the reason), ANT_ERR_NOT_FOUND, ANT_ERR_INVALID_ARG (`.`/`..` components, too long),
+ * ANT_ERR_IO. */
 ANT_MUST_CHECK ant_err dn_resolve_dir(const char *dir, bool create, char *out, size_t cap);
 /* Writes a whole file atomically at an absolute path (ant_fsx_write_atomic in its dir). */
 ANT_MUST_CHECK ant_err dn_write_file(const char *path, const void *data, size_t len,

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,8 +127,28 @@ static ant_err start_node(struct sup *s, unsigned i)
             return ANT_ERR_IO;
         }
     }
+    /* The node runs from its host's bin dir, opened here once and checked on its fd (ours,
+     * not writable by others); the child executes `ant-node` relative to that fd and never
+     * through a symlink, so no path is resolved again between the check and the exec. */
+    char bindir[PATH_MAX];
+    int binfd = -1;
+    struct stat bst;
+    e = dn_path(bindir, sizeof bindir, "%s/hosts/h%u/bin", c->dir, i / c->nodes);
+    if (e == ANT_OK)
+        binfd = open(bindir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (binfd < 0 || fstat(binfd, &bst) != 0 || bst.st_uid != geteuid() ||
+        (bst.st_mode & 022) != 0) {
+        ant_log(ANT_LOG_ERROR, "devnet", "Refusing to start node from unsafe bin dir path=%s",
+                bindir);
+        if (binfd >= 0)
+            close(binfd);
+        if (nsfd >= 0)
+            close(nsfd);
+        return e != ANT_OK ? e : ANT_ERR_UNSAFE_FILE;
+    }
     int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (logfd < 0) {
+        close(binfd);
         if (nsfd >= 0)
             close(nsfd);
         return ANT_ERR_IO;
@@ -135,6 +156,7 @@ static ant_err start_node(struct sup *s, unsigned i)
     pid_t pid = fork();
     if (pid < 0) {
         close(logfd);
+        close(binfd);
         if (nsfd >= 0)
             close(nsfd);
         return ANT_ERR_IO;
@@ -158,10 +180,11 @@ static ant_err start_node(struct sup *s, unsigned i)
             (void)w;
             _exit(126);
         }
-        execv(argv[0], argv);
+        syscall(SYS_execveat, binfd, "ant-node", argv, environ, AT_SYMLINK_NOFOLLOW);
         _exit(127);
     }
     close(logfd);
+    close(binfd);
     if (nsfd >= 0)
         close(nsfd);
     double now = dn_now();

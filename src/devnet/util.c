@@ -73,6 +73,86 @@ ant_err dn_mkdirs(const char *path, mode_t mode)
     return ANT_OK;
 }
 
+/*
+ * The trusted-dir walk of dn_resolve_dir: opens every component of the absolute path
+ * `abs` from "/" with O_NOFOLLOW (a symlink anywhere is refused) and checks each on its
+ * open fd. A parent must be owned by root or the euid and not writable by group or others
+ * unless sticky (like /tmp, where others cannot rename what we own); the dir itself must
+ * be owned by the euid and not group/other-writable. The devnet's supervisor runs as this
+ * user (root with --netns) and executes what lies under the dir: anyone else who can
+ * write any part of the chain could swap `hosts/` and choose what it runs.
+ */
+static ant_err walk_trusted(const char *abs, char *norm, size_t cap)
+{
+    char buf[PATH_MAX];
+    ant_err e = dn_path(buf, sizeof buf, "%s", abs);
+    if (e != ANT_OK || buf[0] != '/')
+        return ANT_ERR_INVALID_ARG;
+    int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ANT_ERR_IO;
+    size_t used = 0;
+    norm[0] = '\0';
+    char *save = NULL;
+    const char *why = NULL;
+    e = ANT_OK;
+    for (char *comp = strtok_r(buf + 1, "/", &save);; comp = strtok_r(NULL, "/", &save)) {
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            e = ANT_ERR_IO;
+            break;
+        }
+        bool last = comp == NULL;
+        uid_t me = geteuid();
+        if (last ? st.st_uid != me : st.st_uid != me && st.st_uid != 0)
+            why = "owned by another user";
+        else if ((st.st_mode & 022) != 0 && (last || (st.st_mode & S_ISVTX) == 0))
+            why = "writable by group or others";
+        if (why != NULL) {
+            ant_log(ANT_LOG_ERROR, "devnet",
+                    "Refusing devnet dir: %s must be owned by uid %u (parents: or root) and not "
+                    "group/world-writable (parents: unless sticky) reason=\"%s\" path=%s owner=%u "
+                    "mode=%04o",
+                    last ? "the dir" : "a parent", (unsigned)me, why,
+                    norm[0] != '\0' ? norm : "/", (unsigned)st.st_uid,
+                    (unsigned)(st.st_mode & 07777));
+            e = ANT_ERR_UNSAFE_FILE;
+            break;
+        }
+        if (last)
+            break;
+        if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+            e = ANT_ERR_INVALID_ARG;
+            break;
+        }
+        size_t l = strlen(comp);
+        if (used + 1 + l >= cap) {
+            e = ANT_ERR_INVALID_ARG;
+            break;
+        }
+        norm[used++] = '/';
+        memcpy(norm + used, comp, l + 1);
+        used += l;
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0) {
+            int err = errno;
+            if (err == ELOOP || err == ENOTDIR) {
+                ant_log(ANT_LOG_ERROR, "devnet",
+                        "Refusing devnet dir: a symlink or not a directory on its path path=%s",
+                        norm);
+                e = ANT_ERR_UNSAFE_FILE;
+            } else {
+                e = err == ENOENT ? ANT_ERR_NOT_FOUND : ANT_ERR_IO;
+            }
+            break;
+        }
+        close(fd);
+        fd = next;
+    }
+    close(fd);
+    return e;
+}
+
 ant_err dn_resolve_dir(const char *dir, bool create, char *out, size_t cap)
 {
     char abs[PATH_MAX];
@@ -92,10 +172,12 @@ ant_err dn_resolve_dir(const char *dir, bool create, char *out, size_t cap)
         if (e != ANT_OK)
             return e;
     }
-    char real[PATH_MAX];
-    if (realpath(abs, real) == NULL)
-        return errno == ENOENT ? ANT_ERR_NOT_FOUND : ANT_ERR_IO;
-    return dn_path(out, cap, "%s", real);
+    /* No realpath: a symlink on the way is refused, not followed. */
+    char norm[PATH_MAX];
+    ant_err e = walk_trusted(abs, norm, sizeof norm);
+    if (e != ANT_OK)
+        return e;
+    return dn_path(out, cap, "%s", norm[0] != '\0' ? norm : "/");
 }
 
 /* Splits an absolute path into an open parent dir fd and the last component. */

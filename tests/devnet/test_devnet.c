@@ -586,6 +586,66 @@ static void test_report_without_publish_is_not_found(void)
     rm_rf(dir);
 }
 
+
+/*
+ * Issue 13 item 7: `ant-devnet --dir` took a directory someone else owned (or one made
+ * 0777 by another user), whose `hosts/` that user could swap so that the root supervisor
+ * executed their binary. The dir and every parent must now be safe: the dir owned by the
+ * euid and not group/other-writable, each parent owned by root or the euid and not
+ * writable by others unless sticky, and no symlink anywhere on the path.
+ */
+static void test_dir_must_be_trusted(void)
+{
+    char base[128], dir[256], real[PATH_MAX], link[300];
+    make_tmpdir(base, sizeof base);
+    snprintf(dir, sizeof dir, "%s/devnet", base);
+    /* A fresh dir (created by us, 0700) passes, made or not. */
+    CHECK_OK(dn_resolve_dir(dir, true, real, sizeof real));
+    CHECK_STR(real, dir);
+    CHECK_OK(dn_resolve_dir(dir, false, real, sizeof real));
+
+    /* World-writable (the attack), group-writable. */
+    CHECK(chmod(dir, 0777) == 0);
+    CHECK_ERR(dn_resolve_dir(dir, false, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+    CHECK_ERR(ant_devnet_status(dir, stdout), ANT_ERR_UNSAFE_FILE);
+    CHECK_ERR(ant_devnet_down(dir), ANT_ERR_UNSAFE_FILE);
+    struct ant_devnet_up_opts up = {.dir = dir, .binary = "/bin/true", .hosts = 1,
+                                    .nodes_per_host = 1};
+    CHECK_ERR(ant_devnet_up(&up), ANT_ERR_UNSAFE_FILE);
+    char hosts[300];
+    snprintf(hosts, sizeof hosts, "%s/hosts", dir);
+    struct stat st;
+    CHECK(stat(hosts, &st) != 0); /* nothing was built in it */
+    CHECK(chmod(dir, 0770) == 0);
+    CHECK_ERR(dn_resolve_dir(dir, false, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+    CHECK(chmod(dir, 0700) == 0);
+
+    /* Owned by someone else (needs root to set up). */
+    if (geteuid() == 0) {
+        CHECK(chown(dir, 65534, 65534) == 0);
+        CHECK_ERR(dn_resolve_dir(dir, false, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+        CHECK(chown(dir, 0, 0) == 0);
+    }
+    CHECK_OK(dn_resolve_dir(dir, false, real, sizeof real));
+
+    /* A parent others can write (not sticky): they could rename the dir away and put
+     * their own in its place. */
+    CHECK(chmod(base, 0777) == 0);
+    CHECK_ERR(dn_resolve_dir(dir, false, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+    CHECK(chmod(base, 01777) == 0); /* sticky like /tmp: fine */
+    CHECK_OK(dn_resolve_dir(dir, false, real, sizeof real));
+    CHECK(chmod(base, 0700) == 0);
+
+    /* A symlink to a good dir is refused, as the dir itself or as a parent. */
+    snprintf(link, sizeof link, "%s/link", base);
+    CHECK(symlink(dir, link) == 0);
+    CHECK_ERR(dn_resolve_dir(link, false, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+    char below[400];
+    snprintf(below, sizeof below, "%s/sub", link);
+    CHECK_ERR(dn_resolve_dir(below, true, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+    rm_rf(base);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_tls_chain_san_and_constraints),
     ANT_TEST(test_pack_and_sign_bind_the_version),
@@ -595,5 +655,6 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_report_clean_rollout_passes_log_rows),
     ANT_TEST(test_report_catches_each_breakage),
     ANT_TEST(test_report_without_publish_is_not_found),
+    ANT_TEST(test_dir_must_be_trusted),
 };
 ANT_TEST_MAIN(cases)
