@@ -236,8 +236,27 @@ ANT_MUST_CHECK ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char
 ANT_MUST_CHECK ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *plan, bool json,
                                                char **text);
 
+/* The node-local secret mixed into the rollout delay: ANT_UPGRADE_SECRET_BYTES random
+ * bytes in the root dir, 0600, created O_EXCL on first use. */
+#define ANT_UPGRADE_SECRET_FILE "rollout.secret"
+#define ANT_UPGRADE_SECRET_BYTES 32
+
 /*
- * This node's rollout delay for `version` (ARCHITECTURE.md §5 step 4):
+ * This node's rollout delay for `version` as the engine computes it: with a secret
+ * (`secret_len` > 0), window × first-8-bytes-big-endian(SHA-256("ant-node rollout delay
+ * v2" ‖ 0x00 ‖ secret ‖ peer_id ‖ 0x00 ‖ version)) / 2^64; without (`secret_len` 0), the
+ * public formula of ant_upgrade_rollout_delay. The secret keeps the in-window restart
+ * moment of a node unknown to anyone who only knows its peer id (issue 13 item 9), while
+ * the delay stays uniform over the window and stable across restarts.
+ * Errors: ANT_ERR_INVALID_ARG (empty strings, secret NULL with a length), ANT_ERR_CRYPTO.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_rollout_delay_keyed(const uint8_t *secret, size_t secret_len,
+                                                       const char *peer_id, const char *version,
+                                                       uint64_t window, uint64_t *delay);
+
+/*
+ * The public rollout delay for `version` (ARCHITECTURE.md §5 step 4), used when a node has
+ * no secret:
  * window × first-8-bytes-big-endian(SHA-256(peer_id ‖ version)) / 2^64, peer_id and
  * version hashed as their text bytes, in the unit of `window` (the engine uses ms).
  * Always < window (0 when window is 0). Errors: ANT_ERR_INVALID_ARG (empty strings),

@@ -344,6 +344,27 @@ static void row_cache_hits(struct rctx *r, const char *v)
     count(w, "total", (int64_t)total);
 }
 
+/* Node (h, n)'s rollout secret from its root dir into `out`: its length, or 0 when it has
+ * none (it then schedules with the public formula). */
+static size_t node_secret(const struct rctx *r, unsigned h, unsigned n,
+                          uint8_t out[ANT_UPGRADE_SECRET_BYTES])
+{
+    char path[PATH_MAX];
+    char *data = NULL;
+    size_t len = 0, got = 0;
+    if (dn_path(path, sizeof path, "%s/hosts/h%u/nodes/n%u/%s", r->cfg->dir, h, n,
+                ANT_UPGRADE_SECRET_FILE) == ANT_OK &&
+        dn_read_file(path, 64, &data, &len) == ANT_OK && len == ANT_UPGRADE_SECRET_BYTES) {
+        memcpy(out, data, len);
+        got = len;
+    }
+    if (data != NULL) {
+        explicit_bzero(data, len);
+        free(data);
+    }
+    return got;
+}
+
 static void row_timing(struct rctx *r, const char *v, bool last)
 {
     char expect[128];
@@ -356,7 +377,9 @@ static void row_timing(struct rctx *r, const char *v, bool last)
              window, limit, 2 * mean);
     struct row *w = new_row(r, "restart times across the window", v, expect);
     struct row *w2 = new_row(r, "restart at its scheduled time (hash-derived delay)", v,
-                             "delay = window x H(peer||version)/2^64; restart >= scheduled");
+                             "logged delay in [0, window), at = first_seen + delay, delay = "
+                             "window x H(secret||peer||version)/2^64 (public H(peer||version) "
+                             "without a secret); restart >= scheduled");
     if (w == NULL || w2 == NULL)
         return;
     unsigned sched[DN_BINS] = {0}, actual[DN_BINS] = {0};
@@ -377,13 +400,19 @@ static void row_timing(struct rctx *r, const char *v, bool last)
             ba = ba < 0 ? 0 : ba >= DN_BINS ? DN_BINS - 1 : ba;
             sched[bs]++;
             actual[ba]++;
+            /* The delay is the node's logged one: with its secret mixed in, nobody outside
+             * the node can compute it from the peer id. The report can, from the node's
+             * secret file, and checks that the logged value is exactly that. */
+            uint8_t secret[ANT_UPGRADE_SECRET_BYTES];
+            size_t slen = node_secret(r, h, n, secret);
             uint64_t want = 0;
-            bool formula = st != NULL &&
-                           ant_upgrade_rollout_delay(st->peer, v,
-                                                     r->cfg->rollout_window_s * 1000u,
-                                                     &want) == ANT_OK &&
+            bool formula = st != NULL && s->delay >= 0 && s->delay < window &&
+                           ant_upgrade_rollout_delay_keyed(secret, slen, st->peer, v,
+                                                           r->cfg->rollout_window_s * 1000u,
+                                                           &want) == ANT_OK &&
                            fabs((double)want / 1000.0 - s->delay) <= SLACK_S &&
                            fabs(s->at - (s->first_seen + s->delay)) <= SLACK_S;
+            explicit_bzero(secret, sizeof secret);
             bool timely = x->t >= s->at - SLACK_S &&
                           x->t <= s->at + (double)r->cfg->check_interval_s + 60.0;
             on_time += formula && timely;

@@ -110,8 +110,18 @@ bool state_copy(char *dst, size_t cap, const char *src);
  * the same version keeps its persisted schedule. *changed tells whether `st` was modified.
  */
 ANT_MUST_CHECK ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id,
+                                        const uint8_t *secret, size_t secret_len,
                                         const char *version, uint64_t window_ms, int64_t now,
                                         bool *changed);
+
+/*
+ * Loads the node's rollout secret (ANT_UPGRADE_SECRET_FILE in `rootfd`), creating it with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, 0600, from getrandom when missing. A file that is not exactly
+ * ANT_UPGRADE_SECRET_BYTES, not a regular file of the euid, or readable by others is
+ * replaced by a new one (logged). Errors: ANT_ERR_RNG, ANT_ERR_IO (no secret: the caller
+ * falls back to the public delay and logs it).
+ */
+ANT_MUST_CHECK ant_err rollout_secret_load(int rootfd, uint8_t secret[ANT_UPGRADE_SECRET_BYTES]);
 
 /* The engine object (opaque in the public header). */
 struct ant_cache;
@@ -125,6 +135,8 @@ struct ant_upgrade {
     char binary_name[NAME_MAX + 1];
     char cache_dir[PATH_MAX];
     char peer_id[129];
+    uint8_t secret[ANT_UPGRADE_SECRET_BYTES]; /* rollout secret, wiped at free */
+    size_t secret_len;                        /* 0: none could be loaded (public delay) */
     int rootfd;
     struct ant_cache *cache; /* shared per-host cache, NULL when unusable (run uncached) */
     int cachefd;          /* its dir fd (owned by cache), -1 without a cache */

@@ -172,6 +172,15 @@ ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *co
     err = ant_fsx_open_trusted_dir(cfg->root_dir, true, &u->rootfd);
     if (err != ANT_OK)
         goto out;
+    /* Without its secret the node still upgrades, on the public delay (logged). */
+    if (rollout_secret_load(u->rootfd, u->secret) == ANT_OK) {
+        u->secret_len = sizeof u->secret;
+    } else {
+        explicit_bzero(u->secret, sizeof u->secret);
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "No rollout secret, the rollout delay is the public formula file=%s",
+                ANT_UPGRADE_SECRET_FILE);
+    }
     /* A crash during an uncached upgrade leaves its staging dir (up to an archive and a
      * binary) in the root; nothing else would ever remove it. */
     engine_sweep_root_staging(u);
@@ -225,6 +234,7 @@ void ant_upgrade_free(struct ant_upgrade *u)
     }
     pthread_cond_destroy(&u->cond);
     pthread_mutex_destroy(&u->mu);
+    explicit_bzero(u->secret, sizeof u->secret);
     free(u);
 }
 
@@ -689,8 +699,8 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
     u->have_choice = true;
     plan->available = true;
     state_copy(plan->version, sizeof plan->version, version);
-    err = ant_upgrade_rollout_delay(u->peer_id, version, u->cfg.rollout_window_ms,
-                                    &plan->delay_ms);
+    err = ant_upgrade_rollout_delay_keyed(u->secret, u->secret_len, u->peer_id, version,
+                                          u->cfg.rollout_window_ms, &plan->delay_ms);
     if (err != ANT_OK)
         return err;
 
@@ -715,8 +725,8 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
         return err;
     err = state_load(u->rootfd, &st); /* again, under the lock */
     if (err == ANT_OK)
-        err = rollout_schedule(&st, u->peer_id, version, u->cfg.rollout_window_ms, engine_now(),
-                               &changed);
+        err = rollout_schedule(&st, u->peer_id, u->secret, u->secret_len, version,
+                               u->cfg.rollout_window_ms, engine_now(), &changed);
     if (err == ANT_OK && changed)
         err = state_save(u->rootfd, &st);
     ant_fsx_unlock(lockfd);

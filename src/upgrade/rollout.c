@@ -1,13 +1,23 @@
 /*
  * The staged-rollout gate (ARCHITECTURE.md §5 step 4). Each node waits a delay in [0, window)
- * derived from SHA-256(peer_id ‖ version), counted from the moment it first saw that
- * version, so a fleet's restarts spread uniformly over the window instead of all nodes
- * leaving the network at once. The hash makes the delay stable across restarts and
- * different for every release (no node is always first), and it needs no coordination.
+ * derived from SHA-256 over a node-local secret, its peer_id and the version, counted from
+ * the moment it first saw that version, so a fleet's restarts spread uniformly over the
+ * window instead of all nodes leaving the network at once. The hash makes the delay stable
+ * across restarts and different for every release (no node is always first), and it needs
+ * no coordination. The secret (32 random bytes in the node's root, never sent anywhere)
+ * is what keeps an outsider who knows the public peer id from computing the moment a node
+ * restarts, which is when a trial is open and a kill counts against it (issue 13 item 9).
  * The first sighting and the resulting time are persisted in the state file, so a restart
  * neither resets nor re-rolls the schedule.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ant/fsx.h"
 
 #include "ant/digest.h"
 #include "ant/log.h"
@@ -47,8 +57,105 @@ out:
     return err;
 }
 
-ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const char *version,
-                         uint64_t window_ms, int64_t now, bool *changed)
+#define SECRET_DOMAIN "ant-node rollout delay v2"
+
+ant_err ant_upgrade_rollout_delay_keyed(const uint8_t *secret, size_t secret_len,
+                                        const char *peer_id, const char *version, uint64_t window,
+                                        uint64_t *delay)
+{
+    if (secret_len == 0)
+        return ant_upgrade_rollout_delay(peer_id, version, window, delay);
+    struct ant_digest *d = NULL;
+    uint8_t hash[ANT_SHA256_BYTES];
+    static const uint8_t zero = 0;
+    ant_err err;
+
+    if (secret == NULL || peer_id == NULL || version == NULL || delay == NULL ||
+        peer_id[0] == '\0' || version[0] == '\0')
+        return ANT_ERR_INVALID_ARG;
+    *delay = 0;
+    err = ant_digest_new(&d, ANT_DIGEST_SHA256);
+    /* Domain, separator, fixed-size secret, then the two texts with a separator between:
+     * no two different inputs hash the same bytes. */
+    if (err == ANT_OK)
+        err = ant_digest_update(d, SECRET_DOMAIN, sizeof SECRET_DOMAIN - 1);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, &zero, 1);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, secret, secret_len);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, peer_id, strlen(peer_id));
+    if (err == ANT_OK)
+        err = ant_digest_update(d, &zero, 1);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, version, strlen(version));
+    if (err == ANT_OK)
+        err = ant_digest_final(d, hash, sizeof hash);
+    if (err == ANT_OK) {
+        uint64_t h = 0;
+        for (size_t i = 0; i < 8; i++)
+            h = (h << 8) | hash[i];
+        *delay = (uint64_t)(((unsigned __int128)window * h) >> 64);
+    }
+    explicit_bzero(hash, sizeof hash);
+    ant_digest_free(d);
+    return err;
+}
+
+/* Creates the secret file with O_EXCL: two processes of one node starting at once never
+ * both write one (the loser reads the winner's). */
+static ant_err secret_create(int rootfd, uint8_t secret[ANT_UPGRADE_SECRET_BYTES])
+{
+    if (getrandom(secret, ANT_UPGRADE_SECRET_BYTES, 0) != ANT_UPGRADE_SECRET_BYTES)
+        return ANT_ERR_RNG;
+    int fd = openat(rootfd, ANT_UPGRADE_SECRET_FILE,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? ANT_ERR_EXISTS : ANT_ERR_IO;
+    ssize_t w = write(fd, secret, ANT_UPGRADE_SECRET_BYTES);
+    bool ok = w == ANT_UPGRADE_SECRET_BYTES && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || ant_fsx_fsync_dir(rootfd) != ANT_OK) {
+        unlinkat(rootfd, ANT_UPGRADE_SECRET_FILE, 0);
+        return ANT_ERR_IO;
+    }
+    ant_log(ANT_LOG_INFO, "upgrade", "Created rollout secret file=%s", ANT_UPGRADE_SECRET_FILE);
+    return ANT_OK;
+}
+
+ant_err rollout_secret_load(int rootfd, uint8_t secret[ANT_UPGRADE_SECRET_BYTES])
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd = -1;
+        uint64_t size = 0;
+        ant_err err = ant_fsx_open_capped(rootfd, ANT_UPGRADE_SECRET_FILE, 4096, &fd, &size);
+        if (err == ANT_ERR_NOT_FOUND) {
+            err = secret_create(rootfd, secret);
+            if (err == ANT_ERR_EXISTS)
+                continue; /* created by another process meanwhile: read it */
+            return err;
+        }
+        struct stat st;
+        bool good = err == ANT_OK && size == ANT_UPGRADE_SECRET_BYTES && fstat(fd, &st) == 0 &&
+                    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
+                    pread(fd, secret, ANT_UPGRADE_SECRET_BYTES, 0) == ANT_UPGRADE_SECRET_BYTES;
+        if (fd >= 0)
+            close(fd);
+        if (good)
+            return ANT_OK;
+        explicit_bzero(secret, ANT_UPGRADE_SECRET_BYTES);
+        /* A secret others could read (or a damaged one) protects nothing: a new one. */
+        ant_log(ANT_LOG_WARN, "upgrade", "Replacing unusable rollout secret file=%s",
+                ANT_UPGRADE_SECRET_FILE);
+        if (unlinkat(rootfd, ANT_UPGRADE_SECRET_FILE, 0) != 0 && errno != ENOENT)
+            return ANT_ERR_IO;
+    }
+    return ANT_ERR_IO;
+}
+
+ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const uint8_t *secret,
+                         size_t secret_len, const char *version, uint64_t window_ms, int64_t now,
+                         bool *changed)
 {
     struct ant_semver want, have;
     uint64_t delay = 0;
@@ -66,7 +173,8 @@ ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const ch
 
     /* First sighting, or another release replaces the pending one (normally a newer one:
      * the selection only ever offers the highest acceptable version). */
-    err = ant_upgrade_rollout_delay(peer_id, version, window_ms, &delay);
+    err = ant_upgrade_rollout_delay_keyed(secret, secret_len, peer_id, version, window_ms,
+                                          &delay);
     if (err != ANT_OK)
         return err;
     delay /= 1000; /* the schedule is kept in whole seconds, like first_seen */
@@ -77,8 +185,9 @@ ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const ch
     st->pending.first_seen = now;
     st->pending.scheduled_at = now + (int64_t)delay;
     *changed = true;
-    ant_log(ANT_LOG_INFO, "upgrade", "Upgrade scheduled version=%s first_seen=%lld delay_s=%llu at=%lld",
-            version, (long long)now, (unsigned long long)delay,
-            (long long)st->pending.scheduled_at);
+    ant_log(ANT_LOG_INFO, "upgrade",
+            "Upgrade scheduled version=%s first_seen=%lld delay_s=%llu at=%lld keyed=%s", version,
+            (long long)now, (unsigned long long)delay, (long long)st->pending.scheduled_at,
+            secret_len > 0 ? "yes" : "no");
     return ANT_OK;
 }

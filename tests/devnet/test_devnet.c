@@ -332,6 +332,7 @@ enum breakage {
     UNVERIFIED_HIT,    /* a cache hit without its signature check */
     EARLY_RESTART,     /* a node restarts before its scheduled time */
     SILENT_DOWNLOAD,   /* the server served an archive no node logged */
+    PUBLIC_DELAY,      /* a node with a rollout secret scheduled on the public formula */
 };
 
 static FILE *access_log;
@@ -419,8 +420,23 @@ static void make_fixture(const char *dir, enum breakage b)
             pid_t p1 = next_pid++, p2 = next_pid++;
             logline(h, n, T0 - 60, "INFO", "node", "Node started version=0.1.0 peer_id=%s pid=%d root=r",
                     peer, (int)p1);
+            /* Host 0's nodes have a rollout secret (as every real node does), host 1's
+             * none: the report must check both kinds of delay from their logged values. */
+            uint8_t secret[ANT_UPGRADE_SECRET_BYTES];
+            memset(secret, 0x30 + (int)(h * FN + n), sizeof secret);
+            size_t slen = h == 0 ? sizeof secret : 0;
+            if (slen > 0) {
+                snprintf(path, sizeof path, "%s/hosts/h%u/nodes/n%u", dir, h, n);
+                CHECK_OK(dn_mkdirs(path, 0700));
+                snprintf(path, sizeof path, "%s/hosts/h%u/nodes/n%u/%s", dir, h, n,
+                         ANT_UPGRADE_SECRET_FILE);
+                write_bytes(path, secret, sizeof secret);
+            }
+            if (b == PUBLIC_DELAY && h == 0 && n == 1)
+                slen = 0;
             uint64_t dms = 0;
-            CHECK_OK(ant_upgrade_rollout_delay(peer, "0.2.0", cfg->rollout_window_s * 1000, &dms));
+            CHECK_OK(ant_upgrade_rollout_delay_keyed(secret, slen, peer, "0.2.0",
+                                                     cfg->rollout_window_s * 1000, &dms));
             uint64_t d = dms / 1000;
             double at = T0 + (double)d;
             logline(h, n, T0, "INFO", "upgrade",
@@ -555,6 +571,7 @@ static void test_report_catches_each_breakage(void)
         {UNVERIFIED_HIT, "cache hits re-verified"},
         {TWO_DOWNLOADS, "cache hits re-verified"},
         {EARLY_RESTART, "restart at its scheduled time (hash-derived delay)"},
+        {PUBLIC_DELAY, "restart at its scheduled time (hash-derived delay)"},
         {SILENT_DOWNLOAD, "release server requests match node logs"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -14,17 +14,28 @@
 #include "harness.h"
 #include "test.h"
 
-/* Finds a node index whose peer id ("peer-<n>") gets a delay in [lo_ms, hi_ms). */
-static unsigned node_with_delay(const char *version, uint64_t window_ms, uint64_t lo_ms,
-                                uint64_t hi_ms)
+/* Finds a node index whose peer id ("peer-<n>") gets a delay in [lo_ms, hi_ms) with a
+ * known rollout secret, and plants that secret in the node's root (the engine keeps an
+ * existing 0600 secret), so the test knows the delay an outsider cannot compute. */
+static unsigned node_with_delay(struct world *w, const char *version, uint64_t window_ms,
+                                uint64_t lo_ms, uint64_t hi_ms)
 {
+    uint8_t secret[ANT_UPGRADE_SECRET_BYTES];
+    memset(secret, 0x5a, sizeof secret);
     for (unsigned n = 0; n < 64; n++) {
         char peer[32];
         uint64_t d = 0;
         snprintf(peer, sizeof peer, "peer-%u", n);
-        if (ant_upgrade_rollout_delay(peer, version, window_ms, &d) == ANT_OK && d >= lo_ms &&
-            d < hi_ms)
-            return n;
+        if (ant_upgrade_rollout_delay_keyed(secret, sizeof secret, peer, version, window_ms,
+                                            &d) != ANT_OK ||
+            d < lo_ms || d >= hi_ms)
+            continue;
+        char root[400];
+        world_root(w, n, root, sizeof root);
+        CHECK(sh("mkdir -p '%s' && chmod 700 '%s' && head -c 32 /dev/zero | tr '\\0' 'Z' > "
+                 "'%s/%s' && chmod 600 '%s/%s'",
+                 root, root, root, ANT_UPGRADE_SECRET_FILE, root, ANT_UPGRADE_SECRET_FILE) == 0);
+        return n;
     }
     return 0;
 }
@@ -52,7 +63,7 @@ static void test_schedule_waits_and_survives_restart(void)
     CHECK(world_init(&w, NULL, FAKE_V1) == 0);
     CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
     /* A node whose delay in a 5 s window is 3-5 s: whole seconds 3 or 4. */
-    unsigned n = node_with_delay("0.2.0", 5000, 3000, 5000);
+    unsigned n = node_with_delay(&w, "0.2.0", 5000, 3000, 5000);
     const char *first[] = {"--stop-on-upgrade", "--window-ms", "5000", "--check-ms", "600000",
                            "--run-ms", "1000", NULL};
     time_t t0 = time(NULL);
@@ -85,7 +96,7 @@ static void test_newer_release_replaces_pending(void)
     /* A long window: 0.2.0 stays pending. */
     const char *args[] = {"--stop-on-upgrade", "--window-ms", "3600000", "--check-ms",
                           "600000", "--run-ms", "300", NULL};
-    unsigned n = node_with_delay("0.2.0", 3600000, 600000, 3600000);
+    unsigned n = node_with_delay(&w, "0.2.0", 3600000, 600000, 3600000);
     CHECK_INT(world_run(&w, w.binary, "run", n, args, NULL, 20000), 0);
     CHECK_INT(world_log_count(&w, n, "Upgrade scheduled version=0.2.0"), 1);
     CHECK(world_publish(&w, "0.3.0", FAKE_V3, NULL) == 0);

@@ -104,7 +104,7 @@ static void test_schedule_survives_restart(void)
     bool changed = false;
     CHECK_OK(state_load(fd, &st)); /* missing file: empty state */
     CHECK_STR(st.floor, "");
-    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600000, 1000000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1000000, &changed));
     CHECK(changed);
     int64_t at = st.pending.scheduled_at;
     CHECK(at >= 1000000 && at < 1000000 + 3600);
@@ -115,13 +115,13 @@ static void test_schedule_survives_restart(void)
     CHECK_OK(state_load(fd, &st));
     CHECK_STR(st.pending.version, "0.2.0");
     CHECK_INT(st.pending.first_seen, 1000000);
-    CHECK_OK(rollout_schedule(&st, "peer-x", "0.2.0", 3600000, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1002000, &changed));
     CHECK(!changed);
     CHECK_INT(st.pending.scheduled_at, at);
     CHECK_INT(st.pending.first_seen, 1000000);
 
     /* A newer release replaces the pending one, counted from its own first sighting. */
-    CHECK_OK(rollout_schedule(&st, "peer-x", "0.3.0", 3600000, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.3.0", 3600000, 1002000, &changed));
     CHECK(changed);
     CHECK_STR(st.pending.version, "0.3.0");
     CHECK_INT(st.pending.first_seen, 1002000);
@@ -279,12 +279,128 @@ static void test_replace_lock_follows_the_binary_not_the_cache(void)
     rm_tmp(fd);
 }
 
+
+/*
+ * Issue 13 item 9: the restart moment of a node was window × H(peer_id ‖ version), and the
+ * peer id is public, so anyone could compute when a node would restart (and its trial
+ * open). The engine now mixes a node-local secret into the in-window delay: across
+ * releases its delays must not be the public ones, must differ between two nodes with the
+ * same peer id, and must stay uniform over the window.
+ */
+static void test_delay_not_predictable_from_peer_id(void)
+{
+    int fd = make_tmp();
+    CHECK(fd >= 0);
+    char root[320];
+    snprintf(root, sizeof root, "%s/rootA", tmpdir);
+    struct ant_upgrade_config cfg;
+    struct ant_upgrade *u = NULL, *u2 = NULL;
+    char *argv[] = {(char *)"/bin/true", NULL};
+    ant_upgrade_config_init(&cfg);
+    cfg.root_dir = root;
+    cfg.binary_path = "/bin/true";
+    cfg.cache_dir = tmpdir;
+    cfg.peer_id = "public-peer-id";
+    cfg.running_version = "0.1.0";
+    CHECK_OK(ant_upgrade_new(&cfg, 1, argv, &u));
+    char root2[320];
+    snprintf(root2, sizeof root2, "%s/rootB", tmpdir);
+    cfg.root_dir = root2;
+    CHECK_OK(ant_upgrade_new(&cfg, 1, argv, &u2));
+    if (u == NULL || u2 == NULL) {
+        ant_upgrade_free(u);
+        ant_upgrade_free(u2);
+        rm_tmp(fd);
+        return;
+    }
+    const uint64_t window = 86400000;
+    unsigned same_public = 0, same_sibling = 0;
+    for (unsigned i = 0; i < 16; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "0.%u.0", i + 2);
+        /* The node's delay, as the engine schedules it. */
+        struct upgrade_state st;
+        bool changed = false;
+        memset(&st, 0, sizeof st);
+        CHECK_OK(rollout_schedule(&st, u->peer_id, u->secret, u->secret_len, v, window, 1000,
+                                  &changed));
+        uint64_t pub = 0, sib = 0;
+        CHECK_OK(ant_upgrade_rollout_delay("public-peer-id", v, window, &pub));
+        CHECK_OK(ant_upgrade_rollout_delay_keyed(u2->secret, u2->secret_len, u2->peer_id, v,
+                                                 window, &sib));
+        int64_t mine = st.pending.scheduled_at - st.pending.first_seen;
+        CHECK(mine >= 0 && (uint64_t)mine < window / 1000);
+        same_public += (int64_t)(pub / 1000) == mine;
+        same_sibling += (int64_t)(sib / 1000) == mine;
+    }
+    /* A 1-in-86400 coincidence may happen once; a formula anyone can compute would match
+     * all 16. */
+    CHECK_MSG(same_public <= 1, "%u of 16 delays equal the public formula", same_public);
+    CHECK_MSG(same_sibling <= 1, "%u of 16 delays equal another node's", same_sibling);
+    ant_upgrade_free(u);
+    ant_upgrade_free(u2);
+
+    /* The secret: 32 bytes, 0600, and the same at the next start. */
+    char path[400];
+    snprintf(path, sizeof path, "%s/" ANT_UPGRADE_SECRET_FILE, root);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600 &&
+          sb.st_size == ANT_UPGRADE_SECRET_BYTES);
+    int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    uint8_t a[ANT_UPGRADE_SECRET_BYTES], b[ANT_UPGRADE_SECRET_BYTES];
+    CHECK_OK(rollout_secret_load(rfd, a));
+    CHECK_OK(rollout_secret_load(rfd, b));
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    /* One that others could read is replaced (its bytes may be known). */
+    CHECK(chmod(path, 0644) == 0);
+    CHECK_OK(rollout_secret_load(rfd, b));
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+    /* A damaged one too. */
+    CHECK(truncate(path, 5) == 0);
+    CHECK_OK(rollout_secret_load(rfd, a));
+    CHECK(stat(path, &sb) == 0 && sb.st_size == ANT_UPGRADE_SECRET_BYTES);
+    close(rfd);
+    rm_tmp(fd);
+}
+
+/* Keyed delays are as uniform over the window as the public ones (1000 secrets). */
+static void test_keyed_delay_uniform_chi_square(void)
+{
+    enum { N = 1000, BINS = 12 };
+    const uint64_t window = 12 * 3600;
+    unsigned bins[BINS] = {0};
+    for (unsigned i = 0; i < N; i++) {
+        uint8_t secret[ANT_UPGRADE_SECRET_BYTES];
+        char seed[32];
+        snprintf(seed, sizeof seed, "secret-%u", i);
+        CHECK_OK(ant_sha256(secret, seed, strlen(seed)));
+        uint64_t d = UINT64_MAX;
+        CHECK_OK(ant_upgrade_rollout_delay_keyed(secret, sizeof secret, "same-peer", "0.2.0",
+                                                 window, &d));
+        CHECK(d < window);
+        bins[d * BINS / window]++;
+    }
+    double expected = (double)N / BINS, chi2 = 0;
+    for (unsigned b = 0; b < BINS; b++) {
+        double diff = bins[b] - expected;
+        chi2 += diff * diff / expected;
+    }
+    fprintf(stderr, "  keyed chi-square over %d bins: %.2f (critical 24.725)\n", BINS, chi2);
+    CHECK(chi2 < 24.725);
+    uint64_t d = 0;
+    CHECK_ERR(ant_upgrade_rollout_delay_keyed(NULL, 32, "p", "0.2.0", 10, &d),
+              ANT_ERR_INVALID_ARG);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_delay_uniform_chi_square),
     ANT_TEST(test_delay_properties),
     ANT_TEST(test_schedule_survives_restart),
     ANT_TEST(test_state_roundtrip_and_rejects),
     ANT_TEST(test_host_bad_list_sees_newest_entries),
+    ANT_TEST(test_delay_not_predictable_from_peer_id),
+    ANT_TEST(test_keyed_delay_uniform_chi_square),
     ANT_TEST(test_replace_lock_follows_the_binary_not_the_cache),
 };
 
