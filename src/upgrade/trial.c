@@ -386,8 +386,9 @@ static ant_err restore_backup(struct ant_upgrade *u, const char *failed, const c
                           (bst.st_mode & 022) != 0))
         err = ANT_ERR_UNSAFE_FILE;
     if (err != ANT_OK) {
-        ant_log(ANT_LOG_ERROR, "upgrade", "Backup binary unsafe, not restoring it path=%s error=\"%s\"",
-                backup_path, ant_strerror(err));
+        ant_log(ANT_LOG_ERROR, "upgrade",
+                "Backup binary unsafe, not restoring it path=%s error=\"%s\"", backup_path,
+                ant_strerror(err));
         goto out;
     }
     /* The backup must itself be a working older binary, or restoring it helps nobody. */

@@ -462,7 +462,8 @@ ant_err ant_validate_binary_fd(int fd, const char *expected_version, const char 
     if (strcmp(got, expected_version) != 0) {
         ant_log(ANT_LOG_WARN, "upgrade", "New binary reports another version expected=%s got=%s",
                 expected_version, got);
-        return reject(ANT_ERR_MISMATCH, why, "the binary reports a different version than expected");
+        return reject(ANT_ERR_MISMATCH, why,
+                      "the binary reports a different version than expected");
     }
     return ANT_OK;
 }
@@ -495,7 +496,8 @@ ant_err ant_validate_binary(const char *dir_path, int dirfd, const char *expecte
     if (strcmp(got, expected_version) != 0) {
         ant_log(ANT_LOG_WARN, "upgrade", "New binary reports another version expected=%s got=%s",
                 expected_version, got);
-        return reject(ANT_ERR_MISMATCH, why, "the binary reports a different version than expected");
+        return reject(ANT_ERR_MISMATCH, why,
+                      "the binary reports a different version than expected");
     }
     return ANT_OK;
 }
