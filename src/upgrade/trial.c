@@ -135,9 +135,10 @@ static size_t host_parse(char *text, struct bad_mark *out, size_t cap)
         if (at != NULL) {
             errno = 0;
             long long t = strtoll(at, &end, 10);
-            unsigned long k = marks != NULL ? strtoul(marks, &end, 10) : 0;
-            if (errno != 0 || t < 0 || marks == NULL || *end != '\0' || k < 1 || k > 1000 ||
-                reason == NULL || strtok_r(NULL, " ", &fsave) != NULL)
+            bool ok = errno == 0 && *end == '\0' && t >= 0 && marks != NULL;
+            unsigned long k = ok ? strtoul(marks, &end, 10) : 0;
+            if (!ok || errno != 0 || *end != '\0' || k < 1 || k > 1000 || reason == NULL ||
+                strtok_r(NULL, " ", &fsave) != NULL)
                 continue;
             /* The reason is informational; bad_mark_record keeps only a clean token. */
             struct bad_mark tmp;

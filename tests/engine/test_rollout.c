@@ -212,13 +212,24 @@ static void test_host_bad_list_sees_newest_entries(void)
     /* A bare version (the format of earlier releases) is one mark of unknown time: its
      * backoff is over, so it no longer blocks. */
     off += (size_t)snprintf(text + off, sizeof text - off, "0.2.2\n");
+    /* Malformed lines are skipped, never half-read. */
+    off += (size_t)snprintf(text + off, sizeof text - off,
+                            "0.2.3 %lldx 1 trial-failed\n0.2.4 %lld 0 trial-failed\n"
+                            "0.2.5 %lld 1\n0.2.6 %lld 1 a b\n",
+                            now, now, now, now);
     CHECK(off < sizeof text);
     CHECK_OK(ant_fsx_write_atomic(fd, "ant-node.bad-versions", text, off, 0644));
-    CHECK(!engine_host_bad(u, "0.0.1")); /* the oldest line of 66 is past the cap */
+    /* 66 versions (the bare one too): the two oldest fall past the cap of 64. */
+    CHECK(!engine_host_bad(u, "0.0.1"));
     CHECK(engine_host_bad(u, "0.0.3"));
     CHECK(engine_host_bad(u, "0.2.0"));
     CHECK(!engine_host_bad(u, "0.2.1"));
     CHECK(!engine_host_bad(u, "0.2.2"));
+    for (unsigned i = 3; i <= 6; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "0.2.%u", i);
+        CHECK_MSG(!engine_host_bad(u, v), "malformed line of %s read as a mark", v);
+    }
 
     /* Marking through the engine rewrites with the newest last; the new mark counts at once. */
     CHECK_OK(engine_host_mark_bad(u, "0.3.0", "trial-failed", NULL));
