@@ -152,6 +152,10 @@ static bool parse_state(json_object *root, struct upgrade_state *st)
         st->trial.attempts = (unsigned)n;
     }
 
+    /* "bad" is the list of marked versions exactly as earlier releases wrote and read it
+     * (a node rolled back to one of them must still read this file); "bad_marks" holds
+     * the details they ignore. A version in "bad" without details is one mark of
+     * unknown time (written by an earlier release). */
     json_object *bad = NULL;
     if (json_object_object_get_ex(root, "bad", &bad) && bad != NULL) {
         if (!json_object_is_type(bad, json_type_array))
@@ -162,23 +166,30 @@ static bool parse_state(json_object *root, struct upgrade_state *st)
             struct bad_mark m;
             memset(&m, 0, sizeof m);
             m.marks = 1;
-            if (e != NULL && json_object_is_type(e, json_type_string)) {
-                /* Format of earlier releases: a bare version, time unknown. */
-                s = json_object_get_string(e);
-                state_copy(m.reason, sizeof m.reason, "unknown");
-            } else if (e != NULL && json_object_is_type(e, json_type_object)) {
-                const char *reason;
-                if (!get_string(e, "version", &s) || !get_string(e, "reason", &reason) ||
-                    !reason_ok(reason) || !get_int(e, "marked_at", &m.marked_at) ||
-                    !get_int(e, "marks", &n) || n < 1 || n > 1000)
-                    return false;
-                state_copy(m.reason, sizeof m.reason, reason);
-                m.marks = (unsigned)n;
-            } else {
+            state_copy(m.reason, sizeof m.reason, "unknown");
+            if (e == NULL || !json_object_is_type(e, json_type_string) ||
+                !version_field(json_object_get_string(e), m.version) || m.version[0] == '\0')
                 return false;
-            }
-            if (!version_field(s, m.version) || m.version[0] == '\0')
+            state_put_bad(st, &m);
+        }
+    }
+    if (json_object_object_get_ex(root, "bad_marks", &bad) && bad != NULL) {
+        if (!json_object_is_type(bad, json_type_array))
+            return false;
+        size_t count = json_object_array_length(bad);
+        for (size_t i = 0; i < count; i++) {
+            json_object *e = json_object_array_get_idx(bad, i);
+            struct bad_mark m;
+            const char *reason;
+            memset(&m, 0, sizeof m);
+            if (e == NULL || !json_object_is_type(e, json_type_object) ||
+                !get_string(e, "version", &s) || !version_field(s, m.version) ||
+                m.version[0] == '\0' || !get_string(e, "reason", &reason) || !reason_ok(reason) ||
+                !get_int(e, "marked_at", &m.marked_at) || !get_int(e, "marks", &n) || n < 1 ||
+                n > 1000)
                 return false;
+            state_copy(m.reason, sizeof m.reason, reason);
+            m.marks = (unsigned)n;
             state_put_bad(st, &m);
         }
     }
@@ -281,14 +292,17 @@ static json_object *build_json(const struct upgrade_state *st)
     json_object *pending = json_object_new_object();
     json_object *trial = json_object_new_object();
     json_object *bad = json_object_new_array();
+    json_object *marks = json_object_new_array();
     json_object *last = json_object_new_object();
     int rc = 0;
 
-    if (root == NULL || pending == NULL || trial == NULL || bad == NULL || last == NULL) {
+    if (root == NULL || pending == NULL || trial == NULL || bad == NULL || marks == NULL ||
+        last == NULL) {
         json_object_put(root);
         json_object_put(pending);
         json_object_put(trial);
         json_object_put(bad);
+        json_object_put(marks);
         json_object_put(last);
         return NULL;
     }
@@ -300,11 +314,18 @@ static json_object *build_json(const struct upgrade_state *st)
     rc |= add_int(trial, "attempts", st->trial.attempts);
     rc |= add_int(trial, "started_at", st->trial.started_at);
     for (size_t i = 0; i < st->nbad; i++) {
+        json_object *v = json_object_new_string(st->bad[i].version);
+        if (v == NULL || json_object_array_add(bad, v) != 0) {
+            json_object_put(v);
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < st->nbad; i++) {
         json_object *v = json_object_new_object();
         if (v == NULL || add_str(v, "version", st->bad[i].version) != 0 ||
             add_str(v, "reason", st->bad[i].reason) != 0 ||
             add_int(v, "marked_at", st->bad[i].marked_at) != 0 ||
-            add_int(v, "marks", st->bad[i].marks) != 0 || json_object_array_add(bad, v) != 0) {
+            add_int(v, "marks", st->bad[i].marks) != 0 || json_object_array_add(marks, v) != 0) {
             json_object_put(v);
             rc = -1;
         }
@@ -320,6 +341,7 @@ static json_object *build_json(const struct upgrade_state *st)
     rc |= add_obj(root, "pending", pending);
     rc |= add_obj(root, "trial", trial);
     rc |= add_obj(root, "bad", bad);
+    rc |= add_obj(root, "bad_marks", marks);
     rc |= add_obj(root, "last_error", last);
     if (rc != 0) {
         json_object_put(root);

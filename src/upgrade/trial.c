@@ -28,9 +28,11 @@
 #include "upgrade/engine.h"
 
 #define HOST_BAD_SUFFIX ".bad-versions"
-/* Above HOST_BAD_MAX lines as host_update writes them, so a list we wrote is always read. */
-#define HOST_BAD_CAP 16384
-#define HOST_LINE_MAX (ANT_SEMVER_TEXT_MAX + 48 + BAD_REASON_MAX)
+/* Read cap: HOST_BAD_MAX marks as host_update writes them (two lines each) always fit. The
+ * writer keeps the file within the 4 KiB that earlier releases read. */
+#define HOST_BAD_CAP 32768
+#define HOST_BAD_WRITE_CAP 4096
+#define HOST_LINE_MAX (2 * ANT_SEMVER_TEXT_MAX + 56 + BAD_REASON_MAX)
 _Static_assert(HOST_BAD_MAX * HOST_LINE_MAX <= HOST_BAD_CAP, "host bad list fits its cap");
 #define BACKUP_SUFFIX ".backup"
 #define BINARY_CAP ((uint64_t)512 << 20)
@@ -107,12 +109,16 @@ static bool host_bad_name(const struct ant_upgrade *u, char *name, size_t cap)
 }
 
 /*
- * Parses `<binary>.bad-versions`: one mark per line, `<version> <marked_at> <marks> <reason>`
- * (a bare `<version>` line is the format of earlier releases: one mark, time unknown).
- * Lines that do not parse are skipped (anyone who can write the binary's dir can write the
- * list; it only ever delays versions). Later lines of a version replace earlier ones, and
- * only the newest `cap` versions are kept, never the first ones.
+ * Parses `<binary>.bad-versions`. Each mark is two lines: the bare `<version>` that earlier
+ * releases read (they skip every line that is not a version, and a node rolled back to one
+ * of them must still see the mark), then `#mark <version> <marked_at> <marks> <reason>`
+ * with what they ignore. A bare line alone is a mark of an earlier release: one mark, time
+ * unknown. Lines that do not parse are skipped (anyone who can write the binary's dir can
+ * write the list; it only ever delays versions). A detail line replaces what was known of
+ * its version; only the newest `cap` versions are kept, never the first ones.
  */
+#define MARK_PREFIX "#mark "
+
 static size_t host_parse(char *text, struct bad_mark *out, size_t cap)
 {
     size_t n = 0;
@@ -121,18 +127,29 @@ static size_t host_parse(char *text, struct bad_mark *out, size_t cap)
          line = strtok_r(NULL, "\n", &save)) {
         struct bad_mark m;
         struct ant_semver v;
+        bool detail = strncmp(line, MARK_PREFIX, sizeof MARK_PREFIX - 1) == 0;
         char *fsave = NULL, *end = NULL;
-        char *ver = strtok_r(line, " ", &fsave);
-        char *at = strtok_r(NULL, " ", &fsave);
-        char *marks = strtok_r(NULL, " ", &fsave);
-        char *reason = strtok_r(NULL, " ", &fsave);
+        char *ver = strtok_r(detail ? line + sizeof MARK_PREFIX - 1 : line, " ", &fsave);
         memset(&m, 0, sizeof m);
         m.marks = 1;
         if (ver == NULL || ant_semver_parse(ver, &v) != ANT_OK ||
             !ant_semver_format(&v, m.version, sizeof m.version))
             continue;
         state_copy(m.reason, sizeof m.reason, "unknown");
-        if (at != NULL) {
+        size_t i = 0;
+        while (i < n && strcmp(out[i].version, m.version) != 0)
+            i++;
+        if (!detail) {
+            if (strtok_r(NULL, " ", &fsave) != NULL)
+                continue;
+            if (i < n)
+                continue; /* its details are known already */
+        } else {
+            char *at = strtok_r(NULL, " ", &fsave);
+            char *marks = strtok_r(NULL, " ", &fsave);
+            char *reason = strtok_r(NULL, " ", &fsave);
+            if (at == NULL)
+                continue;
             errno = 0;
             long long t = strtoll(at, &end, 10);
             bool ok = errno == 0 && *end == '\0' && t >= 0 && marks != NULL;
@@ -148,9 +165,6 @@ static size_t host_parse(char *text, struct bad_mark *out, size_t cap)
             m.marked_at = (int64_t)t;
             m.marks = (unsigned)k;
         }
-        size_t i = 0;
-        while (i < n && strcmp(out[i].version, m.version) != 0)
-            i++;
         if (i < n) {
             memmove(&out[i], &out[i + 1], sizeof out[0] * (n - i - 1));
             n--;
@@ -249,7 +263,7 @@ static ant_err host_update(const struct ant_upgrade *u, const char *version, con
     if (ln < 0 || (size_t)ln >= sizeof lockname || !ant_fsx_name_ok(lockname))
         return ANT_ERR_INVALID_ARG;
     list = calloc(HOST_BAD_MAX + 1, sizeof *list);
-    size_t linemax = HOST_LINE_MAX; /* version, two numbers, a reason, separators */
+    size_t linemax = HOST_LINE_MAX; /* two versions, two numbers, a reason, separators */
     text = malloc((HOST_BAD_MAX + 1) * linemax);
     if (list == NULL || text == NULL) {
         err = ANT_ERR_NOMEM;
@@ -302,15 +316,24 @@ static ant_err host_update(const struct ant_upgrade *u, const char *version, con
         }
         list[n++] = cur;
     }
-    size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        int w = snprintf(text + off, linemax, "%s %lld %u %s\n", list[i].version,
-                         (long long)list[i].marked_at, list[i].marks, list[i].reason);
-        if (w < 0 || (size_t)w >= linemax) {
-            err = ANT_ERR_INTERNAL;
-            goto out;
+    /* Newest last; the oldest marks go first while the file would exceed what earlier
+     * releases read (HOST_BAD_WRITE_CAP), so they never lose the list as a whole. */
+    size_t off = 0, first = 0;
+    for (;;) {
+        off = 0;
+        for (size_t i = first; i < n; i++) {
+            int w = snprintf(text + off, linemax, "%s\n" MARK_PREFIX "%s %lld %u %s\n",
+                             list[i].version, list[i].version, (long long)list[i].marked_at,
+                             list[i].marks, list[i].reason);
+            if (w < 0 || (size_t)w >= linemax) {
+                err = ANT_ERR_INTERNAL;
+                goto out;
+            }
+            off += (size_t)w;
         }
-        off += (size_t)w;
+        if (off <= HOST_BAD_WRITE_CAP || first + 1 >= n)
+            break;
+        first++;
     }
     err = ant_fsx_write_atomic(dirfd, name, text, off, 0644);
 out:

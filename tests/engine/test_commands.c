@@ -77,7 +77,9 @@ static void test_upgrade_commands(void)
 
     /* A failed-trial mark beside the binary: status says why and until when, and the
      * operator clears it (issue 13 item 2). */
-    CHECK(sh("echo \"0.5.0 $(date +%%s) 1 trial-failed\" > '%s.bad-versions'", w.binary) == 0);
+    CHECK(sh("printf '0.5.0\\n#mark 0.5.0 %%s 1 trial-failed\\n' \"$(date +%%s)\" "
+             "> '%s.bad-versions'",
+             w.binary) == 0);
     CHECK_INT(upgrade_cmd(&w, w.binary, "status", &out), 0);
     CHECK_MSG(out != NULL && strstr(out, "bad_version: 0.5.0 scope=host reason=trial-failed "
                                          "marks=1/3 marked_at=") != NULL &&

@@ -153,6 +153,12 @@ static void test_state_roundtrip_and_rejects(void)
     CHECK_INT(back.nbad, 2);
     CHECK(state_is_bad(&back, "0.2.6"));
     CHECK(!state_is_bad(&back, "0.2.7"));
+    /* "bad" keeps the plain version strings earlier releases parse; details are apart. */
+    uint8_t *text = NULL;
+    size_t tlen = 0;
+    CHECK_OK(ant_fsx_read_capped(fd, ANT_UPGRADE_STATE_FILE, 65536, &text, &tlen));
+    CHECK(text != NULL && strstr((char *)text, "\"bad\":[\"0.2.5\",\"0.2.6\"]") != NULL);
+    free(text);
     const struct bad_mark *m = state_find_bad(&back, "0.2.6");
     CHECK(m != NULL && strcmp(m->reason, "rolled-back-on-host") == 0 && m->marked_at == 200 &&
           m->marks == 1);
@@ -206,16 +212,17 @@ static void test_host_bad_list_sees_newest_entries(void)
     char text[16384];
     size_t off = 0;
     for (unsigned i = 1; i <= HOST_BAD_MAX; i++)
-        off += (size_t)snprintf(text + off, sizeof text - off, "0.0.%u %lld 1 trial-failed\n", i,
-                                now);
-    off += (size_t)snprintf(text + off, sizeof text - off, "0.2.0 %lld 1 trial-failed\n", now);
+        off += (size_t)snprintf(text + off, sizeof text - off,
+                                "0.0.%u\n#mark 0.0.%u %lld 1 trial-failed\n", i, i, now);
+    off += (size_t)snprintf(text + off, sizeof text - off, "#mark 0.2.0 %lld 1 trial-failed\n",
+                            now);
     /* A bare version (the format of earlier releases) is one mark of unknown time: its
      * backoff is over, so it no longer blocks. */
     off += (size_t)snprintf(text + off, sizeof text - off, "0.2.2\n");
     /* Malformed lines are skipped, never half-read. */
     off += (size_t)snprintf(text + off, sizeof text - off,
-                            "0.2.3 %lldx 1 trial-failed\n0.2.4 %lld 0 trial-failed\n"
-                            "0.2.5 %lld 1\n0.2.6 %lld 1 a b\n",
+                            "#mark 0.2.3 %lldx 1 trial-failed\n#mark 0.2.4 %lld 0 trial-failed\n"
+                            "#mark 0.2.5 %lld 1\n0.2.6 %lld 1 a b\n",
                             now, now, now, now);
     CHECK(off < sizeof text);
     CHECK_OK(ant_fsx_write_atomic(fd, "ant-node.bad-versions", text, off, 0644));
@@ -239,6 +246,21 @@ static void test_host_bad_list_sees_newest_entries(void)
     CHECK_OK(engine_host_bad_list(u, list, HOST_BAD_MAX, &n));
     CHECK_INT(n, HOST_BAD_MAX);
     CHECK(n == HOST_BAD_MAX && strcmp(list[n - 1].version, "0.3.0") == 0);
+
+    /* Earlier releases read the same file as bare version lines of at most 4 KiB: every
+     * mark written now is one of those too, so a node rolled back to one still sees it. */
+    uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_OK(ant_fsx_read_capped(fd, "ant-node.bad-versions", 4096, &data, &len));
+    bool bare = false;
+    char *save = NULL;
+    for (char *line = data != NULL ? strtok_r((char *)data, "\n", &save) : NULL; line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        struct ant_semver v;
+        bare = bare || (ant_semver_parse(line, &v) == ANT_OK && strcmp(line, "0.3.0") == 0);
+    }
+    CHECK(bare);
+    free(data);
     free(u);
     rm_tmp(fd);
 }

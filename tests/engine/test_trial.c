@@ -89,7 +89,8 @@ static void test_failing_release_rolled_back_never_retried(void)
     CHECK_INT(world_log_count(&w, 0, "Trial boot confirmed"), 0);
     /* The bad version is remembered by the node and beside the shared binary. */
     CHECK(sh("grep -q '\"0.2.0\"' '%s/node0/upgrade_state.json'", w.dir) == 0);
-    CHECK(sh("grep -q '^0.2.0 [0-9]* 1 trial-failed$' '%s.bad-versions'", w.binary) == 0);
+    CHECK(sh("grep -qx '0.2.0' '%s.bad-versions'", w.binary) == 0);
+    CHECK(sh("grep -q '^#mark 0.2.0 [0-9]* 1 trial-failed$' '%s.bad-versions'", w.binary) == 0);
     CHECK_INT(world_log_count(&w, 0, "Version marked bad version=0.2.0 reason=trial-failed "
                                      "attempts=3 marks=1 max_marks=3 retry_at="), 1);
     /* The floor stays at the highest version ever installed; the bad mark keeps it out. */
