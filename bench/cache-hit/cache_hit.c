@@ -5,9 +5,10 @@
  *       makes a key pair (KEYS_DIR/bench.pub), signs FILE for ant-node 0.2.0 linux-x64 with
  *       the streaming signer, and stores it in the cache through ant_cache_store;
  *   bench_cache_hit hit CACHE_DIR KEYS_DIR [release-key]
- *       one cache hit exactly as the upgrader does it: a private staging dir, ant_cache_get
- *       (open + fstat checks, one pass copying into the staging dir while computing SHA-256
- *       and mu, signature check), then the staging dir is removed. Exit 0 only if it verified.
+ *       one cache hit exactly as the upgrader does it: a private staging dir, ant_cache_get_fd
+ *       (open + fstat checks, one pass copying into an unnamed file in the staging dir while
+ *       computing SHA-256 and mu, signature check), then the staging dir is removed. Exit 0
+ *       only if it verified.
  *
  * The key set is the bench key alone, as a production node has one key (the compiled-in
  * one); with `release-key` the compiled-in key is trusted too, which costs one more SHAKE256
@@ -86,14 +87,14 @@ static int hit(const char *cache_dir, const char *keys_dir, int with_release_key
     struct ant_trust_keys *keys = NULL;
     struct ant_cache *cache = NULL;
     char why[512], staging[PATH_MAX];
-    int sfd = -1, rc = 1;
+    int sfd = -1, afd = -1, rc = 1;
     ant_err err = with_release_key ? ant_trust_keys_new(&keys) : ant_trust_keys_new_empty(&keys);
     if (err != ANT_OK || ant_trust_keys_add_dir(keys, keys_dir, why, sizeof why) != ANT_OK ||
         ant_cache_open(cache_dir, 0, &cache) != ANT_OK ||
         ant_cache_staging_create(cache, staging, sizeof staging, &sfd) != ANT_OK)
         goto out;
     const char *reason = NULL;
-    err = ant_cache_get(cache, keys, VERSION, PLATFORM, sfd, &reason);
+    err = ant_cache_get_fd(cache, keys, VERSION, PLATFORM, sfd, &afd, &reason);
     if (err != ANT_OK) {
         fprintf(stderr, "cache hit failed: %s\n", reason ? reason : ant_strerror(err));
         goto out;
@@ -101,6 +102,8 @@ static int hit(const char *cache_dir, const char *keys_dir, int with_release_key
     printf("verified\n");
     rc = 0;
 out:
+    if (afd >= 0)
+        close(afd);
     if (sfd >= 0)
         ant_fsx_private_dir_remove(staging, sfd);
     ant_cache_close(cache);
