@@ -503,9 +503,16 @@ static void update(int dirfd, const struct ant_meta_opts *o, int64_t now,
         goto bad_ts;
     }
     if (ts->expires <= now) {
-        why = "expired";
-        fail(st, "timestamp.json: %s", why);
-        goto out; /* stale, not invalid: an expired file proves nothing new */
+        /* stale, not invalid: validly signed but too old to prove the targets current.
+         * It is kept in memory only (so the state says stale rather than missing) and
+         * never cached; nothing is installed in this state. */
+        fail(st, "timestamp.json: expired");
+        if (t->ts == NULL || ts->version >= t->ts->version) {
+            drop_timestamp(t);
+            t->ts = ts;
+            ts = NULL;
+        }
+        goto out;
     }
     if (t->ts == NULL || ts->version > t->ts->version) {
         drop_timestamp(t);
@@ -581,9 +588,13 @@ static enum ant_meta_state compute_state(const struct ant_meta_trusted *t, int64
         return ANT_META_INVALID;
     if (t->root_expired || t->root->expires <= now)
         return ANT_META_ROOT_EXPIRED;
-    if (t->ts == NULL || t->tg == NULL)
+    if (t->ts == NULL)
         return ANT_META_MISSING;
-    if (t->ts->expires <= now || t->tg->expires <= now)
+    if (t->ts->expires <= now)
+        return ANT_META_STALE;
+    if (t->tg == NULL)
+        return ANT_META_MISSING;
+    if (t->tg->expires <= now)
         return ANT_META_STALE;
     return ANT_META_FRESH;
 }

@@ -273,14 +273,16 @@ ant_err ant_meta_envelope_serialize(const struct ant_meta_envelope *env, uint8_t
     if (!put(root, "signatures", arr))
         goto out;
     for (size_t i = 0; i < env->nsigs; i++) {
-        json_object *e = json_object_new_object();
+        json_object *e;
         char *sb;
+        /* never re-publish a signature that could not count */
+        if (env->sigs[i].sig == NULL || env->sigs[i].keyid[0] == '\0')
+            continue;
+        e = json_object_new_object();
         if (e == NULL || json_object_array_add(arr, e) != 0) {
             json_object_put(e);
             goto out;
         }
-        if (env->sigs[i].sig == NULL)
-            continue; /* never re-publish a malformed signature */
         sb = meta_b64_encode(env->sigs[i].sig, ANT_MLDSA65_SIGBYTES);
         if (sb == NULL || !put(e, "keyid", json_object_new_string(env->sigs[i].keyid)) ||
             !put(e, "sig", json_object_new_string(sb))) {
