@@ -33,6 +33,7 @@
 
 #include "ant/digest.h"
 #include "ant/err.h"
+#include "ant/http.h"
 #include "ant/mldsa65.h"
 #include "ant/semver.h"
 
@@ -330,6 +331,30 @@ const uint8_t *ant_meta_embedded_root(size_t *len);
  */
 ANT_MUST_CHECK ant_err ant_meta_read_trusted_root(const char *path, uint8_t **data, size_t *len,
                                                   char *why, size_t whycap);
+
+/* --- fetching over HTTP ----------------------------------------------------------------- */
+
+/* The default metadata base: the assets of the release tagged `metadata` of the repo. */
+#define ANT_META_DEFAULT_URL_FMT "https://github.com/%s/releases/download/metadata/"
+
+/* A ready-made ant_meta_fetch_fn over src/net (HTTPS; http only to loopback, as for the
+ * release API). Plain value type: fill with ant_meta_http_init, pass its address as
+ * fetch_arg and ant_meta_http_fetch as fetch. */
+struct ant_meta_http {
+    char base[ANT_HTTP_URL_MAX + 1]; /* ends with '/' */
+    struct ant_http_opts http;
+    long last_status;                /* HTTP status of the last request, 0 if none */
+};
+
+/* `base_url` (NULL = ANT_META_DEFAULT_URL_FMT of `repo`, OWNER/NAME) must pass
+ * ant_http_url_allowed; a missing trailing '/' is added. `http` NULL = defaults.
+ * Errors: ANT_ERR_INSECURE_URL, ANT_ERR_INVALID_ARG (no repo, too long). */
+ANT_MUST_CHECK ant_err ant_meta_http_init(struct ant_meta_http *h, const char *base_url,
+                                          const char *repo, const struct ant_http_opts *http);
+
+/* GET base + name with the byte cap; HTTP 404 (and 410) is ANT_ERR_NOT_FOUND. */
+ant_err ant_meta_http_fetch(void *arg, const char *name, size_t cap, uint8_t **data,
+                            size_t *len);
 
 /* --- building metadata (ant-release) -------------------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include "ant/fsx.h"
 #include "ant/log.h"
 #include "ant/meta.h"
+#include "release/test_server.h"
 #include "test.h"
 
 #define NKEYS 9
@@ -1079,6 +1080,54 @@ static void test_trusted_root_file_checks(void)
     rmdir(dir);
 }
 
+
+/* ---- over HTTP ------------------------------------------------------------------------- */
+
+/* The real transport: release_server.py serves the metadata directory on loopback; the
+ * root chain walk ends on its 404, and a missing timestamp is "missing". */
+static void test_http_end_to_end(void)
+{
+    struct fx f;
+    struct test_server srv;
+    struct ant_meta_http h;
+    struct ant_meta_opts o;
+    struct ant_meta_status st;
+    struct ant_meta_trusted *t = NULL;
+    char base[128];
+    setup(&f);
+    const char *args[] = {"--asset-dir", f.srv, NULL};
+    if (!test_server_start(&srv, args)) {
+        CHECK(!"release_server.py did not start");
+        teardown(&f);
+        return;
+    }
+    snprintf(base, sizeof base, "%s/download", srv.base);
+    CHECK_ERR(ant_meta_http_init(&h, "http://example.com/x/", NULL, NULL), ANT_ERR_INSECURE_URL);
+    CHECK_ERR(ant_meta_http_init(&h, NULL, "../x", NULL), ANT_ERR_INVALID_ARG);
+    CHECK_OK(ant_meta_http_init(&h, NULL, "WithAutonomi/ant-node", NULL));
+    CHECK_STR(h.base, "https://github.com/WithAutonomi/ant-node/releases/download/metadata/");
+    CHECK_OK(ant_meta_http_init(&h, base, NULL, NULL));
+    ant_meta_opts_init(&o);
+    o.trusted_root = f.anchor;
+    o.trusted_root_len = f.anchor_len;
+    o.fetch = ant_meta_http_fetch;
+    o.fetch_arg = &h;
+    o.now = f.now;
+    o.source = base;
+    CHECK_OK(ant_meta_refresh(f.cachefd, &o, &t, &st));
+    CHECK_MSG(st.state == ANT_META_FRESH, "%s: %s", ant_meta_state_name(st.state), st.error);
+    CHECK(st.bytes_fetched > f.tg_len);
+    ant_meta_trusted_free(t);
+    CHECK(unlinkat(f.srvfd, "timestamp.json", 0) == 0);
+    o.force = true;
+    CHECK_OK(ant_meta_refresh(-1, &o, &t, &st));
+    CHECK_STR(ant_meta_state_name(st.state), "missing");
+    CHECK_INT(h.last_status, 404);
+    ant_meta_trusted_free(t);
+    test_server_stop(&srv);
+    teardown(&f);
+}
+
 static void setup_log(void)
 {
     ant_log_set_level(ANT_LOG_ERROR);
@@ -1122,5 +1171,6 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_parse_strictness),
     ANT_TEST(test_embedded_root),
     ANT_TEST(test_trusted_root_file_checks),
+    ANT_TEST(test_http_end_to_end),
 };
 ANT_TEST_MAIN(cases)
