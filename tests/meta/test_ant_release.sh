@@ -34,6 +34,8 @@ pub() { local IFS=,; local out=(); for k in "$@"; do out+=("$W/k/$k/release-sign
 sec() { echo "$W/k/$1/release-signing-key.secret"; }
 D=$W/meta
 
+check 0 "--version" -- "$AR" --version
+grep_out "^ant-release [0-9]" "--version prints the version"
 for c in init add timestamp sign rotate verify show; do
     check 0 "$c --help" -- "$AR" "$c" --help
     grep_out "Usage: ant-release $c" "$c --help"

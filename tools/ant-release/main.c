@@ -29,6 +29,7 @@
 #include "ant/log.h"
 #include "ant/meta.h"
 #include "ant/mldsa65.h"
+#include "ant/version.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
@@ -1147,7 +1148,7 @@ static const char main_help[] =
     "  verify     check a metadata directory exactly as a node does\n"
     "  show       print what a metadata directory holds\n"
     "\n"
-    "Exit status: 0 done, 1 refused, 2 usage or I/O error.\n";
+    "Exit status: 0 done, 1 refused, 2 usage or I/O error. --version prints the version.\n";
 
 int main(int argc, char **argv)
 {
@@ -1159,6 +1160,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(main_help, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ant-release %s\n", ANT_VERSION_STRING);
         return 0;
     }
     if (strcmp(cmd, "init") == 0)
