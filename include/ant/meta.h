@@ -49,9 +49,6 @@
 #define ANT_META_ERROR_MAX 192          /* status error text, with NUL */
 #define ANT_META_DEFAULT_TTL_S 3600u
 #define ANT_META_DEFAULT_LOCK_TIMEOUT_MS 90000u
-/* A role may not be valid for longer than this ahead of now (a typo of 100 years in an
- * expiry would otherwise make a stolen timestamp key good for ever). */
-#define ANT_META_MAX_VALIDITY_S ((int64_t)10 * 366 * 86400)
 
 /* Files in the shared host cache (ARCHITECTURE.md §4). Root versions are kept as
  * meta-root.<N>.json. */
@@ -243,7 +240,10 @@ struct ant_meta_opts {
     int64_t now;             /* Unix seconds; 0 = time(NULL) (tests set it) */
     bool force;              /* fetch even if the cache was refreshed within the TTL */
     /* Floors the caller persisted in its own private state (0 = none): a cache that an
-     * attacker emptied cannot then roll a node back below versions it already trusted. */
+     * attacker emptied cannot then roll a node back below versions it already trusted.
+     * A root rotation that changes the timestamp (or targets) keys resets those floors,
+     * as it drops what the old keys signed; persist status versions together with
+     * status->root_version and pass them back. */
     uint64_t floor_root_version, floor_timestamp_version, floor_targets_version;
 };
 
@@ -266,6 +266,9 @@ struct ant_meta_trusted;
  * Brings the trusted metadata up to date and returns it with its state.
  *
  * `cache_dirfd` is the checked host cache directory (ant_fsx_open_trusted_dir) or -1.
+ * Nodes of one host are expected to share one anchor and one metadata source; nodes with
+ * different ones can share the directory safely (everything is re-verified) but will
+ * refetch each other's files away.
  * Cached files are read with the capped O_NOFOLLOW primitives and re-verified from the
  * trust anchor every time: a forged, swapped (FIFO, symlink) or rolled-back file is
  * ignored with a warning. If the cache holds a complete set stored within the TTL for the

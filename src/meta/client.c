@@ -338,7 +338,7 @@ static void cache_load(int dirfd, struct ant_meta_trusted *t)
 /* meta-state.json: when the host last asked the server, and the error then (""). True if
  * that was within the TTL (or the shorter retry window after a failure) for `source`. */
 static bool state_recent(int dirfd, const char *source, int64_t now, unsigned ttl_s,
-                         char *error, size_t errcap)
+                         char *error, size_t errcap, bool *invalid)
 {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -346,6 +346,7 @@ static bool state_recent(int dirfd, const char *source, int64_t now, unsigned tt
     bool recent = false;
 
     error[0] = '\0';
+    *invalid = false;
     if (!cache_read(dirfd, ANT_META_CACHE_STATE, STATE_MAX, &data, &len))
         return false;
     if (meta_json_parse(data, len, STATE_MAX, &o) != ANT_OK ||
@@ -362,20 +363,28 @@ static bool state_recent(int dirfd, const char *source, int64_t now, unsigned tt
     int64_t at = json_object_get_int64(v);
     if (json_object_object_get_ex(o, "error", &v) && json_object_is_type(v, json_type_string))
         snprintf(error, errcap, "%s", json_object_get_string(v));
+    if (json_object_object_get_ex(o, "invalid", &v) && json_object_is_type(v, json_type_boolean))
+        *invalid = json_object_get_boolean(v);
     int64_t window = (int64_t)ttl_s;
     if (error[0] != '\0' && window > RETRY_S)
         window = RETRY_S;
     /* a date in the future would keep a planted state "recent" for ever */
     recent = at >= 0 && at <= now + FUTURE_SKEW_S && now - at < window;
 out:
-    if (!recent)
+    if (!recent) {
         error[0] = '\0';
+        *invalid = false;
+    }
     json_object_put(o);
     free(data);
     return recent;
 }
 
-static void state_store(int dirfd, const char *source, int64_t now, const char *error)
+/* Records this fetch; `invalid` tells the host's other nodes, for the retry window, that
+ * the server served something that failed verification, so they report it too instead
+ * of a fresh state from the cache. */
+static void state_store(int dirfd, const char *source, int64_t now, const char *error,
+                        bool invalid)
 {
     json_object *o = json_object_new_object();
     const char *text;
@@ -383,7 +392,8 @@ static void state_store(int dirfd, const char *source, int64_t now, const char *
     if (o == NULL || json_object_object_add(o, "format", json_object_new_int(STATE_FORMAT)) != 0 ||
         json_object_object_add(o, "source", json_object_new_string(source)) != 0 ||
         json_object_object_add(o, "fetched_at", json_object_new_int64(now)) != 0 ||
-        json_object_object_add(o, "error", json_object_new_string(error)) != 0) {
+        json_object_object_add(o, "error", json_object_new_string(error)) != 0 ||
+        json_object_object_add(o, "invalid", json_object_new_boolean(invalid)) != 0) {
         json_object_put(o);
         return;
     }
@@ -639,6 +649,7 @@ ant_err ant_meta_refresh(int cache_dirfd, const struct ant_meta_opts *opts,
     struct ant_meta_trusted *t = NULL;
     const char *source;
     char recent_error[ANT_META_ERROR_MAX];
+    bool recent_invalid = false;
     int lockfd = -1;
     int64_t now;
     ant_err err;
@@ -661,10 +672,11 @@ ant_err ant_meta_refresh(int cache_dirfd, const struct ant_meta_opts *opts,
     if (cache_dirfd >= 0) {
         cache_load(cache_dirfd, t);
         if (!o.force && state_recent(cache_dirfd, source, now, o.ttl_s, recent_error,
-                                     sizeof recent_error) &&
+                                     sizeof recent_error, &recent_invalid) &&
             (compute_state(t, now) == ANT_META_FRESH || recent_error[0] != '\0')) {
             if (recent_error[0] != '\0')
                 fail(status, "%s (the host's last fetch)", recent_error);
+            t->invalid = t->invalid || recent_invalid;
             goto done;
         }
     }
@@ -689,14 +701,15 @@ ant_err ant_meta_refresh(int cache_dirfd, const struct ant_meta_opts *opts,
                 goto unlock;
             cache_load(cache_dirfd, t);
             if (!o.force && state_recent(cache_dirfd, source, now, o.ttl_s, recent_error,
-                                         sizeof recent_error) &&
-                compute_state(t, now) == ANT_META_FRESH)
+                                         sizeof recent_error, &recent_invalid) &&
+                compute_state(t, now) == ANT_META_FRESH && !recent_invalid &&
+                recent_error[0] == '\0')
                 goto unlock;
         }
     }
     update(cache_dirfd, &o, now, t, status);
     if (cache_dirfd >= 0)
-        state_store(cache_dirfd, source, now, status->error);
+        state_store(cache_dirfd, source, now, status->error, t->invalid);
 unlock:
     ant_fsx_unlock(lockfd);
     if (err != ANT_OK) {

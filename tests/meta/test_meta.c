@@ -948,6 +948,32 @@ static void test_cache_ttl_one_fetch(void)
     teardown(&f);
 }
 
+/* One node of the host meets a rollback; the others, within the retry window, report it
+ * too (from meta-state.json) instead of "fresh" from their cache, and do not refetch. */
+static void test_invalid_shared_with_host(void)
+{
+    struct fx f;
+    struct ant_meta_status st;
+    setup(&f);
+    publish_timestamp(&f, 5, NOW + DAY, SSIGN, 1);
+    struct ant_meta_trusted *t = refresh_ex(&f, true, false, &st);
+    CHECK_STR(ant_meta_state_name(st.state), "fresh");
+    ant_meta_trusted_free(t);
+    publish_timestamp(&f, 4, NOW + DAY, SSIGN, 1);
+    f.now += ANT_META_DEFAULT_TTL_S + 1;
+    t = refresh_ex(&f, true, false, &st);
+    CHECK_STR(ant_meta_state_name(st.state), "invalid");
+    ant_meta_trusted_free(t);
+    f.fetches = 0;
+    f.now += 10;
+    t = refresh_ex(&f, true, false, &st);
+    CHECK_STR(ant_meta_state_name(st.state), "invalid");
+    CHECK_INT(f.fetches, 0);
+    CHECK(strstr(st.error, "rollback") != NULL);
+    ant_meta_trusted_free(t);
+    teardown(&f);
+}
+
 static void test_missing(void)
 {
     struct fx f;
@@ -1167,6 +1193,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_cache_fifo_and_symlink),
     ANT_TEST(test_cache_forgery_and_rollback),
     ANT_TEST(test_cache_ttl_one_fetch),
+    ANT_TEST(test_invalid_shared_with_host),
     ANT_TEST(test_missing),
     ANT_TEST(test_parse_strictness),
     ANT_TEST(test_embedded_root),
