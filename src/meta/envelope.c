@@ -318,7 +318,6 @@ ant_err ant_meta_envelope_verify(const struct ant_meta_envelope *env,
     char ctx[64], hdr[128];
     size_t hlen;
     unsigned n = 0;
-    ant_err err = ANT_OK;
 
     if (valid != NULL)
         *valid = 0;
@@ -337,6 +336,7 @@ ant_err ant_meta_envelope_verify(const struct ant_meta_envelope *env,
         const struct meta_sig *s = &env->sigs[i];
         struct ant_mldsa65_verifier *v = NULL;
         size_t k;
+        ant_err err;
         if (s->sig == NULL || s->keyid[0] == '\0')
             continue;
         for (k = 0; k < rd->nkeys; k++)
@@ -361,7 +361,6 @@ ant_err ant_meta_envelope_verify(const struct ant_meta_envelope *env,
         } else if (err != ANT_ERR_BAD_SIGNATURE) {
             return err;
         }
-        err = ANT_OK;
     }
     if (valid != NULL)
         *valid = n;

@@ -540,7 +540,7 @@ static int cmd_add(int argc, char **argv)
         rc = EXIT_REFUSED;
         goto out;
     }
-    snprintf(name, sizeof name, "targets.%llu.json", (unsigned long long)(m + 1));
+    snprintf(name, sizeof name, "targets.%llu.json", (unsigned long long)m + 1);
     rc = write_new(dirfd, name, ANT_META_ROLE_TARGETS, payload, len, false);
     if (rc == 0) {
         char hex[ANT_SHA256_HEXBYTES];
@@ -834,7 +834,7 @@ static int cmd_rotate(int argc, char **argv)
         goto out;
     if (!any)
         fprintf(stderr, "ant-release rotate: no keys change; writing root %llu with a new "
-                "expiry only\n", (unsigned long long)(n + 1));
+                "expiry only\n", (unsigned long long)n + 1);
     ant_err err = ant_meta_root_rebuild(root, n + 1, (int64_t)time(NULL) + (int64_t)days * DAY_S,
                                         rk[0], rk[1], rk[2], &payload, &len);
     if (err != ANT_OK) {
@@ -842,7 +842,7 @@ static int cmd_rotate(int argc, char **argv)
         rc = EXIT_REFUSED;
         goto out;
     }
-    snprintf(name, sizeof name, "root.%llu.json", (unsigned long long)(n + 1));
+    snprintf(name, sizeof name, "root.%llu.json", (unsigned long long)n + 1);
     rc = write_new(dirfd, name, ANT_META_ROLE_ROOT, payload, len, false);
     if (rc == 0)
         printf("sign %s with %u of the old root keys and %u of the new ones\n", name,
