@@ -84,6 +84,7 @@ cp "$D/root.1.json" "$W/anchor.json"
 chmod 644 "$W/anchor.json"
 check 0 "verify: fresh" -- "$AR" verify --dir "$D" --trusted-root "$W/anchor.json"
 grep_out "state fresh root 1 targets 1 timestamp 1" "verify output"
+check 0 "ANT_TRUSTED_ROOT is the default anchor" -- env ANT_TRUSTED_ROOT="$W/anchor.json" "$AR" verify --dir "$D"
 check 1 "verify against the embedded project root: these keys are not trusted" -- \
     "$AR" verify --dir "$D"
 check 0 "show" -- "$AR" show --dir "$D"

@@ -863,8 +863,8 @@ static const char verify_help[] =
     "Usage: ant-release verify --dir D [--trusted-root FILE]\n"
     "\n"
     "Checks D exactly as a node checks a metadata server: from the trust anchor (the root\n"
-    "compiled into this build, or FILE, which must be owned by root or you and not group- or\n"
-    "world-writable), walk root.<N+1>.json as far as it goes, then timestamp.json, then the\n"
+    "compiled into this build, or FILE, default $ANT_TRUSTED_ROOT, which must be owned by\n"
+    "root or you and not group- or world-writable), walk root.<N+1>.json as far as it goes, then timestamp.json, then the\n"
     "targets file it names. Exit 0 when the result is fresh; 1 naming the first failure.\n";
 
 struct dir_fetch {
@@ -898,8 +898,10 @@ static int cmd_verify(int argc, char **argv)
     if ((rc = need(&o[0], "verify")) != 0)
         return rc;
     ant_meta_opts_init(&mo);
-    if (o[1].value != NULL) {
-        ant_err err = ant_meta_read_trusted_root(o[1].value, &anchor, &alen, why, sizeof why);
+    /* the node's environment variable, so an operator checks with the anchor nodes use */
+    const char *anchor_path = o[1].value != NULL ? o[1].value : getenv("ANT_TRUSTED_ROOT");
+    if (anchor_path != NULL && anchor_path[0] != '\0') {
+        ant_err err = ant_meta_read_trusted_root(anchor_path, &anchor, &alen, why, sizeof why);
         if (err != ANT_OK) {
             fprintf(stderr, "ant-release verify: trusted root refused: %s\n",
                     why[0] != '\0' ? why : ant_strerror(err));
