@@ -10,7 +10,9 @@
  *     verified again from the embedded-style anchor (2 targets + 1 timestamp signature;
  *     the anchor itself is not re-verified), no network;
  *   - "fetch": the host's once-per-TTL refresh from a server (in memory here, so the
- *     figure is CPU, not the network): root.2.json probe (absent), timestamp, targets.
+ *     figure is CPU, not the network): the same cache re-verification it starts with,
+ *     then root.2.json probe (absent), timestamp (verified), targets (already held: its
+ *     hash matches), and the fsync'd atomic writes of the cache files (most of its wall).
  * Bytes: file sizes of the three roles, and what a host fetches per TTL in steady state
  * (timestamp.json only, plus one 404 for root.<N+1>.json) and on a new release (plus the
  * new targets file).
