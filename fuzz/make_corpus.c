@@ -595,6 +595,80 @@ static void put_buf(const char *target, const char *name, uint8_t *data, size_t 
     put(target, name, data, len);
 }
 
+/* A fresh cached set for meta_cache: timestamp SEP targets (SEP root 2), all signed by the
+ * fuzz key, the root-2 variant a valid rotation to the same key. */
+static void gen_meta_cache(const uint8_t sk[ANT_MLDSA65_SECRETKEYBYTES])
+{
+    uint8_t pk[1][ANT_MLDSA65_PUBLICKEYBYTES];
+    struct ant_meta_role_keys rk = {NULL, 1, 1};
+    struct ant_meta_target e;
+    struct ant_meta_targets_ref ref;
+    uint8_t *p = NULL, *tg = NULL, *ts = NULL, *r2 = NULL;
+    size_t plen = 0, tglen = 0, tslen = 0, r2len = 0;
+    struct ant_meta_envelope *env = NULL;
+    const size_t seplen = strlen(FUZZ_META_SEP);
+
+    if (ant_mldsa65_pk_from_sk(pk[0], sk, ANT_MLDSA65_SECRETKEYBYTES) != ANT_OK)
+        goto fail;
+    rk.keys = (const uint8_t(*)[ANT_MLDSA65_PUBLICKEYBYTES])pk;
+    memset(&e, 0, sizeof e);
+    snprintf(e.version, sizeof e.version, "0.2.0");
+    snprintf(e.platform, sizeof e.platform, "linux-x64");
+    snprintf(e.archive_name, sizeof e.archive_name, "ant-node-cli-linux-x64.tar.gz");
+    e.archive_length = 10;
+    e.binary_length = 20;
+    if (ant_meta_targets_build(NULL, 2, FUZZ_META_EXPIRES, &e, &p, &plen) != ANT_OK ||
+        ant_meta_envelope_new(ANT_META_ROLE_TARGETS, p, plen, &env) != ANT_OK ||
+        ant_meta_envelope_sign(env, sk) != ANT_OK ||
+        ant_meta_envelope_serialize(env, &tg, &tglen) != ANT_OK)
+        goto fail;
+    ant_meta_envelope_free(env);
+    env = NULL;
+    free(p);
+    p = NULL;
+    ref.version = 2;
+    ref.length = tglen;
+    if (ant_sha256(ref.sha256, tg, tglen) != ANT_OK ||
+        ant_meta_timestamp_build(NULL, 3, FUZZ_META_EXPIRES, &ref, &p, &plen) != ANT_OK ||
+        ant_meta_envelope_new(ANT_META_ROLE_TIMESTAMP, p, plen, &env) != ANT_OK ||
+        ant_meta_envelope_sign(env, sk) != ANT_OK ||
+        ant_meta_envelope_serialize(env, &ts, &tslen) != ANT_OK)
+        goto fail;
+    ant_meta_envelope_free(env);
+    env = NULL;
+    free(p);
+    p = NULL;
+    if (ant_meta_root_build(2, FUZZ_META_EXPIRES, &rk, &rk, &rk, &p, &plen) != ANT_OK ||
+        ant_meta_envelope_new(ANT_META_ROLE_ROOT, p, plen, &env) != ANT_OK ||
+        ant_meta_envelope_sign(env, sk) != ANT_OK ||
+        ant_meta_envelope_serialize(env, &r2, &r2len) != ANT_OK)
+        goto fail;
+    size_t n = tslen + seplen + tglen + seplen + r2len;
+    uint8_t *all = malloc(n);
+    if (all == NULL)
+        goto fail;
+    memcpy(all, ts, tslen);
+    memcpy(all + tslen, FUZZ_META_SEP, seplen);
+    memcpy(all + tslen + seplen, tg, tglen);
+    put("meta_cache", "fresh-set", all, tslen + seplen + tglen);
+    memcpy(all + tslen + seplen + tglen, FUZZ_META_SEP, seplen);
+    memcpy(all + tslen + seplen + tglen + seplen, r2, r2len);
+    put("meta_cache", "fresh-set-root2", all, n);
+    put("meta_cache", "timestamp-only", ts, tslen);
+    free(all);
+    put_str("meta_cache", "empty", "");
+    goto out;
+fail:
+    fprintf(stderr, "make_corpus: could not build the meta_cache seeds\n");
+    failures++;
+out:
+    ant_meta_envelope_free(env);
+    free(p);
+    free(tg);
+    free(ts);
+    free(r2);
+}
+
 static void gen_meta(void)
 {
     uint8_t pk[1][ANT_MLDSA65_PUBLICKEYBYTES], sk[ANT_MLDSA65_SECRETKEYBYTES], seed[32];
@@ -664,6 +738,7 @@ static void gen_meta(void)
         failures++;
     }
     free(p);
+    gen_meta_cache(sk);
     put_str("meta_timestamp", "rollout",
             "{\"type\":\"timestamp\",\"version\":9,\"expires\":\"2030-01-01T00:00:00Z\","
             "\"targets\":{\"version\":4,\"length\":10,\"sha256\":"

@@ -176,7 +176,8 @@ struct ant_meta_target {
     uint8_t binary_sha256[ANT_SHA256_BYTES];
 };
 
-/* The targets entry for (version, platform). ANT_ERR_NOT_FOUND if it is not listed. */
+/* The targets entry for (version, platform). ANT_ERR_NOT_FOUND if it is not listed
+ * (*out zeroed). `version` and `platform` may point into *out. */
 ANT_MUST_CHECK ant_err ant_meta_targets_find(const struct ant_meta_targets *targets,
                                              const char *version, const char *platform,
                                              struct ant_meta_target *out);

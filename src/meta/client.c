@@ -763,14 +763,20 @@ enum ant_meta_state ant_meta_trusted_state(const struct ant_meta_trusted *t)
 ant_err ant_meta_lookup(const struct ant_meta_trusted *t, const char *version,
                         const char *platform, struct ant_meta_target *out)
 {
+    ant_err err;
     if (t == NULL || version == NULL || platform == NULL || out == NULL)
         return ANT_ERR_INVALID_ARG;
-    memset(out, 0, sizeof *out);
+    /* `version` and `platform` are read before `out` is written, so they may point into
+     * *out (a caller checking an entry it just listed). */
     if (t->state != ANT_META_FRESH || t->tg == NULL)
-        return ANT_ERR_BAD_SIGNATURE;
-    if (ant_meta_targets_is_yanked(t->tg, version))
-        return ANT_ERR_DOWNGRADE;
-    return ant_meta_targets_find(t->tg, version, platform, out);
+        err = ANT_ERR_BAD_SIGNATURE;
+    else if (ant_meta_targets_is_yanked(t->tg, version))
+        err = ANT_ERR_DOWNGRADE;
+    else
+        err = ant_meta_targets_find(t->tg, version, platform, out);
+    if (err != ANT_OK)
+        memset(out, 0, sizeof *out);
+    return err;
 }
 
 static ant_err check_pair(uint64_t want_len, const uint8_t want[ANT_SHA256_BYTES], uint64_t len,

@@ -477,6 +477,7 @@ ant_err ant_meta_targets_find(const struct ant_meta_targets *t, const char *vers
             *out = t->entries[i];
             return ANT_OK;
         }
+    memset(out, 0, sizeof *out);
     return ANT_ERR_NOT_FOUND;
 }
 
