@@ -158,8 +158,10 @@ bool ant_meta_root_has_key(const struct ant_meta_root *root, enum ant_meta_role 
  * Counts the distinct keyids of `role` in `root` whose signature in `env` verifies
  * (ML-DSA-65 over PAE with context ant-node-metadata-v1:<role>); signatures by keyids
  * that are not the role's, repeated keyids, and malformed signatures count for nothing.
- * `*valid` (may be NULL) receives the count. Returns ANT_OK if it reaches the role's
- * threshold, else ANT_ERR_BAD_SIGNATURE. Errors also ANT_ERR_NOMEM, ANT_ERR_CRYPTO.
+ * With `valid` NULL (the node) it stops at the threshold; with a counter it checks every
+ * signature and stores the count. Returns ANT_OK if the count reaches the role's
+ * threshold, else ANT_ERR_BAD_SIGNATURE (also when the envelope is of another role).
+ * Errors also ANT_ERR_NOMEM, ANT_ERR_CRYPTO.
  */
 ANT_MUST_CHECK ant_err ant_meta_envelope_verify(const struct ant_meta_envelope *env,
                                                 const struct ant_meta_root *root,
