@@ -46,8 +46,10 @@ struct fx {
     size_t fetches;   /* fetch callback calls */
 };
 
+/* Also quiets the log: the warnings the attacks provoke are expected here. */
 static void make_keys(void)
 {
+    ant_log_set_level(ANT_LOG_ERROR);
     if (keys_made)
         return;
     for (int i = 0; i < NKEYS; i++) {
@@ -1080,6 +1082,7 @@ static void test_trusted_root_file_checks(void)
     uint8_t *data = NULL;
     size_t len = 0;
     char why[256];
+    ant_log_set_level(ANT_LOG_ERROR);
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/root.json", dir);
     snprintf(link, sizeof link, "%s/link.json", dir);
@@ -1154,18 +1157,7 @@ static void test_http_end_to_end(void)
     teardown(&f);
 }
 
-static void setup_log(void)
-{
-    ant_log_set_level(ANT_LOG_ERROR);
-}
-
-static void test_quiet(void)
-{
-    setup_log();
-}
-
 static const struct ant_test_case cases[] = {
-    ANT_TEST(test_quiet),
     ANT_TEST(test_fresh_and_lookup),
     ANT_TEST(test_targets_below_threshold),
     ANT_TEST(test_signature_of_another_role),
