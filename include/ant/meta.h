@@ -406,4 +406,53 @@ ANT_MUST_CHECK ant_err ant_meta_timestamp_build(const struct ant_meta_timestamp 
                                                 const struct ant_meta_targets_ref *ref,
                                                 uint8_t **out, size_t *len);
 
+/* --- a metadata repository directory (ant-release, the devnet) ------------------------- */
+
+/*
+ * The operator's steps on a directory holding root.<N>.json, targets.<M>.json and
+ * timestamp.json (the files a node fetches). `dirfd` is the open directory. Each step
+ * writes the next version of one role unsigned, or adds one signature; `why` (may be NULL)
+ * receives a one-line reason on failure. Refusals: ANT_ERR_EXISTS (the file exists, or
+ * the key already signed it), ANT_ERR_BAD_KEY (a key that is not the role's, bad keys or
+ * thresholds), ANT_ERR_BAD_SIGNATURE (targets below its threshold for `timestamp`),
+ * ANT_ERR_NOT_FOUND (no root or targets yet), ANT_ERR_INVALID_ARG and parse errors of
+ * the files; faults: ANT_ERR_IO, ANT_ERR_NOMEM, ANT_ERR_RNG.
+ */
+
+/* The role's file name for `version` ("timestamp.json" for the timestamp). */
+void ant_meta_repo_file_name(enum ant_meta_role role, uint64_t version, char *buf, size_t cap);
+/* The newest version of a role in the directory (0 when none): the highest N of the
+ * numbered files, or the version inside timestamp.json. */
+ANT_MUST_CHECK ant_err ant_meta_repo_newest(int dirfd, enum ant_meta_role role,
+                                            uint64_t *version);
+/* Reads the role's file of `version` as an envelope (the caller frees it). */
+ANT_MUST_CHECK ant_err ant_meta_repo_load(int dirfd, enum ant_meta_role role, uint64_t version,
+                                          struct ant_meta_envelope **env, char *why,
+                                          size_t whycap);
+/* root.1.json with these keys; never replaces one. */
+ANT_MUST_CHECK ant_err ant_meta_repo_init(int dirfd, const struct ant_meta_role_keys *root_keys,
+                                          const struct ant_meta_role_keys *targets_keys,
+                                          const struct ant_meta_role_keys *timestamp_keys,
+                                          int64_t expires, char *why, size_t whycap);
+/* targets.<M+1>.json: the newest targets plus `entry`; *version (may be NULL) = M+1. */
+ANT_MUST_CHECK ant_err ant_meta_repo_add(int dirfd, const struct ant_meta_target *entry,
+                                         int64_t expires, uint64_t *version, char *why,
+                                         size_t whycap);
+/* The next timestamp.json naming the newest targets, which must carry its threshold of
+ * valid signatures under the newest root; the rollout of the previous one is kept. */
+ANT_MUST_CHECK ant_err ant_meta_repo_timestamp(int dirfd, int64_t expires, uint64_t *version,
+                                               char *why, size_t whycap);
+/* Adds a signature by `sk` to the newest file of `role`; the key must be the role's in
+ * the newest root (for the root: in it or in the root before it). *signatures (may be
+ * NULL) = the file's signature count afterwards. */
+ANT_MUST_CHECK ant_err ant_meta_repo_sign(int dirfd, enum ant_meta_role role,
+                                          const uint8_t sk[ANT_MLDSA65_SECRETKEYBYTES],
+                                          size_t *signatures, char *why, size_t whycap);
+/* root.<N+1>.json: the newest root with the non-NULL roles' keys replaced. */
+ANT_MUST_CHECK ant_err ant_meta_repo_rotate(int dirfd, const struct ant_meta_role_keys *root_keys,
+                                            const struct ant_meta_role_keys *targets_keys,
+                                            const struct ant_meta_role_keys *timestamp_keys,
+                                            int64_t expires, uint64_t *version, char *why,
+                                            size_t whycap);
+
 #endif

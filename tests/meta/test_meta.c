@@ -1110,6 +1110,79 @@ static void test_trusted_root_file_checks(void)
 }
 
 
+/* ---- the repository steps (what ant-release and the devnet call) -------------------------- */
+
+static void test_repo_steps(void)
+{
+    struct fx f;
+    struct ant_meta_status st;
+    struct ant_meta_target e = entry("0.5.0", 0x55), got;
+    uint8_t kb[3][4][ANT_MLDSA65_PUBLICKEYBYTES];
+    struct ant_meta_role_keys rk[3];
+    char why[256];
+    size_t nsig = 0;
+    uint64_t v = 0;
+    setup(&f);
+    /* an empty server directory of its own */
+    CHECK(unlinkat(f.srvfd, "root.1.json", 0) == 0);
+    CHECK(unlinkat(f.srvfd, "targets.1.json", 0) == 0);
+    CHECK(unlinkat(f.srvfd, "timestamp.json", 0) == 0);
+    rk_of(&ROOT_KEYS, kb[0], &rk[0]);
+    rk_of(&TARGET_KEYS, kb[1], &rk[1]);
+    rk_of(&TS_KEYS, kb[2], &rk[2]);
+    CHECK_ERR(ant_meta_repo_add(f.srvfd, &e, NOW + 90 * DAY, &v, why, sizeof why), ANT_OK);
+    CHECK(unlinkat(f.srvfd, "targets.1.json", 0) == 0);
+    CHECK_ERR(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why), ANT_ERR_NOT_FOUND);
+    CHECK_OK(ant_meta_repo_init(f.srvfd, &rk[0], &rk[1], &rk[2], NOW + 365 * DAY, why, sizeof why));
+    CHECK_ERR(ant_meta_repo_init(f.srvfd, &rk[0], &rk[1], &rk[2], NOW, why, sizeof why), ANT_ERR_EXISTS);
+    CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[T1], NULL, why, sizeof why),
+              ANT_ERR_BAD_KEY);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R1], &nsig, why, sizeof why));
+    CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R1], NULL, why, sizeof why),
+              ANT_ERR_EXISTS);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R2], &nsig, why, sizeof why));
+    CHECK_INT(nsig, 2);
+    CHECK_OK(ant_meta_repo_add(f.srvfd, &e, NOW + 90 * DAY, &v, why, sizeof why));
+    CHECK_INT(v, 1);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TARGETS, sk[T1], NULL, why, sizeof why));
+    CHECK_ERR(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why),
+              ANT_ERR_BAD_SIGNATURE);
+    CHECK(strstr(why, "1 valid signature(s), the threshold is 2") != NULL);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TARGETS, sk[T2], NULL, why, sizeof why));
+    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why));
+    CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[T1], NULL, why, sizeof why),
+              ANT_ERR_BAD_KEY);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[S1], NULL, why, sizeof why));
+    /* the node's view of what the steps made */
+    free(f.anchor);
+    CHECK_OK(ant_fsx_read_capped(f.srvfd, "root.1.json", ANT_META_ROOT_MAX, &f.anchor, &f.anchor_len));
+    struct ant_meta_trusted *t = refresh_ex(&f, true, true, &st);
+    CHECK_MSG(st.state == ANT_META_FRESH, "%s", st.error);
+    CHECK_OK(ant_meta_lookup(t, "0.5.0", "linux-x64", &got));
+    CHECK_OK(ant_meta_check_binary(&got, e.binary_length, e.binary_sha256));
+    ant_meta_trusted_free(t);
+    /* rotate the timestamp key (root keys unchanged, so R1 and R3 sign as old and new);
+     * the old timestamp key can no longer sign */
+    const struct spec new_ts = {{N1}, 1, 1};
+    uint8_t nb[1][ANT_MLDSA65_PUBLICKEYBYTES];
+    struct ant_meta_role_keys nrk;
+    rk_of(&new_ts, nb, &nrk);
+    CHECK_OK(ant_meta_repo_rotate(f.srvfd, NULL, NULL, &nrk, NOW + 365 * DAY, &v, why, sizeof why));
+    CHECK_INT(v, 2);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R1], NULL, why, sizeof why));
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R3], NULL, why, sizeof why));
+    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why));
+    CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[S1], NULL, why, sizeof why),
+              ANT_ERR_BAD_KEY);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[N1], NULL, why, sizeof why));
+    t = refresh_ex(&f, true, true, &st);
+    CHECK_MSG(st.state == ANT_META_FRESH && st.root_version == 2, "%s root %llu: %s",
+              ant_meta_state_name(st.state), (unsigned long long)st.root_version, st.error);
+    CHECK_INT(st.timestamp_version, 2);
+    ant_meta_trusted_free(t);
+    teardown(&f);
+}
+
 /* ---- over HTTP ------------------------------------------------------------------------- */
 
 /* The real transport: release_server.py serves the metadata directory on loopback; the
@@ -1126,7 +1199,7 @@ static void test_http_end_to_end(void)
     setup(&f);
     const char *args[] = {"--asset-dir", f.srv, NULL};
     if (!test_server_start(&srv, args)) {
-        CHECK(!"release_server.py did not start");
+        CHECK_MSG(false, "release_server.py did not start");
         teardown(&f);
         return;
     }
@@ -1191,5 +1264,6 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_embedded_root),
     ANT_TEST(test_trusted_root_file_checks),
     ANT_TEST(test_http_end_to_end),
+    ANT_TEST(test_repo_steps),
 };
 ANT_TEST_MAIN(cases)

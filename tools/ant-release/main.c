@@ -11,7 +11,6 @@
  * Exit status: 0 done, 1 refused (the metadata or a key does not allow it), 2 usage or
  * I/O error. main() and argument parsing only; the formats live in src/meta.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -174,123 +173,67 @@ static int open_dir(const char *path, bool create, int *dirfd)
     return 0;
 }
 
-/* Highest N of files "<prefix>.<N>.json" in the directory; 0 if none. */
-static uint64_t newest(int dirfd, const char *prefix)
+/* Exit status for a failed library step: the metadata or a key refused it (1), or this
+ * machine could not do it (2). The reason was printed already. */
+static int exit_of(ant_err err, const char *cmd, const char *why)
 {
-    int fd = dup(dirfd);
-    DIR *d;
-    struct dirent *de;
-    uint64_t best = 0;
-    size_t pl = strlen(prefix);
-    if (fd < 0)
-        return 0;
-    d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return 0;
-    }
-    rewinddir(d);
-    while ((de = readdir(d)) != NULL) {
-        const char *s = de->d_name;
-        char *end = NULL;
-        if (strncmp(s, prefix, pl) != 0 || s[pl] != '.' || s[pl + 1] < '1' || s[pl + 1] > '9')
-            continue;
-        unsigned long long v = strtoull(s + pl + 1, &end, 10);
-        if (end != NULL && strcmp(end, ".json") == 0 && v > best)
-            best = v;
-    }
-    closedir(d);
-    return best;
-}
-
-static size_t role_cap(enum ant_meta_role role)
-{
-    return role == ANT_META_ROLE_ROOT      ? ANT_META_ROOT_MAX
-           : role == ANT_META_ROLE_TARGETS ? ANT_META_TARGETS_MAX
-                                           : ANT_META_TIMESTAMP_MAX;
-}
-
-/* Reads and parses envelope `name` of `role` from the directory. */
-static int load_env(int dirfd, const char *name, enum ant_meta_role role,
-                    struct ant_meta_envelope **env)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    ant_err err = ant_fsx_read_capped(dirfd, name, role_cap(role), &data, &len);
-    *env = NULL;
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-release: cannot read %s: %s\n", name, ant_strerror(err));
+    fprintf(stderr, "ant-release %s: %s\n", cmd, why[0] != '\0' ? why : ant_strerror(err));
+    switch (err) {
+    case ANT_ERR_IO:
+    case ANT_ERR_NOMEM:
+    case ANT_ERR_RNG:
+    case ANT_ERR_CRYPTO:
+    case ANT_ERR_INTERNAL:
+    case ANT_ERR_NO_SPACE:
         return EXIT_USAGE;
-    }
-    err = ant_meta_envelope_parse(role, data, len, env);
-    free(data);
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-release: %s is not a %s envelope: %s\n", name,
-                ant_meta_role_name(role), ant_strerror(err));
+    default:
         return EXIT_REFUSED;
     }
-    return 0;
 }
 
+static uint64_t newest(int dirfd, enum ant_meta_role role)
+{
+    uint64_t v = 0;
+    if (ant_meta_repo_newest(dirfd, role, &v) != ANT_OK)
+        return 0;
+    return v;
+}
+
+static void wrote(enum ant_meta_role role, uint64_t version)
+{
+    char name[64];
+    ant_meta_repo_file_name(role, version, name, sizeof name);
+    printf("wrote %s (unsigned: sign it with `ant-release sign --role %s`)\n", name,
+           ant_meta_role_name(role));
+}
+
+/* The role's file of `version` as an envelope; prints why on failure. */
+static int load_env(int dirfd, enum ant_meta_role role, uint64_t version,
+                    struct ant_meta_envelope **env)
+{
+    char why[256] = "";
+    ant_err err = ant_meta_repo_load(dirfd, role, version, env, why, sizeof why);
+    return err == ANT_OK ? 0 : exit_of(err, "show", why);
+}
+
+/* The root of `version`, envelope and payload; prints why on failure. */
 static int load_root(int dirfd, uint64_t version, struct ant_meta_envelope **env,
                      struct ant_meta_root **root)
 {
-    char name[64];
+    char why[256] = "";
     size_t plen = 0;
-    snprintf(name, sizeof name, "root.%llu.json", (unsigned long long)version);
-    int rc = load_env(dirfd, name, ANT_META_ROLE_ROOT, env);
-    if (rc != 0)
-        return rc;
-    const uint8_t *p = ant_meta_envelope_payload(*env, &plen);
-    ant_err err = ant_meta_root_parse(p, plen, root);
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-release: %s: %s\n", name, ant_strerror(err));
-        ant_meta_envelope_free(*env);
-        *env = NULL;
-        return EXIT_REFUSED;
+    ant_err err = ant_meta_repo_load(dirfd, ANT_META_ROLE_ROOT, version, env, why, sizeof why);
+    if (err == ANT_OK) {
+        const uint8_t *p = ant_meta_envelope_payload(*env, &plen);
+        err = ant_meta_root_parse(p, plen, root);
+        if (err != ANT_OK) {
+            snprintf(why, sizeof why, "root.%llu.json: %s", (unsigned long long)version,
+                     ant_strerror(err));
+            ant_meta_envelope_free(*env);
+            *env = NULL;
+        }
     }
-    return 0;
-}
-
-static int write_env(int dirfd, const char *name, const struct ant_meta_envelope *env)
-{
-    uint8_t *text = NULL;
-    size_t len = 0;
-    ant_err err = ant_meta_envelope_serialize(env, &text, &len);
-    if (err == ANT_OK)
-        err = ant_fsx_write_atomic(dirfd, name, text, len, 0644);
-    free(text);
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-release: cannot write %s: %s\n", name, ant_strerror(err));
-        return EXIT_USAGE;
-    }
-    return 0;
-}
-
-/* Wraps `payload` in an unsigned envelope and writes it as `name` (never over an
- * existing file unless `replace`). */
-static int write_new(int dirfd, const char *name, enum ant_meta_role role, uint8_t *payload,
-                     size_t len, bool replace)
-{
-    struct ant_meta_envelope *env = NULL;
-    struct stat st;
-    if (!replace && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        fprintf(stderr, "ant-release: %s already exists\n", name);
-        free(payload);
-        return EXIT_REFUSED;
-    }
-    ant_err err = ant_meta_envelope_new(role, payload, len, &env);
-    free(payload);
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-release: %s: %s\n", name, ant_strerror(err));
-        return EXIT_USAGE;
-    }
-    int rc = write_env(dirfd, name, env);
-    ant_meta_envelope_free(env);
-    if (rc == 0)
-        printf("wrote %s (unsigned: sign it with `ant-release sign --role %s`)\n", name,
-               ant_meta_role_name(role));
-    return rc;
+    return err == ANT_OK ? 0 : exit_of(err, "show", why);
 }
 
 /* --- init ------------------------------------------------------------------------------ */
@@ -344,8 +287,6 @@ static int cmd_init(int argc, char **argv)
                       {"--timestamp-threshold", NULL, 0}, {"--expires-days", NULL, 0}};
     struct role_args *ra = NULL;
     unsigned long long days = 365;
-    uint8_t *payload = NULL;
-    size_t len = 0;
     int help, dirfd = -1, rc;
     bool given;
 
@@ -366,18 +307,16 @@ static int cmd_init(int argc, char **argv)
         rc = role_from_opts(&o[1 + 2 * i], &o[2 + 2 * i], &ra[i], &given);
     if (rc != 0)
         goto out;
-    ant_err err = ant_meta_root_build(1, (int64_t)time(NULL) + (int64_t)days * DAY_S, &ra[0].rk,
-                                      &ra[1].rk, &ra[2].rk, &payload, &len);
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-release init: %s\n", ant_strerror(err));
-        rc = EXIT_REFUSED;
-        goto out;
-    }
     rc = open_dir(o[0].value, true, &dirfd);
-    if (rc == 0)
-        rc = write_new(dirfd, "root.1.json", ANT_META_ROLE_ROOT, payload, len, false);
+    if (rc != 0)
+        goto out;
+    char why[256] = "";
+    ant_err err = ant_meta_repo_init(dirfd, &ra[0].rk, &ra[1].rk, &ra[2].rk,
+                                     (int64_t)time(NULL) + (int64_t)days * DAY_S, why, sizeof why);
+    if (err != ANT_OK)
+        rc = exit_of(err, "init", why);
     else
-        free(payload);
+        wrote(ANT_META_ROLE_ROOT, 1);
 out:
     free(ra);
     if (dirfd >= 0)
@@ -481,14 +420,9 @@ static int cmd_add(int argc, char **argv)
     struct opt o[] = {{"--dir", NULL, 0},     {"--release-version", NULL, 0},
                       {"--platform", NULL, 0}, {"--archive", NULL, 0},
                       {"--expires-days", NULL, 0}};
-    struct ant_meta_envelope *env = NULL;
-    struct ant_meta_targets *prev = NULL;
     struct ant_meta_target e;
     struct ant_semver sv;
     unsigned long long days = 90;
-    uint8_t *payload = NULL;
-    size_t len = 0;
-    char name[64];
     int help, dirfd = -1, rc;
 
     rc = parse_opts(argc, argv, o, 5, "add", &help);
@@ -518,40 +452,20 @@ static int cmd_add(int argc, char **argv)
     rc = open_dir(o[0].value, false, &dirfd);
     if (rc != 0)
         return rc;
-    uint64_t m = newest(dirfd, "targets");
-    if (m > 0) {
-        size_t plen = 0;
-        snprintf(name, sizeof name, "targets.%llu.json", (unsigned long long)m);
-        rc = load_env(dirfd, name, ANT_META_ROLE_TARGETS, &env);
-        if (rc != 0)
-            goto out;
-        const uint8_t *p = ant_meta_envelope_payload(env, &plen);
-        if (ant_meta_targets_parse(p, plen, &prev) != ANT_OK) {
-            fprintf(stderr, "ant-release add: %s does not parse\n", name);
-            rc = EXIT_REFUSED;
-            goto out;
-        }
-    }
-    ant_err err = ant_meta_targets_build(prev, m + 1, (int64_t)time(NULL) + (int64_t)days * DAY_S,
-                                         &e, &payload, &len);
+    char why[256] = "";
+    uint64_t m = 0;
+    ant_err err = ant_meta_repo_add(dirfd, &e, (int64_t)time(NULL) + (int64_t)days * DAY_S, &m,
+                                    why, sizeof why);
     if (err != ANT_OK) {
-        fprintf(stderr, "ant-release add: %s (platform names are [a-z0-9_-])\n",
-                ant_strerror(err));
-        rc = EXIT_REFUSED;
-        goto out;
-    }
-    snprintf(name, sizeof name, "targets.%llu.json", (unsigned long long)m + 1);
-    rc = write_new(dirfd, name, ANT_META_ROLE_TARGETS, payload, len, false);
-    if (rc == 0) {
+        rc = exit_of(err, "add", why);
+    } else {
         char hex[ANT_SHA256_HEXBYTES];
+        wrote(ANT_META_ROLE_TARGETS, m);
         ant_hex_encode(hex, e.binary_sha256, ANT_SHA256_BYTES);
         printf("%s %s: archive %s %llu bytes, binary %llu bytes sha256 %s\n", e.version,
                e.platform, e.archive_name, (unsigned long long)e.archive_length,
                (unsigned long long)e.binary_length, hex);
     }
-out:
-    ant_meta_targets_free(prev);
-    ant_meta_envelope_free(env);
     close(dirfd);
     return rc;
 }
@@ -569,14 +483,7 @@ static const char timestamp_help[] =
 static int cmd_timestamp(int argc, char **argv)
 {
     struct opt o[] = {{"--dir", NULL, 0}, {"--expires-hours", NULL, 0}};
-    struct ant_meta_envelope *renv = NULL, *tenv = NULL, *penv = NULL;
-    struct ant_meta_root *root = NULL;
-    struct ant_meta_timestamp *prev = NULL;
-    struct ant_meta_targets_ref ref;
     unsigned long long hours = 24;
-    uint8_t *data = NULL, *payload = NULL;
-    size_t len = 0, plen = 0;
-    char name[64];
     int help, dirfd = -1, rc;
 
     rc = parse_opts(argc, argv, o, 2, "timestamp", &help);
@@ -592,64 +499,14 @@ static int cmd_timestamp(int argc, char **argv)
     rc = open_dir(o[0].value, false, &dirfd);
     if (rc != 0)
         return rc;
-    uint64_t n = newest(dirfd, "root"), m = newest(dirfd, "targets");
-    if (n == 0 || m == 0) {
-        fprintf(stderr, "ant-release timestamp: %s has no %s file\n", o[0].value,
-                n == 0 ? "root" : "targets");
-        rc = EXIT_REFUSED;
-        goto out;
-    }
-    if ((rc = load_root(dirfd, n, &renv, &root)) != 0)
-        goto out;
-    snprintf(name, sizeof name, "targets.%llu.json", (unsigned long long)m);
-    if (ant_fsx_read_capped(dirfd, name, ANT_META_TARGETS_MAX, &data, &len) != ANT_OK ||
-        ant_meta_envelope_parse(ANT_META_ROLE_TARGETS, data, len, &tenv) != ANT_OK) {
-        fprintf(stderr, "ant-release timestamp: cannot read %s\n", name);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    unsigned valid = 0;
-    if (ant_meta_envelope_verify(tenv, root, ANT_META_ROLE_TARGETS, &valid) != ANT_OK) {
-        fprintf(stderr, "ant-release timestamp: %s has %u valid signature(s), the threshold "
-                "is %u: sign it first\n", name, valid,
-                ant_meta_root_threshold(root, ANT_META_ROLE_TARGETS));
-        rc = EXIT_REFUSED;
-        goto out;
-    }
-    ref.version = m;
-    ref.length = len;
-    if (ant_sha256(ref.sha256, data, len) != ANT_OK) {
-        rc = EXIT_USAGE;
-        goto out;
-    }
+    char why[256] = "";
     uint64_t tv = 0;
-    if (faccessat(dirfd, "timestamp.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-        if ((rc = load_env(dirfd, "timestamp.json", ANT_META_ROLE_TIMESTAMP, &penv)) != 0)
-            goto out;
-        const uint8_t *p = ant_meta_envelope_payload(penv, &plen);
-        if (ant_meta_timestamp_parse(p, plen, &prev) != ANT_OK) {
-            fprintf(stderr, "ant-release timestamp: the current timestamp.json does not parse\n");
-            rc = EXIT_REFUSED;
-            goto out;
-        }
-        tv = ant_meta_timestamp_version(prev);
-    }
-    ant_err err = ant_meta_timestamp_build(prev, tv + 1,
-                                           (int64_t)time(NULL) + (int64_t)hours * 3600, &ref,
-                                           &payload, &plen);
-    if (err != ANT_OK) {
-        fprintf(stderr, "ant-release timestamp: %s\n", ant_strerror(err));
-        rc = EXIT_REFUSED;
-        goto out;
-    }
-    rc = write_new(dirfd, "timestamp.json", ANT_META_ROLE_TIMESTAMP, payload, plen, true);
-out:
-    ant_meta_timestamp_free(prev);
-    ant_meta_envelope_free(penv);
-    ant_meta_envelope_free(tenv);
-    ant_meta_root_free(root);
-    ant_meta_envelope_free(renv);
-    free(data);
+    ant_err err = ant_meta_repo_timestamp(dirfd, (int64_t)time(NULL) + (int64_t)hours * 3600,
+                                          &tv, why, sizeof why);
+    if (err != ANT_OK)
+        rc = exit_of(err, "timestamp", why);
+    else
+        wrote(ANT_META_ROLE_TIMESTAMP, tv);
     close(dirfd);
     return rc;
 }
@@ -667,11 +524,8 @@ static const char sign_help[] =
 static int cmd_sign(int argc, char **argv)
 {
     struct opt o[] = {{"--dir", NULL, 0}, {"--role", NULL, 0}, {"--key", NULL, 0}};
-    struct ant_meta_envelope *renv = NULL, *penv = NULL, *env = NULL;
-    struct ant_meta_root *root = NULL, *prev = NULL;
     uint8_t *sk = NULL, pk[ANT_MLDSA65_PUBLICKEYBYTES];
     enum ant_meta_role role;
-    char name[64];
     int help, dirfd = -1, rc;
 
     rc = parse_opts(argc, argv, o, 3, "sign", &help);
@@ -704,67 +558,21 @@ static int cmd_sign(int argc, char **argv)
     }
     if ((rc = open_dir(o[0].value, false, &dirfd)) != 0)
         goto out;
-    uint64_t n = newest(dirfd, "root");
-    if (n == 0) {
-        fprintf(stderr, "ant-release sign: %s has no root file\n", o[0].value);
-        rc = EXIT_REFUSED;
-        goto out;
-    }
-    if ((rc = load_root(dirfd, n, &renv, &root)) != 0)
-        goto out;
-    bool allowed = ant_meta_root_has_key(root, role, pk);
-    if (role == ANT_META_ROLE_ROOT && n > 1) {
-        if ((rc = load_root(dirfd, n - 1, &penv, &prev)) != 0)
-            goto out;
-        allowed = allowed || ant_meta_root_has_key(prev, ANT_META_ROLE_ROOT, pk);
-    }
-    if (!allowed) {
-        char kid[ANT_META_KEYID_HEX];
-        if (ant_meta_keyid(kid, pk) != ANT_OK)
-            kid[0] = '\0';
-        fprintf(stderr, "ant-release sign: key %s is not a %s key of root version %llu%s\n",
-                kid, o[1].value, (unsigned long long)n,
-                role == ANT_META_ROLE_ROOT && n > 1 ? " or the one before" : "");
-        rc = EXIT_REFUSED;
-        goto out;
-    }
-    if (role == ANT_META_ROLE_ROOT) {
-        env = renv;
-        renv = NULL;
-        snprintf(name, sizeof name, "root.%llu.json", (unsigned long long)n);
-    } else {
-        if (role == ANT_META_ROLE_TARGETS) {
-            uint64_t m = newest(dirfd, "targets");
-            snprintf(name, sizeof name, "targets.%llu.json", (unsigned long long)m);
-        } else {
-            snprintf(name, sizeof name, "timestamp.json");
-        }
-        if ((rc = load_env(dirfd, name, role, &env)) != 0)
-            goto out;
-    }
-    ant_err err = ant_meta_envelope_sign(env, sk);
-    if (err == ANT_ERR_EXISTS) {
-        fprintf(stderr, "ant-release sign: %s already carries this key's signature\n", name);
-        rc = EXIT_REFUSED;
-        goto out;
-    }
+    char why[256] = "";
+    size_t nsigs = 0;
+    ant_err err = ant_meta_repo_sign(dirfd, role, sk, &nsigs, why, sizeof why);
     if (err != ANT_OK) {
-        fprintf(stderr, "ant-release sign: %s\n", ant_strerror(err));
-        rc = EXIT_USAGE;
-        goto out;
+        rc = exit_of(err, "sign", why);
+    } else {
+        char name[64];
+        ant_meta_repo_file_name(role, newest(dirfd, role), name, sizeof name);
+        printf("signed %s (%zu signature(s))\n", name, nsigs);
     }
-    if ((rc = write_env(dirfd, name, env)) == 0)
-        printf("signed %s (%zu signature(s))\n", name, ant_meta_envelope_signature_count(env));
 out:
     if (sk != NULL) {
         explicit_bzero(sk, ANT_MLDSA65_SECRETKEYBYTES);
         free(sk);
     }
-    ant_meta_envelope_free(env);
-    ant_meta_root_free(prev);
-    ant_meta_envelope_free(penv);
-    ant_meta_root_free(root);
-    ant_meta_envelope_free(renv);
     if (dirfd >= 0)
         close(dirfd);
     return rc;
@@ -789,14 +597,9 @@ static int cmd_rotate(int argc, char **argv)
                       {"--root-threshold", NULL, 0}, {"--targets-keys", NULL, 0},
                       {"--targets-threshold", NULL, 0}, {"--timestamp-keys", NULL, 0},
                       {"--timestamp-threshold", NULL, 0}, {"--expires-days", NULL, 0}};
-    struct ant_meta_envelope *renv = NULL;
-    struct ant_meta_root *root = NULL;
     struct role_args *ra = NULL;
     const struct ant_meta_role_keys *rk[3] = {NULL, NULL, NULL};
     unsigned long long days = 365;
-    uint8_t *payload = NULL;
-    size_t len = 0;
-    char name[64];
     int help, dirfd = -1, rc;
     bool any = false;
 
@@ -824,34 +627,23 @@ static int cmd_rotate(int argc, char **argv)
         goto out;
     if ((rc = open_dir(o[0].value, false, &dirfd)) != 0)
         goto out;
-    uint64_t n = newest(dirfd, "root");
-    if (n == 0) {
-        fprintf(stderr, "ant-release rotate: %s has no root file\n", o[0].value);
-        rc = EXIT_REFUSED;
-        goto out;
-    }
-    if ((rc = load_root(dirfd, n, &renv, &root)) != 0)
-        goto out;
     if (!any)
-        fprintf(stderr, "ant-release rotate: no keys change; writing root %llu with a new "
-                "expiry only\n", (unsigned long long)n + 1);
-    ant_err err = ant_meta_root_rebuild(root, n + 1, (int64_t)time(NULL) + (int64_t)days * DAY_S,
-                                        rk[0], rk[1], rk[2], &payload, &len);
+        fprintf(stderr, "ant-release rotate: no keys change; writing the next root with a new "
+                "expiry only\n");
+    char why[256] = "";
+    uint64_t n = 0;
+    ant_err err = ant_meta_repo_rotate(dirfd, rk[0], rk[1], rk[2],
+                                       (int64_t)time(NULL) + (int64_t)days * DAY_S, &n, why,
+                                       sizeof why);
     if (err != ANT_OK) {
-        fprintf(stderr, "ant-release rotate: %s\n", ant_strerror(err));
-        rc = EXIT_REFUSED;
-        goto out;
+        rc = exit_of(err, "rotate", why);
+    } else {
+        wrote(ANT_META_ROLE_ROOT, n);
+        printf("root.%llu.json needs a threshold of the old root keys and of the new ones\n",
+               (unsigned long long)n);
     }
-    snprintf(name, sizeof name, "root.%llu.json", (unsigned long long)n + 1);
-    rc = write_new(dirfd, name, ANT_META_ROLE_ROOT, payload, len, false);
-    if (rc == 0)
-        printf("sign %s with %u of the old root keys and %u of the new ones\n", name,
-               ant_meta_root_threshold(root, ANT_META_ROLE_ROOT),
-               rk[0] != NULL ? rk[0]->threshold : ant_meta_root_threshold(root, ANT_META_ROLE_ROOT));
 out:
     free(ra);
-    ant_meta_root_free(root);
-    ant_meta_envelope_free(renv);
     if (dirfd >= 0)
         close(dirfd);
     return rc;
@@ -987,7 +779,6 @@ static int cmd_show(int argc, char **argv)
     struct ant_meta_envelope *renv = NULL, *env = NULL;
     struct ant_meta_root *root = NULL;
     json_object *out = NULL;
-    char name[64];
     int help, dirfd = -1, rc;
     size_t plen = 0;
 
@@ -1000,7 +791,7 @@ static int cmd_show(int argc, char **argv)
         return rc;
     if ((rc = open_dir(o[0].value, false, &dirfd)) != 0)
         return rc;
-    uint64_t n = newest(dirfd, "root"), m = newest(dirfd, "targets");
+    uint64_t n = newest(dirfd, ANT_META_ROLE_ROOT), m = newest(dirfd, ANT_META_ROLE_TARGETS);
     if (n == 0) {
         fprintf(stderr, "ant-release show: %s has no root file\n", o[0].value);
         rc = EXIT_REFUSED;
@@ -1020,8 +811,7 @@ static int cmd_show(int argc, char **argv)
     json_object_object_add(jr, "roles", roles);
     if (m > 0) {
         struct ant_meta_targets *tg = NULL;
-        snprintf(name, sizeof name, "targets.%llu.json", (unsigned long long)m);
-        if ((rc = load_env(dirfd, name, ANT_META_ROLE_TARGETS, &env)) != 0)
+        if ((rc = load_env(dirfd, ANT_META_ROLE_TARGETS, m, &env)) != 0)
             goto out;
         const uint8_t *p = ant_meta_envelope_payload(env, &plen);
         if (ant_meta_targets_parse(p, plen, &tg) == ANT_OK) {
@@ -1055,7 +845,7 @@ static int cmd_show(int argc, char **argv)
     }
     if (faccessat(dirfd, "timestamp.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
         struct ant_meta_timestamp *ts = NULL;
-        if ((rc = load_env(dirfd, "timestamp.json", ANT_META_ROLE_TIMESTAMP, &env)) != 0)
+        if ((rc = load_env(dirfd, ANT_META_ROLE_TIMESTAMP, 0, &env)) != 0)
             goto out;
         const uint8_t *p = ant_meta_envelope_payload(env, &plen);
         if (ant_meta_timestamp_parse(p, plen, &ts) == ANT_OK) {
