@@ -23,6 +23,18 @@
  *
  * Everything read is capped before it is parsed (root 512 KiB, targets 4 MiB, timestamp
  * 64 KiB); every JSON field is type-checked; unknown fields are ignored.
+ *
+ * Use by the upgrade engine, once per check:
+ *   struct ant_meta_http h;  ant_meta_http_init(&h, metadata_url_or_NULL, repo, &http_opts);
+ *   opts.fetch = ant_meta_http_fetch; opts.fetch_arg = &h; opts.source = h.base;
+ *   opts.trusted_root = bytes of --trusted-root (ant_meta_read_trusted_root) or NULL;
+ *   opts.floor_* = what it persisted from the last status;
+ *   ant_meta_refresh(cache_dirfd, &opts, &t, &status)  -> log status.state once as WARN
+ *     unless fresh, show it in `upgrade status --json`, persist the versions;
+ *   ant_meta_lookup(t, version, platform, &entry)      -> install only on ANT_OK;
+ *   ant_meta_check_archive(&entry, len, sha256) before extraction,
+ *   ant_meta_check_binary(&entry, len, sha256) after it (and on cache hits);
+ *   ant_meta_targets_minimum_version / _is_yanked and ant_meta_timestamp_rollout for §10.
  */
 #ifndef ANT_META_H
 #define ANT_META_H
