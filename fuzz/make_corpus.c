@@ -617,7 +617,7 @@ static void gen_meta_cache(const uint8_t sk[ANT_MLDSA65_SECRETKEYBYTES])
     snprintf(e.archive_name, sizeof e.archive_name, "ant-node-cli-linux-x64.tar.gz");
     e.archive_length = 10;
     e.binary_length = 20;
-    if (ant_meta_targets_build(NULL, 2, FUZZ_META_EXPIRES, &e, &p, &plen) != ANT_OK ||
+    if (ant_meta_targets_build(NULL, 2, FUZZ_META_EXPIRES, &e, NULL, &p, &plen) != ANT_OK ||
         ant_meta_envelope_new(ANT_META_ROLE_TARGETS, p, plen, &env) != ANT_OK ||
         ant_meta_envelope_sign(env, sk) != ANT_OK ||
         ant_meta_envelope_serialize(env, &tg, &tglen) != ANT_OK)
@@ -629,7 +629,7 @@ static void gen_meta_cache(const uint8_t sk[ANT_MLDSA65_SECRETKEYBYTES])
     ref.version = 2;
     ref.length = tglen;
     if (ant_sha256(ref.sha256, tg, tglen) != ANT_OK ||
-        ant_meta_timestamp_build(NULL, 3, FUZZ_META_EXPIRES, &ref, &p, &plen) != ANT_OK ||
+        ant_meta_timestamp_build(NULL, 3, FUZZ_META_EXPIRES, &ref, NULL, &p, &plen) != ANT_OK ||
         ant_meta_envelope_new(ANT_META_ROLE_TIMESTAMP, p, plen, &env) != ANT_OK ||
         ant_meta_envelope_sign(env, sk) != ANT_OK ||
         ant_meta_envelope_serialize(env, &ts, &tslen) != ANT_OK)
@@ -709,7 +709,7 @@ static void gen_meta(void)
     e.binary_length = 5678;
     memset(e.archive_sha256, 0xaa, 32);
     memset(e.binary_sha256, 0xbb, 32);
-    if (ant_meta_targets_build(NULL, 3, exp, &e, &p, &plen) == ANT_OK) {
+    if (ant_meta_targets_build(NULL, 3, exp, &e, NULL, &p, &plen) == ANT_OK) {
         put_buf("meta_targets", "targets-one", p, plen);
         if (ant_meta_envelope_new(ANT_META_ROLE_TARGETS, p, plen, &env) == ANT_OK &&
             ant_meta_envelope_sign(env, sk) == ANT_OK &&
@@ -727,7 +727,7 @@ static void gen_meta(void)
     ref.version = 3;
     ref.length = 999;
     memset(ref.sha256, 0xcc, 32);
-    if (ant_meta_timestamp_build(NULL, 7, exp, &ref, &p, &plen) == ANT_OK) {
+    if (ant_meta_timestamp_build(NULL, 7, exp, &ref, NULL, &p, &plen) == ANT_OK) {
         put_buf("meta_timestamp", "timestamp-plain", p, plen);
         if (ant_meta_envelope_new(ANT_META_ROLE_TIMESTAMP, p, plen, &env) == ANT_OK &&
             ant_meta_envelope_serialize(env, &text, &tlen) == ANT_OK)

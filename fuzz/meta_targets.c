@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n > 0 && ant_meta_targets_expires(t) >= 0) {
         FUZZ_ASSERT(ant_meta_targets_entry(t, 0, &e) == ANT_OK);
         err = ant_meta_targets_build(t, ant_meta_targets_version(t), ant_meta_targets_expires(t),
-                                     &e, &text, &len);
+                                     &e, NULL, &text, &len);
         if (err == ANT_OK) {
             FUZZ_ASSERT(ant_meta_targets_parse(text, len, &t2) == ANT_OK);
             FUZZ_ASSERT(ant_meta_targets_count(t2) == n);

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(!ro.present || ro.cursor_ppm <= 1000000);
     if (ant_meta_timestamp_expires(t) >= 0) {
         FUZZ_ASSERT(ant_meta_timestamp_build(t, ant_meta_timestamp_version(t),
-                                             ant_meta_timestamp_expires(t), &ref, &text,
+                                             ant_meta_timestamp_expires(t), &ref, NULL, &text,
                                              &len) == ANT_OK);
         FUZZ_ASSERT(ant_meta_timestamp_parse(text, len, &t2) == ANT_OK);
         ant_meta_timestamp_targets(t2, &ref2);

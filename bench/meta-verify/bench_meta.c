@@ -127,7 +127,7 @@ int main(int argc, char **argv)
             struct ant_meta_targets *next = NULL;
             free(payload);
             payload = NULL;
-            if (ant_meta_targets_build(tg, 1, now + 90 * 86400, &e, &payload, &plen) != ANT_OK ||
+            if (ant_meta_targets_build(tg, 1, now + 90 * 86400, &e, NULL, &payload, &plen) != ANT_OK ||
                 ant_meta_targets_parse(payload, plen, &next) != ANT_OK)
                 return 2;
             ant_meta_targets_free(tg);
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
                              &files[0].len);
     struct ant_meta_targets_ref ref = {1, files[0].len, {0}};
     if (ant_sha256(ref.sha256, files[0].data, files[0].len) != ANT_OK ||
-        ant_meta_timestamp_build(NULL, 1, now + 86400, &ref, &payload, &plen) != ANT_OK)
+        ant_meta_timestamp_build(NULL, 1, now + 86400, &ref, NULL, &payload, &plen) != ANT_OK)
         return 2;
     files[1].name = "timestamp.json";
     files[1].data = sign_env(ANT_META_ROLE_TIMESTAMP, payload, plen, sk, (const int[]){6}, 1,

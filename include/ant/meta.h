@@ -224,6 +224,10 @@ struct ant_meta_rollout {
 void ant_meta_timestamp_rollout(const struct ant_meta_timestamp *ts,
                                 struct ant_meta_rollout *out);
 
+/* The rollout cursor text "<percent>" (0-100, at most 4 decimals) in millionths;
+ * ANT_ERR_PARSE otherwise. */
+ANT_MUST_CHECK ant_err ant_meta_cursor_parse(const char *text, uint32_t *ppm);
+
 /* --- time ---------------------------------------------------------------------------- */
 
 /* Strict RFC 3339 UTC `YYYY-MM-DDTHH:MM:SSZ` to Unix seconds. ANT_ERR_PARSE otherwise. */
@@ -405,17 +409,28 @@ ANT_MUST_CHECK ant_err ant_meta_root_rebuild(const struct ant_meta_root *prev, u
                                              const struct ant_meta_role_keys *timestamp_keys,
                                              uint8_t **out, size_t *len);
 
-/* Targets payload: `prev` (NULL for none) with `entry` added (replacing the same
- * version/platform), a new version and expiry. */
+/* Changes to the release policy of targets (ARCHITECTURE.md §10); NULL fields keep
+ * what the previous targets said. */
+struct ant_meta_targets_policy {
+    const char *minimum_version; /* a version, or "" to remove it */
+    const char *yank;            /* a version to add to yanked */
+};
+
+/* Targets payload: `prev` (NULL for none) with `entry` (may be NULL) added, replacing the
+ * same version/platform, `policy` (may be NULL) applied, a new version and expiry.
+ * ANT_ERR_BAD_VERSION for a policy version that is not canonical X.Y.Z[-pre]. */
 ANT_MUST_CHECK ant_err ant_meta_targets_build(const struct ant_meta_targets *prev,
                                               uint64_t version, int64_t expires,
                                               const struct ant_meta_target *entry,
+                                              const struct ant_meta_targets_policy *policy,
                                               uint8_t **out, size_t *len);
 
-/* Timestamp payload naming the targets file `ref`, keeping `prev`'s rollout if any. */
+/* Timestamp payload naming the targets file `ref`, with `rollout` (NULL: keep `prev`'s,
+ * if any; one with present false: none). */
 ANT_MUST_CHECK ant_err ant_meta_timestamp_build(const struct ant_meta_timestamp *prev,
                                                 uint64_t version, int64_t expires,
                                                 const struct ant_meta_targets_ref *ref,
+                                                const struct ant_meta_rollout *rollout,
                                                 uint8_t **out, size_t *len);
 
 /* --- a metadata repository directory (ant-release, the devnet) ------------------------- */
@@ -446,14 +461,18 @@ ANT_MUST_CHECK ant_err ant_meta_repo_init(int dirfd, const struct ant_meta_role_
                                           const struct ant_meta_role_keys *targets_keys,
                                           const struct ant_meta_role_keys *timestamp_keys,
                                           int64_t expires, char *why, size_t whycap);
-/* targets.<M+1>.json: the newest targets plus `entry`; *version (may be NULL) = M+1. */
+/* targets.<M+1>.json: the newest targets plus `entry` (may be NULL) with `policy` (may be
+ * NULL) applied; *version (may be NULL) = M+1. */
 ANT_MUST_CHECK ant_err ant_meta_repo_add(int dirfd, const struct ant_meta_target *entry,
+                                         const struct ant_meta_targets_policy *policy,
                                          int64_t expires, uint64_t *version, char *why,
                                          size_t whycap);
 /* The next timestamp.json naming the newest targets, which must carry its threshold of
- * valid signatures under the newest root; the rollout of the previous one is kept. */
-ANT_MUST_CHECK ant_err ant_meta_repo_timestamp(int dirfd, int64_t expires, uint64_t *version,
-                                               char *why, size_t whycap);
+ * valid signatures under the newest root; `rollout` as for ant_meta_timestamp_build
+ * (NULL keeps the previous timestamp's). */
+ANT_MUST_CHECK ant_err ant_meta_repo_timestamp(int dirfd, const struct ant_meta_rollout *rollout,
+                                               int64_t expires, uint64_t *version, char *why,
+                                               size_t whycap);
 /* Adds a signature by `sk` to the newest file of `role`; the key must be the role's in
  * the newest root (for the root: in it or in the root before it). *signatures (may be
  * NULL) = the file's signature count afterwards. */

@@ -192,29 +192,44 @@ static json_object *entry_json(const struct ant_meta_target *e)
 
 ant_err ant_meta_targets_build(const struct ant_meta_targets *prev, uint64_t version,
                                int64_t expires, const struct ant_meta_target *entry,
-                               uint8_t **out, size_t *len)
+                               const struct ant_meta_targets_policy *policy, uint8_t **out,
+                               size_t *len)
 {
     json_object *o = json_object_new_object(), *rel = json_object_new_object(), *y = NULL;
-    bool added = false;
+    const char *minimum = prev != NULL ? prev->minimum_version : "";
+    const char *yank = policy != NULL ? policy->yank : NULL;
+    bool added = entry == NULL;
 
-    if (out == NULL || len == NULL || version == 0 || entry == NULL ||
-        !meta_version_canonical(entry->version)) {
+    if (out == NULL || len == NULL || version == 0 ||
+        (entry != NULL && !meta_version_canonical(entry->version))) {
         json_object_put(o);
         json_object_put(rel);
         return ANT_ERR_INVALID_ARG;
     }
+    if (policy != NULL && policy->minimum_version != NULL)
+        minimum = policy->minimum_version;
+    if ((minimum[0] != '\0' && !meta_version_canonical(minimum)) ||
+        (yank != NULL && !meta_version_canonical(yank))) {
+        json_object_put(o);
+        json_object_put(rel);
+        return ANT_ERR_BAD_VERSION;
+    }
     if (o == NULL || !put_header(o, "targets", version, expires))
         goto nomem;
-    if (prev != NULL && prev->minimum_version[0] != '\0' &&
-        !put(o, "minimum_version", json_object_new_string(prev->minimum_version)))
+    if (minimum[0] != '\0' && !put(o, "minimum_version", json_object_new_string(minimum)))
         goto nomem;
-    if (prev != NULL && prev->nyanked > 0) {
+    if ((prev != NULL && prev->nyanked > 0) || yank != NULL) {
         y = json_object_new_array();
         if (!put(o, "yanked", y))
             goto nomem;
-        for (size_t i = 0; i < prev->nyanked; i++)
+        for (size_t i = 0; prev != NULL && i < prev->nyanked; i++) {
+            if (yank != NULL && strcmp(prev->yanked[i], yank) == 0)
+                yank = NULL; /* already yanked: listed once */
             if (json_object_array_add(y, json_object_new_string(prev->yanked[i])) != 0)
                 goto nomem;
+        }
+        if (yank != NULL && json_object_array_add(y, json_object_new_string(yank)) != 0)
+            goto nomem;
     }
     if (!put(o, "releases", rel)) {
         rel = NULL;
@@ -226,7 +241,7 @@ ant_err ant_meta_targets_build(const struct ant_meta_targets *prev, uint64_t ver
         json_object *plats = NULL;
         if (i < n) {
             e = &prev->entries[i];
-            if (strcmp(e->version, entry->version) == 0 &&
+            if (entry != NULL && strcmp(e->version, entry->version) == 0 &&
                 strcmp(e->platform, entry->platform) == 0) {
                 e = entry; /* replaced in place, keeping the order */
                 added = true;
@@ -252,7 +267,8 @@ nomem:
 
 ant_err ant_meta_timestamp_build(const struct ant_meta_timestamp *prev, uint64_t version,
                                  int64_t expires, const struct ant_meta_targets_ref *ref,
-                                 uint8_t **out, size_t *len)
+                                 const struct ant_meta_rollout *rollout, uint8_t **out,
+                                 size_t *len)
 {
     json_object *o = json_object_new_object(), *t = json_object_new_object();
     if (out == NULL || len == NULL || version == 0 || ref == NULL) {
@@ -265,10 +281,17 @@ ant_err ant_meta_timestamp_build(const struct ant_meta_timestamp *prev, uint64_t
         !put(t, "length", json_object_new_int64((int64_t)ref->length)) ||
         !put_hex(t, "sha256", ref->sha256))
         goto nomem;
-    if (prev != NULL && prev->rollout.present) {
+    if (rollout == NULL && prev != NULL)
+        rollout = &prev->rollout;
+    if (rollout != NULL && rollout->present) {
         json_object *r = json_object_new_object();
         char cur[24];
-        const struct ant_meta_rollout *ro = &prev->rollout;
+        const struct ant_meta_rollout *ro = rollout;
+        if (ro->cursor_ppm > 1000000 || !meta_version_canonical(ro->version)) {
+            json_object_put(r);
+            json_object_put(o);
+            return ANT_ERR_INVALID_ARG;
+        }
         snprintf(cur, sizeof cur, "%u.%04u", ro->cursor_ppm / 10000, ro->cursor_ppm % 10000);
         if (!put(o, "rollout", r) || !put(r, "version", json_object_new_string(ro->version)) ||
             !put_hex(r, "seed", ro->seed) || !put(r, "cursor", json_object_new_string(cur)) ||

@@ -544,6 +544,13 @@ static bool parse_cursor(const char *s, uint32_t *ppm)
     return true;
 }
 
+ant_err ant_meta_cursor_parse(const char *text, uint32_t *ppm)
+{
+    if (text == NULL || ppm == NULL)
+        return ANT_ERR_INVALID_ARG;
+    return parse_cursor(text, ppm) ? ANT_OK : ANT_ERR_PARSE;
+}
+
 ant_err ant_meta_timestamp_parse(const uint8_t *payload, size_t len,
                                  struct ant_meta_timestamp **out)
 {

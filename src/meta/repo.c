@@ -205,7 +205,8 @@ ant_err ant_meta_repo_init(int dirfd, const struct ant_meta_role_keys *root_keys
     return write_new(dirfd, ANT_META_ROLE_ROOT, 1, payload, len, why, whycap);
 }
 
-ant_err ant_meta_repo_add(int dirfd, const struct ant_meta_target *entry, int64_t expires,
+ant_err ant_meta_repo_add(int dirfd, const struct ant_meta_target *entry,
+                          const struct ant_meta_targets_policy *policy, int64_t expires,
                           uint64_t *version, char *why, size_t whycap)
 {
     struct ant_meta_envelope *env = NULL;
@@ -215,7 +216,7 @@ ant_err ant_meta_repo_add(int dirfd, const struct ant_meta_target *entry, int64_
     uint64_t m = 0;
     ant_err err;
 
-    if (entry == NULL)
+    if (entry == NULL && policy == NULL)
         return ANT_ERR_INVALID_ARG;
     err = ant_meta_repo_newest(dirfd, ANT_META_ROLE_TARGETS, &m);
     if (err == ANT_OK && m > 0) {
@@ -229,7 +230,7 @@ ant_err ant_meta_repo_add(int dirfd, const struct ant_meta_target *entry, int64_
         }
     }
     if (err == ANT_OK) {
-        err = ant_meta_targets_build(prev, m + 1, expires, entry, &payload, &len);
+        err = ant_meta_targets_build(prev, m + 1, expires, entry, policy, &payload, &len);
         if (err != ANT_OK)
             say(why, whycap, "entry refused: %s (versions X.Y.Z[-pre], platforms [a-z0-9_-])",
                 ant_strerror(err));
@@ -243,8 +244,8 @@ ant_err ant_meta_repo_add(int dirfd, const struct ant_meta_target *entry, int64_
     return err;
 }
 
-ant_err ant_meta_repo_timestamp(int dirfd, int64_t expires, uint64_t *version, char *why,
-                                size_t whycap)
+ant_err ant_meta_repo_timestamp(int dirfd, const struct ant_meta_rollout *rollout,
+                                int64_t expires, uint64_t *version, char *why, size_t whycap)
 {
     struct ant_meta_envelope *renv = NULL, *tenv = NULL, *penv = NULL;
     struct ant_meta_root *root = NULL;
@@ -294,7 +295,7 @@ ant_err ant_meta_repo_timestamp(int dirfd, int64_t expires, uint64_t *version, c
         }
         tv = prev->version;
     }
-    err = ant_meta_timestamp_build(prev, tv + 1, expires, &ref, &payload, &plen);
+    err = ant_meta_timestamp_build(prev, tv + 1, expires, &ref, rollout, &payload, &plen);
     if (err != ANT_OK) {
         say(why, whycap, "timestamp refused: %s", ant_strerror(err));
         goto out;

@@ -95,6 +95,23 @@ chmod 666 "$W/anchor.json"
 check 1 "a world-writable trusted root is refused" -- "$AR" verify --dir "$D" --trusted-root "$W/anchor.json"
 chmod 644 "$W/anchor.json"
 
+# §10 controls: minimum_version and yanked through add, the rollout through timestamp.
+check 2 "a rollout cursor above 100 %" -- "$AR" timestamp --dir "$D" --rollout-version 0.2.0 --rollout-cursor 100.5
+check 2 "a rollout without its cursor" -- "$AR" timestamp --dir "$D" --rollout-version 0.2.0
+check 0 "timestamp with a rollout" -- "$AR" timestamp --dir "$D" --rollout-version 0.2.0 --rollout-cursor 25 --rollout-halted
+check 0 "sign the rollout timestamp" -- "$AR" sign --dir "$D" --role timestamp --key "$(sec s1)"
+check 0 "show the rollout" -- "$AR" show --dir "$D" --json
+grep_out '"cursor_ppm":250000' "show --json has the cursor"
+grep_out '"halted":true' "show --json has halted"
+check 0 "verify with a rollout" -- "$AR" verify --dir "$D" --trusted-root "$W/anchor.json"
+check 1 "add refuses a yank that is not a version" -- "$AR" add --dir "$D" --release-version 0.2.0 \
+    --platform linux-x64 --archive "$W/ant-node-cli-linux-x64.tar.gz" --yank 0.1
+check 0 "add with minimum-version and yank" -- "$AR" add --dir "$D" --release-version 0.2.0 \
+    --platform linux-x64 --archive "$W/ant-node-cli-linux-x64.tar.gz" --minimum-version 0.2.0 --yank 0.1.0
+check 0 "show the policy" -- "$AR" show --dir "$D" --json
+grep_out '"minimum_version":"0.2.0"' "show --json has minimum_version"
+rm "$D/targets.2.json"
+
 # Rotation of the timestamp key: root 2 needs 2 of the old root keys and 2 of the new.
 check 0 "rotate" -- "$AR" rotate --dir "$D" --root-keys "$(pub n1 n2 r3)" --root-threshold 2 \
     --timestamp-keys "$(pub n1)" --timestamp-threshold 1
@@ -108,7 +125,7 @@ check 1 "after rotation the old timestamp key no longer counts" -- "$AR" verify 
 check 0 "timestamp after rotation" -- "$AR" timestamp --dir "$D"
 check 0 "sign timestamp with the new key" -- "$AR" sign --dir "$D" --role timestamp --key "$(sec n1)"
 check 0 "verify after rotation" -- "$AR" verify --dir "$D" --trusted-root "$W/anchor.json"
-grep_out "state fresh root 2 targets 1 timestamp 2" "verify after rotation output"
+grep_out "state fresh root 2 targets 1 timestamp 3" "verify after rotation output"
 
 # A tampered targets file (one byte of the envelope changed) is the first failure named.
 sed -i 's/"payload":"e/"payload":"f/' "$D/targets.1.json"

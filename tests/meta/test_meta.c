@@ -133,12 +133,12 @@ static void publish_targets(struct fx *f, uint64_t version, int64_t expires, con
     uint8_t *payload = NULL, *p2 = NULL;
     size_t plen = 0;
     char name[64];
-    CHECK_OK(ant_meta_targets_build(NULL, version, expires, &e, &payload, &plen));
+    CHECK_OK(ant_meta_targets_build(NULL, version, expires, &e, NULL, &payload, &plen));
     if (extra != NULL) {
         CHECK_OK(ant_meta_targets_parse(payload, plen, &prev));
         e = entry(extra, 0x21);
         free(payload);
-        CHECK_OK(ant_meta_targets_build(prev, version, expires, &e, &p2, &plen));
+        CHECK_OK(ant_meta_targets_build(prev, version, expires, &e, NULL, &p2, &plen));
         payload = p2;
         ant_meta_targets_free(prev);
     }
@@ -159,7 +159,7 @@ static void publish_timestamp(struct fx *f, uint64_t version, int64_t expires, c
     ref.version = f->tg_version;
     ref.length = f->tg_len;
     CHECK_OK(ant_sha256(ref.sha256, f->tg, f->tg_len));
-    CHECK_OK(ant_meta_timestamp_build(NULL, version, expires, &ref, &payload, &plen));
+    CHECK_OK(ant_meta_timestamp_build(NULL, version, expires, &ref, NULL, &payload, &plen));
     env = envelope(ANT_META_ROLE_TIMESTAMP, payload, plen, signers, ns, &len);
     put(f, "timestamp.json", env, len);
     free(env);
@@ -1130,9 +1130,9 @@ static void test_repo_steps(void)
     rk_of(&ROOT_KEYS, kb[0], &rk[0]);
     rk_of(&TARGET_KEYS, kb[1], &rk[1]);
     rk_of(&TS_KEYS, kb[2], &rk[2]);
-    CHECK_ERR(ant_meta_repo_add(f.srvfd, &e, NOW + 90 * DAY, &v, why, sizeof why), ANT_OK);
+    CHECK_ERR(ant_meta_repo_add(f.srvfd, &e, NULL, NOW + 90 * DAY, &v, why, sizeof why), ANT_OK);
     CHECK(unlinkat(f.srvfd, "targets.1.json", 0) == 0);
-    CHECK_ERR(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why), ANT_ERR_NOT_FOUND);
+    CHECK_ERR(ant_meta_repo_timestamp(f.srvfd, NULL, NOW + DAY, &v, why, sizeof why), ANT_ERR_NOT_FOUND);
     CHECK_OK(ant_meta_repo_init(f.srvfd, &rk[0], &rk[1], &rk[2], NOW + 365 * DAY, why, sizeof why));
     CHECK_ERR(ant_meta_repo_init(f.srvfd, &rk[0], &rk[1], &rk[2], NOW, why, sizeof why), ANT_ERR_EXISTS);
     CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[T1], NULL, why, sizeof why),
@@ -1142,14 +1142,14 @@ static void test_repo_steps(void)
               ANT_ERR_EXISTS);
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R2], &nsig, why, sizeof why));
     CHECK_INT(nsig, 2);
-    CHECK_OK(ant_meta_repo_add(f.srvfd, &e, NOW + 90 * DAY, &v, why, sizeof why));
+    CHECK_OK(ant_meta_repo_add(f.srvfd, &e, NULL, NOW + 90 * DAY, &v, why, sizeof why));
     CHECK_INT(v, 1);
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TARGETS, sk[T1], NULL, why, sizeof why));
-    CHECK_ERR(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why),
+    CHECK_ERR(ant_meta_repo_timestamp(f.srvfd, NULL, NOW + DAY, &v, why, sizeof why),
               ANT_ERR_BAD_SIGNATURE);
     CHECK(strstr(why, "1 valid signature(s), the threshold is 2") != NULL);
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TARGETS, sk[T2], NULL, why, sizeof why));
-    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why));
+    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, NULL, NOW + DAY, &v, why, sizeof why));
     CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[T1], NULL, why, sizeof why),
               ANT_ERR_BAD_KEY);
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[S1], NULL, why, sizeof why));
@@ -1171,7 +1171,7 @@ static void test_repo_steps(void)
     CHECK_INT(v, 2);
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R1], NULL, why, sizeof why));
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R3], NULL, why, sizeof why));
-    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, NOW + DAY, &v, why, sizeof why));
+    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, NULL, NOW + DAY, &v, why, sizeof why));
     CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[S1], NULL, why, sizeof why),
               ANT_ERR_BAD_KEY);
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[N1], NULL, why, sizeof why));
@@ -1180,6 +1180,64 @@ static void test_repo_steps(void)
               ant_meta_state_name(st.state), (unsigned long long)st.root_version, st.error);
     CHECK_INT(st.timestamp_version, 2);
     ant_meta_trusted_free(t);
+    teardown(&f);
+}
+
+/* §10 controls through the repository steps: minimum_version and yanked in targets, the
+ * rollout in the timestamp (kept, replaced, removed), and a yanked version refused. */
+static void test_repo_policy_and_rollout(void)
+{
+    struct fx f;
+    struct ant_meta_status st;
+    struct ant_meta_target e = entry("0.5.0", 0x55), got;
+    struct ant_meta_targets_policy pol = {"0.4.0", "0.5.0"};
+    struct ant_meta_rollout ro, back;
+    char why[256];
+    uint64_t v = 0;
+    setup(&f);
+    CHECK_OK(ant_meta_repo_add(f.srvfd, &e, &pol, NOW + 90 * DAY, &v, why, sizeof why));
+    CHECK_INT(v, 2);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TARGETS, sk[T1], NULL, why, sizeof why));
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TARGETS, sk[T2], NULL, why, sizeof why));
+    memset(&ro, 0, sizeof ro);
+    ro.present = true;
+    snprintf(ro.version, sizeof ro.version, "0.5.0");
+    CHECK_OK(ant_meta_cursor_parse("12.5", &ro.cursor_ppm));
+    memset(ro.seed, 0xcd, sizeof ro.seed);
+    /* the timestamp at version 2 (the fixture's is version 1) */
+    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, &ro, NOW + DAY, &v, why, sizeof why));
+    CHECK_INT(v, 2);
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[S1], NULL, why, sizeof why));
+    struct ant_meta_trusted *t = refresh_ex(&f, false, true, &st);
+    CHECK_MSG(st.state == ANT_META_FRESH, "%s", st.error);
+    const struct ant_meta_targets *tg = ant_meta_trusted_targets(t);
+    CHECK_STR(ant_meta_targets_minimum_version(tg), "0.4.0");
+    CHECK(ant_meta_targets_is_yanked(tg, "0.5.0"));
+    CHECK_ERR(ant_meta_lookup(t, "0.5.0", "linux-x64", &got), ANT_ERR_DOWNGRADE);
+    CHECK_OK(ant_meta_lookup(t, "0.2.0", "linux-x64", &got));
+    ant_meta_timestamp_rollout(ant_meta_trusted_timestamp(t), &back);
+    CHECK(back.present && back.cursor_ppm == 125000 && !back.halted);
+    CHECK_STR(back.version, "0.5.0");
+    CHECK_MEM(back.seed, ro.seed, sizeof ro.seed);
+    ant_meta_trusted_free(t);
+    /* the next timestamp keeps the rollout; one with present=false removes it */
+    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, NULL, NOW + DAY, &v, why, sizeof why));
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[S1], NULL, why, sizeof why));
+    t = refresh_ex(&f, false, true, &st);
+    ant_meta_timestamp_rollout(ant_meta_trusted_timestamp(t), &back);
+    CHECK(back.present && back.cursor_ppm == 125000);
+    ant_meta_trusted_free(t);
+    ro.present = false;
+    CHECK_OK(ant_meta_repo_timestamp(f.srvfd, &ro, NOW + DAY, &v, why, sizeof why));
+    CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_TIMESTAMP, sk[S1], NULL, why, sizeof why));
+    t = refresh_ex(&f, false, true, &st);
+    ant_meta_timestamp_rollout(ant_meta_trusted_timestamp(t), &back);
+    CHECK(!back.present);
+    CHECK_INT(st.timestamp_version, 4);
+    ant_meta_trusted_free(t);
+    /* policy versions must be versions */
+    struct ant_meta_targets_policy bad = {"v1", NULL};
+    CHECK_ERR(ant_meta_repo_add(f.srvfd, NULL, &bad, NOW, &v, why, sizeof why), ANT_ERR_BAD_VERSION);
     teardown(&f);
 }
 
@@ -1265,5 +1323,6 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_trusted_root_file_checks),
     ANT_TEST(test_http_end_to_end),
     ANT_TEST(test_repo_steps),
+    ANT_TEST(test_repo_policy_and_rollout),
 };
 ANT_TEST_MAIN(cases)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -328,13 +329,15 @@ out:
 
 static const char add_help[] =
     "Usage: ant-release add --dir D --release-version V --platform P --archive FILE\n"
-    "         [--expires-days N]\n"
+    "         [--expires-days N] [--minimum-version V] [--yank V]\n"
     "\n"
     "Writes the next targets version (targets.<M+1>.json, unsigned) listing every release of\n"
     "the newest targets plus this one: the archive's name, length and SHA-256, and the length\n"
     "and SHA-256 of the ant-node binary read from inside it (extracted with the node's own\n"
-    "rules). --expires-days defaults to 90. Then: sign it with a threshold of targets keys,\n"
-    "and run `ant-release timestamp`.\n";
+    "rules). --expires-days defaults to 90. --minimum-version sets the version below which\n"
+    "nodes upgrade at once (\"\" removes it); --yank adds a version nodes must never install\n"
+    "(ARCHITECTURE.md §10). Then: sign it with a threshold of targets keys, and run\n"
+    "`ant-release timestamp`.\n";
 
 /* Length and SHA-256 of everything readable from fd. */
 static ant_err hash_fd(int fd, uint64_t *len, uint8_t sha[ANT_SHA256_BYTES])
@@ -419,13 +422,17 @@ static int cmd_add(int argc, char **argv)
 {
     struct opt o[] = {{"--dir", NULL, 0},     {"--release-version", NULL, 0},
                       {"--platform", NULL, 0}, {"--archive", NULL, 0},
-                      {"--expires-days", NULL, 0}};
+                      {"--expires-days", NULL, 0}, {"--minimum-version", NULL, 0},
+                      {"--yank", NULL, 0}};
+    struct ant_meta_targets_policy policy = {NULL, NULL};
     struct ant_meta_target e;
     struct ant_semver sv;
     unsigned long long days = 90;
     int help, dirfd = -1, rc;
 
-    rc = parse_opts(argc, argv, o, 5, "add", &help);
+    rc = parse_opts(argc, argv, o, 7, "add", &help);
+    policy.minimum_version = o[5].value;
+    policy.yank = o[6].value;
     if (rc != 0 || help) {
         fputs(add_help, help ? stdout : stderr);
         return rc;
@@ -454,7 +461,7 @@ static int cmd_add(int argc, char **argv)
         return rc;
     char why[256] = "";
     uint64_t m = 0;
-    ant_err err = ant_meta_repo_add(dirfd, &e, (int64_t)time(NULL) + (int64_t)days * DAY_S, &m,
+    ant_err err = ant_meta_repo_add(dirfd, &e, &policy, (int64_t)time(NULL) + (int64_t)days * DAY_S, &m,
                                     why, sizeof why);
     if (err != ANT_OK) {
         rc = exit_of(err, "add", why);
@@ -474,19 +481,65 @@ static int cmd_add(int argc, char **argv)
 
 static const char timestamp_help[] =
     "Usage: ant-release timestamp --dir D [--expires-hours H]\n"
+    "         [--rollout-version V --rollout-cursor PERCENT [--rollout-seed HEX]\n"
+    "          [--rollout-halted] | --no-rollout]\n"
     "\n"
     "Writes the next timestamp.json (unsigned) naming the newest targets file by version,\n"
     "length and SHA-256, keeping the rollout control of the previous timestamp. Refuses if\n"
     "that targets file lacks a threshold of valid targets signatures under the newest root.\n"
-    "--expires-hours defaults to 24; re-sign at least every H/2 hours (docs/RELEASING.md).\n";
+    "--expires-hours defaults to 24; re-sign at least every H/2 hours (docs/RELEASING.md).\n"
+    "The rollout control (ARCHITECTURE.md §10): version, cursor 0-100 %, seed (64 hex; by\n"
+    "default kept for the same version, fresh random for a new one), halted.\n";
+
+/* The seed: given in hex, else the previous timestamp's for the same version, else 32
+ * fresh random bytes (a new seed per release changes who goes first, §10). */
+static int rollout_seed(int dirfd, const char *hex, struct ant_meta_rollout *ro)
+{
+    struct ant_meta_envelope *env = NULL;
+    struct ant_meta_timestamp *prev = NULL;
+    size_t plen = 0;
+    if (hex != NULL) {
+        if (strlen(hex) != 64 || ant_hex_decode(ro->seed, sizeof ro->seed, hex) != ANT_OK) {
+            fprintf(stderr, "ant-release timestamp: --rollout-seed needs 64 hex digits\n");
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    if (faccessat(dirfd, "timestamp.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+        ant_meta_repo_load(dirfd, ANT_META_ROLE_TIMESTAMP, 0, &env, NULL, 0) == ANT_OK) {
+        const uint8_t *p = ant_meta_envelope_payload(env, &plen);
+        if (ant_meta_timestamp_parse(p, plen, &prev) == ANT_OK) {
+            struct ant_meta_rollout old;
+            ant_meta_timestamp_rollout(prev, &old);
+            bool same = old.present && strcmp(old.version, ro->version) == 0;
+            if (same)
+                memcpy(ro->seed, old.seed, sizeof ro->seed);
+            ant_meta_timestamp_free(prev);
+            ant_meta_envelope_free(env);
+            if (same)
+                return 0;
+            env = NULL;
+        }
+        ant_meta_envelope_free(env);
+    }
+    if (getrandom(ro->seed, sizeof ro->seed, 0) != (ssize_t)sizeof ro->seed) {
+        fprintf(stderr, "ant-release timestamp: the system RNG failed\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
 
 static int cmd_timestamp(int argc, char **argv)
 {
-    struct opt o[] = {{"--dir", NULL, 0}, {"--expires-hours", NULL, 0}};
+    struct opt o[] = {{"--dir", NULL, 0},           {"--expires-hours", NULL, 0},
+                      {"--rollout-version", NULL, 0}, {"--rollout-cursor", NULL, 0},
+                      {"--rollout-seed", NULL, 0},    {"--rollout-halted", NULL, 1},
+                      {"--no-rollout", NULL, 1}};
+    struct ant_meta_rollout ro;
     unsigned long long hours = 24;
     int help, dirfd = -1, rc;
 
-    rc = parse_opts(argc, argv, o, 2, "timestamp", &help);
+    rc = parse_opts(argc, argv, o, 7, "timestamp", &help);
     if (rc != 0 || help) {
         fputs(timestamp_help, help ? stdout : stderr);
         return rc;
@@ -496,12 +549,44 @@ static int cmd_timestamp(int argc, char **argv)
     if (o[1].value != NULL &&
         (rc = parse_uint(o[1].value, 24 * 366, &hours, "--expires-hours")) != 0)
         return rc;
+    memset(&ro, 0, sizeof ro);
+    bool set_rollout = o[2].value != NULL || o[3].value != NULL || o[4].value != NULL ||
+                       o[5].value != NULL;
+    if (set_rollout && o[6].value != NULL) {
+        fprintf(stderr, "ant-release timestamp: --no-rollout with rollout settings\n");
+        return EXIT_USAGE;
+    }
+    if (set_rollout) {
+        struct ant_semver sv;
+        if (o[2].value == NULL || o[3].value == NULL) {
+            fprintf(stderr, "ant-release timestamp: a rollout needs --rollout-version and "
+                    "--rollout-cursor\n");
+            return EXIT_USAGE;
+        }
+        if (ant_semver_parse(o[2].value, &sv) != ANT_OK ||
+            !ant_semver_format(&sv, ro.version, sizeof ro.version)) {
+            fprintf(stderr, "ant-release timestamp: '%s' is not a version\n", o[2].value);
+            return EXIT_USAGE;
+        }
+        if (ant_meta_cursor_parse(o[3].value, &ro.cursor_ppm) != ANT_OK) {
+            fprintf(stderr, "ant-release timestamp: --rollout-cursor is a percentage 0-100 "
+                    "with at most 4 decimals\n");
+            return EXIT_USAGE;
+        }
+        ro.present = true;
+        ro.halted = o[5].value != NULL;
+    }
     rc = open_dir(o[0].value, false, &dirfd);
     if (rc != 0)
         return rc;
+    if (set_rollout && (rc = rollout_seed(dirfd, o[4].value, &ro)) != 0) {
+        close(dirfd);
+        return rc;
+    }
     char why[256] = "";
     uint64_t tv = 0;
-    ant_err err = ant_meta_repo_timestamp(dirfd, (int64_t)time(NULL) + (int64_t)hours * 3600,
+    ant_err err = ant_meta_repo_timestamp(dirfd, set_rollout || o[6].value != NULL ? &ro : NULL,
+                                          (int64_t)time(NULL) + (int64_t)hours * 3600,
                                           &tv, why, sizeof why);
     if (err != ANT_OK)
         rc = exit_of(err, "timestamp", why);
