@@ -36,14 +36,15 @@ ulimit -n 4096 2>/dev/null || true
 echo "command: $0  (BUILD_DIR=$BUILD_DIR CONNS=$CONNS ADDRS=$ADDRS BYTES=$BYTES HOLD=$HOLD NODE_ARGS=$NODE_ARGS)"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # shellcheck disable=SC2206
+limits=(--max-connections 2048 $NODE_ARGS)
 node_cmd=("$NODE" run --root-dir "$work/root" --listen 127.0.0.1:0 --no-auto-upgrade
-          --map-size 256MiB --max-connections 2048 --log-level warn $NODE_ARGS)
+          --map-size 256MiB --log-level warn "${limits[@]}")
 echo "node:  ${node_cmd[*]}"
 "${node_cmd[@]}" 2>"$work/node.log" &
 node_pid=$!
 for _ in $(seq 1 500); do [ -s "$work/root/node.port" ] && break; sleep 0.02; done
 port=$(cat "$work/root/node.port")
-"$NODE" run --print-config $NODE_ARGS | grep -E '^(max-connections|max-buffer-memory|frame-timeout|idle-timeout|max-frame)' || true
+"$NODE" run --print-config "${limits[@]}" | grep -E '^(max-connections|max-buffer-memory|frame-timeout|idle-timeout|max-frame)' || true
 bench_cmd=("$BENCH" --port "$port" --pid "$node_pid" --conns "$CONNS" --addrs "$ADDRS"
            --bytes "$BYTES" --hold "$HOLD")
 echo "bench: ${bench_cmd[*]}"
