@@ -5,9 +5,11 @@
  * parser (table), value parsing and configuration precedence (table), and the in-process
  * daemon's upgrade hooks (exit code, upgrade state in STATUS).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include "ant/node_identity.h"
 #include "ant/node_proto.h"
 #include "ant/node_store.h"
+#include "node/guard.h"
 #include "test.h"
 
 static char *make_tmpdir(void)
@@ -1056,6 +1059,97 @@ static void test_xor_order(void)
     CHECK(ant_node_xor_cmp(a, b, t) < 0);
 }
 
+static void v4_key(struct node_addr_key *k, uint32_t ip)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(ip);
+    node_addr_key_of((struct sockaddr *)&sa, sizeof sa, k);
+}
+
+/* The per-address table and the buffer budget of the protocol server (src/node/guard.c):
+ * limits hold per key, releases make room again, backward-shift deletion keeps every
+ * remaining key findable, IPv6 counts per /64 and v4-mapped addresses as IPv4. */
+static void test_guard_table_and_budget(void)
+{
+    struct node_addr_table *t = NULL;
+    struct node_addr_key a, b, k;
+    char text[NODE_ADDR_TEXT_MAX];
+
+    CHECK_ERR(node_addr_table_new(0, &t), ANT_ERR_INVALID_ARG);
+    CHECK_ERR(node_addr_table_new(65537, &t), ANT_ERR_INVALID_ARG);
+    CHECK_OK(node_addr_table_new(300, &t));
+    if (t == NULL)
+        return;
+    v4_key(&a, 0x7f000002);
+    v4_key(&b, 0x7f000003);
+    for (int i = 0; i < 3; i++)
+        CHECK(node_addr_table_acquire(t, &a, 3));
+    CHECK(!node_addr_table_acquire(t, &a, 3));
+    CHECK(node_addr_table_acquire(t, &b, 3));
+    CHECK_INT(node_addr_table_count(t, &a), 3);
+    node_addr_table_release(t, &a);
+    CHECK(node_addr_table_acquire(t, &a, 3));
+    node_addr_key_format(&a, text, sizeof text);
+    CHECK_STR(text, "127.0.0.2");
+    /* Fill to the distinct-key cap, then release every other key in a scrambled order:
+     * the survivors must keep their counts (deletion must not cut a probe chain). */
+    for (uint32_t i = 0; i < 298; i++) {
+        v4_key(&k, 0x0a000000u + i * 7919u);
+        CHECK(node_addr_table_acquire(t, &k, 2));
+        CHECK(node_addr_table_acquire(t, &k, 2));
+    }
+    v4_key(&k, 0x0b000000u);
+    CHECK(!node_addr_table_acquire(t, &k, 5)); /* 300 distinct keys in use */
+    for (uint32_t j = 0; j < 298; j++) {
+        uint32_t i = (j * 151u) % 298u;
+        if (i % 2 == 0)
+            continue;
+        v4_key(&k, 0x0a000000u + i * 7919u);
+        node_addr_table_release(t, &k);
+        node_addr_table_release(t, &k);
+    }
+    for (uint32_t i = 0; i < 298; i++) {
+        v4_key(&k, 0x0a000000u + i * 7919u);
+        CHECK_INT(node_addr_table_count(t, &k), i % 2 == 0 ? 2 : 0);
+    }
+    CHECK_INT(node_addr_table_count(t, &a), 3);
+    CHECK_INT(node_addr_table_count(t, &b), 1);
+    node_addr_table_free(t);
+
+    {
+        struct sockaddr_in6 s1, s2, m;
+        struct node_addr_key k1, k2, km;
+        memset(&s1, 0, sizeof s1);
+        s1.sin6_family = AF_INET6;
+        CHECK(inet_pton(AF_INET6, "2001:db8:1:2::1", &s1.sin6_addr) == 1);
+        s2 = s1;
+        CHECK(inet_pton(AF_INET6, "2001:db8:1:2:ffff::9", &s2.sin6_addr) == 1);
+        m = s1;
+        CHECK(inet_pton(AF_INET6, "::ffff:127.0.0.2", &m.sin6_addr) == 1);
+        node_addr_key_of((struct sockaddr *)&s1, sizeof s1, &k1);
+        node_addr_key_of((struct sockaddr *)&s2, sizeof s2, &k2);
+        node_addr_key_of((struct sockaddr *)&m, sizeof m, &km);
+        CHECK(memcmp(&k1, &k2, sizeof k1) == 0);
+        CHECK(memcmp(&km, &a, sizeof a) == 0);
+        node_addr_key_format(&k1, text, sizeof text);
+        CHECK_STR(text, "2001:db8:1:2::/64");
+    }
+    {
+        struct node_budget bud;
+        node_budget_init(&bud, 100);
+        CHECK(node_budget_take(&bud, 60));
+        CHECK(!node_budget_take(&bud, 41));
+        CHECK(node_budget_take(&bud, 40));
+        CHECK(!node_budget_take(&bud, 1));
+        CHECK(!node_budget_take(&bud, SIZE_MAX));
+        node_budget_give(&bud, 60);
+        CHECK_INT(node_budget_used(&bud), 40);
+        CHECK(node_budget_take(&bud, 60));
+    }
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_identity_create_and_reload),
     ANT_TEST(test_identity_refusals),
@@ -1075,6 +1169,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_node_hooks),
     ANT_TEST(test_hostport),
     ANT_TEST(test_xor_order),
+    ANT_TEST(test_guard_table_and_budget),
 };
 
 ANT_TEST_MAIN(tests)
