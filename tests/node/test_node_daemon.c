@@ -607,6 +607,47 @@ out:
     free(dir);
 }
 
+/* While its trial boot is open, a node's STATUS says so (issue 13 item 9): the boot check
+ * runs before the node exists, and its state used to be dropped, leaving `idle`. The trial
+ * is made real: the node's state file says a lower version was confirmed, so this start
+ * of the running version is a trial boot. */
+static void test_status_reports_trial(void)
+{
+    char *dir = make_tmpdir();
+    char root[512], statefile[700], want[80];
+    struct node_proc np;
+    struct ant_node_client *c = NULL;
+    struct ant_node_status st;
+    json_object *js = NULL;
+    const char *const extra[] = {"--trial-period", "1h", NULL};
+
+    snprintf(root, sizeof root, "%s/root", dir);
+    snprintf(statefile, sizeof statefile, "%s/upgrade_state.json", root);
+    CHECK(start_node(&np, root, extra) == 0);
+    CHECK_INT(stop_node(&np), 0);
+    js = json_object_from_file(statefile);
+    CHECK(js != NULL);
+    if (js == NULL)
+        goto out;
+    json_object_object_add(js, "confirmed", json_object_new_string("0.0.1"));
+    CHECK(json_object_to_file(statefile, js) == 0);
+    json_object_put(js);
+
+    CHECK(start_node(&np, root, extra) == 0);
+    if (np.pid == 0)
+        goto out;
+    CHECK(log_has(&np, "Trial boot started version=" ANT_VERSION_STRING " attempt=1"));
+    CHECK_OK(ant_node_client_connect(np.addr, 5000, &c));
+    CHECK_OK(ant_node_client_status(c, &st));
+    ant_node_client_close(c);
+    snprintf(want, sizeof want, "trial-%s", ANT_VERSION_STRING);
+    CHECK_STR(st.upgrade_state, want);
+    CHECK_INT(stop_node(&np), 0);
+out:
+    rm_rf(dir);
+    free(dir);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_identity_across_restarts),
     ANT_TEST(test_protocol_round_trips),
@@ -617,6 +658,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_print_config),
     ANT_TEST(test_run_refuses_unsafe_identity),
     ANT_TEST(test_one_node_per_root),
+    ANT_TEST(test_status_reports_trial),
 };
 
 ANT_TEST_MAIN(tests)
