@@ -514,9 +514,78 @@ out:
     free(dir);
 }
 
+#define HOLDERS 8
+
+/*
+ * Item 4 with item 1's budget: answers being sent count in the budget too. Eight peers with
+ * a 4 KiB window each pipeline GETs of a 200 KiB chunk and never read, against a 1 MiB
+ * budget: at most five answers are held (the rest of the budget being theirs), a GET beyond that gets
+ * ERROR BUSY at once instead of memory, and small requests are still answered.
+ */
+static void test_answer_budget(void)
+{
+    char *dir = make_tmpdir(), root[512];
+    int fds[HOLDERS];
+    size_t len = BUDGET_FRAME - ANT_NODE_ADDR_BYTES;
+    uint8_t *chunk = malloc(len), addr[ANT_NODE_ADDR_BYTES];
+    uint8_t req[SLOW_GETS][ANT_NODE_PROTO_HEADER_BYTES + ANT_NODE_ADDR_BYTES];
+    struct node_proc np;
+    struct ant_node_client *c = NULL;
+    struct mem base, peak;
+    uint8_t *got = NULL;
+    size_t glen = 0;
+
+    for (int i = 0; i < HOLDERS; i++)
+        fds[i] = -1;
+    snprintf(root, sizeof root, "%s/root", dir);
+    CHECK(start_node(&np, root,
+                     (const char *const[]){"--max-frame", "256KiB", "--max-buffer-memory",
+                                           "1MiB", "--frame-timeout", "5s", NULL}) == 0);
+    if (np.pid == 0)
+        goto out;
+    fill(chunk, len, 11);
+    CHECK_OK(ant_sha256(addr, chunk, len));
+    CHECK_OK(ant_node_client_connect(np.addr, 5000, &c));
+    CHECK_OK(ant_node_client_put(c, addr, chunk, len, NULL));
+    base = baseline(&np);
+    /* Pipelined, so the answers fill the kernel's send buffer first and then one is held
+     * by the node per peer. */
+    for (int k = 0; k < SLOW_GETS; k++) {
+        CHECK_OK(ant_node_proto_header(req[k], ANT_FRAME_GET, ANT_NODE_ADDR_BYTES));
+        memcpy(req[k] + ANT_NODE_PROTO_HEADER_BYTES, addr, sizeof addr);
+    }
+    for (int i = 0; i < HOLDERS; i++) {
+        fds[i] = connect_from("127.0.0.2", np.port, 4096);
+        CHECK(fds[i] >= 0 && send(fds[i], req, sizeof req, MSG_NOSIGNAL) == (ssize_t)sizeof req);
+    }
+    usleep(500000);
+    peak = node_mem(&np);
+    /* The budget is spent on the held answers: the legitimate GET is refused, not queued. */
+    CHECK_ERR(ant_node_client_get(c, addr, &got, &glen), ANT_ERR_BUSY);
+    free(got);
+    got = NULL;
+    CHECK_OK(ant_node_client_ping(c));
+    check_growth("8 held 200 KiB answers against a 1 MiB budget", base, peak,
+                 ((size_t)1 << 20) + HOLDERS * CONN_FIXED_BYTES + SLACK_BYTES);
+    CHECK(log_has(&np, "Buffer memory budget exhausted, refusing GET"));
+    /* Once the holders are gone the budget is back and the GET is served whole. */
+    close_all(fds, HOLDERS);
+    usleep(300000);
+    CHECK_OK(ant_node_client_get(c, addr, &got, &glen));
+    CHECK(glen == len && got != NULL && memcmp(got, chunk, len) == 0);
+    free(got);
+    ant_node_client_close(c);
+    CHECK_INT(stop_node(&np), 0);
+out:
+    close_all(fds, HOLDERS);
+    free(chunk);
+    rm_rf(dir);
+    free(dir);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_announced_frame), ANT_TEST(test_slowloris),     ANT_TEST(test_slot_exhaustion),
-    ANT_TEST(test_slow_reader),     ANT_TEST(test_buffer_budget),
+    ANT_TEST(test_slow_reader),     ANT_TEST(test_buffer_budget), ANT_TEST(test_answer_budget),
 };
 
 ANT_TEST_MAIN(tests)
