@@ -1081,6 +1081,11 @@ void ant_node_get_upgrade_state(struct ant_node *node, char *buf, size_t cap)
     pthread_mutex_unlock(&node->lock);
 }
 
+size_t ant_node_buffer_used(const struct ant_node *node)
+{
+    return node != NULL ? node_budget_used(&node->budget) : 0;
+}
+
 const char *ant_node_peer_id_hex(const struct ant_node *node)
 {
     return ant_node_identity_peer_id_hex(node->id);
