@@ -2,10 +2,14 @@
  * The node daemon (ant/node.h): one acceptor thread and N worker threads around a shared
  * epoll set. Each connection is registered EPOLLONESHOT, so exactly one worker owns it
  * from the moment its event fires until the worker re-arms or closes it; no per-connection
- * lock is needed. The acceptor also enforces the idle timeout, but it never closes or
- * frees a connection itself (a worker may own it at that instant): it shuts the socket
- * down, which wakes the connection, and the owning worker then closes it. Only workers
- * (and ant_node_stop, after they are joined) free connections.
+ * lock is needed. Sockets are non-blocking and answers wait on their connection for
+ * EPOLLOUT, so no worker ever waits for a peer. The acceptor admits connections (total and
+ * per-address limits) and enforces the idle timeout and the frame deadline, but it never
+ * closes or frees a connection itself (a worker may own it at that instant): it shuts the
+ * socket down, which wakes the connection, and the owning worker then closes it. Only
+ * workers (and ant_node_stop, after they are joined) free connections. What peers may cost
+ * is bounded as docs/PROTOCOL.md ("Guarantees to the node") states; the budget and the
+ * per-address table live in guard.c.
  */
 /* accept4(SOCK_CLOEXEC): the connection fd must never exist without close-on-exec, since the
  * upgrade engine may spawn a new binary from another thread at any moment. */
@@ -29,7 +33,6 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +81,9 @@ struct conn {
 #define ROOT_LOCK_FILE "node.lock"
 #define ROOT_LOCK_WAIT_MS 15000
 
+/* Kinds of rate-limited warnings. */
+enum warn_kind { WARN_ACCEPT, WARN_LIMIT, WARN_BUDGET, WARN_MALFORMED, WARN_DEADLINE, WARN_KINDS };
+
 struct ant_node {
     struct ant_node_config cfg;
     int rootfd;
@@ -95,7 +101,7 @@ struct ant_node {
     unsigned nworkers;
     atomic_bool stopping;
     uint64_t started_ms;
-    atomic_uint_fast64_t last_warn_s;
+    atomic_uint_fast64_t last_warn_s[WARN_KINDS];
     struct node_budget budget; /* receive buffers beyond BUF_FIRST and GET answers */
 
     pthread_mutex_t lock; /* guards everything below */
@@ -115,12 +121,13 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* At most one warning per second for events a hostile peer can trigger at will. */
-static bool warn_allowed(struct ant_node *n)
+/* At most one warning per second and kind for events a hostile peer can trigger at will;
+ * one kind flooding the log does not hide another. */
+static bool warn_allowed(struct ant_node *n, enum warn_kind kind)
 {
     uint64_t s = now_ms() / 1000;
-    uint_fast64_t last = atomic_load(&n->last_warn_s);
-    return last != s && atomic_compare_exchange_strong(&n->last_warn_s, &last, s);
+    uint_fast64_t last = atomic_load(&n->last_warn_s[kind]);
+    return last != s && atomic_compare_exchange_strong(&n->last_warn_s[kind], &last, s);
 }
 
 ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap, uint16_t *port)
@@ -343,7 +350,7 @@ static size_t format_status(struct ant_node *n, char *out, size_t cap)
 static void budget_warning(struct ant_node *n, const struct conn *c, const char *what)
 {
     char peer[NODE_ADDR_TEXT_MAX];
-    if (!warn_allowed(n))
+    if (!warn_allowed(n, WARN_BUDGET))
         return;
     node_addr_key_format(&c->addr, peer, sizeof peer);
     ant_log(ANT_LOG_WARN, "node",
@@ -512,7 +519,7 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
             consume(n, c, used);
             frames++;
             if (err == ANT_ERR_PROTOCOL) {
-                if (warn_allowed(n))
+                if (warn_allowed(n, WARN_MALFORMED))
                     ant_log(ANT_LOG_WARN, "node",
                             "Closing connection after a malformed frame error=%s",
                             ant_strerror(err));
@@ -524,7 +531,7 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
             continue;
         }
         if (err != ANT_ERR_TRUNCATED) {
-            if (warn_allowed(n))
+            if (warn_allowed(n, WARN_MALFORMED))
                 ant_log(ANT_LOG_WARN, "node", "Closing connection after a malformed frame error=%s",
                         ant_strerror(err));
             reject_frame(n, c, err, "malformed frame, closing");
@@ -534,6 +541,11 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
             return SERVE_READ; /* level-triggered: re-arming fires again if bytes wait */
 
         err = make_room(n, c);
+        if (err == ANT_ERR_NOMEM) {
+            if (warn_allowed(n, WARN_BUDGET))
+                ant_log(ANT_LOG_WARN, "node", "Out of memory for a frame, closing connection");
+            return SERVE_CLOSE;
+        }
         if (err != ANT_OK) {
             budget_warning(n, c, "closing connection");
             reject_frame(n, c, ANT_ERR_BUSY, "buffer memory budget exhausted, closing");
@@ -659,7 +671,7 @@ static void accept_ready(struct ant_node *n)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                if (warn_allowed(n))
+                if (warn_allowed(n, WARN_ACCEPT))
                     ant_log(ANT_LOG_WARN, "node", "Cannot accept connection error=\"%s\"",
                             strerror(errno));
                 /* The listen socket stays readable; back off instead of spinning. */
@@ -671,7 +683,7 @@ static void accept_ready(struct ant_node *n)
         pthread_mutex_lock(&n->lock);
         if (n->nconns >= n->cfg.max_connections) {
             pthread_mutex_unlock(&n->lock);
-            if (warn_allowed(n))
+            if (warn_allowed(n, WARN_LIMIT))
                 ant_log(ANT_LOG_WARN, "node",
                         "Connection limit reached, refusing connection max_connections=%u",
                         n->cfg.max_connections);
@@ -680,7 +692,7 @@ static void accept_ready(struct ant_node *n)
         }
         if (!node_addr_table_acquire(n->addrs, &key, n->cfg.max_connections_per_address)) {
             pthread_mutex_unlock(&n->lock);
-            if (warn_allowed(n)) {
+            if (warn_allowed(n, WARN_LIMIT)) {
                 char text[NODE_ADDR_TEXT_MAX];
                 node_addr_key_format(&key, text, sizeof text);
                 ant_log(ANT_LOG_WARN, "node",
@@ -749,7 +761,7 @@ static void sweep(struct ant_node *n)
     pthread_mutex_unlock(&n->lock);
     if (idle > 0)
         ant_log(ANT_LOG_DEBUG, "node", "Closed idle connections count=%u", idle);
-    if (late > 0 && warn_allowed(n))
+    if (late > 0 && warn_allowed(n, WARN_DEADLINE))
         ant_log(ANT_LOG_WARN, "node",
                 "Closed connections past their frame deadline count=%u frame_timeout_ms=%" PRIu64,
                 late, n->cfg.frame_timeout_ms);
