@@ -27,22 +27,22 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
  * hooks until the monitor thread is created after `node` is set.
  */
 struct run_hooks {
-    struct ant_node *node;
+    struct ant_node *const *node; /* cmd_run's `node`: NULL before start and after stop */
     char early_state[ANT_NODE_UPGRADE_STATE_MAX];
 };
 
 static void upgrade_shutdown(void *arg)
 {
     struct run_hooks *h = arg;
-    if (h->node != NULL)
-        ant_node_request_exit(h->node, ANT_NODE_EXIT_RESTART, "upgrade");
+    if (*h->node != NULL)
+        ant_node_request_exit(*h->node, ANT_NODE_EXIT_RESTART, "upgrade");
 }
 
 static void upgrade_state(void *arg, const char *state)
 {
     struct run_hooks *h = arg;
-    if (h->node != NULL)
-        ant_node_set_upgrade_state(h->node, state);
+    if (*h->node != NULL)
+        ant_node_set_upgrade_state(*h->node, state);
     else
         snprintf(h->early_state, sizeof h->early_state, "%s", state != NULL ? state : "");
 }
@@ -69,7 +69,7 @@ int cmd_run(int argc, char **argv)
 {
     struct ant_node_config cfg;
     struct ant_node *node = NULL;
-    struct run_hooks hooks = {NULL, ""};
+    struct run_hooks hooks = {&node, ""};
     struct node_cli cli;
     bool print_config = false;
     const struct node_cli_opt own[] = {
@@ -145,7 +145,6 @@ int cmd_run(int argc, char **argv)
         close(sigfd);
         return 1;
     }
-    hooks.node = node;
     if (hooks.early_state[0] != '\0')
         ant_node_set_upgrade_state(node, hooks.early_state);
 
@@ -169,7 +168,6 @@ int cmd_run(int argc, char **argv)
      * (and the store it may be reporting on) goes away. */
 
     ant_upgrade_monitor_stop(up);
-    hooks.node = NULL;
     ant_node_stop(node);
     node = NULL;
     if (up != NULL && ant_upgrade_restart_pending(up) &&
