@@ -27,6 +27,12 @@
 #define FUZZ_CACHE_VERSION "0.1.0"
 #define FUZZ_CACHE_PLATFORM "linux-x64"
 
+/* The meta_cache target: the separator of its three cached files, the clock it runs at
+ * and the expiry the generator signs (so the seeds are fresh at that clock). */
+#define FUZZ_META_SEP "\n--8<--\n"
+#define FUZZ_META_NOW ((int64_t)1800000000)
+#define FUZZ_META_EXPIRES ((int64_t)1900000000)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 

@@ -23,6 +23,7 @@
 
 #include "ant/cache.h"
 #include "ant/digest.h"
+#include "ant/meta.h"
 #include "ant/mldsa65.h"
 #include "ant/node_config.h"
 #include "ant/node_proto.h"
@@ -581,6 +582,196 @@ static void gen_mldsa(void)
     }
 }
 
+
+/* ---- signed metadata (meta_envelope, meta_root, meta_targets, meta_timestamp) ------ */
+
+static void put_buf(const char *target, const char *name, uint8_t *data, size_t len)
+{
+    if (data == NULL) {
+        fprintf(stderr, "make_corpus: could not build %s/%s\n", target, name);
+        failures++;
+        return;
+    }
+    put(target, name, data, len);
+}
+
+/* A fresh cached set for meta_cache: timestamp SEP targets (SEP root 2), all signed by the
+ * fuzz key, the root-2 variant a valid rotation to the same key. */
+static void gen_meta_cache(const uint8_t sk[ANT_MLDSA65_SECRETKEYBYTES])
+{
+    uint8_t pk[1][ANT_MLDSA65_PUBLICKEYBYTES];
+    struct ant_meta_role_keys rk = {NULL, 1, 1};
+    struct ant_meta_target e;
+    struct ant_meta_targets_ref ref;
+    uint8_t *p = NULL, *tg = NULL, *ts = NULL, *r2 = NULL;
+    size_t plen = 0, tglen = 0, tslen = 0, r2len = 0;
+    struct ant_meta_envelope *env = NULL;
+    const size_t seplen = strlen(FUZZ_META_SEP);
+
+    if (ant_mldsa65_pk_from_sk(pk[0], sk, ANT_MLDSA65_SECRETKEYBYTES) != ANT_OK)
+        goto fail;
+    rk.keys = (const uint8_t(*)[ANT_MLDSA65_PUBLICKEYBYTES])pk;
+    memset(&e, 0, sizeof e);
+    snprintf(e.version, sizeof e.version, "0.2.0");
+    snprintf(e.platform, sizeof e.platform, "linux-x64");
+    snprintf(e.archive_name, sizeof e.archive_name, "ant-node-cli-linux-x64.tar.gz");
+    e.archive_length = 10;
+    e.binary_length = 20;
+    if (ant_meta_targets_build(NULL, 2, FUZZ_META_EXPIRES, &e, NULL, &p, &plen) != ANT_OK ||
+        ant_meta_envelope_new(ANT_META_ROLE_TARGETS, p, plen, &env) != ANT_OK ||
+        ant_meta_envelope_sign(env, sk) != ANT_OK ||
+        ant_meta_envelope_serialize(env, &tg, &tglen) != ANT_OK)
+        goto fail;
+    ant_meta_envelope_free(env);
+    env = NULL;
+    free(p);
+    p = NULL;
+    ref.version = 2;
+    ref.length = tglen;
+    if (ant_sha256(ref.sha256, tg, tglen) != ANT_OK ||
+        ant_meta_timestamp_build(NULL, 3, FUZZ_META_EXPIRES, &ref, NULL, &p, &plen) != ANT_OK ||
+        ant_meta_envelope_new(ANT_META_ROLE_TIMESTAMP, p, plen, &env) != ANT_OK ||
+        ant_meta_envelope_sign(env, sk) != ANT_OK ||
+        ant_meta_envelope_serialize(env, &ts, &tslen) != ANT_OK)
+        goto fail;
+    ant_meta_envelope_free(env);
+    env = NULL;
+    free(p);
+    p = NULL;
+    if (ant_meta_root_build(2, FUZZ_META_EXPIRES, &rk, &rk, &rk, &p, &plen) != ANT_OK ||
+        ant_meta_envelope_new(ANT_META_ROLE_ROOT, p, plen, &env) != ANT_OK ||
+        ant_meta_envelope_sign(env, sk) != ANT_OK ||
+        ant_meta_envelope_serialize(env, &r2, &r2len) != ANT_OK)
+        goto fail;
+    size_t n = tslen + seplen + tglen + seplen + r2len;
+    uint8_t *all = malloc(n);
+    if (all == NULL)
+        goto fail;
+    memcpy(all, ts, tslen);
+    memcpy(all + tslen, FUZZ_META_SEP, seplen);
+    memcpy(all + tslen + seplen, tg, tglen);
+    put("meta_cache", "fresh-set", all, tslen + seplen + tglen);
+    memcpy(all + tslen + seplen + tglen, FUZZ_META_SEP, seplen);
+    memcpy(all + tslen + seplen + tglen + seplen, r2, r2len);
+    put("meta_cache", "fresh-set-root2", all, n);
+    put("meta_cache", "timestamp-only", ts, tslen);
+    free(all);
+    put_str("meta_cache", "empty", "");
+    goto out;
+fail:
+    fprintf(stderr, "make_corpus: could not build the meta_cache seeds\n");
+    failures++;
+out:
+    ant_meta_envelope_free(env);
+    free(p);
+    free(tg);
+    free(ts);
+    free(r2);
+}
+
+static void gen_meta(void)
+{
+    uint8_t pk[1][ANT_MLDSA65_PUBLICKEYBYTES], sk[ANT_MLDSA65_SECRETKEYBYTES], seed[32];
+    struct ant_meta_role_keys rk = {NULL, 1, 1};
+    struct ant_meta_target e;
+    struct ant_meta_targets_ref ref;
+    struct ant_meta_envelope *env = NULL;
+    uint8_t *p = NULL, *text = NULL;
+    size_t plen = 0, tlen = 0;
+    const int64_t exp = 1900000000;
+
+    memset(seed, FUZZ_MLDSA_SEED_BYTE, sizeof seed);
+    if (ant_mldsa65_keypair_from_seed(pk[0], sk, seed) != ANT_OK) {
+        failures++;
+        return;
+    }
+    rk.keys = (const uint8_t(*)[ANT_MLDSA65_PUBLICKEYBYTES])pk;
+    if (ant_meta_root_build(1, exp, &rk, &rk, &rk, &p, &plen) == ANT_OK) {
+        put_buf("meta_root", "root-v1", p, plen);
+        if (ant_meta_envelope_new(ANT_META_ROLE_ROOT, p, plen, &env) == ANT_OK &&
+            ant_meta_envelope_sign(env, sk) == ANT_OK &&
+            ant_meta_envelope_serialize(env, &text, &tlen) == ANT_OK)
+            put_buf("meta_envelope", "root-signed", text, tlen);
+        free(text);
+        text = NULL;
+        ant_meta_envelope_free(env);
+        env = NULL;
+    } else {
+        failures++;
+    }
+    free(p);
+    p = NULL;
+    memset(&e, 0, sizeof e);
+    snprintf(e.version, sizeof e.version, "0.2.0");
+    snprintf(e.platform, sizeof e.platform, "linux-x64");
+    snprintf(e.archive_name, sizeof e.archive_name, "ant-node-cli-linux-x64.tar.gz");
+    e.archive_length = 1234;
+    e.binary_length = 5678;
+    memset(e.archive_sha256, 0xaa, 32);
+    memset(e.binary_sha256, 0xbb, 32);
+    if (ant_meta_targets_build(NULL, 3, exp, &e, NULL, &p, &plen) == ANT_OK) {
+        put_buf("meta_targets", "targets-one", p, plen);
+        if (ant_meta_envelope_new(ANT_META_ROLE_TARGETS, p, plen, &env) == ANT_OK &&
+            ant_meta_envelope_sign(env, sk) == ANT_OK &&
+            ant_meta_envelope_serialize(env, &text, &tlen) == ANT_OK)
+            put_buf("meta_envelope", "targets-signed", text, tlen);
+        free(text);
+        text = NULL;
+        ant_meta_envelope_free(env);
+        env = NULL;
+    } else {
+        failures++;
+    }
+    free(p);
+    p = NULL;
+    ref.version = 3;
+    ref.length = 999;
+    memset(ref.sha256, 0xcc, 32);
+    if (ant_meta_timestamp_build(NULL, 7, exp, &ref, NULL, &p, &plen) == ANT_OK) {
+        put_buf("meta_timestamp", "timestamp-plain", p, plen);
+        if (ant_meta_envelope_new(ANT_META_ROLE_TIMESTAMP, p, plen, &env) == ANT_OK &&
+            ant_meta_envelope_serialize(env, &text, &tlen) == ANT_OK)
+            put_buf("meta_envelope", "timestamp-unsigned", text, tlen);
+        free(text);
+        ant_meta_envelope_free(env);
+    } else {
+        failures++;
+    }
+    free(p);
+    gen_meta_cache(sk);
+    put_str("meta_timestamp", "rollout",
+            "{\"type\":\"timestamp\",\"version\":9,\"expires\":\"2030-01-01T00:00:00Z\","
+            "\"targets\":{\"version\":4,\"length\":10,\"sha256\":"
+            "\"2222222222222222222222222222222222222222222222222222222222222222\"},"
+            "\"rollout\":{\"version\":\"0.2.0\",\"seed\":"
+            "\"abababababababababababababababababababababababababababababababab\","
+            "\"cursor\":\"12.5\",\"halted\":true}}");
+    put_str("meta_timestamp", "bad-cursor",
+            "{\"type\":\"timestamp\",\"version\":9,\"expires\":\"2030-01-01T00:00:00Z\","
+            "\"targets\":{\"version\":4,\"length\":10,\"sha256\":"
+            "\"2222222222222222222222222222222222222222222222222222222222222222\"},"
+            "\"rollout\":{\"version\":\"0.2.0\",\"seed\":\"00\",\"cursor\":\"101\"}}");
+    put_str("meta_targets", "yanked-minimum",
+            "{\"type\":\"targets\",\"version\":4,\"expires\":\"2030-01-01T00:00:00Z\","
+            "\"minimum_version\":\"0.2.0\",\"yanked\":[\"0.2.1\"],\"releases\":{\"0.2.1\":"
+            "{\"linux-x64\":{\"archive\":{\"name\":\"a.tar.gz\",\"length\":1,\"sha256\":"
+            "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+            "\"binary\":{\"length\":2,\"sha256\":"
+            "\"1111111111111111111111111111111111111111111111111111111111111111\"}}}}}");
+    put_str("meta_targets", "bad-version-key",
+            "{\"type\":\"targets\",\"version\":4,\"expires\":\"2030-01-01T00:00:00Z\","
+            "\"releases\":{\"v01.2\":{}}}");
+    put_str("meta_root", "threshold-too-high",
+            "{\"type\":\"root\",\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"keys\":{},"
+            "\"roles\":{\"root\":{\"keyids\":[],\"threshold\":1}}}");
+    put_str("meta_envelope", "duplicate-sigs",
+            "{\"payloadType\":\"application/vnd.ant-node.root+json\",\"payload\":\"e30=\","
+            "\"signatures\":[{\"keyid\":\"00\",\"sig\":\"QQ==\"},{\"keyid\":\"00\",\"sig\":\"QQ==\"}]}");
+    put_str("meta_envelope", "bad-padding",
+            "{\"payloadType\":\"application/vnd.ant-node.targets+json\",\"payload\":\"QR==\","
+            "\"signatures\":[]}");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -596,5 +787,6 @@ int main(int argc, char **argv)
     gen_cache_meta();
     gen_extract();
     gen_mldsa();
+    gen_meta();
     return failures == 0 ? 0 : 1;
 }

@@ -5,9 +5,12 @@
 # ant-node-cli-linux-{x64,arm64}.tar.gz with ant-node at the archive root, signs each with
 # ant-keygen under the release context ant-node-release-v2:<version>:<platform>, verifies the
 # signatures against the public key compiled into the binaries, and writes SHA256SUMS.
-# docs/RELEASING.md is the maintainer's guide.
+# With --metadata-dir D it also adds each archive to the signed release metadata in D
+# (`ant-release add`: the next targets version, unsigned; the key holders then sign it and
+# re-sign the timestamp as docs/RELEASING.md says). docs/RELEASING.md is the maintainer's guide.
 #
 #   scripts/release.sh --version X.Y.Z[-pre] --key SECRET [--out DIR] [--arch x64|arm64|all]
+#                      [--metadata-dir D]
 #   scripts/release.sh --build-only [--version V] [--arch ...]   (build + check, no packing)
 #
 # The secret key never enters the repository or the output: it is only passed to
@@ -18,10 +21,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-VERSION="" KEY="" OUT="" ARCHES="x64 arm64" BUILD_ONLY=0
+VERSION="" KEY="" OUT="" ARCHES="x64 arm64" BUILD_ONLY=0 METADATA=""
 PUBKEY="$ROOT/packaging/release-signing-key.pub"
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
     --pubkey) PUBKEY="${2:?}"; shift 2 ;;
     --arch) case "${2:?}" in x64|arm64) ARCHES="$2" ;; all) ARCHES="x64 arm64" ;; *) usage ;; esac; shift 2 ;;
     --build-only) BUILD_ONLY=1; shift ;;
+    --metadata-dir) METADATA="${2:?}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "release: unknown argument $1" >&2; usage ;;
   esac
@@ -82,7 +86,7 @@ for arch in $ARCHES; do
   if [ -n "$run" ] && ! command -v "$run" >/dev/null; then
     die "$run is needed to check the $arch binaries (apt-get install qemu-user-static)"
   fi
-  for p in ant-node ant-keygen ant-devnet; do
+  for p in ant-node ant-keygen ant-release ant-devnet; do
     b="$dir/$p/$p"
     [ -x "$b" ] || die "$arch: $b was not built"
     # Each output is captured before grep reads it: `cmd | grep -q` under pipefail fails
@@ -146,3 +150,21 @@ done
 (cd "$OUT" && sha256sum "${assets[@]}" > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
 log "release $VERSION ready in $OUT:"
 (cd "$OUT" && ls -l "${assets[@]}" SHA256SUMS) >&2
+
+# ---------------------------------------------------------------- signed metadata
+if [ -n "$METADATA" ]; then
+  if [ -x "$ROOT/build/musl-x64/tools/ant-release/ant-release" ]; then
+    RELTOOL=("$ROOT/build/musl-x64/tools/ant-release/ant-release")
+  else
+    RELTOOL=(qemu-aarch64-static "$ROOT/build/musl-arm64/tools/ant-release/ant-release")
+  fi
+  for arch in $ARCHES; do
+    "${RELTOOL[@]}" add --dir "$METADATA" --release-version "$VERSION" --platform "linux-$arch" \
+      --archive "$OUT/ant-node-cli-linux-$arch.tar.gz" >&2 ||
+      die "ant-release add refused ant-node-cli-linux-$arch.tar.gz"
+  done
+  log "metadata: the newest targets file in $METADATA is unsigned. Next (docs/RELEASING.md):"
+  log "  ant-release sign --dir $METADATA --role targets --key T1.secret   (and a second holder)"
+  log "  ant-release timestamp --dir $METADATA && ant-release sign --dir $METADATA --role timestamp --key TS.secret"
+  log "  ant-release verify --dir $METADATA, then publish targets first, timestamp last"
+fi

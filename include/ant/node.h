@@ -19,6 +19,7 @@
 #ifndef ANT_NODE_H
 #define ANT_NODE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ant/err.h"
@@ -68,6 +69,11 @@ void ant_node_get_upgrade_state(struct ant_node *node, char *buf, size_t cap);
 /* Stops the workers (each finishes the request it is on), closes every connection and
  * the store, removes node.port, frees the node. NULL is a no-op. */
 void ant_node_stop(struct ant_node *node);
+
+/* Bytes of the buffer budget (max-buffer-memory) in use now: receive-buffer growth beyond
+ * each connection's first 4 KiB plus GET answers being sent (docs/PROTOCOL.md). 0 when no
+ * large frame is in flight. Thread-safe. */
+size_t ant_node_buffer_used(const struct ant_node *node);
 
 /* Accessors; the returned pointers live as long as the node. */
 const char *ant_node_peer_id_hex(const struct ant_node *node);

@@ -44,6 +44,9 @@ enum ant_node_config_key {
     ANT_CFG_MAX_FRAME,
     ANT_CFG_MAX_CONNECTIONS,
     ANT_CFG_IDLE_TIMEOUT,
+    ANT_CFG_FRAME_TIMEOUT,
+    ANT_CFG_MAX_CONNECTIONS_PER_ADDRESS,
+    ANT_CFG_MAX_BUFFER_MEMORY,
     ANT_CFG_MAP_SIZE,
     ANT_CFG_VERIFY_READS,
     ANT_CFG_LOG_LEVEL,
@@ -78,6 +81,9 @@ struct ant_node_config {
     uint64_t max_frame;                       /* largest frame accepted, bytes */
     unsigned max_connections;                 /* open client connections, 1..65536 */
     uint64_t idle_timeout_ms;                 /* close a connection idle this long */
+    uint64_t frame_timeout_ms;                /* a started frame, in or out, must finish */
+    unsigned max_connections_per_address;     /* per IPv4 address / IPv6 /64, 1..65536 */
+    uint64_t max_buffer_memory;               /* all connections' buffers together, bytes */
     uint64_t map_size;                        /* LMDB map size: chunk store capacity */
     bool verify_reads;                        /* re-hash chunks on GET */
     enum ant_log_level log_level;

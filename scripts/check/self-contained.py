@@ -2,7 +2,8 @@
 """Fails if any tracked file refers to a path above the repository root.
 
 A user, a packager or a reviewer gets this repository and nothing else, so no test, script,
-CMake file or document may read or link a file beside it (such as the team's ../shared).
+CMake file or document may read or link a file beside it (such as a reference directory
+next to the checkout).
 Two kinds of reference are caught:
   - a relative path (`../x`, `../../x`) that, resolved from the directory of the file naming
     it, leaves the repository;
@@ -18,7 +19,7 @@ import subprocess
 import sys
 
 # An optional base (a variable naming the root, or the file's own directory), a run of ../
-# components, and the rest of the path. The rest is kept so that `../shared` read from the root
+# components, and the rest of the path. The rest is kept so that `../x` read from the root
 # counts as leaving it. A bare `..` counts only where it ends a path (before a quote, bracket,
 # space or the end of the line), so prose ellipses do not match.
 PATH_UP = re.compile(

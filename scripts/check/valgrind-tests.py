@@ -45,6 +45,7 @@ UNIT_TESTS = [
     "test_net",
     "test_release",
     "test_relcache",
+    "test_meta",
     "test_extract",
     "test_validate",
     "test_trust",

@@ -46,6 +46,16 @@ static const struct setting settings[ANT_CFG_COUNT] = {
                                  "1024"},
     [ANT_CFG_IDLE_TIMEOUT] = {"idle-timeout", T_DURATION, FIELD(idle_timeout_ms), 100,
                               MS_DAY, "60s"},
+    /* 4 MiB in 30 s is 140 KB/s: slower peers are the slowloris case (docs/PROTOCOL.md). */
+    [ANT_CFG_FRAME_TIMEOUT] = {"frame-timeout", T_DURATION, FIELD(frame_timeout_ms), 100,
+                               MS_DAY, "30s"},
+    [ANT_CFG_MAX_CONNECTIONS_PER_ADDRESS] = {"max-connections-per-address", T_UINT,
+                                             FIELD(max_connections_per_address), 1, 65536,
+                                             "32"},
+    /* Receive and send buffers of every connection together; the node checks at start
+     * that at least one largest frame fits. */
+    [ANT_CFG_MAX_BUFFER_MEMORY] = {"max-buffer-memory", T_SIZE, FIELD(max_buffer_memory),
+                                   (uint64_t)1 << 20, (uint64_t)1 << 40, "256MiB"},
     [ANT_CFG_MAP_SIZE] = {"map-size", T_SIZE, FIELD(map_size), (uint64_t)1 << 20,
                           (uint64_t)1 << 50, "64GiB"},
     [ANT_CFG_VERIFY_READS] = {"verify-reads", T_BOOL, FIELD(verify_reads), 0, 1, "true"},

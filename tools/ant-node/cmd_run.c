@@ -19,19 +19,32 @@
 
 void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_config *uc);
 
-/* The engine's hooks get the address of `node`, which exists only after ant_node_start. */
+/*
+ * What the engine's hooks reach. `node` exists only after ant_node_start, but the trial
+ * boot check runs before it (a failing version is rolled back without serving), so the
+ * state it reports then ("trial-<version>") is kept here and handed to the node when it
+ * starts: STATUS must say a trial is open, not `idle`. Only the main thread calls the
+ * hooks until the monitor thread is created after `node` is set.
+ */
+struct run_hooks {
+    struct ant_node *const *node; /* cmd_run's `node`: NULL before start and after stop */
+    char early_state[ANT_NODE_UPGRADE_STATE_MAX];
+};
+
 static void upgrade_shutdown(void *arg)
 {
-    struct ant_node *node = *(struct ant_node **)arg;
-    if (node != NULL)
-        ant_node_request_exit(node, ANT_NODE_EXIT_RESTART, "upgrade");
+    struct run_hooks *h = arg;
+    if (*h->node != NULL)
+        ant_node_request_exit(*h->node, ANT_NODE_EXIT_RESTART, "upgrade");
 }
 
 static void upgrade_state(void *arg, const char *state)
 {
-    struct ant_node *node = *(struct ant_node **)arg;
-    if (node != NULL)
-        ant_node_set_upgrade_state(node, state);
+    struct run_hooks *h = arg;
+    if (*h->node != NULL)
+        ant_node_set_upgrade_state(*h->node, state);
+    else
+        snprintf(h->early_state, sizeof h->early_state, "%s", state != NULL ? state : "");
 }
 
 #define RUN_USAGE "usage: ant-node [run] [--print-config] [--SETTING VALUE...]"
@@ -56,6 +69,7 @@ int cmd_run(int argc, char **argv)
 {
     struct ant_node_config cfg;
     struct ant_node *node = NULL;
+    struct run_hooks hooks = {&node, ""};
     struct node_cli cli;
     bool print_config = false;
     const struct node_cli_opt own[] = {
@@ -107,9 +121,9 @@ int cmd_run(int argc, char **argv)
     cmd_upgrade_config(&cfg, &ucfg);
     ucfg.running_version = ANT_VERSION_STRING;
     ucfg.request_shutdown = upgrade_shutdown;
-    ucfg.request_shutdown_arg = &node;
+    ucfg.request_shutdown_arg = &hooks;
     ucfg.state_changed = upgrade_state;
-    ucfg.state_changed_arg = &node;
+    ucfg.state_changed_arg = &hooks;
     err = ant_upgrade_new(&ucfg, argc, argv, &up);
     if (err != ANT_OK)
         ant_log(ANT_LOG_WARN, "node", "Upgrade engine unavailable error=%s", ant_strerror(err));
@@ -131,6 +145,8 @@ int cmd_run(int argc, char **argv)
         close(sigfd);
         return 1;
     }
+    if (hooks.early_state[0] != '\0')
+        ant_node_set_upgrade_state(node, hooks.early_state);
 
     /*
      * UPGRADE MONITOR HOOK (start). The upgrade engine starts its monitor thread here,
