@@ -71,7 +71,8 @@ ANT_MUST_CHECK ant_err dn_path(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* mkdir -p with mode 0700 for every created component; an existing dir is kept. */
 ANT_MUST_CHECK ant_err dn_mkdirs(const char *path, mode_t mode);
-/* Makes a devnet dir absolute (creating it 0700 when create) and checks it as trusted:
+/* Makes a devnet dir absolute (with create, missing components are made 0700 with mkdirat
+ * on the fd of the parent just checked) and checks it as trusted:
  * no symlink on its path, the dir owned by the euid and not group/other-writable, every
  * parent owned by root or the euid and not writable by others unless sticky. Every
  * devnet command resolves its --dir through this. Errors: ANT_ERR_UNSAFE_FILE (logged with

@@ -82,7 +82,7 @@ ant_err dn_mkdirs(const char *path, mode_t mode)
  * user (root with --netns) and executes what lies under the dir: anyone else who can
  * write any part of the chain could swap `hosts/` and choose what it runs.
  */
-static ant_err walk_trusted(const char *abs, char *norm, size_t cap)
+static ant_err walk_trusted(const char *abs, bool create, char *norm, size_t cap)
 {
     char buf[PATH_MAX];
     ant_err e = dn_path(buf, sizeof buf, "%s", abs);
@@ -134,6 +134,16 @@ static ant_err walk_trusted(const char *abs, char *norm, size_t cap)
         memcpy(norm + used, comp, l + 1);
         used += l;
         int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* A missing component is made in the parent just checked, through its fd: nothing
+         * is created below a dir others could have swapped or through a symlink. */
+        if (next < 0 && errno == ENOENT && create) {
+            if (mkdirat(fd, comp, 0700) != 0 && errno != EEXIST) {
+                ant_log(ANT_LOG_ERROR, "devnet", "mkdir failed path=%s errno=%d", norm, errno);
+                e = ANT_ERR_IO;
+                break;
+            }
+            next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
         if (next < 0) {
             int err = errno;
             if (err == ELOOP || err == ENOTDIR) {
@@ -167,14 +177,9 @@ ant_err dn_resolve_dir(const char *dir, bool create, char *out, size_t cap)
     } else if (dn_path(abs, sizeof abs, "%s", dir) != ANT_OK) {
         return ANT_ERR_INVALID_ARG;
     }
-    if (create) {
-        ant_err e = dn_mkdirs(abs, 0700);
-        if (e != ANT_OK)
-            return e;
-    }
     /* No realpath: a symlink on the way is refused, not followed. */
     char norm[PATH_MAX];
-    ant_err e = walk_trusted(abs, norm, sizeof norm);
+    ant_err e = walk_trusted(abs, create, norm, sizeof norm);
     if (e != ANT_OK)
         return e;
     return dn_path(out, cap, "%s", norm[0] != '\0' ? norm : "/");

@@ -660,6 +660,20 @@ static void test_dir_must_be_trusted(void)
     char below[400];
     snprintf(below, sizeof below, "%s/sub", link);
     CHECK_ERR(dn_resolve_dir(below, true, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+    struct stat sst;
+    CHECK(stat(below, &sst) != 0); /* nothing was made through the symlink */
+    /* Nor below a parent others can write. */
+    char open_parent_dir[300], inside[400];
+    snprintf(open_parent_dir, sizeof open_parent_dir, "%s/open", base);
+    CHECK(mkdir(open_parent_dir, 0777) == 0 && chmod(open_parent_dir, 0777) == 0);
+    snprintf(inside, sizeof inside, "%s/devnet", open_parent_dir);
+    CHECK_ERR(dn_resolve_dir(inside, true, real, sizeof real), ANT_ERR_UNSAFE_FILE);
+    CHECK(stat(inside, &sst) != 0);
+    /* Missing levels under trusted parents are made, 0700. */
+    char deep[400];
+    snprintf(deep, sizeof deep, "%s/a/b/c", base);
+    CHECK_OK(dn_resolve_dir(deep, true, real, sizeof real));
+    CHECK(stat(deep, &sst) == 0 && S_ISDIR(sst.st_mode) && (sst.st_mode & 0777) == 0700);
     rm_rf(base);
 }
 
