@@ -68,4 +68,22 @@ void shakex2_squeezeblocks(struct keccakx2_state *st, uint8_t *out0, uint8_t *ou
                            size_t nblocks);
 void keccakx2_wipe(struct keccakx2_state *st);
 
+/*
+ * Four instances side by side in AVX2 registers, same shape as the two-lane version. Only
+ * on x86-64 with GCC or Clang; shakex4_squeezeblocks needs a CPU with AVX2, which the
+ * caller (the ML-DSA AVX2 backend) has checked.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KECCAK_HAVE_X4 1
+struct keccakx4_state {
+    _Alignas(32) uint64_t s[25][4]; /* lane i of instance k is s[i][k] */
+    unsigned rate;
+};
+
+void shakex4_absorb_once(struct keccakx4_state *st, unsigned rate, const uint8_t *const in[4],
+                         size_t len);
+void shakex4_squeezeblocks(struct keccakx4_state *st, uint8_t *const out[4], size_t nblocks);
+void keccakx4_wipe(struct keccakx4_state *st);
+#endif
+
 #endif

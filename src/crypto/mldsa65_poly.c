@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "crypto/keccak.h"
+#include "crypto/mldsa65_backend.h"
 
 /* q^-1 mod 2^32: (uint32_t)(MLDSA_Q * QINV) == 1, checked when the tables are built. */
 #define QINV 58728449u
@@ -67,6 +68,11 @@ static void build_tables(void)
 }
 
 void mldsa_tables_init(void) { (void)pthread_once(&tables_once, build_tables); }
+
+const int32_t *mldsa_zetas(void) { return zetas; }
+const int32_t *mldsa_zetas_qinv(void) { return zetas_q; }
+int32_t mldsa_invntt_scale(void) { return invntt_scale; }
+int32_t mldsa_invntt_scale_qinv(void) { return invntt_scale_q; }
 
 /* --- arithmetic -------------------------------------------------------------------- */
 
@@ -314,7 +320,7 @@ void poly_use_hint(poly *b, const poly *a, const poly *h)
 /* --- sampling ---------------------------------------------------------------------- */
 
 /* Coefficients from 3-byte groups, 23 bits each, kept when below q (Alg. 14 on each). */
-static unsigned rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
+unsigned mldsa_rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
 {
     for (size_t pos = 0; ctr < MLDSA_N && pos + 3 <= buflen; pos += 3) {
         uint32_t t = (uint32_t)buf[pos] | (uint32_t)buf[pos + 1] << 8 |
@@ -333,7 +339,7 @@ static unsigned rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t
  * 0..8 and independent of them, so the leak says nothing about s1 or s2 (the usual
  * treatment of this sampler, e.g. in the reference implementation).
  */
-static unsigned rej_eta(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
+unsigned mldsa_rej_eta(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
 {
     for (size_t pos = 0; ctr < MLDSA_N && pos < buflen; pos++) {
         uint32_t lo = buf[pos] & 15u, hi = (uint32_t)buf[pos] >> 4;
@@ -365,10 +371,10 @@ void poly_uniform_eta(poly *a, const uint8_t rhoprime[64], uint16_t nonce)
     shake_absorb(&st, n, 2);
     shake_finalize(&st);
     shake_squeezeblocks(&st, buf, 2);
-    unsigned ctr = rej_eta(a->c, 0, buf, sizeof buf);
+    unsigned ctr = mldsa_rej_eta(a->c, 0, buf, sizeof buf);
     while (ctr < MLDSA_N) {
         shake_squeezeblocks(&st, buf, 1);
-        ctr = rej_eta(a->c, ctr, buf, KECCAK_SHAKE256_RATE);
+        ctr = mldsa_rej_eta(a->c, ctr, buf, KECCAK_SHAKE256_RATE);
     }
     explicit_bzero(buf, sizeof buf);
     keccak_wipe(&st);
@@ -411,12 +417,12 @@ void poly_uniform_x2(poly *a0, poly *a1, const uint8_t rho[32], uint8_t s0, uint
     in0[32] = s0, in0[33] = r0, in1[32] = s1, in1[33] = r1;
     shakex2_absorb_once(&st, KECCAK_SHAKE128_RATE, in0, in1, sizeof in0);
     shakex2_squeezeblocks(&st, buf0, buf1, 5);
-    unsigned c0 = rej_uniform(a0->c, 0, buf0, sizeof buf0);
-    unsigned c1 = rej_uniform(a1->c, 0, buf1, sizeof buf1);
+    unsigned c0 = mldsa_rej_uniform(a0->c, 0, buf0, sizeof buf0);
+    unsigned c1 = mldsa_rej_uniform(a1->c, 0, buf1, sizeof buf1);
     while (c0 < MLDSA_N || c1 < MLDSA_N) {
         shakex2_squeezeblocks(&st, buf0, buf1, 1);
-        c0 = rej_uniform(a0->c, c0, buf0, KECCAK_SHAKE128_RATE);
-        c1 = rej_uniform(a1->c, c1, buf1, KECCAK_SHAKE128_RATE);
+        c0 = mldsa_rej_uniform(a0->c, c0, buf0, KECCAK_SHAKE128_RATE);
+        c1 = mldsa_rej_uniform(a1->c, c1, buf1, KECCAK_SHAKE128_RATE);
     }
 }
 
@@ -433,12 +439,12 @@ void poly_uniform_eta_x2(poly *a0, poly *a1, const uint8_t rhoprime[64], uint16_
     in1[64] = (uint8_t)n1, in1[65] = (uint8_t)(n1 >> 8);
     shakex2_absorb_once(&st, KECCAK_SHAKE256_RATE, in0, in1, sizeof in0);
     shakex2_squeezeblocks(&st, buf0, buf1, 2);
-    unsigned c0 = rej_eta(a0->c, 0, buf0, sizeof buf0);
-    unsigned c1 = rej_eta(a1->c, 0, buf1, sizeof buf1);
+    unsigned c0 = mldsa_rej_eta(a0->c, 0, buf0, sizeof buf0);
+    unsigned c1 = mldsa_rej_eta(a1->c, 0, buf1, sizeof buf1);
     while (c0 < MLDSA_N || c1 < MLDSA_N) {
         shakex2_squeezeblocks(&st, buf0, buf1, 1);
-        c0 = rej_eta(a0->c, c0, buf0, KECCAK_SHAKE256_RATE);
-        c1 = rej_eta(a1->c, c1, buf1, KECCAK_SHAKE256_RATE);
+        c0 = mldsa_rej_eta(a0->c, c0, buf0, KECCAK_SHAKE256_RATE);
+        c1 = mldsa_rej_eta(a1->c, c1, buf1, KECCAK_SHAKE256_RATE);
     }
     explicit_bzero(in0, sizeof in0);
     explicit_bzero(in1, sizeof in1);

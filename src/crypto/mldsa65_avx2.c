@@ -1,0 +1,492 @@
+/*
+ * The AVX2 backend of ML-DSA-65 (see mldsa65_backend.h): the NTT and its inverse, the
+ * matrix-vector product, ExpandA / ExpandS / ExpandMask on a four-way Keccak, the product
+ * with the challenge and Decompose, on eight 32-bit coefficients per register.
+ *
+ * Every function carries __attribute__((target("avx2"))) instead of the file being built
+ * with -mavx2: the portable code, and the library's flags, do not change, and nothing here
+ * runs unless mldsa65_backend.c found AVX2 at run time. On other targets the file is empty.
+ *
+ * Byte-identical to the portable backend by construction: the NTTs perform exactly the
+ * portable butterflies (same twiddles, same Montgomery products, same order of additions
+ * and subtractions, only grouped eight at a time), the matrix-vector product accumulates
+ * the same exact 64-bit sums and reduces them the same way, and the samplers consume the
+ * same SHAKE streams with the same rejection rules. tests/crypto/test_mldsa65_backends.c
+ * checks this on 10 000 random inputs.
+ *
+ * Constant time: as the portable code. Arithmetic has no branch or address that depends on
+ * coefficient values; the samplers reuse the portable rejection loops (variable-time only
+ * in what FIPS 204 makes public or declassifies: ExpandA works on the public rho, ExpandS
+ * reveals which half-bytes were rejected, not the accepted values). The product with the
+ * challenge branches on the signs of c, which are public once c~ is.
+ */
+#include "crypto/mldsa65_backend.h"
+
+#if defined(MLDSA_HAVE_AVX2_BACKEND)
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "crypto/keccak.h"
+
+#define AVX2 __attribute__((target("avx2")))
+
+/* q^-1 mod 2^32, as in mldsa65_poly.c. */
+#define QINV 58728449
+
+/*
+ * Twiddles of the three innermost layers (distances 4, 2, 1), laid out for the transposed
+ * form used there: a block of 64 coefficients is loaded as eight vectors and transposed, so
+ * that lane i of vector e holds coefficient 8 i + e of the block and each butterfly of
+ * those layers is one vector operation with a vector of eight different twiddles. Index
+ * [blk] is the 64-coefficient block, [s] the butterfly group within eight coefficients.
+ * The inverse tables hold the negated twiddles the portable inverse NTT uses.
+ */
+struct twiddles {
+    int32_t z4[4][8], z4q[4][8];
+    int32_t z2[4][2][8], z2q[4][2][8];
+    int32_t z1[4][4][8], z1q[4][4][8];
+};
+static struct twiddles fwd, inv;
+
+static int32_t neg32(int32_t x) { return (int32_t)(0u - (uint32_t)x); }
+
+void mldsa_avx2_init(void)
+{
+    const int32_t *z = mldsa_zetas(), *zq = mldsa_zetas_qinv();
+    for (int blk = 0; blk < 4; blk++) {
+        for (int i = 0; i < 8; i++) {
+            const int b = 8 * blk + i; /* the 8-coefficient group */
+            fwd.z4[blk][i] = z[32 + b];
+            fwd.z4q[blk][i] = zq[32 + b];
+            inv.z4[blk][i] = neg32(z[63 - b]);
+            inv.z4q[blk][i] = neg32(zq[63 - b]);
+            for (int s = 0; s < 2; s++) {
+                fwd.z2[blk][s][i] = z[64 + 2 * b + s];
+                fwd.z2q[blk][s][i] = zq[64 + 2 * b + s];
+                inv.z2[blk][s][i] = neg32(z[127 - 2 * b - s]);
+                inv.z2q[blk][s][i] = neg32(zq[127 - 2 * b - s]);
+            }
+            for (int m = 0; m < 4; m++) {
+                fwd.z1[blk][m][i] = z[128 + 4 * b + m];
+                fwd.z1q[blk][m][i] = zq[128 + 4 * b + m];
+                inv.z1[blk][m][i] = neg32(z[255 - 4 * b - m]);
+                inv.z1q[blk][m][i] = neg32(zq[255 - 4 * b - m]);
+            }
+        }
+    }
+}
+
+/* --- arithmetic kernels ---------------------------------------------------------------- */
+
+static inline AVX2 __m256i load8(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline AVX2 void store8(int32_t *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
+
+/*
+ * Eight Montgomery products a z 2^-32 with zq = z q^-1 mod 2^32: exactly the portable
+ * mul_zeta, ((int64) a z - (int64) m q) >> 32 with m = a zq mod 2^32. The two 64-bit
+ * products agree in their low halves, so the difference of their high halves is exact.
+ * Even lanes go through _mm256_mul_epi32 directly, odd lanes after a 32-bit shift.
+ */
+static inline AVX2 __m256i mulz(__m256i a, __m256i z, __m256i zq)
+{
+    const __m256i q = _mm256_set1_epi32(MLDSA_Q);
+    __m256i m = _mm256_mullo_epi32(a, zq);
+    __m256i pe = _mm256_mul_epi32(a, z);
+    __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(z, 32));
+    __m256i qe = _mm256_mul_epi32(m, q);
+    __m256i qo = _mm256_mul_epi32(_mm256_srli_epi64(m, 32), q);
+    __m256i re = _mm256_srli_epi64(_mm256_sub_epi64(pe, qe), 32);
+    __m256i ro = _mm256_sub_epi64(po, qo);
+    return _mm256_blend_epi32(re, ro, 0xAA);
+}
+
+/* Cooley-Tukey: (a, b) -> (a + z b, a - z b). */
+static inline AVX2 void ct_bfly(__m256i *a, __m256i *b, __m256i z, __m256i zq)
+{
+    __m256i t = mulz(*b, z, zq);
+    *b = _mm256_sub_epi32(*a, t);
+    *a = _mm256_add_epi32(*a, t);
+}
+
+/* Gentleman-Sande with a negated twiddle: (a, b) -> (a + b, (a - b)(-z)). */
+static inline AVX2 void gs_bfly(__m256i *a, __m256i *b, __m256i z, __m256i zq)
+{
+    __m256i t = *a;
+    *a = _mm256_add_epi32(t, *b);
+    *b = mulz(_mm256_sub_epi32(t, *b), z, zq);
+}
+
+/* 8 x 8 transpose of 32-bit elements: v[r] lane c <-> v[c] lane r. */
+static inline AVX2 void transpose8(__m256i v[8])
+{
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        u[4 * h + 0] = _mm256_unpacklo_epi64(t[4 * h + 0], t[4 * h + 2]);
+        u[4 * h + 1] = _mm256_unpackhi_epi64(t[4 * h + 0], t[4 * h + 2]);
+        u[4 * h + 2] = _mm256_unpacklo_epi64(t[4 * h + 1], t[4 * h + 3]);
+        u[4 * h + 3] = _mm256_unpackhi_epi64(t[4 * h + 1], t[4 * h + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+        v[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+    }
+}
+
+/* Forward NTT: layers of distance 128..8 with broadcast twiddles (zeta index
+ * 256/(2d) + start/(2d) as in the portable code), then distances 4, 2, 1 transposed. */
+static AVX2 void avx2_ntt(poly *a)
+{
+    int32_t *c = a->c;
+    const int32_t *z = mldsa_zetas(), *zq = mldsa_zetas_qinv();
+    for (unsigned d = 128; d >= 8; d >>= 1) {
+        for (unsigned start = 0; start < MLDSA_N; start += 2 * d) {
+            const unsigned k = MLDSA_N / (2 * d) + start / (2 * d);
+            const __m256i vz = _mm256_set1_epi32(z[k]), vzq = _mm256_set1_epi32(zq[k]);
+            for (unsigned j = start; j < start + d; j += 8) {
+                __m256i x = load8(c + j), y = load8(c + j + d);
+                ct_bfly(&x, &y, vz, vzq);
+                store8(c + j, x);
+                store8(c + j + d, y);
+            }
+        }
+    }
+    for (int blk = 0; blk < 4; blk++) {
+        int32_t *p = c + 64 * blk;
+        __m256i v[8];
+        for (int i = 0; i < 8; i++)
+            v[i] = load8(p + 8 * i);
+        transpose8(v);
+        __m256i vz = load8(fwd.z4[blk]), vzq = load8(fwd.z4q[blk]);
+        for (int e = 0; e < 4; e++)
+            ct_bfly(&v[e], &v[e + 4], vz, vzq);
+        for (int s = 0; s < 2; s++) {
+            vz = load8(fwd.z2[blk][s]), vzq = load8(fwd.z2q[blk][s]);
+            ct_bfly(&v[4 * s], &v[4 * s + 2], vz, vzq);
+            ct_bfly(&v[4 * s + 1], &v[4 * s + 3], vz, vzq);
+        }
+        for (int m = 0; m < 4; m++) {
+            vz = load8(fwd.z1[blk][m]), vzq = load8(fwd.z1q[blk][m]);
+            ct_bfly(&v[2 * m], &v[2 * m + 1], vz, vzq);
+        }
+        transpose8(v);
+        for (int i = 0; i < 8; i++)
+            store8(p + 8 * i, v[i]);
+    }
+}
+
+/* Inverse NTT: distances 1, 2, 4 transposed, then 8..128 broadcast (zeta index
+ * 256/d - 1 - start/(2d), negated), then the scaling, as the portable code. */
+static AVX2 void avx2_invntt_tomont(poly *a)
+{
+    int32_t *c = a->c;
+    const int32_t *z = mldsa_zetas(), *zq = mldsa_zetas_qinv();
+    for (int blk = 0; blk < 4; blk++) {
+        int32_t *p = c + 64 * blk;
+        __m256i v[8], vz, vzq;
+        for (int i = 0; i < 8; i++)
+            v[i] = load8(p + 8 * i);
+        transpose8(v);
+        for (int m = 0; m < 4; m++) {
+            vz = load8(inv.z1[blk][m]), vzq = load8(inv.z1q[blk][m]);
+            gs_bfly(&v[2 * m], &v[2 * m + 1], vz, vzq);
+        }
+        for (int s = 0; s < 2; s++) {
+            vz = load8(inv.z2[blk][s]), vzq = load8(inv.z2q[blk][s]);
+            gs_bfly(&v[4 * s], &v[4 * s + 2], vz, vzq);
+            gs_bfly(&v[4 * s + 1], &v[4 * s + 3], vz, vzq);
+        }
+        vz = load8(inv.z4[blk]), vzq = load8(inv.z4q[blk]);
+        for (int e = 0; e < 4; e++)
+            gs_bfly(&v[e], &v[e + 4], vz, vzq);
+        transpose8(v);
+        for (int i = 0; i < 8; i++)
+            store8(p + 8 * i, v[i]);
+    }
+    for (unsigned d = 8; d < MLDSA_N; d <<= 1) {
+        for (unsigned start = 0; start < MLDSA_N; start += 2 * d) {
+            const unsigned k = MLDSA_N / d - 1 - start / (2 * d);
+            const __m256i vz = _mm256_set1_epi32(neg32(z[k]));
+            const __m256i vzq = _mm256_set1_epi32(neg32(zq[k]));
+            for (unsigned j = start; j < start + d; j += 8) {
+                __m256i x = load8(c + j), y = load8(c + j + d);
+                gs_bfly(&x, &y, vz, vzq);
+                store8(c + j, x);
+                store8(c + j + d, y);
+            }
+        }
+    }
+    const __m256i s = _mm256_set1_epi32(mldsa_invntt_scale());
+    const __m256i sq = _mm256_set1_epi32(mldsa_invntt_scale_qinv());
+    for (unsigned j = 0; j < MLDSA_N; j += 8)
+        store8(c + j, mulz(load8(c + j), s, sq));
+}
+
+/*
+ * r = (sum over j < l of a[j] b[j]) 2^-32 coefficient-wise: the exact 64-bit sum, then one
+ * Montgomery reduction (t = sum q^-1 mod 2^32, r = (sum - t q) >> 32), the portable
+ * poly_mul_acc64 + poly_from_acc64. |sum| < l q 9q < 2^31 q holds for NTT outputs.
+ */
+static AVX2 void dot_mont(poly *r, const poly *const a[MLDSA_L], const poly b[MLDSA_L])
+{
+    const __m256i q = _mm256_set1_epi32(MLDSA_Q), qinv = _mm256_set1_epi32(QINV);
+    for (unsigned i = 0; i < MLDSA_N; i += 8) {
+        __m256i ae = _mm256_setzero_si256(), ao = _mm256_setzero_si256();
+        for (int j = 0; j < MLDSA_L; j++) {
+            __m256i x = load8(a[j]->c + i), y = load8(b[j].c + i);
+            ae = _mm256_add_epi64(ae, _mm256_mul_epi32(x, y));
+            ao = _mm256_add_epi64(ao, _mm256_mul_epi32(_mm256_srli_epi64(x, 32),
+                                                       _mm256_srli_epi64(y, 32)));
+        }
+        __m256i te = _mm256_mul_epu32(ae, qinv), to = _mm256_mul_epu32(ao, qinv);
+        __m256i re = _mm256_sub_epi64(ae, _mm256_mul_epi32(te, q));
+        __m256i ro = _mm256_sub_epi64(ao, _mm256_mul_epi32(to, q));
+        store8(r->c + i, _mm256_blend_epi32(_mm256_srli_epi64(re, 32), ro, 0xAA));
+    }
+}
+
+static void avx2_matvec(poly w[MLDSA_K], const poly mat[MLDSA_K][MLDSA_L],
+                        const poly vhat[MLDSA_L])
+{
+    for (int i = 0; i < MLDSA_K; i++) {
+        const poly *row[MLDSA_L];
+        for (int j = 0; j < MLDSA_L; j++)
+            row[j] = &mat[i][j];
+        dot_mont(&w[i], row, vhat);
+    }
+}
+
+/* --- samplers on the four-way Keccak ----------------------------------------------- */
+
+#define UNIFORM_BLOCKS 5 /* 840 bytes, 280 candidates: almost always enough for 256 */
+
+/* RejNTTPoly (Alg. 30) for four entries; entry k is A[r[k]][s[k]]. Public data. */
+static void uniform_x4(poly *const a[4], const uint8_t rho[32], const uint8_t s[4],
+                       const uint8_t r[4])
+{
+    uint8_t in[4][34];
+    _Alignas(32) uint8_t buf[4][UNIFORM_BLOCKS * KECCAK_SHAKE128_RATE];
+    uint8_t *const out[4] = {buf[0], buf[1], buf[2], buf[3]};
+    const uint8_t *const inp[4] = {in[0], in[1], in[2], in[3]};
+    struct keccakx4_state st;
+    unsigned ctr[4];
+
+    for (int k = 0; k < 4; k++) {
+        memcpy(in[k], rho, 32);
+        in[k][32] = s[k];
+        in[k][33] = r[k];
+    }
+    shakex4_absorb_once(&st, KECCAK_SHAKE128_RATE, inp, sizeof in[0]);
+    shakex4_squeezeblocks(&st, out, UNIFORM_BLOCKS);
+    for (int k = 0; k < 4; k++)
+        ctr[k] = mldsa_rej_uniform(a[k]->c, 0, buf[k], sizeof buf[k]);
+    while (ctr[0] < MLDSA_N || ctr[1] < MLDSA_N || ctr[2] < MLDSA_N || ctr[3] < MLDSA_N) {
+        shakex4_squeezeblocks(&st, out, 1);
+        for (int k = 0; k < 4; k++)
+            ctr[k] = mldsa_rej_uniform(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE128_RATE);
+    }
+}
+
+/* Entries e0 .. e0 + n - 1 (n <= 4) of the row-major list of A into out[0..n-1]. */
+static void uniform_entries(poly *const out[4], const uint8_t rho[32], int e0, int n,
+                            poly *scratch)
+{
+    poly *dst[4];
+    uint8_t s[4], r[4];
+    for (int k = 0; k < 4; k++) {
+        const int e = k < n ? e0 + k : e0; /* unused lanes repeat a real entry */
+        dst[k] = k < n ? out[k] : scratch;
+        r[k] = (uint8_t)(e / MLDSA_L);
+        s[k] = (uint8_t)(e % MLDSA_L);
+    }
+    uniform_x4(dst, rho, s, r);
+}
+
+static void avx2_expand_matrix(poly mat[MLDSA_K][MLDSA_L], const uint8_t rho[32])
+{
+    poly scratch;
+    for (int e = 0; e < MLDSA_K * MLDSA_L; e += 4) {
+        const int n = MLDSA_K * MLDSA_L - e < 4 ? MLDSA_K * MLDSA_L - e : 4;
+        poly *out[4];
+        for (int k = 0; k < 4; k++)
+            out[k] = k < n ? &mat[(e + k) / MLDSA_L][(e + k) % MLDSA_L] : &scratch;
+        uniform_entries(out, rho, e, n, &scratch);
+    }
+}
+
+/* Three rows at a time (15 entries on four four-way calls), not storing the whole matrix:
+ * 16 KiB of stack instead of 30. */
+#define ROWS_PER_PASS 3
+_Static_assert(MLDSA_K % ROWS_PER_PASS == 0, "rows are processed in threes");
+
+static void avx2_matvec_expand(poly w[MLDSA_K], const uint8_t rho[32], const poly vhat[MLDSA_L])
+{
+    poly ent[ROWS_PER_PASS * MLDSA_L + 1];
+    const int count = ROWS_PER_PASS * MLDSA_L;
+    for (int i0 = 0; i0 < MLDSA_K; i0 += ROWS_PER_PASS) {
+        for (int e = 0; e < count; e += 4) {
+            const int n = count - e < 4 ? count - e : 4;
+            poly *out[4];
+            for (int k = 0; k < 4; k++)
+                out[k] = k < n ? &ent[e + k] : &ent[count];
+            uniform_entries(out, rho, i0 * MLDSA_L + e, n, &ent[count]);
+        }
+        for (int r = 0; r < ROWS_PER_PASS; r++) {
+            const poly *row[MLDSA_L];
+            for (int j = 0; j < MLDSA_L; j++)
+                row[j] = &ent[r * MLDSA_L + j];
+            dot_mont(&w[i0 + r], row, vhat);
+        }
+    }
+}
+
+/* RejBoundedPoly (Alg. 31) for four nonces of rho'. */
+static void eta_x4(poly *const a[4], const uint8_t rhoprime[64], const uint16_t nonce[4])
+{
+    uint8_t in[4][66];
+    _Alignas(32) uint8_t buf[4][2 * KECCAK_SHAKE256_RATE];
+    uint8_t *const out[4] = {buf[0], buf[1], buf[2], buf[3]};
+    const uint8_t *const inp[4] = {in[0], in[1], in[2], in[3]};
+    struct keccakx4_state st;
+    unsigned ctr[4];
+
+    for (int k = 0; k < 4; k++) {
+        memcpy(in[k], rhoprime, 64);
+        in[k][64] = (uint8_t)nonce[k];
+        in[k][65] = (uint8_t)(nonce[k] >> 8);
+    }
+    shakex4_absorb_once(&st, KECCAK_SHAKE256_RATE, inp, sizeof in[0]);
+    shakex4_squeezeblocks(&st, out, 2);
+    for (int k = 0; k < 4; k++)
+        ctr[k] = mldsa_rej_eta(a[k]->c, 0, buf[k], sizeof buf[k]);
+    /* Constant time: which streams need another block follows from the declassified
+     * accept/reject bits (see mldsa_rej_eta). */
+    while (ctr[0] < MLDSA_N || ctr[1] < MLDSA_N || ctr[2] < MLDSA_N || ctr[3] < MLDSA_N) {
+        shakex4_squeezeblocks(&st, out, 1);
+        for (int k = 0; k < 4; k++)
+            ctr[k] = mldsa_rej_eta(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE256_RATE);
+    }
+    explicit_bzero(in, sizeof in);
+    explicit_bzero(buf, sizeof buf);
+    keccakx4_wipe(&st);
+}
+
+static void avx2_expand_s(poly s1[MLDSA_L], poly s2[MLDSA_K], const uint8_t rhoprime[64])
+{
+    poly scratch;
+    for (int n0 = 0; n0 < MLDSA_L + MLDSA_K; n0 += 4) {
+        poly *out[4];
+        uint16_t nonce[4];
+        for (int k = 0; k < 4; k++) {
+            const int n = n0 + k;
+            nonce[k] = (uint16_t)n;
+            out[k] = n < MLDSA_L ? &s1[n] : n < MLDSA_L + MLDSA_K ? &s2[n - MLDSA_L] : &scratch;
+        }
+        eta_x4(out, rhoprime, nonce);
+    }
+    explicit_bzero(&scratch, sizeof scratch);
+}
+
+/* ExpandMask: four polynomials on the four-way Keccak, the fifth on the scalar one. */
+static void avx2_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa)
+{
+    _Static_assert(MLDSA_L == 5, "four lanes plus one");
+    uint8_t in[4][66];
+    _Alignas(32) uint8_t buf[4][5 * KECCAK_SHAKE256_RATE]; /* 680 >= 640 */
+    uint8_t *const out[4] = {buf[0], buf[1], buf[2], buf[3]};
+    const uint8_t *const inp[4] = {in[0], in[1], in[2], in[3]};
+    struct keccakx4_state st;
+
+    for (int k = 0; k < 4; k++) {
+        const uint16_t nonce = (uint16_t)(kappa + k);
+        memcpy(in[k], rhopp, 64);
+        in[k][64] = (uint8_t)nonce;
+        in[k][65] = (uint8_t)(nonce >> 8);
+    }
+    shakex4_absorb_once(&st, KECCAK_SHAKE256_RATE, inp, sizeof in[0]);
+    shakex4_squeezeblocks(&st, out, 5);
+    for (int k = 0; k < 4; k++)
+        polyz_unpack(&y[k], buf[k]);
+    poly_uniform_gamma1(&y[4], rhopp, (uint16_t)(kappa + 4));
+    explicit_bzero(in, sizeof in);
+    explicit_bzero(buf, sizeof buf);
+    keccakx4_wipe(&st);
+}
+
+/* --- challenge product and rounding ------------------------------------------------- */
+
+/*
+ * r = c a exactly, as poly_mul_challenge: ext = (-a, a), r[i] = sum over the terms +-X^p
+ * of +-ext[256 + i - p], with 64 outputs in eight accumulators per pass. The branch on
+ * the sign of a term is on public data (c is public once c~ is).
+ */
+static AVX2 void avx2_mul_challenge(poly *r, const struct mldsa_challenge *ch, const poly *a)
+{
+    _Alignas(32) int32_t ext[2 * MLDSA_N];
+    for (unsigned i = 0; i < MLDSA_N; i += 8) {
+        __m256i x = load8(a->c + i);
+        store8(ext + i, _mm256_sub_epi32(_mm256_setzero_si256(), x));
+        store8(ext + MLDSA_N + i, x);
+    }
+    for (unsigned blk = 0; blk < MLDSA_N; blk += 64) {
+        __m256i acc[8];
+        for (int q = 0; q < 8; q++)
+            acc[q] = _mm256_setzero_si256();
+        for (unsigned k = 0; k < MLDSA_TAU; k++) {
+            const int32_t *src = ext + MLDSA_N - ch->pos[k] + blk;
+            if (ch->neg[k]) {
+                for (int q = 0; q < 8; q++)
+                    acc[q] = _mm256_sub_epi32(acc[q], load8(src + 8 * q));
+            } else {
+                for (int q = 0; q < 8; q++)
+                    acc[q] = _mm256_add_epi32(acc[q], load8(src + 8 * q));
+            }
+        }
+        for (int q = 0; q < 8; q++)
+            store8(r->c + blk + 8 * q, acc[q]);
+    }
+    explicit_bzero(ext, sizeof ext);
+}
+
+/* poly_decompose, eight at a time: the same multiply-shift (times 1025 as a shift and an
+ * add, 2 gamma2 = 2^19 - 2^9 likewise) and the same masked wrap. */
+static AVX2 void avx2_decompose(poly *a1, poly *a0, const poly *a)
+{
+    const __m256i c127 = _mm256_set1_epi32(127), round = _mm256_set1_epi32(1 << 21);
+    const __m256i fifteen = _mm256_set1_epi32(15), q = _mm256_set1_epi32(MLDSA_Q);
+    const __m256i half = _mm256_set1_epi32((MLDSA_Q - 1) / 2);
+    for (unsigned i = 0; i < MLDSA_N; i += 8) {
+        __m256i x = load8(a->c + i);
+        __m256i hi = _mm256_srai_epi32(_mm256_add_epi32(x, c127), 7);
+        hi = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(hi, 10), hi), round);
+        hi = _mm256_and_si256(_mm256_srai_epi32(hi, 22), fifteen);
+        __m256i lo = _mm256_sub_epi32(
+            x, _mm256_sub_epi32(_mm256_slli_epi32(hi, 19), _mm256_slli_epi32(hi, 9)));
+        __m256i wrap = _mm256_srai_epi32(_mm256_sub_epi32(half, lo), 31);
+        lo = _mm256_sub_epi32(lo, _mm256_and_si256(wrap, q));
+        store8(a0->c + i, lo);
+        store8(a1->c + i, hi);
+    }
+}
+
+const struct mldsa_backend mldsa_backend_avx2 = {
+    .name = "avx2",
+    .ntt = avx2_ntt,
+    .invntt_tomont = avx2_invntt_tomont,
+    .matvec_expand = avx2_matvec_expand,
+    .expand_matrix = avx2_expand_matrix,
+    .matvec = avx2_matvec,
+    .expand_s = avx2_expand_s,
+    .expand_mask = avx2_expand_mask,
+    .mul_challenge = avx2_mul_challenge,
+    .decompose = avx2_decompose,
+};
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int mldsa65_avx2_unused;
+#endif
