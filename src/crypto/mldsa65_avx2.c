@@ -421,8 +421,10 @@ static void avx2_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t 
 
 /*
  * r = c a exactly, as poly_mul_challenge: ext = (-a, a), r[i] = sum over the terms +-X^p
- * of +-ext[256 + i - p], with 64 outputs in eight accumulators per pass. The branch on
- * the sign of a term is on public data (c is public once c~ is).
+ * of +-ext[256 + i - p], with 64 outputs in eight accumulators per pass. The terms are
+ * taken grouped by sign (by_sign), so there is no unpredictable branch per term; the sums
+ * are exact, so their order does not change the result. The positions are public (c is
+ * public once c~ is).
  */
 static AVX2 void avx2_mul_challenge(poly *r, const struct mldsa_challenge *ch, const poly *a)
 {
@@ -436,15 +438,15 @@ static AVX2 void avx2_mul_challenge(poly *r, const struct mldsa_challenge *ch, c
         __m256i acc[8];
         for (int q = 0; q < 8; q++)
             acc[q] = _mm256_setzero_si256();
-        for (unsigned k = 0; k < MLDSA_TAU; k++) {
-            const int32_t *src = ext + MLDSA_N - ch->pos[k] + blk;
-            if (ch->neg[k]) {
-                for (int q = 0; q < 8; q++)
-                    acc[q] = _mm256_sub_epi32(acc[q], load8(src + 8 * q));
-            } else {
-                for (int q = 0; q < 8; q++)
-                    acc[q] = _mm256_add_epi32(acc[q], load8(src + 8 * q));
-            }
+        for (unsigned k = 0; k < ch->nplus; k++) {
+            const int32_t *src = ext + MLDSA_N - ch->by_sign[k] + blk;
+            for (int q = 0; q < 8; q++)
+                acc[q] = _mm256_add_epi32(acc[q], load8(src + 8 * q));
+        }
+        for (unsigned k = ch->nplus; k < MLDSA_TAU; k++) {
+            const int32_t *src = ext + MLDSA_N - ch->by_sign[k] + blk;
+            for (int q = 0; q < 8; q++)
+                acc[q] = _mm256_sub_epi32(acc[q], load8(src + 8 * q));
         }
         for (int q = 0; q < 8; q++)
             store8(r->c + blk + 8 * q, acc[q]);

@@ -514,6 +514,16 @@ void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILD
             n++;
         }
     }
+    unsigned plus = 0, minus = 0;
+    for (unsigned k = 0; k < MLDSA_TAU; k++)
+        plus += ch->neg[k] ^ 1u;
+    ch->nplus = plus;
+    for (unsigned k = 0; k < MLDSA_TAU; k++) {
+        if (ch->neg[k])
+            ch->by_sign[plus + minus++] = ch->pos[k];
+        else
+            ch->by_sign[k - minus] = ch->pos[k];
+    }
 }
 
 /*

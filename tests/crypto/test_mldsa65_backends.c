@@ -1,0 +1,265 @@
+/*
+ * Differential test of the two ML-DSA-65 backends (src/crypto/mldsa65_backend.h): the
+ * backend the library picks on this machine (AVX2 where the CPU has it) against the
+ * portable reference, first kernel by kernel on random and extreme inputs (NTT, inverse NTT,
+ * matrix-vector product, Decompose, the challenge product, ExpandA, ExpandS, ExpandMask
+ * including nonces that wrap at 2^16), then end to end: for 10 000 random seeds, messages,
+ * contexts and rnd values, keys and signatures must be byte-identical and verification
+ * verdicts (of the signature and of a corrupted copy) equal.
+ *
+ * Iterations: 10 000 end-to-end cases in a plain build; 1 000 under ASan and 150 under
+ * valgrind (scripts/check/valgrind-tests.py), which run the code 10-50 times slower; the
+ * test prints the count it used. On a machine without AVX2 both sides are the portable
+ * backend and the test says so (it still checks the dispatch answer against the CPU).
+ */
+#include <string.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
+#include "ant/mldsa65.h"
+#include "crypto/mldsa65_backend.h"
+#include "test.h"
+
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+static uint64_t prng = 0x243F6A8885A308D3ull;
+static uint32_t rnd32(void)
+{
+    prng ^= prng << 13;
+    prng ^= prng >> 7;
+    prng ^= prng << 17;
+    return (uint32_t)(prng >> 16);
+}
+
+static void fill(uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)rnd32();
+}
+
+/* Uniform in [lo, hi], with the end points themselves one time in eight each. */
+static int32_t coeff(int32_t lo, int32_t hi)
+{
+    uint32_t r = rnd32();
+    if ((r & 7u) == 0)
+        return lo;
+    if ((r & 7u) == 1)
+        return hi;
+    return lo + (int32_t)(rnd32() % (uint32_t)(hi - lo + 1));
+}
+
+static void random_poly(poly *a, int32_t lo, int32_t hi)
+{
+    for (int i = 0; i < MLDSA_N; i++)
+        a->c[i] = coeff(lo, hi);
+}
+
+static int end_to_end_iterations(void)
+{
+    if (RUNNING_ON_VALGRIND)
+        return 150;
+    return UNDER_ASAN ? 1000 : 10000;
+}
+
+/* The other side of every comparison: the native choice (AVX2 where available). */
+static const struct mldsa_backend *native(void)
+{
+    (void)mldsa_backend_force_portable_for_testing(0);
+    return mldsa_backend();
+}
+
+static const struct mldsa_backend *const portable = &mldsa_backend_portable;
+
+static void test_dispatch_matches_cpu(void)
+{
+    const char *name = mldsa_backend_native_name();
+#if defined(MLDSA_HAVE_AVX2_BACKEND)
+    __builtin_cpu_init();
+    CHECK_STR(name, __builtin_cpu_supports("avx2") ? "avx2" : "portable");
+#else
+    CHECK_STR(name, "portable");
+#endif
+    CHECK_STR(mldsa_backend_force_portable_for_testing(1), "portable");
+    CHECK(mldsa_backend() == portable);
+    CHECK_STR(mldsa_backend_force_portable_for_testing(0), name);
+    fprintf(stderr, "  native backend: %s\n", name);
+}
+
+static void test_ntt_kernels_agree(void)
+{
+    const struct mldsa_backend *be = native();
+    poly a, b;
+    for (int it = 0; it < 10000; it++) {
+        /* Forward: |in| < q (the NTT's contract); inverse: |in| < q as well. */
+        random_poly(&a, -(MLDSA_Q - 1), MLDSA_Q - 1);
+        b = a;
+        portable->ntt(&a);
+        be->ntt(&b);
+        CHECK_MEM(a.c, b.c, sizeof a.c);
+        random_poly(&a, -(MLDSA_Q - 1), MLDSA_Q - 1);
+        b = a;
+        portable->invntt_tomont(&a);
+        be->invntt_tomont(&b);
+        CHECK_MEM(a.c, b.c, sizeof a.c);
+        random_poly(&a, 0, MLDSA_Q - 1);
+        poly a1p, a0p, a1v, a0v;
+        portable->decompose(&a1p, &a0p, &a);
+        be->decompose(&a1v, &a0v, &a);
+        CHECK_MEM(a1p.c, a1v.c, sizeof a1p.c);
+        CHECK_MEM(a0p.c, a0v.c, sizeof a0p.c);
+        if (ant_test_failures > 0)
+            return;
+    }
+}
+
+static void test_matvec_and_challenge_agree(void)
+{
+    const struct mldsa_backend *be = native();
+    static poly mat[MLDSA_K][MLDSA_L], v[MLDSA_L], wp[MLDSA_K], wv[MLDSA_K];
+    uint8_t rho[32], ctilde[MLDSA_CTILDEBYTES];
+    for (int it = 0; it < 2000; it++) {
+        for (int i = 0; i < MLDSA_K; i++)
+            for (int j = 0; j < MLDSA_L; j++)
+                random_poly(&mat[i][j], 0, MLDSA_Q - 1);
+        for (int j = 0; j < MLDSA_L; j++) /* NTT outputs are below 9q in magnitude */
+            random_poly(&v[j], -(9 * MLDSA_Q - 1), 9 * MLDSA_Q - 1);
+        portable->matvec(wp, (const poly(*)[MLDSA_L])mat, v);
+        be->matvec(wv, (const poly(*)[MLDSA_L])mat, v);
+        CHECK_MEM(wp, wv, sizeof wp);
+
+        fill(ctilde, sizeof ctilde);
+        struct mldsa_challenge ch;
+        poly_challenge(&ch, ctilde);
+        int plus = 0;
+        for (int k = 0; k < MLDSA_TAU; k++)
+            plus += ch.neg[k] == 0;
+        CHECK_INT(ch.nplus, plus);
+        random_poly(&v[0], -(1 << 23), 1 << 23); /* covers t1 2^d, s1, s2 and t0 */
+        portable->mul_challenge(&wp[0], &ch, &v[0]);
+        be->mul_challenge(&wv[0], &ch, &v[0]);
+        CHECK_MEM(wp[0].c, wv[0].c, sizeof wp[0].c);
+
+        if (it % 20 == 0) {
+            fill(rho, sizeof rho);
+            for (int j = 0; j < MLDSA_L; j++)
+                random_poly(&v[j], -(9 * MLDSA_Q - 1), 9 * MLDSA_Q - 1);
+            portable->matvec_expand(wp, rho, v);
+            be->matvec_expand(wv, rho, v);
+            CHECK_MEM(wp, wv, sizeof wp);
+            static poly m2[MLDSA_K][MLDSA_L];
+            portable->expand_matrix(mat, rho);
+            be->expand_matrix(m2, rho);
+            CHECK_MEM(mat, m2, sizeof mat);
+        }
+        if (ant_test_failures > 0)
+            return;
+    }
+}
+
+static void test_samplers_agree(void)
+{
+    const struct mldsa_backend *be = native();
+    poly s1p[MLDSA_L], s2p[MLDSA_K], s1v[MLDSA_L], s2v[MLDSA_K];
+    uint8_t seed[64];
+    for (int it = 0; it < 1000; it++) {
+        fill(seed, sizeof seed);
+        portable->expand_s(s1p, s2p, seed);
+        be->expand_s(s1v, s2v, seed);
+        CHECK_MEM(s1p, s1v, sizeof s1p);
+        CHECK_MEM(s2p, s2v, sizeof s2p);
+        /* kappa = l * iteration in the signer; include values where kappa + j wraps. */
+        uint16_t kappa = it < 10 ? (uint16_t)(65535 - it) : (uint16_t)(rnd32() % 5000u * 5u);
+        portable->expand_mask(s1p, seed, kappa);
+        be->expand_mask(s1v, seed, kappa);
+        CHECK_MEM(s1p, s1v, sizeof s1p);
+        if (ant_test_failures > 0)
+            return;
+    }
+}
+
+/* Even cases sign and verify M' directly (Sign_internal), odd ones the pure API. */
+static ant_err verify_either(int it, const uint8_t *sig, const uint8_t *msg, size_t msglen,
+                             const uint8_t *ctx, size_t ctxlen, const uint8_t *pk)
+{
+    if (it % 2 == 0)
+        return ant_mldsa65_verify_internal(sig, ANT_MLDSA65_SIGBYTES, msg, msglen, pk,
+                                           ANT_MLDSA65_PUBLICKEYBYTES);
+    return ant_mldsa65_verify(sig, ANT_MLDSA65_SIGBYTES, msg, msglen, ctx, ctxlen, pk,
+                              ANT_MLDSA65_PUBLICKEYBYTES);
+}
+
+static void test_keys_and_signatures_identical(void)
+{
+    static uint8_t pk[2][ANT_MLDSA65_PUBLICKEYBYTES], sk[2][ANT_MLDSA65_SECRETKEYBYTES];
+    static uint8_t sig[2][ANT_MLDSA65_SIGBYTES], msg[300];
+    uint8_t seed[32], rnd[32], ctx[255];
+    const int n = end_to_end_iterations();
+    int compared = 0;
+
+    fprintf(stderr, "  %d random seeds/messages (%s)\n", n,
+            RUNNING_ON_VALGRIND ? "valgrind" : UNDER_ASAN ? "ASan" : "plain build");
+    for (int it = 0; it < n; it++) {
+        const size_t msglen = rnd32() % (sizeof msg + 1);
+        const size_t ctxlen = it % 3 == 0 ? 0 : rnd32() % (sizeof ctx + 1);
+        ant_err verdict[2][2];
+        fill(seed, sizeof seed);
+        fill(rnd, sizeof rnd);
+        fill(msg, msglen);
+        fill(ctx, ctxlen);
+        const size_t flip = rnd32() % (ANT_MLDSA65_SIGBYTES * 8);
+        for (int force = 0; force <= 1; force++) {
+            (void)mldsa_backend_force_portable_for_testing(force);
+            CHECK_OK(ant_mldsa65_keypair_from_seed(pk[force], sk[force], seed));
+            if (it % 2 == 0)
+                CHECK_OK(ant_mldsa65_sign_internal(sig[force], msg, msglen, rnd, sk[force]));
+            else
+                CHECK_OK(ant_mldsa65_sign_deterministic(sig[force], msg, msglen, ctx, ctxlen,
+                                                        sk[force]));
+            verdict[force][0] = verify_either(it, sig[force], msg, msglen, ctx, ctxlen,
+                                              pk[force]);
+            /* A corrupted copy: usually rejected, the same way by both. */
+            sig[force][flip / 8] ^= (uint8_t)(1u << (flip % 8));
+            verdict[force][1] = verify_either(it, sig[force], msg, msglen, ctx, ctxlen,
+                                              pk[force]);
+            sig[force][flip / 8] ^= (uint8_t)(1u << (flip % 8));
+        }
+        CHECK_MEM(pk[0], pk[1], sizeof pk[0]);
+        CHECK_MEM(sk[0], sk[1], sizeof sk[0]);
+        CHECK_MEM(sig[0], sig[1], sizeof sig[0]);
+        CHECK_ERR(verdict[0][0], ANT_OK);
+        CHECK_ERR(verdict[1][0], ANT_OK);
+        CHECK_INT(verdict[0][1], verdict[1][1]);
+        if (ant_test_failures > 0)
+            break;
+        compared++;
+    }
+    (void)mldsa_backend_force_portable_for_testing(0);
+    CHECK_INT(compared, n);
+}
+
+static const struct ant_test_case cases[] = {
+    ANT_TEST(test_dispatch_matches_cpu),
+    ANT_TEST(test_ntt_kernels_agree),
+    ANT_TEST(test_matvec_and_challenge_agree),
+    ANT_TEST(test_samplers_agree),
+    ANT_TEST(test_keys_and_signatures_identical),
+};
+
+ANT_TEST_MAIN(cases)
