@@ -69,9 +69,10 @@ void shakex2_squeezeblocks(struct keccakx2_state *st, uint8_t *out0, uint8_t *ou
 void keccakx2_wipe(struct keccakx2_state *st);
 
 /*
- * Four instances side by side in AVX2 registers, same shape as the two-lane version. Only
- * on x86-64 with GCC or Clang; shakex4_squeezeblocks needs a CPU with AVX2, which the
- * caller (the ML-DSA AVX2 backend) has checked.
+ * Four instances side by side in 256-bit registers, same shape as the two-lane version.
+ * Only on x86-64 with GCC or Clang. The squeeze comes in two builds of the same code:
+ * _avx2 needs a CPU with AVX2, _avx512vl one with AVX-512F and AVX-512VL; the caller (the
+ * ML-DSA vector backends) has checked.
  */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define KECCAK_HAVE_X4 1
@@ -82,7 +83,10 @@ struct keccakx4_state {
 
 void shakex4_absorb_once(struct keccakx4_state *st, unsigned rate, const uint8_t *const in[4],
                          size_t len);
-void shakex4_squeezeblocks(struct keccakx4_state *st, uint8_t *const out[4], size_t nblocks);
+void shakex4_squeezeblocks_avx2(struct keccakx4_state *st, uint8_t *const out[4],
+                                size_t nblocks);
+void shakex4_squeezeblocks_avx512vl(struct keccakx4_state *st, uint8_t *const out[4],
+                                    size_t nblocks);
 void keccakx4_wipe(struct keccakx4_state *st);
 #endif
 

@@ -262,11 +262,14 @@ static void avx2_matvec(poly w[MLDSA_K], const poly mat[MLDSA_K][MLDSA_L],
 
 /* --- samplers on the four-way Keccak ----------------------------------------------- */
 
+/* The four-way squeeze: the AVX2 build or the AVX-512VL build of the same code. */
+typedef void (*squeeze4_fn)(struct keccakx4_state *st, uint8_t *const out[4], size_t nblocks);
+
 #define UNIFORM_BLOCKS 5 /* 840 bytes, 280 candidates: almost always enough for 256 */
 
 /* RejNTTPoly (Alg. 30) for four entries; entry k is A[r[k]][s[k]]. Public data. */
-static void uniform_x4(poly *const a[4], const uint8_t rho[32], const uint8_t s[4],
-                       const uint8_t r[4])
+static void uniform_x4(squeeze4_fn squeeze, poly *const a[4], const uint8_t rho[32],
+                       const uint8_t s[4], const uint8_t r[4])
 {
     uint8_t in[4][34];
     _Alignas(32) uint8_t buf[4][UNIFORM_BLOCKS * KECCAK_SHAKE128_RATE];
@@ -281,19 +284,19 @@ static void uniform_x4(poly *const a[4], const uint8_t rho[32], const uint8_t s[
         in[k][33] = r[k];
     }
     shakex4_absorb_once(&st, KECCAK_SHAKE128_RATE, inp, sizeof in[0]);
-    shakex4_squeezeblocks(&st, out, UNIFORM_BLOCKS);
+    squeeze(&st, out, UNIFORM_BLOCKS);
     for (int k = 0; k < 4; k++)
         ctr[k] = mldsa_rej_uniform(a[k]->c, 0, buf[k], sizeof buf[k]);
     while (ctr[0] < MLDSA_N || ctr[1] < MLDSA_N || ctr[2] < MLDSA_N || ctr[3] < MLDSA_N) {
-        shakex4_squeezeblocks(&st, out, 1);
+        squeeze(&st, out, 1);
         for (int k = 0; k < 4; k++)
             ctr[k] = mldsa_rej_uniform(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE128_RATE);
     }
 }
 
 /* Entries e0 .. e0 + n - 1 (n <= 4) of the row-major list of A into out[0..n-1]. */
-static void uniform_entries(poly *const out[4], const uint8_t rho[32], int e0, int n,
-                            poly *scratch)
+static void uniform_entries(squeeze4_fn squeeze, poly *const out[4], const uint8_t rho[32],
+                            int e0, int n, poly *scratch)
 {
     poly *dst[4];
     uint8_t s[4], r[4];
@@ -303,10 +306,11 @@ static void uniform_entries(poly *const out[4], const uint8_t rho[32], int e0, i
         r[k] = (uint8_t)(e / MLDSA_L);
         s[k] = (uint8_t)(e % MLDSA_L);
     }
-    uniform_x4(dst, rho, s, r);
+    uniform_x4(squeeze, dst, rho, s, r);
 }
 
-static void avx2_expand_matrix(poly mat[MLDSA_K][MLDSA_L], const uint8_t rho[32])
+static void expand_matrix(squeeze4_fn squeeze, poly mat[MLDSA_K][MLDSA_L],
+                          const uint8_t rho[32])
 {
     poly scratch;
     for (int e = 0; e < MLDSA_K * MLDSA_L; e += 4) {
@@ -314,7 +318,7 @@ static void avx2_expand_matrix(poly mat[MLDSA_K][MLDSA_L], const uint8_t rho[32]
         poly *out[4];
         for (int k = 0; k < 4; k++)
             out[k] = k < n ? &mat[(e + k) / MLDSA_L][(e + k) % MLDSA_L] : &scratch;
-        uniform_entries(out, rho, e, n, &scratch);
+        uniform_entries(squeeze, out, rho, e, n, &scratch);
     }
 }
 
@@ -323,7 +327,8 @@ static void avx2_expand_matrix(poly mat[MLDSA_K][MLDSA_L], const uint8_t rho[32]
 #define ROWS_PER_PASS 3
 _Static_assert(MLDSA_K % ROWS_PER_PASS == 0, "rows are processed in threes");
 
-static void avx2_matvec_expand(poly w[MLDSA_K], const uint8_t rho[32], const poly vhat[MLDSA_L])
+static void matvec_expand(squeeze4_fn squeeze, poly w[MLDSA_K], const uint8_t rho[32],
+                          const poly vhat[MLDSA_L])
 {
     poly ent[ROWS_PER_PASS * MLDSA_L + 1];
     const int count = ROWS_PER_PASS * MLDSA_L;
@@ -333,7 +338,7 @@ static void avx2_matvec_expand(poly w[MLDSA_K], const uint8_t rho[32], const pol
             poly *out[4];
             for (int k = 0; k < 4; k++)
                 out[k] = k < n ? &ent[e + k] : &ent[count];
-            uniform_entries(out, rho, i0 * MLDSA_L + e, n, &ent[count]);
+            uniform_entries(squeeze, out, rho, i0 * MLDSA_L + e, n, &ent[count]);
         }
         for (int r = 0; r < ROWS_PER_PASS; r++) {
             const poly *row[MLDSA_L];
@@ -345,7 +350,8 @@ static void avx2_matvec_expand(poly w[MLDSA_K], const uint8_t rho[32], const pol
 }
 
 /* RejBoundedPoly (Alg. 31) for four nonces of rho'. */
-static void eta_x4(poly *const a[4], const uint8_t rhoprime[64], const uint16_t nonce[4])
+static void eta_x4(squeeze4_fn squeeze, poly *const a[4], const uint8_t rhoprime[64],
+                   const uint16_t nonce[4])
 {
     uint8_t in[4][66];
     _Alignas(32) uint8_t buf[4][2 * KECCAK_SHAKE256_RATE];
@@ -360,13 +366,13 @@ static void eta_x4(poly *const a[4], const uint8_t rhoprime[64], const uint16_t 
         in[k][65] = (uint8_t)(nonce[k] >> 8);
     }
     shakex4_absorb_once(&st, KECCAK_SHAKE256_RATE, inp, sizeof in[0]);
-    shakex4_squeezeblocks(&st, out, 2);
+    squeeze(&st, out, 2);
     for (int k = 0; k < 4; k++)
         ctr[k] = mldsa_rej_eta(a[k]->c, 0, buf[k], sizeof buf[k]);
     /* Constant time: which streams need another block follows from the declassified
      * accept/reject bits (see mldsa_rej_eta). */
     while (ctr[0] < MLDSA_N || ctr[1] < MLDSA_N || ctr[2] < MLDSA_N || ctr[3] < MLDSA_N) {
-        shakex4_squeezeblocks(&st, out, 1);
+        squeeze(&st, out, 1);
         for (int k = 0; k < 4; k++)
             ctr[k] = mldsa_rej_eta(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE256_RATE);
     }
@@ -375,7 +381,8 @@ static void eta_x4(poly *const a[4], const uint8_t rhoprime[64], const uint16_t 
     keccakx4_wipe(&st);
 }
 
-static void avx2_expand_s(poly s1[MLDSA_L], poly s2[MLDSA_K], const uint8_t rhoprime[64])
+static void expand_s(squeeze4_fn squeeze, poly s1[MLDSA_L], poly s2[MLDSA_K],
+                     const uint8_t rhoprime[64])
 {
     poly scratch;
     for (int n0 = 0; n0 < MLDSA_L + MLDSA_K; n0 += 4) {
@@ -386,13 +393,14 @@ static void avx2_expand_s(poly s1[MLDSA_L], poly s2[MLDSA_K], const uint8_t rhop
             nonce[k] = (uint16_t)n;
             out[k] = n < MLDSA_L ? &s1[n] : n < MLDSA_L + MLDSA_K ? &s2[n - MLDSA_L] : &scratch;
         }
-        eta_x4(out, rhoprime, nonce);
+        eta_x4(squeeze, out, rhoprime, nonce);
     }
     explicit_bzero(&scratch, sizeof scratch);
 }
 
 /* ExpandMask: four polynomials on the four-way Keccak, the fifth on the scalar one. */
-static void avx2_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa)
+static void expand_mask(squeeze4_fn squeeze, poly y[MLDSA_L], const uint8_t rhopp[64],
+                        uint16_t kappa)
 {
     _Static_assert(MLDSA_L == 5, "four lanes plus one");
     uint8_t in[4][66];
@@ -408,7 +416,7 @@ static void avx2_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t 
         in[k][65] = (uint8_t)(nonce >> 8);
     }
     shakex4_absorb_once(&st, KECCAK_SHAKE256_RATE, inp, sizeof in[0]);
-    shakex4_squeezeblocks(&st, out, 5);
+    squeeze(&st, out, 5);
     for (int k = 0; k < 4; k++)
         polyz_unpack(&y[k], buf[k]);
     poly_uniform_gamma1(&y[4], rhopp, (uint16_t)(kappa + 4));
@@ -416,6 +424,31 @@ static void avx2_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t 
     explicit_bzero(buf, sizeof buf);
     keccakx4_wipe(&st);
 }
+
+/* The samplers bound to one build of the four-way Keccak, for the backend tables. */
+#define BIND_SAMPLERS(suffix)                                                              \
+    static void suffix##_expand_matrix(poly mat[MLDSA_K][MLDSA_L], const uint8_t rho[32])  \
+    {                                                                                      \
+        expand_matrix(shakex4_squeezeblocks_##suffix, mat, rho);                           \
+    }                                                                                      \
+    static void suffix##_matvec_expand(poly w[MLDSA_K], const uint8_t rho[32],             \
+                                       const poly vhat[MLDSA_L])                           \
+    {                                                                                      \
+        matvec_expand(shakex4_squeezeblocks_##suffix, w, rho, vhat);                       \
+    }                                                                                      \
+    static void suffix##_expand_s(poly s1[MLDSA_L], poly s2[MLDSA_K],                      \
+                                  const uint8_t rhoprime[64])                              \
+    {                                                                                      \
+        expand_s(shakex4_squeezeblocks_##suffix, s1, s2, rhoprime);                        \
+    }                                                                                      \
+    static void suffix##_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64],             \
+                                     uint16_t kappa)                                       \
+    {                                                                                      \
+        expand_mask(shakex4_squeezeblocks_##suffix, y, rhopp, kappa);                      \
+    }
+
+BIND_SAMPLERS(avx2)
+BIND_SAMPLERS(avx512vl)
 
 /* --- challenge product and rounding ------------------------------------------------- */
 
@@ -484,6 +517,20 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .matvec = avx2_matvec,
     .expand_s = avx2_expand_s,
     .expand_mask = avx2_expand_mask,
+    .mul_challenge = avx2_mul_challenge,
+    .decompose = avx2_decompose,
+};
+
+/* The same with the Keccak built for AVX-512VL (the rest gains nothing measurable). */
+const struct mldsa_backend mldsa_backend_avx512vl = {
+    .name = "avx2+avx512vl-keccak",
+    .ntt = avx2_ntt,
+    .invntt_tomont = avx2_invntt_tomont,
+    .matvec_expand = avx512vl_matvec_expand,
+    .expand_matrix = avx512vl_expand_matrix,
+    .matvec = avx2_matvec,
+    .expand_s = avx512vl_expand_s,
+    .expand_mask = avx512vl_expand_mask,
     .mul_challenge = avx2_mul_challenge,
     .decompose = avx2_decompose,
 };

@@ -3,9 +3,10 @@
  * compositions (the polynomial kernels themselves are in mldsa65_poly.c).
  *
  * The choice is made once, on first use, from CPUID and XGETBV: the AVX2 backend needs the
- * CPU to have AVX2 and the OS to save the YMM registers (XCR0 bits 1 and 2). There is no
+ * CPU to have AVX2 and the OS to save the YMM registers (XCR0 bits 1 and 2); its variant
+ * with the AVX-512VL Keccak also needs AVX-512F/VL and XCR0 bits 5-7. There is no
  * environment switch: the only way to pick the portable backend on an AVX2 machine is the
- * test-only mldsa_backend_force_portable_for_testing(), declared in an internal header.
+ * test-only mldsa_backend_force_for_testing(), declared in an internal header.
  */
 #include "crypto/mldsa65_backend.h"
 
@@ -105,7 +106,7 @@ const struct mldsa_backend mldsa_backend_portable = {
 /* --- selection ------------------------------------------------------------------------ */
 
 static const struct mldsa_backend *native = &mldsa_backend_portable;
-static int forced_portable;
+static const struct mldsa_backend *forced;
 static pthread_once_t select_once = PTHREAD_ONCE_INIT;
 
 #if defined(MLDSA_HAVE_AVX2_BACKEND)
@@ -131,6 +132,18 @@ static int cpu_has_avx2(void)
         return 0;
     return (ebx & (1u << 5)) != 0; /* AVX2 */
 }
+
+/* AVX-512F (leaf 7 EBX bit 16) and AVX-512VL (bit 31), with the opmask and upper ZMM
+ * state enabled by the OS (XCR0 bits 5-7). Only asked once AVX2 is known to be usable. */
+static int cpu_has_avx512vl(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+        return 0;
+    if ((ebx & (1u << 16)) == 0 || (ebx & (1u << 31)) == 0)
+        return 0;
+    return (read_xcr0() & 0xE6u) == 0xE6u;
+}
 #endif
 
 static void select_backend(void)
@@ -139,7 +152,7 @@ static void select_backend(void)
 #if defined(MLDSA_HAVE_AVX2_BACKEND)
     if (cpu_has_avx2()) {
         mldsa_avx2_init();
-        native = &mldsa_backend_avx2;
+        native = cpu_has_avx512vl() ? &mldsa_backend_avx512vl : &mldsa_backend_avx2;
     }
 #endif
 }
@@ -147,12 +160,19 @@ static void select_backend(void)
 const struct mldsa_backend *mldsa_backend(void)
 {
     (void)pthread_once(&select_once, select_backend);
-    return forced_portable ? &mldsa_backend_portable : native;
+    return forced != NULL ? forced : native;
 }
 
-const char *mldsa_backend_force_portable_for_testing(int force)
+const char *mldsa_backend_force_for_testing(int force)
 {
-    forced_portable = force != 0;
+    (void)pthread_once(&select_once, select_backend);
+    forced = NULL;
+    if (force == MLDSA_FORCE_PORTABLE)
+        forced = &mldsa_backend_portable;
+#if defined(MLDSA_HAVE_AVX2_BACKEND)
+    else if (force == MLDSA_FORCE_AVX2 && native == &mldsa_backend_avx512vl)
+        forced = &mldsa_backend_avx2;
+#endif
     return mldsa_backend()->name;
 }
 

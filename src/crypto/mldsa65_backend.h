@@ -7,7 +7,9 @@
  * non-canonical intermediate representatives agree.
  *
  * The AVX2 code is compiled with per-function target attributes, so the build flags of the
- * library (and of the static musl builds) stay those of the portable code.
+ * library (and of the static musl builds) stay those of the portable code. Where the CPU
+ * also has AVX-512F and AVX-512VL, the four-way Keccak runs in a build for those (same
+ * source, 32 registers and rotate/ternary-logic instructions); nothing else uses AVX-512.
  */
 #ifndef ANT_CRYPTO_MLDSA65_BACKEND_H
 #define ANT_CRYPTO_MLDSA65_BACKEND_H
@@ -44,11 +46,14 @@ const struct mldsa_backend *mldsa_backend(void);
 extern const struct mldsa_backend mldsa_backend_portable;
 
 /*
- * For tests only (declared here, not in include/ant): 1 makes every later call use the
- * portable backend even where AVX2 is available, 0 restores the automatic choice. Returns
- * the name of the backend now in use. Not thread-safe; call it between operations.
+ * For tests only (declared here, not in include/ant): MLDSA_FORCE_PORTABLE makes every
+ * later call use the portable backend even where AVX2 is available, MLDSA_FORCE_AVX2 the
+ * AVX2 backend without AVX-512 (where the machine has AVX-512; otherwise it is the
+ * automatic choice), MLDSA_FORCE_NONE restores the automatic choice. Returns the name of
+ * the backend now in use. Not thread-safe; call it between operations.
  */
-const char *mldsa_backend_force_portable_for_testing(int force);
+enum { MLDSA_FORCE_NONE = 0, MLDSA_FORCE_PORTABLE = 1, MLDSA_FORCE_AVX2 = 2 };
+const char *mldsa_backend_force_for_testing(int force);
 
 /* The name of the backend the automatic choice gives on this machine. */
 const char *mldsa_backend_native_name(void);
@@ -56,6 +61,8 @@ const char *mldsa_backend_native_name(void);
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MLDSA_HAVE_AVX2_BACKEND 1
 extern const struct mldsa_backend mldsa_backend_avx2;
+/* AVX2 plus the four-way Keccak built for AVX-512VL. */
+extern const struct mldsa_backend mldsa_backend_avx512vl;
 /* Builds the AVX2 twiddle tables from the portable ones; called once by mldsa_backend(). */
 void mldsa_avx2_init(void);
 #endif

@@ -1,11 +1,12 @@
 /*
- * Differential test of the two ML-DSA-65 backends (src/crypto/mldsa65_backend.h): the
- * backend the library picks on this machine (AVX2 where the CPU has it) against the
- * portable reference, first kernel by kernel on random and extreme inputs (NTT, inverse NTT,
+ * Differential test of the ML-DSA-65 backends (src/crypto/mldsa65_backend.h): the backend
+ * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has
+ * it) and plain AVX2 against the portable reference, first kernel by kernel on random and extreme inputs (NTT, inverse NTT,
  * matrix-vector product, Decompose, the challenge product, ExpandA, ExpandS, ExpandMask
  * including nonces that wrap at 2^16), then end to end: for 10 000 random seeds, messages,
  * contexts and rnd values, keys and signatures must be byte-identical and verification
- * verdicts (of the signature and of a corrupted copy) equal.
+ * verdicts (of the signature and of a corrupted copy) equal (plain AVX2, where it is not
+ * the native choice, on every fourth case).
  *
  * Iterations: 10 000 end-to-end cases in a plain build; 1 000 under ASan and 150 under
  * valgrind (scripts/check/valgrind-tests.py), which run the code 10-50 times slower; the
@@ -78,11 +79,31 @@ static int end_to_end_iterations(void)
     return UNDER_ASAN ? 1000 : 10000;
 }
 
-/* The other side of every comparison: the native choice (AVX2 where available). */
-static const struct mldsa_backend *native(void)
+/*
+ * The vector backends compared with the portable one: the native choice and, where it is
+ * the AVX-512VL variant, plain AVX2 too. Returns how many (1 or 2; both portable on a
+ * machine without AVX2).
+ */
+static int vector_backends(const struct mldsa_backend *out[2])
 {
-    (void)mldsa_backend_force_portable_for_testing(0);
-    return mldsa_backend();
+    int n = 0;
+    (void)mldsa_backend_force_for_testing(MLDSA_FORCE_NONE);
+    out[n++] = mldsa_backend();
+    (void)mldsa_backend_force_for_testing(MLDSA_FORCE_AVX2);
+    if (mldsa_backend() != out[0])
+        out[n++] = mldsa_backend();
+    (void)mldsa_backend_force_for_testing(MLDSA_FORCE_NONE);
+    return n;
+}
+
+static void for_each_vector_backend(void (*fn)(const struct mldsa_backend *be))
+{
+    const struct mldsa_backend *list[2];
+    const int n = vector_backends(list);
+    for (int i = 0; i < n; i++) {
+        fprintf(stderr, "  %s against portable\n", list[i]->name);
+        fn(list[i]);
+    }
 }
 
 static const struct mldsa_backend *const portable = &mldsa_backend_portable;
@@ -92,19 +113,26 @@ static void test_dispatch_matches_cpu(void)
     const char *name = mldsa_backend_native_name();
 #if defined(MLDSA_HAVE_AVX2_BACKEND)
     __builtin_cpu_init();
-    CHECK_STR(name, __builtin_cpu_supports("avx2") ? "avx2" : "portable");
+    if (!__builtin_cpu_supports("avx2"))
+        CHECK_STR(name, "portable");
 #else
     CHECK_STR(name, "portable");
 #endif
-    CHECK_STR(mldsa_backend_force_portable_for_testing(1), "portable");
+    CHECK_STR(mldsa_backend_force_for_testing(MLDSA_FORCE_PORTABLE), "portable");
     CHECK(mldsa_backend() == portable);
-    CHECK_STR(mldsa_backend_force_portable_for_testing(0), name);
+#if defined(MLDSA_HAVE_AVX2_BACKEND)
+    if (__builtin_cpu_supports("avx2")) {
+        const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+        CHECK_STR(name, avx512 ? "avx2+avx512vl-keccak" : "avx2");
+        CHECK_STR(mldsa_backend_force_for_testing(MLDSA_FORCE_AVX2), "avx2");
+    }
+#endif
+    CHECK_STR(mldsa_backend_force_for_testing(MLDSA_FORCE_NONE), name);
     fprintf(stderr, "  native backend: %s\n", name);
 }
 
-static void test_ntt_kernels_agree(void)
+static void test_ntt_kernels_agree_with(const struct mldsa_backend *be)
 {
-    const struct mldsa_backend *be = native();
     poly a, b;
     for (int it = 0; it < 10000; it++) {
         /* Forward: |in| < q (the NTT's contract); inverse: |in| < q as well. */
@@ -129,9 +157,8 @@ static void test_ntt_kernels_agree(void)
     }
 }
 
-static void test_matvec_and_challenge_agree(void)
+static void test_matvec_and_challenge_agree_with(const struct mldsa_backend *be)
 {
-    const struct mldsa_backend *be = native();
     static poly mat[MLDSA_K][MLDSA_L], v[MLDSA_L], wp[MLDSA_K], wv[MLDSA_K];
     uint8_t rho[32], ctilde[MLDSA_CTILDEBYTES];
     for (int it = 0; it < 2000; it++) {
@@ -173,9 +200,8 @@ static void test_matvec_and_challenge_agree(void)
     }
 }
 
-static void test_samplers_agree(void)
+static void test_samplers_agree_with(const struct mldsa_backend *be)
 {
-    const struct mldsa_backend *be = native();
     poly s1p[MLDSA_L], s2p[MLDSA_K], s1v[MLDSA_L], s2v[MLDSA_K];
     uint8_t seed[64];
     for (int it = 0; it < 1000; it++) {
@@ -194,6 +220,21 @@ static void test_samplers_agree(void)
     }
 }
 
+static void test_ntt_kernels_agree(void)
+{
+    for_each_vector_backend(test_ntt_kernels_agree_with);
+}
+
+static void test_matvec_and_challenge_agree(void)
+{
+    for_each_vector_backend(test_matvec_and_challenge_agree_with);
+}
+
+static void test_samplers_agree(void)
+{
+    for_each_vector_backend(test_samplers_agree_with);
+}
+
 /* Even cases sign and verify M' directly (Sign_internal), odd ones the pure API. */
 static ant_err verify_either(int it, const uint8_t *sig, const uint8_t *msg, size_t msglen,
                              const uint8_t *ctx, size_t ctxlen, const uint8_t *pk)
@@ -207,8 +248,9 @@ static ant_err verify_either(int it, const uint8_t *sig, const uint8_t *msg, siz
 
 static void test_keys_and_signatures_identical(void)
 {
-    static uint8_t pk[2][ANT_MLDSA65_PUBLICKEYBYTES], sk[2][ANT_MLDSA65_SECRETKEYBYTES];
-    static uint8_t sig[2][ANT_MLDSA65_SIGBYTES], msg[300];
+    static const int force[3] = {MLDSA_FORCE_PORTABLE, MLDSA_FORCE_NONE, MLDSA_FORCE_AVX2};
+    static uint8_t pk[3][ANT_MLDSA65_PUBLICKEYBYTES], sk[3][ANT_MLDSA65_SECRETKEYBYTES];
+    static uint8_t sig[3][ANT_MLDSA65_SIGBYTES], msg[300];
     uint8_t seed[32], rnd[32], ctx[255];
     const int n = end_to_end_iterations();
     int compared = 0;
@@ -218,39 +260,49 @@ static void test_keys_and_signatures_identical(void)
     for (int it = 0; it < n; it++) {
         const size_t msglen = rnd32() % (sizeof msg + 1);
         const size_t ctxlen = it % 3 == 0 ? 0 : rnd32() % (sizeof ctx + 1);
-        ant_err verdict[2][2];
+        ant_err verdict[3][2];
         fill(seed, sizeof seed);
         fill(rnd, sizeof rnd);
         fill(msg, msglen);
         fill(ctx, ctxlen);
         const size_t flip = rnd32() % (ANT_MLDSA65_SIGBYTES * 8);
-        for (int force = 0; force <= 1; force++) {
-            (void)mldsa_backend_force_portable_for_testing(force);
-            CHECK_OK(ant_mldsa65_keypair_from_seed(pk[force], sk[force], seed));
+        for (int b = 0; b < 3; b++) {
+            if (b == 2 && it % 4 != 0) { /* plain AVX2 on every fourth case */
+                memcpy(pk[2], pk[1], sizeof pk[2]);
+                memcpy(sk[2], sk[1], sizeof sk[2]);
+                memcpy(sig[2], sig[1], sizeof sig[2]);
+                verdict[2][0] = verdict[1][0];
+                verdict[2][1] = verdict[1][1];
+                continue;
+            }
+            (void)mldsa_backend_force_for_testing(force[b]);
+            CHECK_OK(ant_mldsa65_keypair_from_seed(pk[b], sk[b], seed));
             if (it % 2 == 0)
-                CHECK_OK(ant_mldsa65_sign_internal(sig[force], msg, msglen, rnd, sk[force]));
+                CHECK_OK(ant_mldsa65_sign_internal(sig[b], msg, msglen, rnd, sk[b]));
             else
-                CHECK_OK(ant_mldsa65_sign_deterministic(sig[force], msg, msglen, ctx, ctxlen,
-                                                        sk[force]));
-            verdict[force][0] = verify_either(it, sig[force], msg, msglen, ctx, ctxlen,
-                                              pk[force]);
+                CHECK_OK(ant_mldsa65_sign_deterministic(sig[b], msg, msglen, ctx, ctxlen,
+                                                        sk[b]));
+            verdict[b][0] = verify_either(it, sig[b], msg, msglen, ctx, ctxlen,
+                                              pk[b]);
             /* A corrupted copy: usually rejected, the same way by both. */
-            sig[force][flip / 8] ^= (uint8_t)(1u << (flip % 8));
-            verdict[force][1] = verify_either(it, sig[force], msg, msglen, ctx, ctxlen,
-                                              pk[force]);
-            sig[force][flip / 8] ^= (uint8_t)(1u << (flip % 8));
+            sig[b][flip / 8] ^= (uint8_t)(1u << (flip % 8));
+            verdict[b][1] = verify_either(it, sig[b], msg, msglen, ctx, ctxlen,
+                                              pk[b]);
+            sig[b][flip / 8] ^= (uint8_t)(1u << (flip % 8));
         }
-        CHECK_MEM(pk[0], pk[1], sizeof pk[0]);
-        CHECK_MEM(sk[0], sk[1], sizeof sk[0]);
-        CHECK_MEM(sig[0], sig[1], sizeof sig[0]);
+        for (int b = 1; b < 3; b++) {
+            CHECK_MEM(pk[0], pk[b], sizeof pk[0]);
+            CHECK_MEM(sk[0], sk[b], sizeof sk[0]);
+            CHECK_MEM(sig[0], sig[b], sizeof sig[0]);
+            CHECK_ERR(verdict[b][0], ANT_OK);
+            CHECK_INT(verdict[0][1], verdict[b][1]);
+        }
         CHECK_ERR(verdict[0][0], ANT_OK);
-        CHECK_ERR(verdict[1][0], ANT_OK);
-        CHECK_INT(verdict[0][1], verdict[1][1]);
         if (ant_test_failures > 0)
             break;
         compared++;
     }
-    (void)mldsa_backend_force_portable_for_testing(0);
+    (void)mldsa_backend_force_for_testing(MLDSA_FORCE_NONE);
     CHECK_INT(compared, n);
 }
 

@@ -190,12 +190,12 @@ int main(int argc, char **argv)
     /* --portable: run on the portable ML-DSA backend even where AVX2 is available, so the
      * cross-check covers both backends (test-only switch, see crypto/mldsa65_backend.h). */
     if (argc > 1 && strcmp(argv[1], "--portable") == 0)
-        (void)mldsa_backend_force_portable_for_testing(1);
+        (void)mldsa_backend_force_for_testing(MLDSA_FORCE_PORTABLE);
     else if (argc > 1) {
         fprintf(stderr, "usage: mldsa_driver [--portable]\n");
         return 2;
     }
-    fprintf(stderr, "mldsa_driver: ML-DSA-65 backend %s\n", mldsa_backend_force_portable_for_testing(argc > 1));
+    fprintf(stderr, "mldsa_driver: ML-DSA-65 backend %s\n", mldsa_backend()->name);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
