@@ -49,10 +49,22 @@ struct twiddles {
 };
 static struct twiddles fwd, inv;
 
+/* For the rejection sampler: for each 8-bit mask of accepted candidates, the indices of
+ * its set bits in order (then zeros), and how many there are. */
+static uint8_t compress_idx[256][8];
+static uint8_t compress_cnt[256];
+
 static int32_t neg32(int32_t x) { return (int32_t)(0u - (uint32_t)x); }
 
 void mldsa_avx2_init(void)
 {
+    for (unsigned m = 0; m < 256; m++) {
+        unsigned n = 0;
+        for (unsigned b = 0; b < 8; b++)
+            if (m & (1u << b))
+                compress_idx[m][n++] = (uint8_t)b;
+        compress_cnt[m] = (uint8_t)n;
+    }
     const int32_t *z = mldsa_zetas(), *zq = mldsa_zetas_qinv();
     for (int blk = 0; blk < 4; blk++) {
         for (int i = 0; i < 8; i++) {
@@ -267,6 +279,39 @@ typedef void (*squeeze4_fn)(struct keccakx4_state *st, uint8_t *const out[4], si
 
 #define UNIFORM_BLOCKS 5 /* 840 bytes, 280 candidates: almost always enough for 256 */
 
+/*
+ * mldsa_rej_uniform eight candidates at a time: 24 bytes spread to eight 32-bit lanes
+ * (a cross-lane dword permute, then a byte shuffle per 128-bit half), masked to 23 bits,
+ * compared with q, and the accepted ones packed to the front with a permutation from the
+ * mask's table entry. Candidates are taken in order, and once fewer than eight places are
+ * left the scalar loop finishes from the same byte, so the result is the portable one.
+ * Variable time by design: the table index and the count depend on the candidates, which
+ * come from the public rho only.
+ */
+static AVX2 unsigned rej_uniform_avx2(int32_t *a, unsigned ctr, const uint8_t *buf,
+                                      size_t buflen)
+{
+    const __m256i spread = _mm256_setr_epi32(0, 1, 2, 3, 3, 4, 5, 6);
+    const __m256i bytes = _mm256_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11,
+                                           -1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10,
+                                           11, -1);
+    const __m256i mask23 = _mm256_set1_epi32(0x7FFFFF), q = _mm256_set1_epi32(MLDSA_Q);
+    size_t pos = 0;
+    while (ctr + 8 <= MLDSA_N && pos + 32 <= buflen) {
+        __m256i t = _mm256_loadu_si256((const __m256i *)(buf + pos));
+        t = _mm256_permutevar8x32_epi32(t, spread);
+        t = _mm256_and_si256(_mm256_shuffle_epi8(t, bytes), mask23);
+        const unsigned m =
+            (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(q, t)));
+        const __m256i idx =
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)compress_idx[m]));
+        store8(a + ctr, _mm256_permutevar8x32_epi32(t, idx));
+        ctr += compress_cnt[m];
+        pos += 24;
+    }
+    return mldsa_rej_uniform(a, ctr, buf + pos, buflen - pos);
+}
+
 /* RejNTTPoly (Alg. 30) for four entries; entry k is A[r[k]][s[k]]. Public data. */
 static void uniform_x4(squeeze4_fn squeeze, poly *const a[4], const uint8_t rho[32],
                        const uint8_t s[4], const uint8_t r[4])
@@ -286,11 +331,11 @@ static void uniform_x4(squeeze4_fn squeeze, poly *const a[4], const uint8_t rho[
     shakex4_absorb_once(&st, KECCAK_SHAKE128_RATE, inp, sizeof in[0]);
     squeeze(&st, out, UNIFORM_BLOCKS);
     for (int k = 0; k < 4; k++)
-        ctr[k] = mldsa_rej_uniform(a[k]->c, 0, buf[k], sizeof buf[k]);
+        ctr[k] = rej_uniform_avx2(a[k]->c, 0, buf[k], sizeof buf[k]);
     while (ctr[0] < MLDSA_N || ctr[1] < MLDSA_N || ctr[2] < MLDSA_N || ctr[3] < MLDSA_N) {
         squeeze(&st, out, 1);
         for (int k = 0; k < 4; k++)
-            ctr[k] = mldsa_rej_uniform(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE128_RATE);
+            ctr[k] = rej_uniform_avx2(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE128_RATE);
     }
 }
 
@@ -468,21 +513,28 @@ static AVX2 void avx2_mul_challenge(poly *r, const struct mldsa_challenge *ch, c
         store8(ext + MLDSA_N + i, x);
     }
     for (unsigned blk = 0; blk < MLDSA_N; blk += 64) {
-        __m256i acc[8];
-        for (int q = 0; q < 8; q++)
-            acc[q] = _mm256_setzero_si256();
+        /* Eight named accumulators: an array of them ends up in memory. */
+        __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+        __m256i c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+#define CHALLENGE_TERM(op)                                                                 \
+    do {                                                                                   \
+        c0 = op(c0, load8(src)), c1 = op(c1, load8(src + 8));                              \
+        c2 = op(c2, load8(src + 16)), c3 = op(c3, load8(src + 24));                        \
+        c4 = op(c4, load8(src + 32)), c5 = op(c5, load8(src + 40));                        \
+        c6 = op(c6, load8(src + 48)), c7 = op(c7, load8(src + 56));                        \
+    } while (0)
         for (unsigned k = 0; k < ch->nplus; k++) {
             const int32_t *src = ext + MLDSA_N - ch->by_sign[k] + blk;
-            for (int q = 0; q < 8; q++)
-                acc[q] = _mm256_add_epi32(acc[q], load8(src + 8 * q));
+            CHALLENGE_TERM(_mm256_add_epi32);
         }
         for (unsigned k = ch->nplus; k < MLDSA_TAU; k++) {
             const int32_t *src = ext + MLDSA_N - ch->by_sign[k] + blk;
-            for (int q = 0; q < 8; q++)
-                acc[q] = _mm256_sub_epi32(acc[q], load8(src + 8 * q));
+            CHALLENGE_TERM(_mm256_sub_epi32);
         }
-        for (int q = 0; q < 8; q++)
-            store8(r->c + blk + 8 * q, acc[q]);
+#undef CHALLENGE_TERM
+        int32_t *dst = r->c + blk;
+        store8(dst, c0), store8(dst + 8, c1), store8(dst + 16, c2), store8(dst + 24, c3);
+        store8(dst + 32, c4), store8(dst + 40, c5), store8(dst + 48, c6), store8(dst + 56, c7);
     }
     explicit_bzero(ext, sizeof ext);
 }

@@ -661,13 +661,39 @@ uint32_t polyeta_unpack(poly *a, const uint8_t *r)
     return bad;
 }
 
-void polyz_pack(uint8_t *r, const poly *a) { pack_offset(r, a, MLDSA_GAMMA1, 20); }
-void polyz_unpack(poly *a, const uint8_t *r) { unpack_offset(a, r, MLDSA_GAMMA1, 20); }
+/*
+ * The 20-bit encodings are on the signer's and the verifier's hot path (ExpandMask unpacks
+ * five per attempt), so they get a direct form of the generic bit stream: two values per
+ * five bytes. Same layout as pack_bits / unpack_bits with bits = 20.
+ */
+void polyz_pack(uint8_t *r, const poly *a)
+{
+    for (int i = 0; i < MLDSA_N / 2; i++) {
+        uint32_t t0 = (uint32_t)(MLDSA_GAMMA1 - a->c[2 * i]);
+        uint32_t t1 = (uint32_t)(MLDSA_GAMMA1 - a->c[2 * i + 1]);
+        r[5 * i + 0] = (uint8_t)t0;
+        r[5 * i + 1] = (uint8_t)(t0 >> 8);
+        r[5 * i + 2] = (uint8_t)((t0 >> 16) | (t1 << 4));
+        r[5 * i + 3] = (uint8_t)(t1 >> 4);
+        r[5 * i + 4] = (uint8_t)(t1 >> 12);
+    }
+}
+
+void polyz_unpack(poly *a, const uint8_t *r)
+{
+    for (int i = 0; i < MLDSA_N / 2; i++) {
+        uint32_t t0 = (uint32_t)r[5 * i] | (uint32_t)r[5 * i + 1] << 8 |
+                      ((uint32_t)r[5 * i + 2] & 0x0F) << 16;
+        uint32_t t1 = (uint32_t)r[5 * i + 2] >> 4 | (uint32_t)r[5 * i + 3] << 4 |
+                      (uint32_t)r[5 * i + 4] << 12;
+        a->c[2 * i] = MLDSA_GAMMA1 - (int32_t)t0;
+        a->c[2 * i + 1] = MLDSA_GAMMA1 - (int32_t)t1;
+    }
+}
 
 void polyw1_pack(uint8_t *r, const poly *a)
 {
-    uint32_t v[MLDSA_N];
-    for (int i = 0; i < MLDSA_N; i++)
-        v[i] = (uint32_t)a->c[i];
-    pack_bits(r, v, 4);
+    /* 4-bit values, two per byte, low nibble first (pack_bits with bits = 4). */
+    for (int i = 0; i < MLDSA_N / 2; i++)
+        r[i] = (uint8_t)(a->c[2 * i] | a->c[2 * i + 1] << 4);
 }
