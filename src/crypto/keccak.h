@@ -31,6 +31,12 @@ struct keccak_state {
 /* The permutation itself, 24 rounds, on lanes in FIPS 202 order (x + 5y). */
 void keccak_f1600(uint64_t s[25]);
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* 1: use the build of the permutation for BMI1/BMI2 (the caller has checked the CPU);
+ * 0: the generic build. Identical results; thread-safe. */
+void keccak_use_bmi2(int on);
+#endif
+
 /* SHAKE128 / SHAKE256: init, absorb any number of times, finalize once, squeeze any number
  * of times. Absorbing after finalize is a programming error and is ignored. */
 void shake128_init(struct keccak_state *st);

@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "crypto/keccak.h"
+
 #if defined(MLDSA_HAVE_AVX2_BACKEND)
 #include <cpuid.h>
 #endif
@@ -130,7 +132,9 @@ static int cpu_has_avx2(void)
         return 0;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
         return 0;
-    return (ebx & (1u << 5)) != 0; /* AVX2 */
+    /* AVX2 (bit 5), and BMI1 (bit 3) and BMI2 (bit 8) for the scalar Keccak build that
+     * goes with this backend; every AVX2 CPU has them, but nothing says so. */
+    return (ebx & (1u << 5)) != 0 && (ebx & (1u << 3)) != 0 && (ebx & (1u << 8)) != 0;
 }
 
 /* AVX-512F (leaf 7 EBX bit 16) and AVX-512VL (bit 31), with the opmask and upper ZMM
@@ -153,6 +157,7 @@ static void select_backend(void)
     if (cpu_has_avx2()) {
         mldsa_avx2_init();
         native = cpu_has_avx512vl() ? &mldsa_backend_avx512vl : &mldsa_backend_avx2;
+        keccak_use_bmi2(1);
     }
 #endif
 }
@@ -172,6 +177,8 @@ const char *mldsa_backend_force_for_testing(int force)
 #if defined(MLDSA_HAVE_AVX2_BACKEND)
     else if (force == MLDSA_FORCE_AVX2 && native == &mldsa_backend_avx512vl)
         forced = &mldsa_backend_avx2;
+    /* The portable backend hashes with the generic Keccak build too. */
+    keccak_use_bmi2(mldsa_backend() != &mldsa_backend_portable);
 #endif
     return mldsa_backend()->name;
 }

@@ -596,21 +596,33 @@ static void pack_bits(uint8_t *out, const uint32_t v[MLDSA_N], unsigned bits)
     }
 }
 
-/* Reads exactly 32 * bits bytes. */
-static void unpack_bits(uint32_t v[MLDSA_N], const uint8_t *in, unsigned bits)
+/*
+ * Reads exactly 32 * bits bytes (bits <= 24), eight values (bits bytes) at a time. The input
+ * is copied into a buffer with four zero bytes of slack, and each value is cut out of the
+ * 32-bit little-endian word at its first byte. Inlined into each caller so that `bits` is a
+ * constant and the inner loop unrolls into fixed shifts.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void unpack_bits(uint32_t v[MLDSA_N], const uint8_t *in, unsigned bits)
 {
-    const uint64_t mask = (1ULL << bits) - 1;
-    uint64_t acc = 0;
-    unsigned have = 0;
-    for (int i = 0; i < MLDSA_N; i++) {
-        while (have < bits) {
-            acc |= (uint64_t)*in++ << have;
-            have += 8;
+    uint8_t buf[32 * 24 + 4];
+    const uint32_t mask = (1u << bits) - 1;
+    const size_t total = (size_t)32 * bits;
+    memcpy(buf, in, total);
+    memset(buf + total, 0, 4);
+    for (unsigned g = 0; g < MLDSA_N / 8; g++) {
+        const uint8_t *p = buf + (size_t)g * bits;
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < 8; j++) {
+            const unsigned bitpos = bits * j, off = bitpos / 8;
+            const uint32_t w = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
+                               (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+            v[8 * g + j] = (w >> (bitpos % 8)) & mask;
         }
-        v[i] = (uint32_t)(acc & mask);
-        acc >>= bits;
-        have -= bits;
     }
+    explicit_bzero(buf, total); /* t0, s1 and s2 are secret */
 }
 
 /* BitPack(a, off-1.., off): stores off - a (FIPS 204 Alg. 17). */
@@ -623,7 +635,10 @@ static void pack_offset(uint8_t *out, const poly *a, int32_t off, unsigned bits)
     explicit_bzero(v, sizeof v);
 }
 
-static void unpack_offset(poly *a, const uint8_t *in, int32_t off, unsigned bits)
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void unpack_offset(poly *a, const uint8_t *in, int32_t off, unsigned bits)
 {
     uint32_t v[MLDSA_N];
     unpack_bits(v, in, bits);
