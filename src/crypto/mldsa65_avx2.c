@@ -394,6 +394,38 @@ static void matvec_expand(squeeze4_fn squeeze, poly w[MLDSA_K], const uint8_t rh
     }
 }
 
+/*
+ * mldsa_rej_eta eight half-bytes (four bytes, low half first) at a time: each byte is
+ * doubled, shifted by 0 or 4 and masked, the values below 9 are kept and packed to the
+ * front as in rej_uniform_avx2, and the scalar loop finishes from the same byte.
+ * Constant time: as the scalar sampler, only the accept/reject bits (the mask) are
+ * declassified, and they alone choose the table entry and the count; the accepted values
+ * only move through registers.
+ */
+static AVX2 unsigned rej_eta_avx2(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
+{
+    const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
+    const __m256i fifteen = _mm256_set1_epi32(15), nine = _mm256_set1_epi32(9);
+    const __m256i eta = _mm256_set1_epi32(MLDSA_ETA);
+    size_t pos = 0;
+    while (ctr + 8 <= MLDSA_N && pos + 4 <= buflen) {
+        uint32_t w;
+        memcpy(&w, buf + pos, sizeof w);
+        __m256i t = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(_mm_cvtsi32_si128((int)w), dup));
+        t = _mm256_and_si256(_mm256_srlv_epi32(t, shifts), fifteen);
+        unsigned m =
+            (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(nine, t)));
+        CT_DECLASSIFY(&m, sizeof m);
+        const __m256i idx =
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)compress_idx[m]));
+        store8(a + ctr, _mm256_permutevar8x32_epi32(_mm256_sub_epi32(eta, t), idx));
+        ctr += compress_cnt[m];
+        pos += 4;
+    }
+    return mldsa_rej_eta(a, ctr, buf + pos, buflen - pos);
+}
+
 /* RejBoundedPoly (Alg. 31) for four nonces of rho'. */
 static void eta_x4(squeeze4_fn squeeze, poly *const a[4], const uint8_t rhoprime[64],
                    const uint16_t nonce[4])
@@ -413,13 +445,13 @@ static void eta_x4(squeeze4_fn squeeze, poly *const a[4], const uint8_t rhoprime
     shakex4_absorb_once(&st, KECCAK_SHAKE256_RATE, inp, sizeof in[0]);
     squeeze(&st, out, 2);
     for (int k = 0; k < 4; k++)
-        ctr[k] = mldsa_rej_eta(a[k]->c, 0, buf[k], sizeof buf[k]);
+        ctr[k] = rej_eta_avx2(a[k]->c, 0, buf[k], sizeof buf[k]);
     /* Constant time: which streams need another block follows from the declassified
      * accept/reject bits (see mldsa_rej_eta). */
     while (ctr[0] < MLDSA_N || ctr[1] < MLDSA_N || ctr[2] < MLDSA_N || ctr[3] < MLDSA_N) {
         squeeze(&st, out, 1);
         for (int k = 0; k < 4; k++)
-            ctr[k] = mldsa_rej_eta(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE256_RATE);
+            ctr[k] = rej_eta_avx2(a[k]->c, ctr[k], buf[k], KECCAK_SHAKE256_RATE);
     }
     explicit_bzero(in, sizeof in);
     explicit_bzero(buf, sizeof buf);

@@ -580,19 +580,31 @@ void poly_mul_challenge(poly *r, const struct mldsa_challenge *ch, const poly *a
 
 /* --- packing ----------------------------------------------------------------------- */
 
-/* Little-endian bit stream of 256 values of `bits` bits each (SimpleBitPack's layout). */
-static void pack_bits(uint8_t *out, const uint32_t v[MLDSA_N], unsigned bits)
+/*
+ * Little-endian bit stream of 256 values of `bits` bits each (SimpleBitPack's layout),
+ * bits <= 24. Eight values fill exactly `bits` bytes, so each group of eight is built in a
+ * 256-bit accumulator of four 64-bit words and stored whole; inlined into each caller so
+ * that `bits` is a constant and the shifts are fixed.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void pack_bits(uint8_t *out, const uint32_t v[MLDSA_N], unsigned bits)
 {
-    uint64_t acc = 0;
-    unsigned have = 0;
-    for (int i = 0; i < MLDSA_N; i++) {
-        acc |= (uint64_t)v[i] << have;
-        have += bits;
-        while (have >= 8) {
-            *out++ = (uint8_t)acc;
-            acc >>= 8;
-            have -= 8;
+    for (unsigned g = 0; g < MLDSA_N / 8; g++) {
+        uint64_t w[4] = {0, 0, 0, 0};
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < 8; j++) {
+            const unsigned bitpos = bits * j, word = bitpos / 64, sh = bitpos % 64;
+            const uint64_t x = v[8 * g + j];
+            w[word] |= x << sh;
+            if (sh + bits > 64)
+                w[word + 1] |= x >> (64 - sh);
         }
+        uint8_t *p = out + (size_t)g * bits;
+#pragma GCC unroll 24
+        for (unsigned b = 0; b < bits; b++)
+            p[b] = (uint8_t)(w[b / 8] >> (8 * (b % 8)));
     }
 }
 
@@ -626,7 +638,10 @@ static inline void unpack_bits(uint32_t v[MLDSA_N], const uint8_t *in, unsigned 
 }
 
 /* BitPack(a, off-1.., off): stores off - a (FIPS 204 Alg. 17). */
-static void pack_offset(uint8_t *out, const poly *a, int32_t off, unsigned bits)
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void pack_offset(uint8_t *out, const poly *a, int32_t off, unsigned bits)
 {
     uint32_t v[MLDSA_N];
     for (int i = 0; i < MLDSA_N; i++)
