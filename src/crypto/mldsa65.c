@@ -278,7 +278,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
         /* z = y + c s1 (line 19) and its bound (line 23). All products with c below are
          * exact small integers (|c s| <= tau * max|s|), so no reduction mod q is needed. */
         for (int j = 0; j < MLDSA_L; j++) {
-            be->mul_challenge(&ws->z[j], &ws->ch, &ws->s1[j]);
+            be->mul_challenge_eta(&ws->z[j], &ws->ch, &ws->s1[j]);
             poly_add(&ws->z[j], &ws->z[j], &ws->y[j]);
             reject |= poly_chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
         }
@@ -291,7 +291,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
 
         /* r0 = LowBits(w - c s2) (line 20) and its bound. */
         for (int i = 0; i < MLDSA_K; i++) {
-            be->mul_challenge(&ws->tmp, &ws->ch, &ws->s2[i]);
+            be->mul_challenge_eta(&ws->tmp, &ws->ch, &ws->s2[i]);
             poly_sub(&ws->w0[i], &ws->w0[i], &ws->tmp);
             reject |= poly_chknorm(&ws->w0[i], MLDSA_GAMMA2 - MLDSA_BETA);
         }

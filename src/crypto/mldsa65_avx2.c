@@ -94,23 +94,30 @@ void mldsa_avx2_init(void)
 static inline AVX2 __m256i load8(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 static inline AVX2 void store8(int32_t *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
 
+/* Copies each odd 32-bit lane into the even lane below it (the upper halves of the 64-bit
+ * lanes into the lower ones), as _mm256_mul_epi32 reads only the even lanes. */
+static inline AVX2 __m256i odd_to_even(__m256i x)
+{
+    return _mm256_castps_si256(_mm256_movehdup_ps(_mm256_castsi256_ps(x)));
+}
+
 /*
  * Eight Montgomery products a z 2^-32 with zq = z q^-1 mod 2^32: exactly the portable
  * mul_zeta, ((int64) a z - (int64) m q) >> 32 with m = a zq mod 2^32. The two 64-bit
  * products agree in their low halves, so the difference of their high halves is exact.
- * Even lanes go through _mm256_mul_epi32 directly, odd lanes after a 32-bit shift.
+ * Even lanes go through _mm256_mul_epi32 directly, odd lanes after movehdup (which runs
+ * on the shuffle port, leaving the two multiply ports to the six multiplications); m is
+ * the low half of a 64-bit product, which is where the next multiplication reads it.
  */
 static inline AVX2 __m256i mulz(__m256i a, __m256i z, __m256i zq)
 {
     const __m256i q = _mm256_set1_epi32(MLDSA_Q);
-    __m256i m = _mm256_mullo_epi32(a, zq);
-    __m256i pe = _mm256_mul_epi32(a, z);
-    __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(z, 32));
-    __m256i qe = _mm256_mul_epi32(m, q);
-    __m256i qo = _mm256_mul_epi32(_mm256_srli_epi64(m, 32), q);
-    __m256i re = _mm256_srli_epi64(_mm256_sub_epi64(pe, qe), 32);
-    __m256i ro = _mm256_sub_epi64(po, qo);
-    return _mm256_blend_epi32(re, ro, 0xAA);
+    const __m256i ao = odd_to_even(a);
+    const __m256i pe = _mm256_mul_epi32(a, z), po = _mm256_mul_epi32(ao, odd_to_even(z));
+    const __m256i me = _mm256_mul_epi32(a, zq), mo = _mm256_mul_epi32(ao, odd_to_even(zq));
+    const __m256i re = _mm256_sub_epi64(pe, _mm256_mul_epi32(me, q));
+    const __m256i ro = _mm256_sub_epi64(po, _mm256_mul_epi32(mo, q));
+    return _mm256_blend_epi32(odd_to_even(re), ro, 0xAA);
 }
 
 /* Cooley-Tukey: (a, b) -> (a + z b, a - z b). */
@@ -155,9 +162,10 @@ static AVX2 void avx2_ntt(poly *a)
 {
     int32_t *c = a->c;
     const int32_t *z = mldsa_zetas(), *zq = mldsa_zetas_qinv();
+    /* k runs through 256/(2d) + start/(2d), counted rather than divided. */
+    unsigned k = 1;
     for (unsigned d = 128; d >= 8; d >>= 1) {
-        for (unsigned start = 0; start < MLDSA_N; start += 2 * d) {
-            const unsigned k = MLDSA_N / (2 * d) + start / (2 * d);
+        for (unsigned start = 0; start < MLDSA_N; start += 2 * d, k++) {
             const __m256i vz = _mm256_set1_epi32(z[k]), vzq = _mm256_set1_epi32(zq[k]);
             for (unsigned j = start; j < start + d; j += 8) {
                 __m256i x = load8(c + j), y = load8(c + j + d);
@@ -219,9 +227,10 @@ static AVX2 void avx2_invntt_tomont(poly *a)
         for (int i = 0; i < 8; i++)
             store8(p + 8 * i, v[i]);
     }
+    /* k runs through 256/d - 1 - start/(2d), counted down rather than divided. */
+    unsigned k = MLDSA_N / 8 - 1;
     for (unsigned d = 8; d < MLDSA_N; d <<= 1) {
-        for (unsigned start = 0; start < MLDSA_N; start += 2 * d) {
-            const unsigned k = MLDSA_N / d - 1 - start / (2 * d);
+        for (unsigned start = 0; start < MLDSA_N; start += 2 * d, k--) {
             const __m256i vz = _mm256_set1_epi32(neg32(z[k]));
             const __m256i vzq = _mm256_set1_epi32(neg32(zq[k]));
             for (unsigned j = start; j < start + d; j += 8) {
@@ -571,6 +580,55 @@ static AVX2 void avx2_mul_challenge(poly *r, const struct mldsa_challenge *ch, c
     explicit_bzero(ext, sizeof ext);
 }
 
+/*
+ * The same product for |a| <= eta (s1 and s2): every partial sum is at most tau eta = 196
+ * in magnitude, so the terms are added as 16-bit lanes, sixteen per register, which halves
+ * the loads; the result is widened to 32 bits at the end. Exactly poly_mul_challenge's.
+ */
+_Static_assert(MLDSA_TAU * MLDSA_ETA < 32768, "c s fits in 16 bits");
+
+static AVX2 void avx2_mul_challenge_eta(poly *r, const struct mldsa_challenge *ch,
+                                        const poly *a)
+{
+    _Alignas(32) int16_t ext[2 * MLDSA_N];
+    for (unsigned i = 0; i < MLDSA_N; i += 16) {
+        /* packs works per 128-bit half; the permute puts the 16 values back in order */
+        __m256i x = _mm256_packs_epi32(load8(a->c + i), load8(a->c + i + 8));
+        x = _mm256_permute4x64_epi64(x, 0xD8);
+        _mm256_store_si256((__m256i *)(ext + MLDSA_N + i), x);
+        _mm256_store_si256((__m256i *)(ext + i), _mm256_sub_epi16(_mm256_setzero_si256(), x));
+    }
+    for (unsigned blk = 0; blk < MLDSA_N; blk += 128) {
+        __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+        __m256i c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+#define LOAD16(p) _mm256_loadu_si256((const __m256i *)(p))
+#define CHALLENGE_TERM16(op)                                                               \
+    do {                                                                                   \
+        c0 = op(c0, LOAD16(src)), c1 = op(c1, LOAD16(src + 16));                           \
+        c2 = op(c2, LOAD16(src + 32)), c3 = op(c3, LOAD16(src + 48));                      \
+        c4 = op(c4, LOAD16(src + 64)), c5 = op(c5, LOAD16(src + 80));                      \
+        c6 = op(c6, LOAD16(src + 96)), c7 = op(c7, LOAD16(src + 112));                     \
+    } while (0)
+        for (unsigned k = 0; k < ch->nplus; k++) {
+            const int16_t *src = ext + MLDSA_N - ch->by_sign[k] + blk;
+            CHALLENGE_TERM16(_mm256_add_epi16);
+        }
+        for (unsigned k = ch->nplus; k < MLDSA_TAU; k++) {
+            const int16_t *src = ext + MLDSA_N - ch->by_sign[k] + blk;
+            CHALLENGE_TERM16(_mm256_sub_epi16);
+        }
+#undef CHALLENGE_TERM16
+#undef LOAD16
+        const __m256i acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+        for (int q = 0; q < 8; q++) {
+            int32_t *dst = r->c + blk + 16 * q;
+            store8(dst, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(acc[q])));
+            store8(dst + 8, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(acc[q], 1)));
+        }
+    }
+    explicit_bzero(ext, sizeof ext);
+}
+
 /* poly_decompose, eight at a time: the same multiply-shift (times 1025 as a shift and an
  * add, 2 gamma2 = 2^19 - 2^9 likewise) and the same masked wrap. */
 static AVX2 void avx2_decompose(poly *a1, poly *a0, const poly *a)
@@ -602,6 +660,7 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .expand_s = avx2_expand_s,
     .expand_mask = avx2_expand_mask,
     .mul_challenge = avx2_mul_challenge,
+    .mul_challenge_eta = avx2_mul_challenge_eta,
     .decompose = avx2_decompose,
 };
 
@@ -616,6 +675,7 @@ const struct mldsa_backend mldsa_backend_avx512vl = {
     .expand_s = avx512vl_expand_s,
     .expand_mask = avx512vl_expand_mask,
     .mul_challenge = avx2_mul_challenge,
+    .mul_challenge_eta = avx2_mul_challenge_eta,
     .decompose = avx2_decompose,
 };
 

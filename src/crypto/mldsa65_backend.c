@@ -102,6 +102,7 @@ const struct mldsa_backend mldsa_backend_portable = {
     .expand_s = portable_expand_s,
     .expand_mask = portable_expand_mask,
     .mul_challenge = poly_mul_challenge,
+    .mul_challenge_eta = poly_mul_challenge,
     .decompose = poly_decompose,
 };
 

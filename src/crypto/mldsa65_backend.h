@@ -35,6 +35,8 @@ struct mldsa_backend {
     /* ExpandMask (Alg. 34): y[j] from nonce kappa + j. */
     void (*expand_mask)(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa);
     void (*mul_challenge)(poly *r, const struct mldsa_challenge *c, const poly *a);
+    /* The same, for |a| <= eta only (s1, s2). */
+    void (*mul_challenge_eta)(poly *r, const struct mldsa_challenge *c, const poly *a);
     void (*decompose)(poly *a1, poly *a0, const poly *a);
 };
 

@@ -2,7 +2,7 @@
  * Differential test of the ML-DSA-65 backends (src/crypto/mldsa65_backend.h): the backend
  * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has
  * it) and plain AVX2 against the portable reference, first kernel by kernel on random and extreme inputs (NTT, inverse NTT,
- * matrix-vector product, Decompose, the challenge product, ExpandA, ExpandS, ExpandMask
+ * matrix-vector product, Decompose, the challenge products, ExpandA, ExpandS, ExpandMask
  * including nonces that wrap at 2^16), then end to end: for 10 000 random seeds, messages,
  * contexts and rnd values, keys and signatures must be byte-identical and verification
  * verdicts (of the signature and of a corrupted copy) equal (plain AVX2, where it is not
@@ -182,6 +182,12 @@ static void test_matvec_and_challenge_agree_with(const struct mldsa_backend *be)
         portable->mul_challenge(&wp[0], &ch, &v[0]);
         be->mul_challenge(&wv[0], &ch, &v[0]);
         CHECK_MEM(wp[0].c, wv[0].c, sizeof wp[0].c);
+        random_poly(&v[1], -MLDSA_ETA, MLDSA_ETA); /* s1, s2 */
+        portable->mul_challenge_eta(&wp[1], &ch, &v[1]);
+        be->mul_challenge_eta(&wv[1], &ch, &v[1]);
+        CHECK_MEM(wp[1].c, wv[1].c, sizeof wp[1].c);
+        portable->mul_challenge(&wp[2], &ch, &v[1]);
+        CHECK_MEM(wp[1].c, wp[2].c, sizeof wp[1].c);
 
         if (it % 20 == 0) {
             fill(rho, sizeof rho);
