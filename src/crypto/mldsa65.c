@@ -198,6 +198,7 @@ struct sign_ws {
     poly w0[MLDSA_K], w1[MLDSA_K], h[MLDSA_K];
     poly tmp;
     struct mldsa_challenge ch;
+    struct mldsa_mask_cache mask_cache;
     uint8_t rhopp_in[32 + ANT_MLDSA65_RNDBYTES + ANT_MLDSA65_MUBYTES]; /* K || rnd || mu */
     uint8_t rhopp[64];
     uint8_t ctilde_in[ANT_MLDSA65_MUBYTES + W1_BYTES]; /* mu || w1Encode(w1) */
@@ -245,6 +246,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
     memcpy(ws->rhopp_in + 32 + ANT_MLDSA65_RNDBYTES, mu, ANT_MLDSA65_MUBYTES);
     shake256(ws->rhopp, sizeof ws->rhopp, ws->rhopp_in, sizeof ws->rhopp_in);
     memcpy(ws->ctilde_in, mu, ANT_MLDSA65_MUBYTES);
+    ws->mask_cache.count = 0;
 
     for (unsigned iter = 0; iter < MAX_SIGN_ITERATIONS; iter++) {
         uint32_t reject = 0, nhints = 0;
@@ -252,7 +254,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
 
         /* y = ExpandMask(rho'', kappa); w = NTT^-1(A NTT(y)) (lines 11-12). z holds
          * NTT(y) until it is overwritten with the candidate. */
-        be->expand_mask(ws->y, ws->rhopp, kappa);
+        be->expand_mask(ws->y, ws->rhopp, kappa, &ws->mask_cache);
         for (int j = 0; j < MLDSA_L; j++) {
             ws->z[j] = ws->y[j];
             be->ntt(&ws->z[j]);

@@ -484,31 +484,82 @@ static void expand_s(squeeze4_fn squeeze, poly s1[MLDSA_L], poly s2[MLDSA_K],
     explicit_bzero(&scratch, sizeof scratch);
 }
 
-/* ExpandMask: four polynomials on the four-way Keccak, the fifth on the scalar one. */
-static void expand_mask(squeeze4_fn squeeze, poly y[MLDSA_L], const uint8_t rhopp[64],
-                        uint16_t kappa)
+/*
+ * polyz_unpack eight coefficients (20 bytes) at a time: each 128-bit half gets the ten
+ * bytes of four coefficients, a byte shuffle gives each its three bytes, a shift by 0 or 4
+ * and a mask its 20 bits. Reads up to 6 bytes past the 640 of the encoding: only for the
+ * ExpandMask buffers here, which are 680 bytes long.
+ */
+#define POLYZ_UNPACK_SLACK 6
+static AVX2 void polyz_unpack_avx2(poly *a, const uint8_t *buf)
 {
-    _Static_assert(MLDSA_L == 5, "four lanes plus one");
+    const __m256i bytes = _mm256_setr_epi8(0, 1, 2, -1, 2, 3, 4, -1, 5, 6, 7, -1, 7, 8, 9, -1,
+                                           0, 1, 2, -1, 2, 3, 4, -1, 5, 6, 7, -1, 7, 8, 9, -1);
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
+    const __m256i mask = _mm256_set1_epi32(0xFFFFF), g1 = _mm256_set1_epi32(MLDSA_GAMMA1);
+    for (unsigned i = 0; i < MLDSA_N / 8; i++) {
+        const uint8_t *p = buf + 20 * i;
+        __m256i t = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+            _mm_loadu_si128((const __m128i *)(p + 10)), 1);
+        t = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(t, bytes), shifts), mask);
+        store8(a->c + 8 * i, _mm256_sub_epi32(g1, t));
+    }
+}
+
+/* ExpandMask's polynomials for the four nonces first .. first + 3 into out[0..3]. */
+static void gamma1_x4(squeeze4_fn squeeze, poly *const out[4], const uint8_t rhopp[64],
+                      uint16_t first)
+{
     uint8_t in[4][66];
     _Alignas(32) uint8_t buf[4][5 * KECCAK_SHAKE256_RATE]; /* 680 >= 640 */
-    uint8_t *const out[4] = {buf[0], buf[1], buf[2], buf[3]};
+    uint8_t *const bufp[4] = {buf[0], buf[1], buf[2], buf[3]};
     const uint8_t *const inp[4] = {in[0], in[1], in[2], in[3]};
     struct keccakx4_state st;
 
     for (int k = 0; k < 4; k++) {
-        const uint16_t nonce = (uint16_t)(kappa + k);
+        const uint16_t nonce = (uint16_t)(first + k);
         memcpy(in[k], rhopp, 64);
         in[k][64] = (uint8_t)nonce;
         in[k][65] = (uint8_t)(nonce >> 8);
     }
     shakex4_absorb_once(&st, KECCAK_SHAKE256_RATE, inp, sizeof in[0]);
-    squeeze(&st, out, 5);
+    squeeze(&st, bufp, 5);
+    _Static_assert(5 * KECCAK_SHAKE256_RATE >= MLDSA_POLYZ_BYTES + POLYZ_UNPACK_SLACK,
+                   "room to read past the encoding");
     for (int k = 0; k < 4; k++)
-        polyz_unpack(&y[k], buf[k]);
-    poly_uniform_gamma1(&y[4], rhopp, (uint16_t)(kappa + 4));
+        polyz_unpack_avx2(out[k], buf[k]);
     explicit_bzero(in, sizeof in);
     explicit_bzero(buf, sizeof buf);
     keccakx4_wipe(&st);
+}
+
+/*
+ * ExpandMask, four nonces per four-way call. An attempt needs l = 5 polynomials and the
+ * next attempt continues with the next nonces (kappa grows by l), so the ones generated
+ * beyond this attempt's go into the cache for the next: 1.25 four-way calls per attempt on
+ * average instead of one plus five scalar permutations. The cache is used only if it
+ * starts exactly at kappa; anything else is regenerated.
+ */
+static void expand_mask(squeeze4_fn squeeze, poly y[MLDSA_L], const uint8_t rhopp[64],
+                        uint16_t kappa, struct mldsa_mask_cache *cache)
+{
+    _Static_assert(MLDSA_L <= 8 && MLDSA_L % 4 != 0, "at most two calls, some left over");
+    unsigned have = 0;
+    if (cache->count > 0 && cache->first == kappa) {
+        for (unsigned i = 0; i < cache->count; i++)
+            y[i] = cache->y[i];
+        have = cache->count;
+    }
+    cache->count = 0;
+    cache->first = (uint16_t)(kappa + MLDSA_L);
+    while (have < MLDSA_L) {
+        poly *out[4];
+        for (unsigned k = 0; k < 4; k++)
+            out[k] = have + k < MLDSA_L ? &y[have + k] : &cache->y[cache->count++];
+        gamma1_x4(squeeze, out, rhopp, (uint16_t)(kappa + have));
+        have += 4;
+    }
 }
 
 /* The samplers bound to one build of the four-way Keccak, for the backend tables. */
@@ -528,9 +579,9 @@ static void expand_mask(squeeze4_fn squeeze, poly y[MLDSA_L], const uint8_t rhop
         expand_s(shakex4_squeezeblocks_##suffix, s1, s2, rhoprime);                        \
     }                                                                                      \
     static void suffix##_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64],             \
-                                     uint16_t kappa)                                       \
+                                     uint16_t kappa, struct mldsa_mask_cache *cache)       \
     {                                                                                      \
-        expand_mask(shakex4_squeezeblocks_##suffix, y, rhopp, kappa);                      \
+        expand_mask(shakex4_squeezeblocks_##suffix, y, rhopp, kappa, cache);               \
     }
 
 BIND_SAMPLERS(avx2)

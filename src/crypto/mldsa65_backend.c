@@ -83,8 +83,10 @@ static void portable_expand_s(poly s1[MLDSA_L], poly s2[MLDSA_K], const uint8_t 
     }
 }
 
-static void portable_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa)
+static void portable_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa,
+                                 struct mldsa_mask_cache *cache)
 {
+    (void)cache; /* two at a time: nothing is generated ahead */
     for (int j = 0; j + 1 < MLDSA_L; j += 2)
         poly_uniform_gamma1_x2(&y[j], &y[j + 1], rhopp, (uint16_t)(kappa + j),
                                (uint16_t)(kappa + j + 1));

@@ -18,6 +18,13 @@
 
 #include "crypto/mldsa65_poly.h"
 
+/* Mask polynomials generated ahead of need: y for nonces first .. first + count - 1. */
+struct mldsa_mask_cache {
+    poly y[3];
+    uint16_t first;
+    unsigned count;
+};
+
 struct mldsa_backend {
     const char *name;
     void (*ntt)(poly *a);
@@ -32,8 +39,11 @@ struct mldsa_backend {
                    const poly vhat[MLDSA_L]);
     /* ExpandS (FIPS 204 Alg. 33): s1 from nonces 0..l-1, s2 from l..l+k-1. */
     void (*expand_s)(poly s1[MLDSA_L], poly s2[MLDSA_K], const uint8_t rhoprime[64]);
-    /* ExpandMask (Alg. 34): y[j] from nonce kappa + j. */
-    void (*expand_mask)(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa);
+    /* ExpandMask (Alg. 34): y[j] from nonce kappa + j. A backend may keep polynomials of
+     * the following nonces in `cache` (count 0 before the first call for a rho''; wiped
+     * by the caller with its other secrets) and take them from there next time. */
+    void (*expand_mask)(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa,
+                        struct mldsa_mask_cache *cache);
     void (*mul_challenge)(poly *r, const struct mldsa_challenge *c, const poly *a);
     /* The same, for |a| <= eta only (s1, s2). */
     void (*mul_challenge_eta)(poly *r, const struct mldsa_challenge *c, const poly *a);
