@@ -274,7 +274,10 @@ void shakex4_absorb_once(struct keccakx4_state *st, unsigned rate, const uint8_t
     memset(st->s, 0, sizeof st->s);
     st->rate = rate;
     for (int k = 0; k < 4; k++) {
-        for (size_t i = 0; i < len; i++)
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) /* whole lanes, then the ragged end byte by byte */
+            st->s[i / 8][k] = load64(in[k] + i);
+        for (; i < len; i++)
             st->s[i / 8][k] ^= (uint64_t)in[k][i] << (8 * (i & 7));
         st->s[len / 8][k] ^= 0x1FULL << (8 * (len & 7));
         st->s[(rate - 1) / 8][k] ^= 0x80ULL << (8 * ((rate - 1) & 7));

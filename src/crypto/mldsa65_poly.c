@@ -480,7 +480,8 @@ void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILD
 {
     uint8_t buf[KECCAK_SHAKE256_RATE];
     struct keccak_state st;
-    poly c;
+    int8_t c[MLDSA_N];
+    uint8_t pos_list[MLDSA_TAU + 1], neg_list[MLDSA_TAU + 1];
 
     shake256_init(&st);
     shake_absorb(&st, ctilde, MLDSA_CTILDEBYTES);
@@ -492,7 +493,7 @@ void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILD
         signs |= (uint64_t)buf[i] << (8 * i);
     size_t pos = 8;
 
-    memset(&c, 0, sizeof c);
+    memset(c, 0, sizeof c);
     for (unsigned i = MLDSA_N - MLDSA_TAU; i < MLDSA_N; i++) {
         unsigned j;
         do {
@@ -502,27 +503,28 @@ void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILD
             }
             j = buf[pos++];
         } while (j > i);
-        c.c[i] = c.c[j];
-        c.c[j] = 1 - 2 * (int32_t)(signs & 1);
+        c[i] = c[j];
+        c[j] = (int8_t)(1 - 2 * (int)(signs & 1));
         signs >>= 1;
     }
+    /* The non-zero terms in order of position, without a branch per coefficient (one slot
+     * of slack: every position is written, and the count advances on the non-zero ones). */
     unsigned n = 0;
     for (unsigned i = 0; i < MLDSA_N; i++) {
-        if (c.c[i] != 0) {
-            ch->pos[n] = (uint8_t)i;
-            ch->neg[n] = c.c[i] < 0;
-            n++;
-        }
+        pos_list[n] = (uint8_t)i;
+        neg_list[n] = (uint8_t)(c[i] < 0);
+        n += c[i] != 0;
     }
+    memcpy(ch->pos, pos_list, MLDSA_TAU);
+    memcpy(ch->neg, neg_list, MLDSA_TAU);
     unsigned plus = 0, minus = 0;
     for (unsigned k = 0; k < MLDSA_TAU; k++)
         plus += ch->neg[k] ^ 1u;
     ch->nplus = plus;
     for (unsigned k = 0; k < MLDSA_TAU; k++) {
-        if (ch->neg[k])
-            ch->by_sign[plus + minus++] = ch->pos[k];
-        else
-            ch->by_sign[k - minus] = ch->pos[k];
+        const unsigned neg = ch->neg[k];
+        ch->by_sign[neg ? plus + minus : k - minus] = ch->pos[k];
+        minus += neg;
     }
 }
 
