@@ -484,7 +484,7 @@ static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTE
         poly_sub(&w[row], &w[row], &w1);
         poly_reduce(&w[row]);
         poly_caddq(&w[row]);
-        poly_use_hint(&w1, &w[row], &h[row]);
+        be->use_hint(&w1, &w[row], &h[row]);
         polyw1_pack(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)row * MLDSA_POLYW1_BYTES, &w1);
     }
     shake256(ctilde, sizeof ctilde, ctilde_in, sizeof ctilde_in);

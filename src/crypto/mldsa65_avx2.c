@@ -701,6 +701,26 @@ static AVX2 void avx2_decompose(poly *a1, poly *a0, const poly *a)
     }
 }
 
+/*
+ * UseHint (FIPS 204 Alg. 40) after avx2_decompose: where h = 1, a1 moves by +1 if a0 > 0
+ * and by -1 otherwise, modulo 16 (the portable poly_use_hint, without its branches).
+ */
+static AVX2 void avx2_use_hint(poly *b, const poly *a, const poly *h)
+{
+    poly a0;
+    avx2_decompose(b, &a0, a);
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    const __m256i two = _mm256_set1_epi32(2), fifteen = _mm256_set1_epi32(15);
+    for (unsigned i = 0; i < MLDSA_N; i += 8) {
+        /* delta = +1 where a0 > 0, -1 elsewhere; added only where h = 1 */
+        const __m256i pos = _mm256_cmpgt_epi32(load8(a0.c + i), zero);
+        const __m256i delta = _mm256_sub_epi32(_mm256_and_si256(pos, two), one);
+        const __m256i hmask = _mm256_sub_epi32(zero, load8(h->c + i));
+        const __m256i moved = _mm256_add_epi32(load8(b->c + i), _mm256_and_si256(hmask, delta));
+        store8(b->c + i, _mm256_and_si256(moved, fifteen));
+    }
+}
+
 const struct mldsa_backend mldsa_backend_avx2 = {
     .name = "avx2",
     .ntt = avx2_ntt,
@@ -713,6 +733,7 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .mul_challenge = avx2_mul_challenge,
     .mul_challenge_eta = avx2_mul_challenge_eta,
     .decompose = avx2_decompose,
+    .use_hint = avx2_use_hint,
 };
 
 /* The same with the Keccak built for AVX-512VL (the rest gains nothing measurable). */
@@ -728,6 +749,7 @@ const struct mldsa_backend mldsa_backend_avx512vl = {
     .mul_challenge = avx2_mul_challenge,
     .mul_challenge_eta = avx2_mul_challenge_eta,
     .decompose = avx2_decompose,
+    .use_hint = avx2_use_hint,
 };
 
 #else

@@ -106,6 +106,7 @@ const struct mldsa_backend mldsa_backend_portable = {
     .mul_challenge = poly_mul_challenge,
     .mul_challenge_eta = poly_mul_challenge,
     .decompose = poly_decompose,
+    .use_hint = poly_use_hint,
 };
 
 /* --- selection ------------------------------------------------------------------------ */

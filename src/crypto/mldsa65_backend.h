@@ -48,6 +48,8 @@ struct mldsa_backend {
     /* The same, for |a| <= eta only (s1, s2). */
     void (*mul_challenge_eta)(poly *r, const struct mldsa_challenge *c, const poly *a);
     void (*decompose)(poly *a1, poly *a0, const poly *a);
+    /* UseHint (FIPS 204 Alg. 40) for a in [0, q) and hints in {0, 1}; public data. */
+    void (*use_hint)(poly *b, const poly *a, const poly *h);
 };
 
 /* The backend in use: AVX2 when the CPU and OS support it, otherwise portable. Thread-safe;

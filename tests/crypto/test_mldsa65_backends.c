@@ -2,7 +2,7 @@
  * Differential test of the ML-DSA-65 backends (src/crypto/mldsa65_backend.h): the backend
  * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has
  * it) and plain AVX2 against the portable reference, first kernel by kernel on random and extreme inputs (NTT, inverse NTT,
- * matrix-vector product, Decompose, the challenge products, ExpandA, ExpandS, ExpandMask
+ * matrix-vector product, Decompose, UseHint, the challenge products, ExpandA, ExpandS, ExpandMask
  * including nonces that wrap at 2^16), then end to end: for 10 000 random seeds, messages,
  * contexts and rnd values, keys and signatures must be byte-identical and verification
  * verdicts (of the signature and of a corrupted copy) equal (plain AVX2, where it is not
@@ -152,6 +152,10 @@ static void test_ntt_kernels_agree_with(const struct mldsa_backend *be)
         be->decompose(&a1v, &a0v, &a);
         CHECK_MEM(a1p.c, a1v.c, sizeof a1p.c);
         CHECK_MEM(a0p.c, a0v.c, sizeof a0p.c);
+        random_poly(&b, 0, 1); /* hints */
+        portable->use_hint(&a1p, &a, &b);
+        be->use_hint(&a1v, &a, &b);
+        CHECK_MEM(a1p.c, a1v.c, sizeof a1p.c);
         if (ant_test_failures > 0)
             return;
     }
