@@ -156,38 +156,63 @@ static inline AVX2 void transpose8(__m256i v[8])
     }
 }
 
-/* Forward NTT: layers of distance 128..8 with broadcast twiddles (zeta index
- * 256/(2d) + start/(2d) as in the portable code), then distances 4, 2, 1 transposed. */
+/* Broadcast twiddle k, and the negated one of the inverse transform. */
+static inline AVX2 __m256i bz(const int32_t *z, unsigned k) { return _mm256_set1_epi32(z[k]); }
+static inline AVX2 __m256i bnz(const int32_t *z, unsigned k)
+{
+    return _mm256_set1_epi32(neg32(z[k]));
+}
+
+/*
+ * Forward NTT in three passes over memory, two layers each, like the portable code. The
+ * zeta index of a butterfly of distance d on coefficient c is 256/(2d) + c/(2d).
+ * Pass 1, distances 128 and 64: vectors at j, j + 64, j + 128, j + 192.
+ * Pass 2, distances 32 and 16: vectors at j, j + 16, j + 32, j + 48 within 64-blocks.
+ * Pass 3, per 64-block: distance 8 on the vectors as loaded, then an 8 x 8 transpose so
+ * that distances 4, 2, 1 pair whole vectors, with the per-lane twiddle tables.
+ */
 static AVX2 void avx2_ntt(poly *a)
 {
     int32_t *c = a->c;
     const int32_t *z = mldsa_zetas(), *zq = mldsa_zetas_qinv();
-    /* k runs through 256/(2d) + start/(2d), counted rather than divided. */
-    unsigned k = 1;
-    for (unsigned d = 128; d >= 8; d >>= 1) {
-        for (unsigned start = 0; start < MLDSA_N; start += 2 * d, k++) {
-            const __m256i vz = _mm256_set1_epi32(z[k]), vzq = _mm256_set1_epi32(zq[k]);
-            for (unsigned j = start; j < start + d; j += 8) {
-                __m256i x = load8(c + j), y = load8(c + j + d);
-                ct_bfly(&x, &y, vz, vzq);
-                store8(c + j, x);
-                store8(c + j + d, y);
-            }
+    for (unsigned j = 0; j < 64; j += 8) {
+        __m256i v0 = load8(c + j), v1 = load8(c + j + 64);
+        __m256i v2 = load8(c + j + 128), v3 = load8(c + j + 192);
+        ct_bfly(&v0, &v2, bz(z, 1), bz(zq, 1));
+        ct_bfly(&v1, &v3, bz(z, 1), bz(zq, 1));
+        ct_bfly(&v0, &v1, bz(z, 2), bz(zq, 2));
+        ct_bfly(&v2, &v3, bz(z, 3), bz(zq, 3));
+        store8(c + j, v0), store8(c + j + 64, v1), store8(c + j + 128, v2);
+        store8(c + j + 192, v3);
+    }
+    for (unsigned b = 0; b < 4; b++) {
+        for (unsigned j = 64 * b; j < 64 * b + 16; j += 8) {
+            __m256i v0 = load8(c + j), v1 = load8(c + j + 16);
+            __m256i v2 = load8(c + j + 32), v3 = load8(c + j + 48);
+            ct_bfly(&v0, &v2, bz(z, 4 + b), bz(zq, 4 + b));
+            ct_bfly(&v1, &v3, bz(z, 4 + b), bz(zq, 4 + b));
+            ct_bfly(&v0, &v1, bz(z, 8 + 2 * b), bz(zq, 8 + 2 * b));
+            ct_bfly(&v2, &v3, bz(z, 9 + 2 * b), bz(zq, 9 + 2 * b));
+            store8(c + j, v0), store8(c + j + 16, v1), store8(c + j + 32, v2);
+            store8(c + j + 48, v3);
         }
     }
     for (int blk = 0; blk < 4; blk++) {
         int32_t *p = c + 64 * blk;
-        __m256i v[8];
+        __m256i v[8], vz, vzq;
         for (int i = 0; i < 8; i++)
             v[i] = load8(p + 8 * i);
+        for (unsigned i = 0; i < 8; i += 2)
+            ct_bfly(&v[i], &v[i + 1], bz(z, 16 + 4 * (unsigned)blk + i / 2),
+                    bz(zq, 16 + 4 * (unsigned)blk + i / 2));
         transpose8(v);
-        __m256i vz = load8(fwd.z4[blk]), vzq = load8(fwd.z4q[blk]);
+        vz = load8(fwd.z4[blk]), vzq = load8(fwd.z4q[blk]);
         for (int e = 0; e < 4; e++)
             ct_bfly(&v[e], &v[e + 4], vz, vzq);
-        for (int s = 0; s < 2; s++) {
-            vz = load8(fwd.z2[blk][s]), vzq = load8(fwd.z2q[blk][s]);
-            ct_bfly(&v[4 * s], &v[4 * s + 2], vz, vzq);
-            ct_bfly(&v[4 * s + 1], &v[4 * s + 3], vz, vzq);
+        for (int h = 0; h < 2; h++) {
+            vz = load8(fwd.z2[blk][h]), vzq = load8(fwd.z2q[blk][h]);
+            ct_bfly(&v[4 * h], &v[4 * h + 2], vz, vzq);
+            ct_bfly(&v[4 * h + 1], &v[4 * h + 3], vz, vzq);
         }
         for (int m = 0; m < 4; m++) {
             vz = load8(fwd.z1[blk][m]), vzq = load8(fwd.z1q[blk][m]);
@@ -199,8 +224,11 @@ static AVX2 void avx2_ntt(poly *a)
     }
 }
 
-/* Inverse NTT: distances 1, 2, 4 transposed, then 8..128 broadcast (zeta index
- * 256/d - 1 - start/(2d), negated), then the scaling, as the portable code. */
+/*
+ * Inverse NTT, the mirror image (zeta index 256/d - 1 - c/(2d), negated, as the portable
+ * code): per 64-block distances 1, 2, 4 transposed and 8; then 16 and 32; then 64 and 128
+ * with the final scaling.
+ */
 static AVX2 void avx2_invntt_tomont(poly *a)
 {
     int32_t *c = a->c;
@@ -215,36 +243,45 @@ static AVX2 void avx2_invntt_tomont(poly *a)
             vz = load8(inv.z1[blk][m]), vzq = load8(inv.z1q[blk][m]);
             gs_bfly(&v[2 * m], &v[2 * m + 1], vz, vzq);
         }
-        for (int s = 0; s < 2; s++) {
-            vz = load8(inv.z2[blk][s]), vzq = load8(inv.z2q[blk][s]);
-            gs_bfly(&v[4 * s], &v[4 * s + 2], vz, vzq);
-            gs_bfly(&v[4 * s + 1], &v[4 * s + 3], vz, vzq);
+        for (int h = 0; h < 2; h++) {
+            vz = load8(inv.z2[blk][h]), vzq = load8(inv.z2q[blk][h]);
+            gs_bfly(&v[4 * h], &v[4 * h + 2], vz, vzq);
+            gs_bfly(&v[4 * h + 1], &v[4 * h + 3], vz, vzq);
         }
         vz = load8(inv.z4[blk]), vzq = load8(inv.z4q[blk]);
         for (int e = 0; e < 4; e++)
             gs_bfly(&v[e], &v[e + 4], vz, vzq);
         transpose8(v);
+        for (unsigned i = 0; i < 8; i += 2)
+            gs_bfly(&v[i], &v[i + 1], bnz(z, 31 - 4 * (unsigned)blk - i / 2),
+                    bnz(zq, 31 - 4 * (unsigned)blk - i / 2));
         for (int i = 0; i < 8; i++)
             store8(p + 8 * i, v[i]);
     }
-    /* k runs through 256/d - 1 - start/(2d), counted down rather than divided. */
-    unsigned k = MLDSA_N / 8 - 1;
-    for (unsigned d = 8; d < MLDSA_N; d <<= 1) {
-        for (unsigned start = 0; start < MLDSA_N; start += 2 * d, k--) {
-            const __m256i vz = _mm256_set1_epi32(neg32(z[k]));
-            const __m256i vzq = _mm256_set1_epi32(neg32(zq[k]));
-            for (unsigned j = start; j < start + d; j += 8) {
-                __m256i x = load8(c + j), y = load8(c + j + d);
-                gs_bfly(&x, &y, vz, vzq);
-                store8(c + j, x);
-                store8(c + j + d, y);
-            }
+    for (unsigned b = 0; b < 4; b++) {
+        for (unsigned j = 64 * b; j < 64 * b + 16; j += 8) {
+            __m256i v0 = load8(c + j), v1 = load8(c + j + 16);
+            __m256i v2 = load8(c + j + 32), v3 = load8(c + j + 48);
+            gs_bfly(&v0, &v1, bnz(z, 15 - 2 * b), bnz(zq, 15 - 2 * b));
+            gs_bfly(&v2, &v3, bnz(z, 14 - 2 * b), bnz(zq, 14 - 2 * b));
+            gs_bfly(&v0, &v2, bnz(z, 7 - b), bnz(zq, 7 - b));
+            gs_bfly(&v1, &v3, bnz(z, 7 - b), bnz(zq, 7 - b));
+            store8(c + j, v0), store8(c + j + 16, v1), store8(c + j + 32, v2);
+            store8(c + j + 48, v3);
         }
     }
     const __m256i s = _mm256_set1_epi32(mldsa_invntt_scale());
     const __m256i sq = _mm256_set1_epi32(mldsa_invntt_scale_qinv());
-    for (unsigned j = 0; j < MLDSA_N; j += 8)
-        store8(c + j, mulz(load8(c + j), s, sq));
+    for (unsigned j = 0; j < 64; j += 8) {
+        __m256i v0 = load8(c + j), v1 = load8(c + j + 64);
+        __m256i v2 = load8(c + j + 128), v3 = load8(c + j + 192);
+        gs_bfly(&v0, &v1, bnz(z, 3), bnz(zq, 3));
+        gs_bfly(&v2, &v3, bnz(z, 2), bnz(zq, 2));
+        gs_bfly(&v0, &v2, bnz(z, 1), bnz(zq, 1));
+        gs_bfly(&v1, &v3, bnz(z, 1), bnz(zq, 1));
+        store8(c + j, mulz(v0, s, sq)), store8(c + j + 64, mulz(v1, s, sq));
+        store8(c + j + 128, mulz(v2, s, sq)), store8(c + j + 192, mulz(v3, s, sq));
+    }
 }
 
 /*
