@@ -262,7 +262,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
         be->matvec(ws->w0, (const poly(*)[MLDSA_L])ws->mat, ws->z);
         for (int i = 0; i < MLDSA_K; i++) {
             be->invntt_tomont(&ws->w0[i]);
-            poly_caddq(&ws->w0[i]);
+            be->caddq(&ws->w0[i]);
             be->decompose(&ws->w1[i], &ws->w0[i], &ws->w0[i]);
             polyw1_pack(ws->ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)i * MLDSA_POLYW1_BYTES,
                         &ws->w1[i]);
@@ -282,7 +282,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
         for (int j = 0; j < MLDSA_L; j++) {
             be->mul_challenge_eta(&ws->z[j], &ws->ch, &ws->s1[j]);
             poly_add(&ws->z[j], &ws->z[j], &ws->y[j]);
-            reject |= poly_chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
+            reject |= be->chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
         }
         /* Constant time: whether a candidate is rejected (and so the number of
          * iterations) is observable by timing in any implementation and is treated as
@@ -295,7 +295,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
         for (int i = 0; i < MLDSA_K; i++) {
             be->mul_challenge_eta(&ws->tmp, &ws->ch, &ws->s2[i]);
             poly_sub(&ws->w0[i], &ws->w0[i], &ws->tmp);
-            reject |= poly_chknorm(&ws->w0[i], MLDSA_GAMMA2 - MLDSA_BETA);
+            reject |= be->chknorm(&ws->w0[i], MLDSA_GAMMA2 - MLDSA_BETA);
         }
         CT_DECLASSIFY(&reject, sizeof reject);
         if (reject)
@@ -304,7 +304,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
         /* c t0, its bound, and the hint (lines 25-28). */
         for (int i = 0; i < MLDSA_K; i++) {
             be->mul_challenge(&ws->tmp, &ws->ch, &ws->t0[i]);
-            reject |= poly_chknorm(&ws->tmp, MLDSA_GAMMA2);
+            reject |= be->chknorm(&ws->tmp, MLDSA_GAMMA2);
             poly_add(&ws->w0[i], &ws->w0[i], &ws->tmp);
             nhints += poly_make_hint(&ws->h[i], &ws->w0[i], &ws->w1[i]);
         }

@@ -91,7 +91,10 @@ void mldsa_avx2_init(void)
 
 /* --- arithmetic kernels ---------------------------------------------------------------- */
 
-static inline AVX2 __m256i load8(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline AVX2 __m256i load8(const int32_t *p)
+{
+    return _mm256_loadu_si256((const __m256i *)p);
+}
 static inline AVX2 void store8(int32_t *p, __m256i v) { _mm256_storeu_si256((__m256i *)p, v); }
 
 /* Copies each odd 32-bit lane into the even lane below it (the upper halves of the 64-bit
@@ -717,6 +720,28 @@ static AVX2 void avx2_mul_challenge_eta(poly *r, const struct mldsa_challenge *c
     explicit_bzero(ext, sizeof ext);
 }
 
+/* poly_caddq: q added to the negative coefficients. */
+static AVX2 void avx2_caddq(poly *a)
+{
+    const __m256i q = _mm256_set1_epi32(MLDSA_Q);
+    for (unsigned i = 0; i < MLDSA_N; i += 8) {
+        const __m256i x = load8(a->c + i);
+        store8(a->c + i, _mm256_add_epi32(x, _mm256_and_si256(_mm256_srai_epi32(x, 31), q)));
+    }
+}
+
+/* poly_chknorm: every coefficient is looked at and the answer is one OR of comparisons,
+ * so neither the values nor the position of an offender change the time. */
+static AVX2 uint32_t avx2_chknorm(const poly *a, int32_t bound)
+{
+    const __m256i limit = _mm256_set1_epi32(bound - 1);
+    __m256i bad = _mm256_setzero_si256();
+    for (unsigned i = 0; i < MLDSA_N; i += 8)
+        bad = _mm256_or_si256(bad, _mm256_cmpgt_epi32(_mm256_abs_epi32(load8(a->c + i)),
+                                                      limit));
+    return (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(bad)) != 0;
+}
+
 /* poly_decompose, eight at a time: the same multiply-shift (times 1025 as a shift and an
  * add, 2 gamma2 = 2^19 - 2^9 likewise) and the same masked wrap. */
 static AVX2 void avx2_decompose(poly *a1, poly *a0, const poly *a)
@@ -769,6 +794,8 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .expand_mask = avx2_expand_mask,
     .mul_challenge = avx2_mul_challenge,
     .mul_challenge_eta = avx2_mul_challenge_eta,
+    .caddq = avx2_caddq,
+    .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
     .use_hint = avx2_use_hint,
 };
@@ -785,6 +812,8 @@ const struct mldsa_backend mldsa_backend_avx512vl = {
     .expand_mask = avx512vl_expand_mask,
     .mul_challenge = avx2_mul_challenge,
     .mul_challenge_eta = avx2_mul_challenge_eta,
+    .caddq = avx2_caddq,
+    .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
     .use_hint = avx2_use_hint,
 };

@@ -105,6 +105,8 @@ const struct mldsa_backend mldsa_backend_portable = {
     .expand_mask = portable_expand_mask,
     .mul_challenge = poly_mul_challenge,
     .mul_challenge_eta = poly_mul_challenge,
+    .caddq = poly_caddq,
+    .chknorm = poly_chknorm,
     .decompose = poly_decompose,
     .use_hint = poly_use_hint,
 };

@@ -47,6 +47,9 @@ struct mldsa_backend {
     void (*mul_challenge)(poly *r, const struct mldsa_challenge *c, const poly *a);
     /* The same, for |a| <= eta only (s1, s2). */
     void (*mul_challenge_eta)(poly *r, const struct mldsa_challenge *c, const poly *a);
+    void (*caddq)(poly *a);
+    /* 1 if some |coefficient| >= bound, else 0; no early exit (poly_chknorm). */
+    uint32_t (*chknorm)(const poly *a, int32_t bound);
     void (*decompose)(poly *a1, poly *a0, const poly *a);
     /* UseHint (FIPS 204 Alg. 40) for a in [0, q) and hints in {0, 1}; public data. */
     void (*use_hint)(poly *b, const poly *a, const poly *h);

@@ -1,12 +1,13 @@
 /*
  * Differential test of the ML-DSA-65 backends (src/crypto/mldsa65_backend.h): the backend
- * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has
- * it) and plain AVX2 against the portable reference, first kernel by kernel on random and extreme inputs (NTT, inverse NTT,
- * matrix-vector product, Decompose, UseHint, the challenge products, ExpandA, ExpandS, ExpandMask
- * including nonces that wrap at 2^16), then end to end: for 10 000 random seeds, messages,
- * contexts and rnd values, keys and signatures must be byte-identical and verification
- * verdicts (of the signature and of a corrupted copy) equal (plain AVX2, where it is not
- * the native choice, on every fourth case).
+ * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has it)
+ * and plain AVX2 against the portable reference. First kernel by kernel on random and
+ * extreme inputs: NTT, inverse NTT, matrix-vector product, Decompose, UseHint, the norm
+ * check, caddq, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
+ * at 2^16 and with its cache across attempts). Then end to end: for 10 000 random seeds,
+ * messages, contexts and rnd values, keys and signatures must be byte-identical and the
+ * verification verdicts (of the signature and of a corrupted copy) equal (plain AVX2,
+ * where it is not the native choice, on every fourth case).
  *
  * Iterations: 10 000 end-to-end cases in a plain build; 1 000 under ASan and 150 under
  * valgrind (scripts/check/valgrind-tests.py), which run the code 10-50 times slower; the
@@ -152,6 +153,21 @@ static void test_ntt_kernels_agree_with(const struct mldsa_backend *be)
         be->decompose(&a1v, &a0v, &a);
         CHECK_MEM(a1p.c, a1v.c, sizeof a1p.c);
         CHECK_MEM(a0p.c, a0v.c, sizeof a0p.c);
+        /* chknorm around its bounds, and caddq on (-q, q) */
+        static const int32_t bounds[] = {MLDSA_GAMMA1 - MLDSA_BETA, MLDSA_GAMMA2 - MLDSA_BETA,
+                                         MLDSA_GAMMA2};
+        const int32_t bound = bounds[it % 3];
+        random_poly(&b, -bound, bound);
+        CHECK_INT(portable->chknorm(&b, bound), be->chknorm(&b, bound));
+        random_poly(&b, -(bound - 1), bound - 1);
+        CHECK_INT(be->chknorm(&b, bound), 0);
+        b.c[rnd32() % MLDSA_N] = (it & 1) ? bound : -bound;
+        CHECK_INT(be->chknorm(&b, bound), 1);
+        random_poly(&b, -(MLDSA_Q - 1), MLDSA_Q - 1);
+        a1p = b;
+        portable->caddq(&a1p);
+        be->caddq(&b);
+        CHECK_MEM(a1p.c, b.c, sizeof b.c);
         random_poly(&b, 0, 1); /* hints */
         portable->use_hint(&a1p, &a, &b);
         be->use_hint(&a1v, &a, &b);
