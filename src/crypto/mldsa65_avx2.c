@@ -527,10 +527,10 @@ static void expand_s(squeeze4_fn squeeze, poly s1[MLDSA_L], poly s2[MLDSA_K],
 /*
  * polyz_unpack eight coefficients (20 bytes) at a time: each 128-bit half gets the ten
  * bytes of four coefficients, a byte shuffle gives each its three bytes, a shift by 0 or 4
- * and a mask its 20 bits. Reads up to 6 bytes past the 640 of the encoding: only for the
- * ExpandMask buffers here, which are 680 bytes long.
+ * and a mask its 20 bits. Reads up to 6 bytes past the 640 of the encoding (the ExpandMask
+ * buffers are 680 bytes long; in a signature the hint bytes follow).
  */
-#define POLYZ_UNPACK_SLACK 6
+#define POLYZ_UNPACK_SLACK MLDSA_UNPACK_Z_SLACK
 static AVX2 void polyz_unpack_avx2(poly *a, const uint8_t *buf)
 {
     const __m256i bytes = _mm256_setr_epi8(0, 1, 2, -1, 2, 3, 4, -1, 5, 6, 7, -1, 7, 8, 9, -1,
@@ -797,6 +797,7 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
+    .unpack_z = polyz_unpack_avx2,
     .use_hint = avx2_use_hint,
 };
 
@@ -815,6 +816,7 @@ const struct mldsa_backend mldsa_backend_avx512vl = {
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
+    .unpack_z = polyz_unpack_avx2,
     .use_hint = avx2_use_hint,
 };
 

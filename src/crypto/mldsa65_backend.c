@@ -108,6 +108,7 @@ const struct mldsa_backend mldsa_backend_portable = {
     .caddq = poly_caddq,
     .chknorm = poly_chknorm,
     .decompose = poly_decompose,
+    .unpack_z = polyz_unpack,
     .use_hint = poly_use_hint,
 };
 

@@ -18,6 +18,8 @@
 
 #include "crypto/mldsa65_poly.h"
 
+#define MLDSA_UNPACK_Z_SLACK 6
+
 /* Mask polynomials generated ahead of need: y for nonces first .. first + count - 1. */
 struct mldsa_mask_cache {
     poly y[3];
@@ -51,6 +53,8 @@ struct mldsa_backend {
     /* 1 if some |coefficient| >= bound, else 0; no early exit (poly_chknorm). */
     uint32_t (*chknorm)(const poly *a, int32_t bound);
     void (*decompose)(poly *a1, poly *a0, const poly *a);
+    /* polyz_unpack, allowed to read MLDSA_UNPACK_Z_SLACK bytes past the 640 of `in`. */
+    void (*unpack_z)(poly *a, const uint8_t *in);
     /* UseHint (FIPS 204 Alg. 40) for a in [0, q) and hints in {0, 1}; public data. */
     void (*use_hint)(poly *b, const poly *a, const poly *h);
 };

@@ -3,7 +3,7 @@
  * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has it)
  * and plain AVX2 against the portable reference. First kernel by kernel on random and
  * extreme inputs: NTT, inverse NTT, matrix-vector product, Decompose, UseHint, the norm
- * check, caddq, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
+ * check, caddq, z unpacking, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
  * at 2^16 and with its cache across attempts). Then end to end: for 10 000 random seeds,
  * messages, contexts and rnd values, keys and signatures must be byte-identical and the
  * verification verdicts (of the signature and of a corrupted copy) equal (plain AVX2,
@@ -168,6 +168,11 @@ static void test_ntt_kernels_agree_with(const struct mldsa_backend *be)
         portable->caddq(&a1p);
         be->caddq(&b);
         CHECK_MEM(a1p.c, b.c, sizeof b.c);
+        uint8_t enc[MLDSA_POLYZ_BYTES + MLDSA_UNPACK_Z_SLACK];
+        fill(enc, sizeof enc);
+        portable->unpack_z(&a1p, enc);
+        be->unpack_z(&a1v, enc);
+        CHECK_MEM(a1p.c, a1v.c, sizeof a1p.c);
         random_poly(&b, 0, 1); /* hints */
         portable->use_hint(&a1p, &a, &b);
         be->use_hint(&a1v, &a, &b);
