@@ -109,8 +109,8 @@ static void compute_t(const struct mldsa_backend *be, uint8_t *pk_t1, poly *t0ou
     for (int row = 0; row < MLDSA_K; row++) {
         poly *t = &ws->w[row];
         be->invntt_tomont(t);
-        poly_add(t, t, &ws->s2[row]);
-        poly_freeze(t);
+        be->add(t, t, &ws->s2[row]);
+        be->freeze(t);
         poly_power2round(&ws->t1, &ws->t0, t);
         polyt1_pack(pk_t1 + (size_t)row * MLDSA_POLYT1_BYTES, &ws->t1);
         if (t0out != NULL)
@@ -281,7 +281,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
          * exact small integers (|c s| <= tau * max|s|), so no reduction mod q is needed. */
         for (int j = 0; j < MLDSA_L; j++) {
             be->mul_challenge_eta(&ws->z[j], &ws->ch, &ws->s1[j]);
-            poly_add(&ws->z[j], &ws->z[j], &ws->y[j]);
+            be->add(&ws->z[j], &ws->z[j], &ws->y[j]);
             reject |= be->chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
         }
         /* Constant time: whether a candidate is rejected (and so the number of
@@ -294,7 +294,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
         /* r0 = LowBits(w - c s2) (line 20) and its bound. */
         for (int i = 0; i < MLDSA_K; i++) {
             be->mul_challenge_eta(&ws->tmp, &ws->ch, &ws->s2[i]);
-            poly_sub(&ws->w0[i], &ws->w0[i], &ws->tmp);
+            be->sub(&ws->w0[i], &ws->w0[i], &ws->tmp);
             reject |= be->chknorm(&ws->w0[i], MLDSA_GAMMA2 - MLDSA_BETA);
         }
         CT_DECLASSIFY(&reject, sizeof reject);
@@ -305,7 +305,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
         for (int i = 0; i < MLDSA_K; i++) {
             be->mul_challenge(&ws->tmp, &ws->ch, &ws->t0[i]);
             reject |= be->chknorm(&ws->tmp, MLDSA_GAMMA2);
-            poly_add(&ws->w0[i], &ws->w0[i], &ws->tmp);
+            be->add(&ws->w0[i], &ws->w0[i], &ws->tmp);
             nhints += poly_make_hint(&ws->h[i], &ws->w0[i], &ws->w1[i]);
         }
         reject |= (uint32_t)(MLDSA_OMEGA - (int32_t)nhints) >> 31;
@@ -482,9 +482,9 @@ static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTE
         poly_shiftl(&t1);
         be->invntt_tomont(&w[row]);
         be->mul_challenge(&w1, &ch, &t1);
-        poly_sub(&w[row], &w[row], &w1);
-        poly_reduce(&w[row]);
-        poly_caddq(&w[row]);
+        be->sub(&w[row], &w[row], &w1);
+        be->reduce(&w[row]);
+        be->caddq(&w[row]);
         be->use_hint(&w1, &w[row], &h[row]);
         polyw1_pack(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)row * MLDSA_POLYW1_BYTES, &w1);
     }

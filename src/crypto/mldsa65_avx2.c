@@ -720,6 +720,42 @@ static AVX2 void avx2_mul_challenge_eta(poly *r, const struct mldsa_challenge *c
     explicit_bzero(ext, sizeof ext);
 }
 
+/* poly_add, poly_sub (wrapping 32-bit arithmetic, as the portable loops on in-range
+ * values), poly_reduce (reduce32: a - ((a + 2^22) >> 23) q) and poly_freeze. */
+static AVX2 void avx2_add(poly *r, const poly *a, const poly *b)
+{
+    for (unsigned i = 0; i < MLDSA_N; i += 8)
+        store8(r->c + i, _mm256_add_epi32(load8(a->c + i), load8(b->c + i)));
+}
+
+static AVX2 void avx2_sub(poly *r, const poly *a, const poly *b)
+{
+    for (unsigned i = 0; i < MLDSA_N; i += 8)
+        store8(r->c + i, _mm256_sub_epi32(load8(a->c + i), load8(b->c + i)));
+}
+
+static inline AVX2 __m256i reduce32_x8(__m256i x)
+{
+    const __m256i q = _mm256_set1_epi32(MLDSA_Q), half = _mm256_set1_epi32(1 << 22);
+    const __m256i t = _mm256_srai_epi32(_mm256_add_epi32(x, half), 23);
+    return _mm256_sub_epi32(x, _mm256_mullo_epi32(t, q));
+}
+
+static AVX2 void avx2_reduce(poly *a)
+{
+    for (unsigned i = 0; i < MLDSA_N; i += 8)
+        store8(a->c + i, reduce32_x8(load8(a->c + i)));
+}
+
+static AVX2 void avx2_freeze(poly *a)
+{
+    const __m256i q = _mm256_set1_epi32(MLDSA_Q);
+    for (unsigned i = 0; i < MLDSA_N; i += 8) {
+        const __m256i x = reduce32_x8(load8(a->c + i));
+        store8(a->c + i, _mm256_add_epi32(x, _mm256_and_si256(_mm256_srai_epi32(x, 31), q)));
+    }
+}
+
 /* poly_caddq: q added to the negative coefficients. */
 static AVX2 void avx2_caddq(poly *a)
 {
@@ -794,6 +830,10 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .expand_mask = avx2_expand_mask,
     .mul_challenge = avx2_mul_challenge,
     .mul_challenge_eta = avx2_mul_challenge_eta,
+    .add = avx2_add,
+    .sub = avx2_sub,
+    .reduce = avx2_reduce,
+    .freeze = avx2_freeze,
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
@@ -813,6 +853,10 @@ const struct mldsa_backend mldsa_backend_avx512vl = {
     .expand_mask = avx512vl_expand_mask,
     .mul_challenge = avx2_mul_challenge,
     .mul_challenge_eta = avx2_mul_challenge_eta,
+    .add = avx2_add,
+    .sub = avx2_sub,
+    .reduce = avx2_reduce,
+    .freeze = avx2_freeze,
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,

@@ -49,6 +49,11 @@ struct mldsa_backend {
     void (*mul_challenge)(poly *r, const struct mldsa_challenge *c, const poly *a);
     /* The same, for |a| <= eta only (s1, s2). */
     void (*mul_challenge_eta)(poly *r, const struct mldsa_challenge *c, const poly *a);
+    /* The elementwise operations of mldsa65_poly.h, same contracts. */
+    void (*add)(poly *r, const poly *a, const poly *b);
+    void (*sub)(poly *r, const poly *a, const poly *b);
+    void (*reduce)(poly *a);
+    void (*freeze)(poly *a);
     void (*caddq)(poly *a);
     /* 1 if some |coefficient| >= bound, else 0; no early exit (poly_chknorm). */
     uint32_t (*chknorm)(const poly *a, int32_t bound);

@@ -3,7 +3,7 @@
  * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has it)
  * and plain AVX2 against the portable reference. First kernel by kernel on random and
  * extreme inputs: NTT, inverse NTT, matrix-vector product, Decompose, UseHint, the norm
- * check, caddq, z unpacking, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
+ * check, add, sub, reduce, freeze, caddq, z unpacking, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
  * at 2^16 and with its cache across attempts). Then end to end: for 10 000 random seeds,
  * messages, contexts and rnd values, keys and signatures must be byte-identical and the
  * verification verdicts (of the signature and of a corrupted copy) equal (plain AVX2,
@@ -64,7 +64,8 @@ static int32_t coeff(int32_t lo, int32_t hi)
         return lo;
     if ((r & 7u) == 1)
         return hi;
-    return lo + (int32_t)(rnd32() % (uint32_t)(hi - lo + 1));
+    const uint64_t span = (uint64_t)((int64_t)hi - lo + 1);
+    return (int32_t)(lo + (int64_t)(rnd32() % span));
 }
 
 static void random_poly(poly *a, int32_t lo, int32_t hi)
@@ -168,6 +169,24 @@ static void test_ntt_kernels_agree_with(const struct mldsa_backend *be)
         portable->caddq(&a1p);
         be->caddq(&b);
         CHECK_MEM(a1p.c, b.c, sizeof b.c);
+        /* add, sub, reduce, freeze over the whole range reduce32 accepts */
+        random_poly(&a1p, -(1 << 29), 1 << 29); /* sums stay inside int32 */
+        random_poly(&a0p, -(1 << 29), 1 << 29);
+        portable->add(&a1v, &a1p, &a0p);
+        be->add(&a0v, &a1p, &a0p);
+        CHECK_MEM(a1v.c, a0v.c, sizeof a0v.c);
+        portable->sub(&a1v, &a1p, &a0p);
+        be->sub(&a0v, &a1p, &a0p);
+        CHECK_MEM(a1v.c, a0v.c, sizeof a0v.c);
+        random_poly(&a1p, INT32_MIN, INT32_MAX - (1 << 22));
+        a1v = a1p, a0v = a1p;
+        portable->reduce(&a1v);
+        be->reduce(&a0v);
+        CHECK_MEM(a1v.c, a0v.c, sizeof a0v.c);
+        a1v = a1p, a0v = a1p;
+        portable->freeze(&a1v);
+        be->freeze(&a0v);
+        CHECK_MEM(a1v.c, a0v.c, sizeof a0v.c);
         uint8_t enc[MLDSA_POLYZ_BYTES + MLDSA_UNPACK_Z_SLACK];
         fill(enc, sizeof enc);
         portable->unpack_z(&a1p, enc);
