@@ -232,10 +232,10 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
     /* s1, s2 and t0 stay in the normal domain: they are only ever multiplied by the
      * sparse challenge, which is cheaper and exact done directly (poly_mul_challenge). */
     for (int j = 0; j < MLDSA_L; j++)
-        (void)polyeta_unpack(&ws->s1[j], sk + SK_S1 + (size_t)j * MLDSA_POLYETA_BYTES);
+        (void)be->unpack_eta(&ws->s1[j], sk + SK_S1 + (size_t)j * MLDSA_POLYETA_BYTES);
     for (int i = 0; i < MLDSA_K; i++) {
-        (void)polyeta_unpack(&ws->s2[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
-        polyt0_unpack(&ws->t0[i], sk + SK_T0 + (size_t)i * MLDSA_POLYT0_BYTES);
+        (void)be->unpack_eta(&ws->s2[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
+        be->unpack_t0(&ws->t0[i], sk + SK_T0 + (size_t)i * MLDSA_POLYT0_BYTES);
     }
     /* ExpandA (Alg. 32). */
     be->expand_matrix(ws->mat, rho);

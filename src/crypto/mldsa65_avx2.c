@@ -547,6 +547,56 @@ static AVX2 void polyz_unpack_avx2(poly *a, const uint8_t *buf)
     }
 }
 
+/*
+ * polyeta_unpack eight half-bytes (four bytes) at a time, as in rej_eta_avx2: a = eta - b,
+ * and the result says whether some b exceeded 2 eta (an invalid encoding). No branch on
+ * the (secret) values: the check is an OR of comparisons.
+ */
+static AVX2 uint32_t unpack_eta_avx2(poly *a, const uint8_t *in)
+{
+    const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
+    const __m256i fifteen = _mm256_set1_epi32(15), eta = _mm256_set1_epi32(MLDSA_ETA);
+    const __m256i max = _mm256_set1_epi32(2 * MLDSA_ETA);
+    __m256i bad = _mm256_setzero_si256();
+    for (unsigned i = 0; i < MLDSA_POLYETA_BYTES; i += 4) {
+        uint32_t w;
+        memcpy(&w, in + i, sizeof w);
+        __m256i t = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(_mm_cvtsi32_si128((int)w), dup));
+        t = _mm256_and_si256(_mm256_srlv_epi32(t, shifts), fifteen);
+        bad = _mm256_or_si256(bad, _mm256_cmpgt_epi32(t, max));
+        store8(a->c + 2 * i, _mm256_sub_epi32(eta, t));
+    }
+    return (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(bad)) != 0;
+}
+
+/*
+ * polyt0_unpack eight 13-bit fields (13 bytes) at a time: the low 128-bit half takes the
+ * bytes of fields 0-3, the high half those of fields 4-7 (from byte 6 on), a byte shuffle
+ * gives each field its three bytes, a variable shift and a mask its 13 bits, and the
+ * result is 2^12 - field. The last group is read from a padded copy, so nothing past the
+ * 416 bytes of the encoding is read.
+ */
+static AVX2 void unpack_t0_avx2(poly *a, const uint8_t *in)
+{
+    const __m256i bytes = _mm256_setr_epi8(0, 1, 2, -1, 1, 2, 3, -1, 3, 4, 5, -1, 4, 5, 6, -1,
+                                           0, 1, 2, -1, 2, 3, 4, -1, 3, 4, 5, -1, 5, 6, 7, -1);
+    const __m256i shifts = _mm256_setr_epi32(0, 5, 2, 7, 4, 1, 6, 3);
+    const __m256i mask = _mm256_set1_epi32(0x1FFF);
+    const __m256i off = _mm256_set1_epi32(1 << (MLDSA_D - 1));
+    uint8_t last[13 + 16] = {0};
+    memcpy(last, in + MLDSA_POLYT0_BYTES - 13, 13);
+    for (unsigned g = 0; g < MLDSA_N / 8; g++) {
+        const uint8_t *p = g + 1 < MLDSA_N / 8 ? in + 13 * g : last;
+        __m256i t = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+            _mm_loadu_si128((const __m128i *)(p + 6)), 1);
+        t = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(t, bytes), shifts), mask);
+        store8(a->c + 8 * g, _mm256_sub_epi32(off, t));
+    }
+    explicit_bzero(last, sizeof last);
+}
+
 /* ExpandMask's polynomials for the four nonces first .. first + 3 into out[0..3]. */
 static void gamma1_x4(squeeze4_fn squeeze, poly *const out[4], const uint8_t rhopp[64],
                       uint16_t first)
@@ -837,6 +887,8 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
+    .unpack_eta = unpack_eta_avx2,
+    .unpack_t0 = unpack_t0_avx2,
     .unpack_z = polyz_unpack_avx2,
     .use_hint = avx2_use_hint,
 };
@@ -860,6 +912,8 @@ const struct mldsa_backend mldsa_backend_avx512vl = {
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
+    .unpack_eta = unpack_eta_avx2,
+    .unpack_t0 = unpack_t0_avx2,
     .unpack_z = polyz_unpack_avx2,
     .use_hint = avx2_use_hint,
 };

@@ -58,6 +58,10 @@ struct mldsa_backend {
     /* 1 if some |coefficient| >= bound, else 0; no early exit (poly_chknorm). */
     uint32_t (*chknorm)(const poly *a, int32_t bound);
     void (*decompose)(poly *a1, poly *a0, const poly *a);
+    /* polyeta_unpack (returns 1 for a field above 2 eta) and polyt0_unpack; they read
+     * exactly the encoding. */
+    uint32_t (*unpack_eta)(poly *a, const uint8_t *in);
+    void (*unpack_t0)(poly *a, const uint8_t *in);
     /* polyz_unpack, allowed to read MLDSA_UNPACK_Z_SLACK bytes past the 640 of `in`. */
     void (*unpack_z)(poly *a, const uint8_t *in);
     /* UseHint (FIPS 204 Alg. 40) for a in [0, q) and hints in {0, 1}; public data. */

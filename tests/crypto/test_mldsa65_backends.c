@@ -3,7 +3,7 @@
  * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has it)
  * and plain AVX2 against the portable reference. First kernel by kernel on random and
  * extreme inputs: NTT, inverse NTT, matrix-vector product, Decompose, UseHint, the norm
- * check, add, sub, reduce, freeze, caddq, z unpacking, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
+ * check, add, sub, reduce, freeze, caddq, eta / t0 / z unpacking, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
  * at 2^16 and with its cache across attempts). Then end to end: for 10 000 random seeds,
  * messages, contexts and rnd values, keys and signatures must be byte-identical and the
  * verification verdicts (of the signature and of a corrupted copy) equal (plain AVX2,
@@ -14,6 +14,7 @@
  * test prints the count it used. On a machine without AVX2 both sides are the portable
  * backend and the test says so (it still checks the dispatch answer against the CPU).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__has_include)
@@ -187,6 +188,28 @@ static void test_ntt_kernels_agree_with(const struct mldsa_backend *be)
         portable->freeze(&a1v);
         be->freeze(&a0v);
         CHECK_MEM(a1v.c, a0v.c, sizeof a0v.c);
+        /* eta and t0 encodings, valid and not, read from exact-size heap copies (ASan) */
+        uint8_t *eta_enc = malloc(MLDSA_POLYETA_BYTES), *t0_enc = malloc(MLDSA_POLYT0_BYTES);
+        CHECK(eta_enc != NULL && t0_enc != NULL);
+        if (eta_enc == NULL || t0_enc == NULL) {
+            free(eta_enc);
+            free(t0_enc);
+            return;
+        }
+        fill(eta_enc, MLDSA_POLYETA_BYTES);
+        if (it % 2 == 0) /* mostly valid: fields 0..8 */
+            for (int i = 0; i < MLDSA_POLYETA_BYTES; i++)
+                eta_enc[i] = (uint8_t)((eta_enc[i] & 0x0F) % 9 | ((eta_enc[i] >> 4) % 9) << 4);
+        if (it % 4 == 0)
+            eta_enc[rnd32() % MLDSA_POLYETA_BYTES] |= 0x90; /* one field of 9 */
+        CHECK_INT(portable->unpack_eta(&a1p, eta_enc), be->unpack_eta(&a1v, eta_enc));
+        CHECK_MEM(a1p.c, a1v.c, sizeof a1p.c);
+        fill(t0_enc, MLDSA_POLYT0_BYTES);
+        portable->unpack_t0(&a1p, t0_enc);
+        be->unpack_t0(&a1v, t0_enc);
+        CHECK_MEM(a1p.c, a1v.c, sizeof a1p.c);
+        free(eta_enc);
+        free(t0_enc);
         uint8_t enc[MLDSA_POLYZ_BYTES + MLDSA_UNPACK_Z_SLACK];
         fill(enc, sizeof enc);
         portable->unpack_z(&a1p, enc);
