@@ -264,7 +264,7 @@ static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
             be->invntt_tomont(&ws->w0[i]);
             be->caddq(&ws->w0[i]);
             be->decompose(&ws->w1[i], &ws->w0[i], &ws->w0[i]);
-            polyw1_pack(ws->ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)i * MLDSA_POLYW1_BYTES,
+            be->pack_w1(ws->ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)i * MLDSA_POLYW1_BYTES,
                         &ws->w1[i]);
         }
         shake256(ws->ctilde, sizeof ws->ctilde, ws->ctilde_in, sizeof ws->ctilde_in);
@@ -486,7 +486,7 @@ static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTE
         be->reduce(&w[row]);
         be->caddq(&w[row]);
         be->use_hint(&w1, &w[row], &h[row]);
-        polyw1_pack(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)row * MLDSA_POLYW1_BYTES, &w1);
+        be->pack_w1(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)row * MLDSA_POLYW1_BYTES, &w1);
     }
     shake256(ctilde, sizeof ctilde, ctilde_in, sizeof ctilde_in);
     return ant_ct_memcmp(ctilde, sig, MLDSA_CTILDEBYTES) == 0 ? ANT_OK

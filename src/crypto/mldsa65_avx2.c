@@ -548,6 +548,29 @@ static AVX2 void polyz_unpack_avx2(poly *a, const uint8_t *buf)
 }
 
 /*
+ * polyw1_pack 64 coefficients (32 bytes) at a time: narrowed to bytes with two saturating
+ * packs (the values are 0..15) and a dword permute that undoes the packs' per-half order,
+ * then each byte pair combined as c[2i] + 16 c[2i+1] by a multiply-add with (1, 16).
+ */
+static AVX2 void pack_w1_avx2(uint8_t *r, const poly *a)
+{
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i weights = _mm256_set1_epi16(16 << 8 | 1);
+    for (unsigned i = 0; i < MLDSA_N; i += 64) {
+        __m256i half[2];
+        for (unsigned h = 0; h < 2; h++) {
+            const int32_t *c = a->c + i + 32 * h;
+            const __m256i p01 = _mm256_packs_epi32(load8(c), load8(c + 8));
+            const __m256i p23 = _mm256_packs_epi32(load8(c + 16), load8(c + 24));
+            const __m256i b = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p01, p23), order);
+            half[h] = _mm256_maddubs_epi16(b, weights);
+        }
+        const __m256i out = _mm256_permute4x64_epi64(_mm256_packus_epi16(half[0], half[1]), 0xD8);
+        _mm256_storeu_si256((__m256i *)(r + i / 2), out);
+    }
+}
+
+/*
  * polyeta_unpack eight half-bytes (four bytes) at a time, as in rej_eta_avx2: a = eta - b,
  * and the result says whether some b exceeded 2 eta (an invalid encoding). No branch on
  * the (secret) values: the check is an OR of comparisons.
@@ -887,6 +910,7 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
+    .pack_w1 = pack_w1_avx2,
     .unpack_eta = unpack_eta_avx2,
     .unpack_t0 = unpack_t0_avx2,
     .unpack_z = polyz_unpack_avx2,
@@ -912,6 +936,7 @@ const struct mldsa_backend mldsa_backend_avx512vl = {
     .caddq = avx2_caddq,
     .chknorm = avx2_chknorm,
     .decompose = avx2_decompose,
+    .pack_w1 = pack_w1_avx2,
     .unpack_eta = unpack_eta_avx2,
     .unpack_t0 = unpack_t0_avx2,
     .unpack_z = polyz_unpack_avx2,

@@ -112,6 +112,7 @@ const struct mldsa_backend mldsa_backend_portable = {
     .caddq = poly_caddq,
     .chknorm = poly_chknorm,
     .decompose = poly_decompose,
+    .pack_w1 = polyw1_pack,
     .unpack_eta = polyeta_unpack,
     .unpack_t0 = polyt0_unpack,
     .unpack_z = polyz_unpack,

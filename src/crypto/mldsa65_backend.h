@@ -58,6 +58,8 @@ struct mldsa_backend {
     /* 1 if some |coefficient| >= bound, else 0; no early exit (poly_chknorm). */
     uint32_t (*chknorm)(const poly *a, int32_t bound);
     void (*decompose)(poly *a1, poly *a0, const poly *a);
+    /* polyw1_pack (w1 coefficients in [0, 16)). */
+    void (*pack_w1)(uint8_t *r, const poly *a);
     /* polyeta_unpack (returns 1 for a field above 2 eta) and polyt0_unpack; they read
      * exactly the encoding. */
     uint32_t (*unpack_eta)(poly *a, const uint8_t *in);

@@ -3,8 +3,9 @@
  * the library picks on this machine (AVX2, with the AVX-512VL Keccak where the CPU has it)
  * and plain AVX2 against the portable reference. First kernel by kernel on random and
  * extreme inputs: NTT, inverse NTT, matrix-vector product, Decompose, UseHint, the norm
- * check, add, sub, reduce, freeze, caddq, eta / t0 / z unpacking, the challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap
- * at 2^16 and with its cache across attempts). Then end to end: for 10 000 random seeds,
+ * check, add, sub, reduce, freeze, caddq, w1 packing, eta / t0 / z unpacking, the
+ * challenge products, ExpandA, ExpandS, ExpandMask (with nonces that wrap at 2^16 and
+ * with its cache across attempts). Then end to end: for 10 000 random seeds,
  * messages, contexts and rnd values, keys and signatures must be byte-identical and the
  * verification verdicts (of the signature and of a corrupted copy) equal (plain AVX2,
  * where it is not the native choice, on every fourth case).
@@ -188,6 +189,11 @@ static void test_ntt_kernels_agree_with(const struct mldsa_backend *be)
         portable->freeze(&a1v);
         be->freeze(&a0v);
         CHECK_MEM(a1v.c, a0v.c, sizeof a0v.c);
+        uint8_t w1p[MLDSA_POLYW1_BYTES], w1v[MLDSA_POLYW1_BYTES];
+        random_poly(&a1p, 0, 15);
+        portable->pack_w1(w1p, &a1p);
+        be->pack_w1(w1v, &a1p);
+        CHECK_MEM(w1p, w1v, sizeof w1p);
         /* eta and t0 encodings, valid and not, read from exact-size heap copies (ASan) */
         uint8_t *eta_enc = malloc(MLDSA_POLYETA_BYTES), *t0_enc = malloc(MLDSA_POLYT0_BYTES);
         CHECK(eta_enc != NULL && t0_enc != NULL);
