@@ -29,7 +29,26 @@
 
 #include "crypto/keccak.h"
 
+/*
+ * This file is compiled twice: as itself, the AVX2 backend, and included by
+ * mldsa65_avx512vl.c with MLDSA_AVX2_FOR_AVX512VL defined, which builds the same kernels
+ * for AVX-512VL (32 vector registers, EVEX forms) with the AVX-512VL build of the four-way
+ * Keccak. Everything here is static except the init function and the backend table, whose
+ * names the macros below give per build.
+ */
+#if defined(MLDSA_AVX2_FOR_AVX512VL)
+#define AVX2 __attribute__((target("avx2,avx512f,avx512vl")))
+#define AVX2_INIT mldsa_avx512vl_init
+#define AVX2_BACKEND mldsa_backend_avx512vl
+#define AVX2_BACKEND_NAME "avx2+avx512vl"
+#define AVX2_SQUEEZE shakex4_squeezeblocks_avx512vl
+#else
 #define AVX2 __attribute__((target("avx2")))
+#define AVX2_INIT mldsa_avx2_init
+#define AVX2_BACKEND mldsa_backend_avx2
+#define AVX2_BACKEND_NAME "avx2"
+#define AVX2_SQUEEZE shakex4_squeezeblocks_avx2
+#endif
 
 /* q^-1 mod 2^32, as in mldsa65_poly.c. */
 #define QINV 58728449
@@ -56,7 +75,7 @@ static uint8_t compress_cnt[256];
 
 static int32_t neg32(int32_t x) { return (int32_t)(0u - (uint32_t)x); }
 
-void mldsa_avx2_init(void)
+void AVX2_INIT(void)
 {
     for (unsigned m = 0; m < 256; m++) {
         unsigned n = 0;
@@ -675,30 +694,27 @@ static void expand_mask(squeeze4_fn squeeze, poly y[MLDSA_L], const uint8_t rhop
     }
 }
 
-/* The samplers bound to one build of the four-way Keccak, for the backend tables. */
-#define BIND_SAMPLERS(suffix)                                                              \
-    static void suffix##_expand_matrix(poly mat[MLDSA_K][MLDSA_L], const uint8_t rho[32])  \
-    {                                                                                      \
-        expand_matrix(shakex4_squeezeblocks_##suffix, mat, rho);                           \
-    }                                                                                      \
-    static void suffix##_matvec_expand(poly w[MLDSA_K], const uint8_t rho[32],             \
-                                       const poly vhat[MLDSA_L])                           \
-    {                                                                                      \
-        matvec_expand(shakex4_squeezeblocks_##suffix, w, rho, vhat);                       \
-    }                                                                                      \
-    static void suffix##_expand_s(poly s1[MLDSA_L], poly s2[MLDSA_K],                      \
-                                  const uint8_t rhoprime[64])                              \
-    {                                                                                      \
-        expand_s(shakex4_squeezeblocks_##suffix, s1, s2, rhoprime);                        \
-    }                                                                                      \
-    static void suffix##_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64],             \
-                                     uint16_t kappa, struct mldsa_mask_cache *cache)       \
-    {                                                                                      \
-        expand_mask(shakex4_squeezeblocks_##suffix, y, rhopp, kappa, cache);               \
-    }
+/* The samplers bound to this build's four-way Keccak, for the backend table. */
+static void avx2_expand_matrix(poly mat[MLDSA_K][MLDSA_L], const uint8_t rho[32])
+{
+    expand_matrix(AVX2_SQUEEZE, mat, rho);
+}
 
-BIND_SAMPLERS(avx2)
-BIND_SAMPLERS(avx512vl)
+static void avx2_matvec_expand(poly w[MLDSA_K], const uint8_t rho[32], const poly vhat[MLDSA_L])
+{
+    matvec_expand(AVX2_SQUEEZE, w, rho, vhat);
+}
+
+static void avx2_expand_s(poly s1[MLDSA_L], poly s2[MLDSA_K], const uint8_t rhoprime[64])
+{
+    expand_s(AVX2_SQUEEZE, s1, s2, rhoprime);
+}
+
+static void avx2_expand_mask(poly y[MLDSA_L], const uint8_t rhopp[64], uint16_t kappa,
+                             struct mldsa_mask_cache *cache)
+{
+    expand_mask(AVX2_SQUEEZE, y, rhopp, kappa, cache);
+}
 
 /* --- challenge product and rounding ------------------------------------------------- */
 
@@ -892,8 +908,8 @@ static AVX2 void avx2_use_hint(poly *b, const poly *a, const poly *h)
     }
 }
 
-const struct mldsa_backend mldsa_backend_avx2 = {
-    .name = "avx2",
+const struct mldsa_backend AVX2_BACKEND = {
+    .name = AVX2_BACKEND_NAME,
     .ntt = avx2_ntt,
     .invntt_tomont = avx2_invntt_tomont,
     .matvec_expand = avx2_matvec_expand,
@@ -901,32 +917,6 @@ const struct mldsa_backend mldsa_backend_avx2 = {
     .matvec = avx2_matvec,
     .expand_s = avx2_expand_s,
     .expand_mask = avx2_expand_mask,
-    .mul_challenge = avx2_mul_challenge,
-    .mul_challenge_eta = avx2_mul_challenge_eta,
-    .add = avx2_add,
-    .sub = avx2_sub,
-    .reduce = avx2_reduce,
-    .freeze = avx2_freeze,
-    .caddq = avx2_caddq,
-    .chknorm = avx2_chknorm,
-    .decompose = avx2_decompose,
-    .pack_w1 = pack_w1_avx2,
-    .unpack_eta = unpack_eta_avx2,
-    .unpack_t0 = unpack_t0_avx2,
-    .unpack_z = polyz_unpack_avx2,
-    .use_hint = avx2_use_hint,
-};
-
-/* The same with the Keccak built for AVX-512VL (the rest gains nothing measurable). */
-const struct mldsa_backend mldsa_backend_avx512vl = {
-    .name = "avx2+avx512vl-keccak",
-    .ntt = avx2_ntt,
-    .invntt_tomont = avx2_invntt_tomont,
-    .matvec_expand = avx512vl_matvec_expand,
-    .expand_matrix = avx512vl_expand_matrix,
-    .matvec = avx2_matvec,
-    .expand_s = avx512vl_expand_s,
-    .expand_mask = avx512vl_expand_mask,
     .mul_challenge = avx2_mul_challenge,
     .mul_challenge_eta = avx2_mul_challenge_eta,
     .add = avx2_add,

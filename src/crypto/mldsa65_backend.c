@@ -3,8 +3,8 @@
  * compositions (the polynomial kernels themselves are in mldsa65_poly.c).
  *
  * The choice is made once, on first use, from CPUID and XGETBV: the AVX2 backend needs the
- * CPU to have AVX2 and the OS to save the YMM registers (XCR0 bits 1 and 2); its variant
- * with the AVX-512VL Keccak also needs AVX-512F/VL and XCR0 bits 5-7. There is no
+ * CPU to have AVX2 and the OS to save the YMM registers (XCR0 bits 1 and 2); its build for
+ * AVX-512VL also needs AVX-512F/VL and XCR0 bits 5-7. There is no
  * environment switch: the only way to pick the portable backend on an AVX2 machine is the
  * test-only mldsa_backend_force_for_testing(), declared in an internal header.
  */
@@ -169,8 +169,12 @@ static void select_backend(void)
     mldsa_tables_init();
 #if defined(MLDSA_HAVE_AVX2_BACKEND)
     if (cpu_has_avx2()) {
-        mldsa_avx2_init();
-        native = cpu_has_avx512vl() ? &mldsa_backend_avx512vl : &mldsa_backend_avx2;
+        mldsa_avx2_init(); /* also for the test-only switch to plain AVX2 */
+        native = &mldsa_backend_avx2;
+        if (cpu_has_avx512vl()) {
+            mldsa_avx512vl_init();
+            native = &mldsa_backend_avx512vl;
+        }
         keccak_use_bmi2(1);
     }
 #endif

@@ -8,8 +8,9 @@
  *
  * The AVX2 code is compiled with per-function target attributes, so the build flags of the
  * library (and of the static musl builds) stay those of the portable code. Where the CPU
- * also has AVX-512F and AVX-512VL, the four-way Keccak runs in a build for those (same
- * source, 32 registers and rotate/ternary-logic instructions); nothing else uses AVX-512.
+ * also has AVX-512F and AVX-512VL, the same kernels and the four-way Keccak run in a build
+ * for those (same source on 256-bit vectors, with 32 registers and the rotate and
+ * ternary-logic instructions).
  */
 #ifndef ANT_CRYPTO_MLDSA65_BACKEND_H
 #define ANT_CRYPTO_MLDSA65_BACKEND_H
@@ -93,10 +94,12 @@ const char *mldsa_backend_native_name(void);
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MLDSA_HAVE_AVX2_BACKEND 1
 extern const struct mldsa_backend mldsa_backend_avx2;
-/* AVX2 plus the four-way Keccak built for AVX-512VL. */
+/* The same kernels built for AVX-512VL, with the AVX-512VL four-way Keccak. */
 extern const struct mldsa_backend mldsa_backend_avx512vl;
-/* Builds the AVX2 twiddle tables from the portable ones; called once by mldsa_backend(). */
+/* Build each one's twiddle and sampler tables from the portable ones; called once by
+ * mldsa_backend() for each backend the CPU can run. */
 void mldsa_avx2_init(void);
+void mldsa_avx512vl_init(void);
 #endif
 
 /* The portable NTT twiddles (zetas[i] = 1753^brv8(i) 2^32 mod q, centred) and their
