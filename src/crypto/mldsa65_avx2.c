@@ -1,9 +1,11 @@
 /*
  * The AVX2 backend of ML-DSA-65 (see mldsa65_backend.h): the NTT and its inverse, the
- * matrix-vector product, ExpandA / ExpandS / ExpandMask on a four-way Keccak, the product
- * with the challenge and Decompose, on eight 32-bit coefficients per register.
+ * matrix-vector product, ExpandA / ExpandS / ExpandMask on a four-way Keccak with vector
+ * rejection sampling, the products with the challenge, Decompose, UseHint, the norm check,
+ * the elementwise operations and the hot packings, on eight 32-bit (or sixteen 16-bit)
+ * coefficients per register.
  *
- * Every function carries __attribute__((target("avx2"))) instead of the file being built
+ * Every function carries a target attribute (AVX2 below) instead of the file being built
  * with -mavx2: the portable code, and the library's flags, do not change, and nothing here
  * runs unless mldsa65_backend.c found AVX2 at run time. On other targets the file is empty.
  *
@@ -11,14 +13,15 @@
  * portable butterflies (same twiddles, same Montgomery products, same order of additions
  * and subtractions, only grouped eight at a time), the matrix-vector product accumulates
  * the same exact 64-bit sums and reduces them the same way, and the samplers consume the
- * same SHAKE streams with the same rejection rules. tests/crypto/test_mldsa65_backends.c
- * checks this on 10 000 random inputs.
+ * same SHAKE streams with the same rejection rules, candidate by candidate in order.
+ * tests/crypto/test_mldsa65_backends.c checks this kernel by kernel and on 10 000 random
+ * key generations, signatures and verifications.
  *
  * Constant time: as the portable code. Arithmetic has no branch or address that depends on
- * coefficient values; the samplers reuse the portable rejection loops (variable-time only
- * in what FIPS 204 makes public or declassifies: ExpandA works on the public rho, ExpandS
- * reveals which half-bytes were rejected, not the accepted values). The product with the
- * challenge branches on the signs of c, which are public once c~ is.
+ * coefficient values; the samplers are variable-time only in what FIPS 204 makes public or
+ * what the portable code declassifies (ExpandA works on the public rho; ExpandS reveals
+ * which half-bytes were rejected, not the accepted values). The challenge products loop
+ * over the positions of c, which are public once c~ is.
  */
 #include "crypto/mldsa65_backend.h"
 
