@@ -19,6 +19,7 @@
 
 #include "crypto/mldsa65_poly.h"
 
+/* Bytes past a 640-byte z encoding that a backend's unpack_z may read (see below). */
 #define MLDSA_UNPACK_Z_SLACK 6
 
 /* Mask polynomials generated ahead of need: y for nonces first .. first + count - 1. */
