@@ -1,6 +1,6 @@
 /*
  * The ML-DSA-65 backends: the portable C code (mldsa65_poly.c, the specification-shaped
- * reference) and, on x86-64 CPUs with AVX2, a vectorised one (mldsa65_avx2.c) chosen once
+ * reference) and, on x86-64 CPUs with AVX2, a vectorised one (mldsa65_vector.inc) chosen once
  * at run time by CPUID and XGETBV. Both compute byte-identical keys and signatures: every
  * operation below is specified by its result, and the AVX2 versions perform the same
  * Montgomery products, in the same butterflies, as the portable ones, so even the
