@@ -156,6 +156,9 @@ int main(int argc, char **argv)
     double rate[MAX_RUNS];
     if (ns == NULL || cyc == NULL || cpu == NULL) {
         fprintf(stderr, "out of memory\n");
+        free(ns);
+        free(cyc);
+        free(cpu);
         return 1;
     }
     printf("BACKEND %s\n", mldsa_backend_native_name());
