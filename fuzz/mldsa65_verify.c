@@ -14,12 +14,15 @@
  * The fixed key is generated from FUZZ_MLDSA_SEED_BYTE with our own keygen, the same key
  * the corpus generator signs with, so seeds reach the accepting path. Besides memory
  * safety the target checks that the three ways to verify agree: one-shot, the streaming
- * verifier (split anywhere), and verify_mu over the mu the streaming verifier produced.
+ * verifier (split anywhere), and verify_mu over the mu the streaming verifier produced;
+ * and that the ML-DSA backends (the one the library picks, plain AVX2, and the portable
+ * reference, forced through the test-only switch) give the same verdict.
  */
 #include <stdbool.h>
 #include <string.h>
 
 #include "ant/mldsa65.h"
+#include "crypto/mldsa65_backend.h"
 #include "fuzz.h"
 
 static uint8_t fixed_pk[ANT_MLDSA65_PUBLICKEYBYTES];
@@ -133,24 +136,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pk == NULL || sig == NULL || msg == NULL || (ctxlen > 0 && ctx == NULL))
         goto out;
 
-    switch (mode) {
-    case 0:
-    case 1:
-        (void)pure_verify(sig, siglen, msg, left, ctx, ctxlen, pk, pklen, (flags >> 3) & 31u);
-        break;
-    case 2: {
-        ant_err err = ant_mldsa65_verify_mu(sig, siglen, mu, pk, pklen);
-        FUZZ_ASSERT(err == ANT_OK || err == ANT_ERR_BAD_SIGNATURE);
-        break;
+    static const int backends[3] = {MLDSA_FORCE_NONE, MLDSA_FORCE_AVX2, MLDSA_FORCE_PORTABLE};
+    int verdict[3];
+    for (int force = 0; force < 3; force++) {
+        (void)mldsa_backend_force_for_testing(backends[force]);
+        switch (mode) {
+        case 0:
+        case 1:
+            verdict[force] = pure_verify(sig, siglen, msg, left, ctx, ctxlen, pk, pklen,
+                                         (flags >> 3) & 31u);
+            break;
+        case 2: {
+            ant_err err = ant_mldsa65_verify_mu(sig, siglen, mu, pk, pklen);
+            FUZZ_ASSERT(err == ANT_OK || err == ANT_ERR_BAD_SIGNATURE);
+            verdict[force] = err == ANT_OK;
+            break;
+        }
+        default: {
+            ant_err err = ant_mldsa65_verify_internal(sig, siglen, msg, left, pk, pklen);
+            FUZZ_ASSERT(err == ANT_OK || err == ANT_ERR_BAD_SIGNATURE);
+            uint8_t tr[ANT_MLDSA65_TRBYTES];
+            FUZZ_ASSERT(ant_mldsa65_pk_hash(tr, pk, pklen) == ANT_OK);
+            verdict[force] = err == ANT_OK;
+            break;
+        }
+        }
     }
-    default: {
-        ant_err err = ant_mldsa65_verify_internal(sig, siglen, msg, left, pk, pklen);
-        FUZZ_ASSERT(err == ANT_OK || err == ANT_ERR_BAD_SIGNATURE);
-        uint8_t tr[ANT_MLDSA65_TRBYTES];
-        FUZZ_ASSERT(ant_mldsa65_pk_hash(tr, pk, pklen) == ANT_OK);
-        break;
-    }
-    }
+    (void)mldsa_backend_force_for_testing(MLDSA_FORCE_NONE);
+    FUZZ_ASSERT(verdict[0] == verdict[1] && verdict[1] == verdict[2]);
 out:
     free(pk);
     free(ctx);

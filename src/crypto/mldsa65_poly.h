@@ -83,6 +83,10 @@ void poly_uniform_gamma1(poly *a, const uint8_t rhopp[64], uint16_t nonce);
 struct mldsa_challenge {
     uint8_t pos[MLDSA_TAU];
     uint8_t neg[MLDSA_TAU];
+    /* The same terms grouped by sign: by_sign[0 .. nplus-1] are the positions of the +1
+     * terms, the rest those of the -1 terms (for loops without a branch per term). */
+    uint8_t by_sign[MLDSA_TAU];
+    unsigned nplus;
 };
 /* RejNTTPoly(rho || s || r) (Alg. 30) for two entries A[r0][s0] and A[r1][s1] at once.
  * Public data. */

@@ -2,8 +2,10 @@
  * Tests of src/crypto/keccak.c and src/crypto/digest.c: FIPS 202 known answers
  * (published digests of "", "abc", the 448-bit message and a million 'a'), incremental
  * absorb and squeeze against one-shot for many chunkings, the two-lane Keccak against the
- * single one, our SHAKE256 against OpenSSL's for many lengths, SHA-256 known answers and
- * streaming, hex and constant-time compare.
+ * single one, the four-lane builds (AVX2 and AVX-512VL, where the CPU has them) against
+ * the single one, our SHAKE256 against OpenSSL's for many lengths, SHA-256 known answers
+ * and streaming, hex and constant-time compare. On x86-64 every case runs with the generic
+ * build of the permutation and again with the BMI1/BMI2 build where the CPU has those.
  */
 #include "ant/digest.h"
 #include "crypto/keccak.h"
@@ -153,6 +155,57 @@ static void test_two_lane_keccak_matches_single(void)
     }
 }
 
+#if defined(KECCAK_HAVE_X4)
+static void four_lane_matches_single(void (*squeeze)(struct keccakx4_state *, uint8_t *const[4],
+                                                     size_t))
+{
+    static uint8_t in[4][200], want[4][3 * 168], got[4][3 * 168];
+    const unsigned rates[2] = {KECCAK_SHAKE128_RATE, KECCAK_SHAKE256_RATE};
+    const uint8_t *const inp[4] = {in[0], in[1], in[2], in[3]};
+    uint8_t *const out[4] = {got[0], got[1], got[2], got[3]};
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < sizeof in[k]; i++)
+            in[k][i] = (uint8_t)next_rand();
+    for (int v = 0; v < 2; v++) {
+        const unsigned rate = rates[v];
+        for (size_t len = 0; len < rate; len++) {
+            struct keccakx4_state st;
+            for (int k = 0; k < 4; k++) {
+                if (v == 0)
+                    shake128(want[k], 3 * rate, in[k], len);
+                else
+                    shake256(want[k], 3 * rate, in[k], len);
+            }
+            shakex4_absorb_once(&st, rate, inp, len);
+            uint8_t *const third[4] = {got[0] + 2 * rate, got[1] + 2 * rate,
+                                       got[2] + 2 * rate, got[3] + 2 * rate};
+            squeeze(&st, out, 2);
+            squeeze(&st, third, 1);
+            for (int k = 0; k < 4; k++)
+                CHECK_MSG(memcmp(got[k], want[k], 3 * rate) == 0, "rate %u len %zu lane %d",
+                          rate, len, k);
+        }
+    }
+}
+#endif
+
+static void test_four_lane_keccak_matches_single(void)
+{
+#if defined(KECCAK_HAVE_X4)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        four_lane_matches_single(shakex4_squeezeblocks_avx2);
+    else
+        fprintf(stderr, "  no AVX2 here: the AVX2 four-lane build is not run\n");
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+        four_lane_matches_single(shakex4_squeezeblocks_avx512vl);
+    else
+        fprintf(stderr, "  no AVX-512VL here (or under valgrind): that build is not run\n");
+#else
+    fprintf(stderr, "  no four-lane Keccak on this target\n");
+#endif
+}
+
 static void test_shake256_matches_openssl(void)
 {
     uint8_t msg[700], a[300], b[300];
@@ -241,10 +294,26 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_fips202_million_a),
     ANT_TEST(test_incremental_equals_oneshot),
     ANT_TEST(test_two_lane_keccak_matches_single),
+    ANT_TEST(test_four_lane_keccak_matches_single),
     ANT_TEST(test_shake256_matches_openssl),
     ANT_TEST(test_sha256),
     ANT_TEST(test_hex),
     ANT_TEST(test_ct_memcmp),
 };
 
-ANT_TEST_MAIN(cases)
+int ant_test_failures;
+
+int main(int argc, char **argv)
+{
+    int rc = ant_test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2")) {
+        fprintf(stderr, "=== again with the BMI1/BMI2 build of the permutation\n");
+        keccak_use_bmi2(1);
+        rc |= ant_test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+        keccak_use_bmi2(0);
+    }
+#endif
+    return rc;
+}

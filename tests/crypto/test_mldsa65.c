@@ -7,6 +7,7 @@
  */
 #include "ant/mldsa65.h"
 #include "crypto/keccak.h"
+#include "mldsa_backends.h"
 #include "test.h"
 
 #define PK ANT_MLDSA65_PUBLICKEYBYTES
@@ -246,15 +247,15 @@ static void test_malformed_hints_rejected(void)
     /* Swap two indices of one polynomial: the same set of hints, but not in strictly
      * increasing order, which only a strict decoder notices. */
     unsigned start = 0;
-    int poly = -1;
+    int hpoly = -1;
     for (int p = 0; p < K; p++) {
         if (sig[HINTS + OMEGA + p] >= start + 2) {
-            poly = p;
+            hpoly = p;
             break;
         }
         start = sig[HINTS + OMEGA + p];
     }
-    CHECK(poly >= 0);
+    CHECK(hpoly >= 0);
     memcpy(bad, sig, SIG);
     uint8_t t = h[start];
     h[start] = h[start + 1];
@@ -544,4 +545,4 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_bad_arguments),
 };
 
-ANT_TEST_MAIN(cases)
+ANT_TEST_MAIN_MLDSA_BACKENDS(cases)

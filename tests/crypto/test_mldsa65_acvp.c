@@ -6,6 +6,7 @@
  */
 #include "acvp.h"
 #include "ant/mldsa65.h"
+#include "mldsa_backends.h"
 #include "test.h"
 
 static json_object *group_tests(json_object *group)
@@ -190,4 +191,4 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_acvp_sigver),
 };
 
-ANT_TEST_MAIN(cases)
+ANT_TEST_MAIN_MLDSA_BACKENDS(cases)

@@ -26,6 +26,8 @@ const { ml_dsa65 } = await import(pathToFileURL(nobleFile).href);
 
 const driverPath = process.argv[2];
 const CASES = Number(process.argv[3] ?? 200);
+// Further arguments go to the driver (e.g. --portable: the ML-DSA portable backend).
+const DRIVER_ARGS = process.argv.slice(4);
 if (!driverPath || !existsSync(driverPath) || !(CASES > 0)) {
   console.error('usage: node crosscheck.mjs PATH/TO/mldsa_driver [CASES]');
   process.exit(2);
@@ -62,7 +64,7 @@ const flipBit = (u8, bit) => {
 };
 const equal = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
-const driver = spawn(driverPath, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+const driver = spawn(driverPath, DRIVER_ARGS, { stdio: ['pipe', 'pipe', 'inherit'] });
 let driverExit = null;
 driver.on('exit', (code, signal) => { driverExit = signal ?? code; });
 const lines = createInterface({ input: driver.stdout })[Symbol.asyncIterator]();

@@ -22,6 +22,7 @@
 
 #include "ant/digest.h"
 #include "ant/mldsa65.h"
+#include "crypto/mldsa65_backend.h"
 
 #define MAX_LINE (4u * 1024u * 1024u)
 #define MAX_WORDS 8
@@ -184,8 +185,17 @@ out:
     free(d.p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* --portable: run on the portable ML-DSA backend even where AVX2 is available, so the
+     * cross-check covers both backends (test-only switch, see crypto/mldsa65_backend.h). */
+    if (argc > 1 && strcmp(argv[1], "--portable") == 0)
+        (void)mldsa_backend_force_for_testing(MLDSA_FORCE_PORTABLE);
+    else if (argc > 1) {
+        fprintf(stderr, "usage: mldsa_driver [--portable]\n");
+        return 2;
+    }
+    fprintf(stderr, "mldsa_driver: ML-DSA-65 backend %s\n", mldsa_backend()->name);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
