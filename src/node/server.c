@@ -39,6 +39,7 @@
 #include "ant/node_proto.h"
 #include "ant/node_store.h"
 #include "ant/version.h"
+#include "node_metrics.h"
 
 /* Receive buffers start here and double towards the frame being received, so a peer
  * announcing a large frame only costs memory for bytes it really sends. */
@@ -90,6 +91,8 @@ struct ant_node {
     int exit_code;
     char exit_reason[32];
     char upgrade_state[ANT_NODE_UPGRADE_STATE_MAX];
+
+    struct node_metrics *metrics; /* metrics: collector, health, --metrics-listen endpoint */
 };
 
 static uint64_t now_ms(void)
@@ -280,6 +283,7 @@ static ant_err send_error(struct ant_node *n, int fd, ant_err code, const char *
 {
     uint8_t payload[4 + ANT_NODE_PROTO_ERRMSG_MAX];
     size_t len = ant_node_proto_error_payload(payload, sizeof payload, code, msg);
+    node_metrics_error_sent(); /* metrics */
     return send_frame(n, fd, ANT_FRAME_ERROR, payload, len);
 }
 
@@ -373,6 +377,7 @@ static void reject_frame(struct ant_node *n, struct conn *c, ant_err err)
         ant_log(ANT_LOG_WARN, "node", "Closing connection after a malformed frame error=%s",
                 ant_strerror(err));
     (void)send_error(n, c->fd, err, "malformed frame, closing");
+    node_metrics_malformed(); /* metrics */
 }
 
 /* Grows the receive buffer towards `want` bytes (doubling, at least BUF_MIN). */
@@ -416,7 +421,9 @@ static bool serve_conn(struct ant_node *n, struct conn *c)
                 reject_frame(n, c, err);
                 return false;
             }
+            uint64_t t0 = node_metrics_now_us();             /* metrics */
             err = handle_frame(n, c, &f);
+            node_metrics_request(f.type, err != ANT_OK, t0); /* metrics */
             if (err != ANT_OK) {
                 if (err == ANT_ERR_PROTOCOL)
                     reject_frame(n, c, err);
@@ -492,6 +499,7 @@ static void conn_unlink_locked(struct ant_node *n, struct conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     n->nconns--;
+    node_metrics_connections(n->nconns); /* metrics */
 }
 
 static void *worker_main(void *arg)
@@ -567,6 +575,7 @@ static void accept_ready(struct ant_node *n)
                 ant_log(ANT_LOG_WARN, "node",
                         "Connection limit reached, refusing connection max_connections=%u",
                         n->cfg.max_connections);
+            node_metrics_refused(); /* metrics */
             close(fd);
             continue;
         }
@@ -583,6 +592,7 @@ static void accept_ready(struct ant_node *n)
             n->conns->prev = c;
         n->conns = c;
         n->nconns++;
+        node_metrics_connections(n->nconns); /* metrics */
         {
             int one = 1;
             (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -675,6 +685,7 @@ static void node_free(struct ant_node *n)
 {
     if (n == NULL)
         return;
+    node_metrics_stop(n->metrics); /* metrics: before the store its collector reads */
     while (n->conns != NULL) {
         struct conn *c = n->conns;
         conn_unlink_locked(n, c);
@@ -768,6 +779,9 @@ ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
     err = open_listener(n);
     if (err != ANT_OK)
         goto fail;
+    err = node_metrics_start(cfg, n->store, &n->metrics); /* metrics */
+    if (err != ANT_OK)
+        goto fail;
 
     n->epfd = epoll_create1(EPOLL_CLOEXEC);
     n->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -813,6 +827,7 @@ ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
             cfg->root_dir);
     ant_log(ANT_LOG_INFO, "node", "Listening listen=%s port=%u workers=%u", cfg->listen,
             (unsigned)n->port, cfg->workers);
+    node_metrics_ready(n->metrics, true, "serving"); /* metrics */
     *out = n;
     return ANT_OK;
 
@@ -886,6 +901,7 @@ void ant_node_stop(struct ant_node *node)
 {
     if (node == NULL)
         return;
+    node_metrics_ready(node->metrics, false, "stopping"); /* metrics */
     stop_threads(node);
     if (unlinkat(node->rootfd, ANT_NODE_PORT_FILE, 0) == 0) {
         ant_err err = ant_fsx_fsync_dir(node->rootfd);
