@@ -36,6 +36,7 @@ ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # In-process unit tests: the code under test runs in the test's own process.
 UNIT_TESTS = [
     "test_core",
+    "test_metrics",
     "test_zero_pages",
     "test_keccak",
     "test_mldsa65",
