@@ -58,6 +58,7 @@ UNIT_TESTS = [
     "test_engine_diskfull",
     "test_engine_monitor",
     "test_engine_marks",
+    "test_engine_metrics",
 ]
 
 VALGRIND_ARGS = [
