@@ -567,7 +567,8 @@ static void *server_main(void *arg)
     struct ant_httpd *h = arg;
     struct epoll_event evs[32];
     for (;;) {
-        int rc = epoll_wait(h->epfd, evs, 32, TICK_MS);
+        /* Deadlines only need sweeping while a connection is open; idle, sleep. */
+        int rc = epoll_wait(h->epfd, evs, 32, h->nopen > 0 ? TICK_MS : -1);
         if (rc < 0 && errno != EINTR) {
             ant_log(ANT_LOG_ERROR, h->module, "epoll_wait failed error=\"%s\"", strerror(errno));
             break;
