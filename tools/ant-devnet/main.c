@@ -4,6 +4,7 @@
  * 3 `report` written but some row FAILED.
  */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "ant/devnet.h"
+#include "ant/devnet_serve.h"
 #include "ant/log.h"
 #include "ant/version.h"
 
@@ -36,6 +38,8 @@ static void usage(FILE *f)
             "  report [--json]     check the rollout; writes report.json, report.md,\n"
             "                      restarts.svg in D (exit 3 if a row FAILs)\n"
             "  down                stop the supervisor, the nodes and nginx\n"
+            "  serve [--listen 127.0.0.1:PORT]\n"
+            "                      serve the live fleet page (and its JSON) until SIGINT/SIGTERM\n"
             "\n"
             "D defaults to $XDG_DATA_HOME/ant/devnet (~/.local/share/ant/devnet); --binary to\n"
             "the ant-node beside ant-devnet (or in its build tree), else the one on PATH.\n"
@@ -82,7 +86,7 @@ static bool parse_uint(const char *text, unsigned max, unsigned *out)
 }
 
 struct opts {
-    const char *dir, *binary, *version, *channel;
+    const char *dir, *binary, *version, *channel, *listen;
     unsigned hosts, nodes, restart_delay_ms;
     uint64_t window, interval, ttl, trial, timeout;
     bool netns, prerelease, json, quiet;
@@ -133,6 +137,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->dir = val;
         else if (strcmp(name, "--binary") == 0)
             o->binary = val;
+        else if (strcmp(name, "--listen") == 0)
+            o->listen = val;
         else if (strcmp(name, "--release-version") == 0)
             o->version = val;
         else if (strcmp(name, "--channel") == 0)
@@ -199,6 +205,30 @@ static int fail(const char *what, ant_err e)
 {
     fprintf(stderr, "ant-devnet: %s failed: %s\n", what, ant_strerror(e));
     return EXIT_FAILURE;
+}
+
+/* `serve`: the fleet page on loopback until SIGINT/SIGTERM (taken synchronously). */
+static int cmd_serve(const struct opts *o)
+{
+    struct ant_devnet_server *srv = NULL;
+    sigset_t mask;
+    int sig = 0;
+    ant_err e;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    /* Blocked before the server thread exists, so it inherits the mask. */
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+        return fail("serve", ANT_ERR_IO);
+    e = ant_devnet_serve_start(o->dir, o->listen, &srv);
+    if (e != ANT_OK)
+        return fail("serve", e);
+    printf("fleet page: http://127.0.0.1:%u/\n", (unsigned)ant_devnet_serve_port(srv));
+    fflush(stdout);
+    (void)sigwait(&mask, &sig);
+    ant_devnet_serve_stop(srv);
+    return EXIT_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -301,6 +331,8 @@ int main(int argc, char **argv)
             return fail("report", e);
         return pass ? EXIT_SUCCESS : EXIT_REPORT_FAIL;
     }
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(&o);
     if (strcmp(cmd, "down") == 0) {
         e = ant_devnet_down(o.dir);
         if (e != ANT_OK)
