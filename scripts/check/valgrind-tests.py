@@ -59,6 +59,7 @@ UNIT_TESTS = [
     "test_engine_monitor",
     "test_engine_marks",
     "test_engine_metrics",
+    "test_devnet_fleet_json",
 ]
 
 VALGRIND_ARGS = [
