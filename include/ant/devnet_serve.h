@@ -42,4 +42,25 @@ uint16_t ant_devnet_serve_port(const struct ant_devnet_server *s);
 /* Stops and frees. NULL is a no-op. */
 void ant_devnet_serve_stop(struct ant_devnet_server *s);
 
+/* Name of the file in D holding the running page's URL (written by ant_devnet_serve_auto). */
+#define ANT_DEVNET_FLEET_URL_FILE "fleet.url"
+/* Name of the snapshot ant_devnet_fleet_snapshot writes in D. */
+#define ANT_DEVNET_FLEET_SNAPSHOT_FILE "fleet.html"
+
+/*
+ * What the supervisor calls once the devnet is up: unless the environment says
+ * ANT_DEVNET_SERVE=0 (`ant-devnet up --no-serve`), starts the page on a free loopback port,
+ * writes its URL to D/fleet.url and logs it. *out is NULL when disabled. A failure is
+ * logged and returned; the devnet runs on without the page.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_serve_auto(const char *dir, struct ant_devnet_server **out);
+
+/*
+ * Writes D/fleet.html: the same page with the fleet JSON of this moment embedded, so it
+ * renders once without a server (the end-of-run report's charts). The JSON's '<' are
+ * written as \u003c, so no log content can end the script element it sits in.
+ * Errors: those of ant_devnet_fleet_json, ANT_ERR_IO.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_fleet_snapshot(const char *dir);
+
 #endif

@@ -391,3 +391,84 @@ void ant_devnet_serve_stop(struct ant_devnet_server *s)
     view_close(&s->v);
     free(s);
 }
+
+ant_err ant_devnet_serve_auto(const char *dir, struct ant_devnet_server **out)
+{
+    const char *env = getenv("ANT_DEVNET_SERVE");
+    char path[PATH_MAX], url[64];
+    int n;
+    ant_err e;
+
+    if (out == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *out = NULL;
+    if (env != NULL && strcmp(env, "0") == 0)
+        return ANT_OK;
+    e = ant_devnet_serve_start(dir, NULL, out);
+    if (e == ANT_OK) {
+        n = snprintf(url, sizeof url, "http://127.0.0.1:%u/\n",
+                     (unsigned)ant_devnet_serve_port(*out));
+        e = dn_path(path, sizeof path, "%s/%s", dir, ANT_DEVNET_FLEET_URL_FILE);
+        if (e == ANT_OK)
+            e = dn_write_file(path, url, (size_t)n, 0600);
+    }
+    if (e != ANT_OK) {
+        ant_log(ANT_LOG_WARN, "devnet", "Fleet page not started error=%s", ant_strerror(e));
+        ant_devnet_serve_stop(*out);
+        *out = NULL;
+        return e;
+    }
+    url[n - 1] = '\0';
+    ant_log(ANT_LOG_INFO, "devnet", "Fleet page url=%s", url);
+    return ANT_OK;
+}
+
+ant_err ant_devnet_fleet_snapshot(const char *dir)
+{
+    static const char marker[] = "<script>";
+    const char *page = ant_devnet_fleet_page(), *at = strstr(page, marker);
+    char *json = NULL, *html = NULL, path[PATH_MAX];
+    size_t len = 0, lt = 0, pos = 0, cap;
+    struct view v;
+    ant_err e;
+
+    if (at == NULL)
+        return ANT_ERR_INTERNAL;
+    e = view_open(dir, &v);
+    if (e != ANT_OK)
+        return e;
+    e = build(&v, &json, &len);
+    view_close(&v);
+    if (e != ANT_OK)
+        return e;
+    for (size_t i = 0; i < len; i++)
+        lt += json[i] == '<';
+    /* page + the element around the JSON + 5 more bytes per '<' (\u003c); all small. */
+    cap = strlen(page) + len + 5 * lt + 128;
+    html = malloc(cap);
+    e = ANT_ERR_NOMEM;
+    if (html == NULL)
+        goto out;
+    memcpy(html, page, (size_t)(at - page));
+    pos = (size_t)(at - page);
+    pos += (size_t)snprintf(html + pos, cap - pos,
+                            "<script id=\"fleet-snapshot\" type=\"application/json\">");
+    for (size_t i = 0; i < len; i++) {
+        if (json[i] == '<') {
+            memcpy(html + pos, "\\u003c", 6);
+            pos += 6;
+        } else {
+            html[pos++] = json[i];
+        }
+    }
+    pos += (size_t)snprintf(html + pos, cap - pos, "</script>\n");
+    memcpy(html + pos, at, strlen(at));
+    pos += strlen(at);
+    e = dn_path(path, sizeof path, "%s/%s", dir, ANT_DEVNET_FLEET_SNAPSHOT_FILE);
+    if (e == ANT_OK)
+        e = dn_write_file(path, html, pos, 0644);
+out:
+    free(html);
+    free(json);
+    return e;
+}

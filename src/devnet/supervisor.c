@@ -14,6 +14,7 @@
  */
 /* setns(2) and CLONE_NEWNET are GNU extensions of <sched.h>. */
 #define _GNU_SOURCE
+#include "ant/devnet_serve.h"
 #include "devnet/devnet_int.h"
 
 #include <errno.h>
@@ -290,6 +291,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
     sigset_t set;
     bool blocked = false;
     char msg[128];
+    struct ant_devnet_server *page = NULL; /* fleet page */
 
     s.cfg = calloc(1, sizeof *s.cfg);
     s.st = calloc(1, sizeof *s.st);
@@ -348,6 +350,9 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
     save(&s);
     ant_log(ANT_LOG_INFO, "devnet", "Supervisor ready nodes=%u nginx_pid=%d port=%u",
             s.cfg->hosts * s.cfg->nodes, (int)np, (unsigned)s.cfg->https_port);
+    /* fleet page: after the nodes, before `up` returns (it prints the URL); best effort. */
+    if (ant_devnet_serve_auto(s.cfg->dir, &page) != ANT_OK)
+        page = NULL;
     ready(ready_fd, "ok\n"); /* closes it; nothing below reports through it again */
 
     for (;;) {
@@ -372,6 +377,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
         save(&s);
     }
     ant_log(ANT_LOG_INFO, "devnet", "Supervisor stopping");
+    ant_devnet_serve_stop(page); /* fleet page */
     stop_all(&s);
     e = ANT_OK;
     goto out;

@@ -99,10 +99,16 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANT_")}
     serve = None
     try:
-        subprocess.run([DEVNET, "up", "--dir", d, "--hosts", str(HOSTS), "--nodes-per-host",
-                        str(NODES), "--binary", NODE, "--rollout-window", "10s",
-                        "--check-interval", "2s", "--release-ttl", "1s"],
-                       check=True, env=env, stdout=subprocess.DEVNULL)
+        up = subprocess.run([DEVNET, "up", "--dir", d, "--hosts", str(HOSTS), "--nodes-per-host",
+                             str(NODES), "--binary", NODE, "--rollout-window", "10s",
+                             "--check-interval", "2s", "--release-ttl", "1s"],
+                            check=True, env=env, capture_output=True, text=True)
+        # `up` starts the page too and prints where.
+        m = re.search(r"^fleet page: (http://127\.0\.0\.1:\d+/)$", up.stdout, re.M)
+        check(m is not None, f"up prints the fleet page URL: {up.stdout!r}")
+        if m:
+            with urllib.request.urlopen(m.group(1) + "api/fleet.json", timeout=10) as r:
+                check(len(json.load(r)["nodes"]) == HOSTS * NODES, "up's page serves the fleet")
         initial = json.load(open(os.path.join(d, "devnet.json")))["initial_version"]
         serve = subprocess.Popen([DEVNET, "serve", "--dir", d], env=env, stdout=subprocess.PIPE,
                                  text=True)
@@ -143,6 +149,15 @@ def main():
         check(cap.startswith(f"{HOSTS * NODES}/{HOSTS * NODES} nodes on {NEXT_VERSION}"),
               f"rollout caption {cap!r}")
         screenshot(url, profile, os.path.join(ARTIFACTS, "fleet_page_after.png"))
+
+        # The report keeps the same charts: fleet.html renders from the data inside it.
+        rc = subprocess.run([DEVNET, "report", "--dir", d], env=env, stdout=subprocess.DEVNULL).returncode
+        check(rc in (0, 3), f"report ran (exit {rc})")
+        snap = "file://" + os.path.join(d, "fleet.html")
+        dom = render(snap, profile)
+        check(dom.body.get("data-ready") == "1", "snapshot renders without a server")
+        check(len(dom.rows) == HOSTS * NODES and all(r[1] == NEXT_VERSION for r in dom.rows),
+              "snapshot shows every node on the new version")
     finally:
         if serve is not None:
             serve.send_signal(signal.SIGTERM)

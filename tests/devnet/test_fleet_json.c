@@ -141,6 +141,29 @@ static void test_fleet_json(void)
     CHECK_INT(geti(root, "rollout_window_s"), 100);
     json_object_put(root);
 
+    /* The report's snapshot: the page with this JSON inside, the hostile version unable to
+     * end the script element. */
+    CHECK_OK(ant_devnet_fleet_snapshot(dir));
+    {
+        char path[128], *html = calloc(1, 1 << 20);
+        FILE *f;
+        size_t n = 0;
+        snprintf(path, sizeof path, "%s/fleet.html", dir);
+        f = fopen(path, "r");
+        CHECK(f != NULL && html != NULL);
+        if (f != NULL && html != NULL) {
+            n = fread(html, 1, (1 << 20) - 1, f);
+            html[n] = '\0';
+        }
+        if (f != NULL)
+            fclose(f);
+        CHECK(html != NULL && strstr(html, "<script id=\"fleet-snapshot\" type=\"application/json\">") != NULL);
+        CHECK(html != NULL && strstr(html, "<img") == NULL);
+        CHECK(html != NULL && strstr(html, "\\u003c\\/script>\\u003cimg") != NULL);
+        CHECK(html != NULL && strstr(html, "\"h1n1\"") != NULL);
+        free(html);
+    }
+
     /* The node that rolled back starts again: the next read sees it. */
     free(text);
     text = NULL;
