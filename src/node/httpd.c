@@ -121,11 +121,16 @@ static bool split_listen(const char *text, char *host, size_t hostcap, char *por
     pl = strlen(colon + 1);
     if (hl == 0 || hl >= hostcap || pl == 0 || pl > 5 || pl >= portcap)
         return false;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9')
+    {
+        unsigned long v = 0; /* at most five digits: no overflow */
+        for (const char *p = colon + 1; *p; p++) {
+            if (*p < '0' || *p > '9')
+                return false;
+            v = v * 10 + (unsigned long)(*p - '0');
+        }
+        if (v > 65535)
             return false;
-    if (atoi(colon + 1) > 65535) /* five digits checked above: no overflow */
-        return false;
+    }
     memcpy(host, hs, hl);
     host[hl] = '\0';
     memcpy(port, colon + 1, pl + 1);
