@@ -115,7 +115,7 @@ typedef void (*ant_metrics_collector)(void *ctx, struct ant_metrics_writer *w);
 ANT_MUST_CHECK ant_err ant_metrics_add_collector(struct ant_metrics *reg,
                                                  ant_metrics_collector fn, void *ctx);
 void ant_metrics_remove_collector(struct ant_metrics *reg, ant_metrics_collector fn,
-                                  void *ctx);
+                                  const void *ctx);
 
 /* Starts a family in a collector's output: `# HELP` and `# TYPE` lines (type counter or
  * gauge). A bad name marks the rendering failed. */

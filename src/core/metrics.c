@@ -640,7 +640,8 @@ ant_err ant_metrics_add_collector(struct ant_metrics *reg, ant_metrics_collector
     return err;
 }
 
-void ant_metrics_remove_collector(struct ant_metrics *reg, ant_metrics_collector fn, void *ctx)
+void ant_metrics_remove_collector(struct ant_metrics *reg, ant_metrics_collector fn,
+                                  const void *ctx)
 {
     if (reg == NULL)
         return;

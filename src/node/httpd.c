@@ -506,7 +506,9 @@ static void accept_ready(struct ant_httpd *h)
     for (;;) {
         struct hconn *slot = NULL, *oldest = NULL;
         struct epoll_event ev;
-        int fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peerlen = sizeof peer;
+        int fd = accept4(h->lfd, (struct sockaddr *)&peer, &peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;

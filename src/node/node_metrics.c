@@ -270,7 +270,7 @@ uint16_t node_metrics_port(const struct node_metrics *m)
     return m != NULL ? ant_httpd_port(m->httpd) : 0;
 }
 
-void node_metrics_ready(struct node_metrics *m, bool ready, const char *reason)
+void node_metrics_ready(const struct node_metrics *m, bool ready, const char *reason)
 {
     if (m == NULL)
         return;

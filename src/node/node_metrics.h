@@ -48,7 +48,7 @@ ANT_MUST_CHECK ant_err node_metrics_start(const struct ant_node_config *cfg,
 uint16_t node_metrics_port(const struct node_metrics *m);
 
 /* Sets antnode_ready and the `node` health component. */
-void node_metrics_ready(struct node_metrics *m, bool ready, const char *reason);
+void node_metrics_ready(const struct node_metrics *m, bool ready, const char *reason);
 
 /* Stops the endpoint, removes the collector and the health component. NULL is a no-op. */
 void node_metrics_stop(struct node_metrics *m);
