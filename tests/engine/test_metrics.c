@@ -4,8 +4,9 @@
  * counts one download of exactly the archive's bytes and one good verification; a second
  * node sharing the cache counts a cache hit and no download; a release signed for another
  * version counts a bad signature and a failure at stage verify. The engine's state set and
- * the `upgrade` health component follow (restarting -> /healthz would say 503), and the
- * state-file collector reports the pending schedule.
+ * the `upgrade` health component follow (restarting -> /healthz would say 503), the
+ * state-file collector reports the pending schedule, and a trial that failed with nothing to
+ * roll back to leaves the node unhealthy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,9 +144,48 @@ static void test_state_file_collector(void)
     world_free(&w);
 }
 
+/* A trial that fails with nothing to roll back to: the node keeps running the failed
+ * version, and /healthz must say so (it stays unhealthy for the life of the process, so this
+ * test runs last). */
+static void test_failed_trial_is_unhealthy(void)
+{
+    struct world w;
+    struct ant_upgrade *u;
+    bool restart = true;
+    char why[256];
+
+    /* The binary on disk is 0.2.0 and nothing older is kept beside it. */
+    CHECK(world_init(&w, NULL, FAKE_V2) == 0);
+    u = engine(&w, 3, "0.1.0");
+    CHECK_OK(ant_upgrade_boot(u, &restart)); /* first run: 0.1.0 confirmed */
+    ant_upgrade_free(u);
+    /* 0.2.0 starts three times without being confirmed (there is no .backup beside it). */
+    for (int i = 0; i < 3; i++) {
+        u = engine(&w, 3, "0.2.0");
+        CHECK_OK(ant_upgrade_boot(u, &restart));
+        CHECK(!restart);
+        ant_upgrade_free(u);
+    }
+    double before = sample("antnode_upgrade_failures_total{stage=\"rollback\"}");
+    /* The fourth start: the trial has failed, and the rollback finds no backup. */
+    u = engine(&w, 3, "0.2.0");
+    CHECK(ant_upgrade_boot(u, &restart) != ANT_OK);
+    CHECK(!restart);
+    CHECK(sample("antnode_upgrade_failures_total{stage=\"rollback\"}") == before + 1);
+    CHECK(!ant_metrics_healthy(ant_metrics_default(), why, sizeof why));
+    CHECK_STR(why, "upgrade: version 0.2.0 failed its trial and could not be rolled back");
+    /* Its monitor starting does not make it healthy again. */
+    CHECK_OK(ant_upgrade_monitor_start(u));
+    CHECK(!ant_metrics_healthy(ant_metrics_default(), why, sizeof why));
+    CHECK(sample("antnode_upgrade_trial_open") == 1);
+    ant_upgrade_free(u);
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_counts_follow_the_engine),
     ANT_TEST(test_state_file_collector),
+    ANT_TEST(test_failed_trial_is_unhealthy),
 };
 
 ANT_TEST_MAIN(cases)
