@@ -240,6 +240,10 @@ static ant_err family_new(const struct ant_metric_desc *d, struct ant_metric **o
      * product cannot overflow. */
     m->stride = m->type == ANT_METRIC_HISTOGRAM ? m->nbuckets + 2 : 1;
     ncells = m->stride * m->nvalues;
+    if (ncells == 0) { /* cannot happen: check_desc guarantees one series at least */
+        family_free(m);
+        return ANT_ERR_INTERNAL;
+    }
     m->cells = calloc(ncells, sizeof *m->cells);
     if (m->cells == NULL)
         goto nomem;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ant/log.h"
+#include "node/httpd_parse.h"
 
 #define DEF_MAX_CONNECTIONS 64
 #define DEF_MAX_REQUEST 8192
@@ -47,9 +48,7 @@ struct hconn {
     uint64_t deadline_ms;
     char *in;
     size_t inlen;
-    size_t scanned;    /* bytes of `in` already scanned for line ends */
-    size_t line_start; /* offset where the current line begins */
-    size_t lines;      /* complete lines so far */
+    struct httpd_scan scan;
     size_t drained;
     char *out;
     size_t outlen;
@@ -298,134 +297,54 @@ static void respond_text(struct ant_httpd *h, struct hconn *c, int status, const
     respond(h, c, status, NULL, body, body != NULL ? strlen(body) : 0);
 }
 
-static bool tchar(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* The request head is complete in c->in[0..end): validates it and answers. */
+/* The head is complete in c->in[0..end): validate it and answer. */
 static void handle_request(struct ant_httpd *h, struct hconn *c, size_t end)
 {
     struct ant_httpd_response resp;
     char path[ANT_HTTPD_PATH_MAX];
-    const char *p = c->in, *lim = c->in + end, *eol, *sp1, *sp2;
-    size_t tl;
+    int status = httpd_parse_head(c->in, end, path);
 
-    eol = memchr(p, '\n', end);
-    if (eol == NULL) {
-        respond_text(h, c, 400, "bad request\n");
-        return;
-    }
-    sp1 = memchr(p, ' ', (size_t)(eol - p));
-    sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-    if (sp1 == NULL || sp2 == NULL || sp1 == p) {
-        respond_text(h, c, 400, "bad request\n");
-        return;
-    }
-    for (const char *q = p; q < sp1; q++)
-        if (!tchar(*q)) {
-            respond_text(h, c, 400, "bad request\n");
-            return;
-        }
-    {
-        size_t vl = (size_t)(eol - sp2 - 1);
-        const char *v = sp2 + 1;
-        if (vl > 0 && v[vl - 1] == '\r')
-            vl--;
-        if (vl != 8 || (memcmp(v, "HTTP/1.1", 8) != 0 && memcmp(v, "HTTP/1.0", 8) != 0)) {
-            respond_text(h, c, 400, "bad request\n");
-            return;
-        }
-    }
-    /* Header lines: `name: value`, name a token. Their number was capped while reading. */
-    for (const char *l = eol + 1; l < lim;) {
-        const char *le = memchr(l, '\n', (size_t)(lim - l)), *colon;
-        size_t ll = le != NULL ? (size_t)(le - l) : (size_t)(lim - l);
-        if (ll > 0 && l[ll - 1] == '\r')
-            ll--;
-        if (ll == 0)
-            break; /* the blank line that ends the head */
-        colon = memchr(l, ':', ll);
-        if (colon == NULL || colon == l) {
-            respond_text(h, c, 400, "bad request\n");
-            return;
-        }
-        for (const char *q = l; q < colon; q++)
-            if (!tchar(*q)) {
-                respond_text(h, c, 400, "bad request\n");
-                return;
-            }
-        l = le != NULL ? le + 1 : lim;
-    }
-    if ((size_t)(sp1 - p) != 3 || memcmp(p, "GET", 3) != 0) {
+    if (status == 405) {
         respond_text(h, c, 405, "only GET is served\n");
         return;
     }
-    tl = (size_t)(sp2 - sp1 - 1);
-    {
-        const char *q = memchr(sp1 + 1, '?', tl);
-        if (q != NULL)
-            tl = (size_t)(q - sp1 - 1);
-    }
-    if (tl == 0 || sp1[1] != '/') {
-        respond_text(h, c, 400, "bad request\n");
-        return;
-    }
-    if (tl >= sizeof path) {
+    if (status == 414) {
         respond_text(h, c, 414, "request target too long\n");
         return;
     }
-    memcpy(path, sp1 + 1, tl);
-    path[tl] = '\0';
-    for (size_t i = 0; i < tl; i++)
-        if (path[i] <= ' ' || path[i] > '~') {
-            respond_text(h, c, 400, "bad request\n");
-            return;
-        }
+    if (status != 0) {
+        respond_text(h, c, 400, "bad request\n");
+        return;
+    }
     memset(&resp, 0, sizeof resp);
     resp.status = 200;
     h->o.handler(h->o.handler_ctx, path, &resp);
     respond(h, c, resp.status, resp.content_type, resp.body, resp.body != NULL ? resp.len : 0);
 }
 
-/* Scans what arrived since the last call for the end of the head (a line holding only
- * "\r" or nothing), counting lines as it goes so a slow drip is scanned once in total.
- * Answers once the head is complete or a cap is crossed. */
+/* Looks at what arrived since the last call; answers once the head is complete or a cap
+ * is crossed. */
 static void check_head(struct ant_httpd *h, struct hconn *c)
 {
     size_t end = 0;
-    for (; c->scanned < c->inlen; c->scanned++) {
-        size_t i = c->scanned, ll;
-        if (c->in[i] != '\n')
-            continue;
-        ll = i - c->line_start;
-        if (ll > 0 && c->in[i - 1] == '\r')
-            ll--;
-        c->line_start = i + 1;
-        if (c->lines > 0 && ll == 0) {
-            end = i + 1;
-            break;
-        }
-        c->lines++;
-        if (c->lines > (size_t)h->o.max_headers + 1) {
-            if (warn_allowed(h))
-                ant_log(ANT_LOG_WARN, h->module, "Refusing request with too many headers max=%u",
-                        h->o.max_headers);
-            respond_text(h, c, 431, "too many header lines\n");
-            return;
-        }
+    int r = httpd_scan_head(c->in, c->inlen, &c->scan, h->o.max_headers, &end);
+    if (r == HTTPD_HEAD_TOO_MANY) {
+        if (warn_allowed(h))
+            ant_log(ANT_LOG_WARN, h->module, "Refusing request with too many headers max=%u",
+                    h->o.max_headers);
+        respond_text(h, c, 431, "too many header lines\n");
+        return;
     }
-    if (end > 0) {
+    if (r == HTTPD_HEAD_DONE) {
         handle_request(h, c, end);
         return;
     }
     if (c->inlen == h->o.max_request_bytes) {
-        bool line_done = memchr(c->in, '\n', c->inlen) != NULL;
         if (warn_allowed(h))
             ant_log(ANT_LOG_WARN, h->module, "Refusing request over its size cap max_bytes=%zu",
                     h->o.max_request_bytes);
-        if (line_done)
+        /* No complete line yet: it is the request line that is too long. */
+        if (c->scan.lines > 0)
             respond_text(h, c, 431, "request head too large\n");
         else
             respond_text(h, c, 414, "request line too long\n");
@@ -525,6 +444,10 @@ static void accept_ready(struct ant_httpd *h)
             }
             if (oldest == NULL || c->accepted_ms < oldest->accepted_ms)
                 oldest = c;
+        }
+        if (slot == NULL && oldest == NULL) { /* no slots at all (max_connections 0) */
+            close(fd);
+            continue;
         }
         if (slot == NULL) {
             /* Full: the oldest connection makes room. Idle connections held open to block

@@ -223,7 +223,7 @@ static void print_fleet_url(const char *dir)
         return;
     if (fgets(url, sizeof url, f) != NULL && strncmp(url, "http://127.0.0.1:", 17) == 0)
         printf("fleet page: %s", url);
-    fclose(f);
+    (void)fclose(f); /* read-only: nothing to lose */
 }
 
 /* `serve`: the fleet page on loopback until SIGINT/SIGTERM (taken synchronously). */
