@@ -14,7 +14,6 @@
  */
 /* setns(2) and CLONE_NEWNET are GNU extensions of <sched.h>. */
 #define _GNU_SOURCE
-#include "ant/devnet_serve.h"
 #include "devnet/devnet_int.h"
 
 #include <errno.h>
@@ -29,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ant/devnet_serve.h"
 #include "ant/log.h"
 
 #define STOP_GRACE_S 15.0

@@ -352,10 +352,6 @@ int main(int argc, char **argv)
         e = ant_devnet_report(o.dir, o.json, stdout, &pass);
         if (e != ANT_OK)
             return fail("report", e);
-        /* The report's charts of the fleet: the page with this moment's data inside. */
-        e = ant_devnet_fleet_snapshot(o.dir);
-        if (e != ANT_OK)
-            fprintf(stderr, "ant-devnet: fleet page snapshot not written: %s\n", ant_strerror(e));
         return pass ? EXIT_SUCCESS : EXIT_REPORT_FAIL;
     }
     if (strcmp(cmd, "serve") == 0)
