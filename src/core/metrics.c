@@ -62,6 +62,7 @@ struct ant_metrics_writer {
     size_t len;
     size_t cap;
     bool too_large;
+    bool nomem;
     bool bad_name;
 };
 
@@ -378,8 +379,8 @@ static void w_append(struct ant_metrics_writer *w, const char *s, size_t n)
             ncap = ANT_METRICS_OUTPUT_MAX;
         nb = realloc(w->buf, ncap);
         if (nb == NULL) {
-            w->too_large = true; /* reported as NOMEM below */
-            w->cap = SIZE_MAX;
+            w->nomem = true;
+            w->too_large = true; /* stops every later append */
             return;
         }
         w->buf = nb;
@@ -517,8 +518,8 @@ void ant_metrics_write_sample(struct ant_metrics_writer *w, const char *name,
 
 /* ---- rendering --------------------------------------------------------------------- */
 
-/* `name{label="value"` plus an optional extra label, without the closing brace logic
- * duplicated at every call: prints the whole label set or nothing. */
+/* The series name with its suffix and label set (the family's label, then `le` for a
+ * histogram bucket), followed by the space before the value. */
 static void w_series(struct ant_metrics_writer *w, const struct ant_metric *m, const char *suffix,
                      size_t idx, const char *le)
 {
@@ -608,7 +609,7 @@ ant_err ant_metrics_render(struct ant_metrics *reg, char **text, size_t *len)
     for (size_t i = 0; i < reg->ncollectors; i++)
         reg->collectors[i].fn(reg->collectors[i].ctx, &w);
     pthread_mutex_unlock(&reg->lock);
-    if (w.cap == SIZE_MAX)
+    if (w.nomem)
         err = ANT_ERR_NOMEM;
     else if (w.too_large)
         err = ANT_ERR_TOO_LARGE;
