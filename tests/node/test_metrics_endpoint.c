@@ -334,6 +334,8 @@ static void test_values_match_what_was_done(void)
     CHECK_OK(ant_node_client_connect(np.addr, 5000, &c));
     CHECK_OK(ant_node_client_put(c, addr, data, sizeof data, NULL));
     CHECK_OK(ant_node_client_get(c, addr, &got, &len));
+    free(got);
+    got = NULL;
     CHECK_ERR(ant_node_client_get(c, missing, &got, &len), ANT_ERR_NOT_FOUND);
     CHECK_OK(ant_node_client_has(c, addr, &flag));
     CHECK_OK(ant_node_client_ping(c));
