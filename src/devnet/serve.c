@@ -154,7 +154,7 @@ static ant_err build(struct view *v, char **out, size_t *outlen)
     unsigned total = cfg->hosts * cfg->nodes;
     struct dn_state *st = NULL;
     struct transition *tr = NULL;
-    size_t ntr = 0;
+    size_t ntr = 0, trcap = 0;
     json_object *root = NULL, *nodes, *hosts, *trs, *pub, *rollout;
     const char *target = NULL;
     double first_seen = 0, published_at = 0;
@@ -166,11 +166,18 @@ static ant_err build(struct view *v, char **out, size_t *outlen)
         return e;
     if (dn_state_load(cfg->dir, &st) != ANT_OK)
         st = NULL; /* a devnet that never ran, or a torn read: show no liveness */
+    /* Room for exactly the version changes there are (every `Node started`), capped. */
+    for (unsigned i = 0; i < total && ntr < MAX_TRANSITIONS; i++)
+        ntr += count_kind(&v->f.node[i], EV_STARTED);
+    if (ntr > MAX_TRANSITIONS)
+        ntr = MAX_TRANSITIONS;
     e = ANT_ERR_NOMEM;
     root = json_object_new_object();
-    tr = calloc(MAX_TRANSITIONS, sizeof *tr);
+    tr = calloc(ntr > 0 ? ntr : 1, sizeof *tr);
     if (root == NULL || tr == NULL)
         goto out;
+    trcap = ntr;
+    ntr = 0;
     pub = load_published(cfg);
     json_object_object_add(root, "generated_at", json_object_new_double(dn_now()));
     add_int(root, "hosts", cfg->hosts);
@@ -242,7 +249,7 @@ static ant_err build(struct view *v, char **out, size_t *outlen)
                 }
                 on_target += strcmp(version, target) == 0;
             }
-            for (size_t x = 0; x < n->nev && ntr < MAX_TRANSITIONS; x++)
+            for (size_t x = 0; x < n->nev && ntr < trcap; x++)
                 if (n->ev[x].kind == EV_STARTED)
                     tr[ntr++] = (struct transition){n->ev[x].t, i, n->ev[x].version};
             json_object_array_add(nodes, o);
