@@ -60,6 +60,7 @@ UNIT_TESTS = [
     "test_engine_marks",
     "test_engine_metrics",
     "test_devnet_fleet_json",
+    "test_node_metrics",
 ]
 
 VALGRIND_ARGS = [

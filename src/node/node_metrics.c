@@ -36,7 +36,6 @@ static const uint64_t duration_buckets[] = {100,    250,    500,     1000,    25
 static struct ant_metric *m_requests, *m_errors, *m_duration, *m_connections, *m_refused,
     *m_ready;
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
-static _Thread_local bool error_sent;
 
 struct node_metrics {
     struct ant_node_store *store;
@@ -66,7 +65,7 @@ static void register_families(void)
         ANT_METRIC_COUNTER, "op", op_names, OP_COUNT, NULL, 0};
     const struct ant_metric_desc duration = {
         "antnode_protocol_request_duration_seconds",
-        "Time from a complete request frame to its answer sent, by operation.",
+        "Time from a complete request frame to its answer handed to the socket, by operation.",
         ANT_METRIC_HISTOGRAM, "op", op_names, OP_MALFORMED, duration_buckets,
         sizeof duration_buckets / sizeof duration_buckets[0]};
     const struct ant_metric_desc connections = {
@@ -109,25 +108,57 @@ static size_t op_index(uint8_t type)
     }
 }
 
-void node_metrics_request(uint8_t type, bool failed, uint64_t start_us)
+/* The request the calling worker is handling (a worker handles one at a time). */
+static _Thread_local struct {
+    bool active, answered, error;
+    size_t op;
+    uint64_t t0;
+} cur;
+
+static void record(bool error)
 {
-    size_t op = op_index(type);
     uint64_t now = node_metrics_now_us();
-    ant_metric_inc(m_requests, op);
-    if (failed || error_sent)
-        ant_metric_inc(m_errors, op);
-    error_sent = false;
-    ant_metric_observe(m_duration, op, now >= start_us ? now - start_us : 0);
+    ant_metric_inc(m_requests, cur.op);
+    if (error)
+        ant_metric_inc(m_errors, cur.op);
+    ant_metric_observe(m_duration, cur.op, now >= cur.t0 ? now - cur.t0 : 0);
+}
+
+void node_metrics_begin(uint8_t type)
+{
+    cur.active = true;
+    cur.answered = false;
+    cur.error = false;
+    cur.op = op_index(type);
+    cur.t0 = node_metrics_now_us();
+}
+
+void node_metrics_answer(void)
+{
+    if (!cur.active || cur.answered)
+        return;
+    cur.answered = true;
+    record(cur.error);
+}
+
+void node_metrics_end(bool failed)
+{
+    if (!cur.active)
+        return;
+    if (!cur.answered)
+        record(true); /* no answer at all: the request failed */
+    else if (failed && !cur.error)
+        ant_metric_inc(m_errors, cur.op); /* answered, then the send failed */
+    cur.active = false;
 }
 
 void node_metrics_error_sent(void)
 {
-    error_sent = true;
+    cur.error = true;
 }
 
 void node_metrics_malformed(void)
 {
-    error_sent = false;
     ant_metric_inc(m_errors, OP_MALFORMED);
 }
 

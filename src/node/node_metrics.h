@@ -17,12 +17,19 @@
 /* Monotonic microseconds, the clock of the request duration histogram. */
 uint64_t node_metrics_now_us(void);
 
-/* One request of frame `type` answered (or failed) after starting at `start_us`. `failed`
- * is true when the request closed the connection; an ERROR frame sent while handling it
- * (node_metrics_error_sent on the same thread) also counts it as an error. */
-void node_metrics_request(uint8_t type, bool failed, uint64_t start_us);
+/*
+ * One request on the calling worker thread: begin when its frame is complete, answer when
+ * its reply (or ERROR) frame is about to be written — the request is counted and timed
+ * there, before the client can see the answer, so a client that got its reply always finds
+ * it counted — and end when the handler returns (`failed`: it closed the connection; a
+ * request that failed before any answer is counted then, as an error).
+ */
+void node_metrics_begin(uint8_t type);
+void node_metrics_answer(void);
+void node_metrics_end(bool failed);
 
-/* Called by the code that sends an ERROR frame: marks the current request as an error. */
+/* Called by the code that sends an ERROR frame, before sending it: the current request is
+ * an error. */
 void node_metrics_error_sent(void);
 
 /* A malformed frame (no operation to count it under). */

@@ -272,6 +272,7 @@ static ant_err send_frame(struct ant_node *n, int fd, uint8_t type, const void *
     ant_err err = ant_node_proto_header(hdr, type, len);
     if (err != ANT_OK)
         return err;
+    node_metrics_answer(); /* metrics: counted before the client can see the answer */
     iov[0].iov_base = hdr;
     iov[0].iov_len = sizeof hdr;
     iov[1].iov_base = (void *)payload;
@@ -421,9 +422,9 @@ static bool serve_conn(struct ant_node *n, struct conn *c)
                 reject_frame(n, c, err);
                 return false;
             }
-            uint64_t t0 = node_metrics_now_us();             /* metrics */
+            node_metrics_begin(f.type);      /* metrics */
             err = handle_frame(n, c, &f);
-            node_metrics_request(f.type, err != ANT_OK, t0); /* metrics */
+            node_metrics_end(err != ANT_OK); /* metrics */
             if (err != ANT_OK) {
                 if (err == ANT_ERR_PROTOCOL)
                     reject_frame(n, c, err);
