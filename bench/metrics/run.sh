@@ -12,7 +12,7 @@
 #
 #   nice -n 10 bench/metrics/run.sh
 #   NODE=build/default/tools/ant-node/ant-node CLIENT=build/default/bench/alloc-ab/bench_alloc_ab \
-#   REPS=5 THREADS=2 CHUNKS=2048 ROUNDS=2 IDLE_S=30 STORE_DIR=/dev/shm bench/metrics/run.sh
+#   REPS=5 THREADS=2 CHUNKS=2048 ROUNDS=20 IDLE_S=30 STORE_DIR=/dev/shm bench/metrics/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NODE=${NODE:-build/default/tools/ant-node/ant-node}
@@ -20,7 +20,7 @@ CLIENT=${CLIENT:-build/default/bench/alloc-ab/bench_alloc_ab}
 REPS=${REPS:-5}
 THREADS=${THREADS:-2}
 CHUNKS=${CHUNKS:-2048}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-20}
 IDLE_S=${IDLE_S:-30}
 STORE_DIR=${STORE_DIR:-/dev/shm}
 for b in "$NODE" "$CLIENT"; do
