@@ -24,6 +24,7 @@
 #include "ant/cache.h"
 #include "ant/digest.h"
 #include "ant/meta.h"
+#include "ant/httpd.h"
 #include "ant/mldsa65.h"
 #include "ant/node_config.h"
 #include "ant/node_proto.h"
@@ -772,6 +773,58 @@ static void gen_meta(void)
             "\"signatures\":[]}");
 }
 
+/* ---- httpd_head ------------------------------------------------------------------ */
+
+static void gen_httpd_head(void)
+{
+    /* The first byte picks the header cap and the piece size (see fuzz/httpd_head.c). */
+    static const char *const seeds[] = {
+        "\x04GET /metrics HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n",
+        "\x0cGET /healthz HTTP/1.0\n\n",
+        "\x04GET /metrics?name[]=x HTTP/1.1\r\n\r\n",
+        "\x04POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+        "\x04GET /metrics HTTP/2\r\n\r\n",
+        "\x04GET metrics HTTP/1.1\r\n\r\n",
+        "\x04GET /a b HTTP/1.1\r\n\r\n",
+        "\x04GET /metrics HTTP/1.1\r\nBad Header\r\n\r\n",
+        "\x04GET /metrics HTTP/1.1\r\n: empty\r\n\r\n",
+        "\x04\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        "\x01GET / HTTP/1.1\r\na:b\r\nc:d\r\n\r\n",
+        "\x04GET /\x7f HTTP/1.1\r\n\r\n",
+        "\x04G\xc3\xa9T / HTTP/1.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "seed-%02zu", i);
+        put_str("httpd_head", name, seeds[i]);
+    }
+    /* A path one byte under and at the cap, and a head of many header lines. */
+    {
+        static char big[ANT_HTTPD_PATH_MAX + 64];
+        for (int over = 0; over < 2; over++) {
+            size_t n = 0;
+            big[n++] = 0x04;
+            memcpy(big + n, "GET /", 5);
+            n += 5;
+            memset(big + n, 'a', ANT_HTTPD_PATH_MAX - 2 + (size_t)over);
+            n += ANT_HTTPD_PATH_MAX - 2 + (size_t)over;
+            memcpy(big + n, " HTTP/1.1\r\n\r\n", 13);
+            n += 13;
+            put("httpd_head", over ? "path-at-cap" : "path-under-cap", big, n);
+        }
+    }
+    {
+        static char many[4096];
+        size_t n = 0;
+        many[n++] = 0x04;
+        n += (size_t)snprintf(many + n, sizeof many - n, "GET / HTTP/1.1\r\n");
+        for (int i = 0; i < 80 && n + 8 < sizeof many; i++)
+            n += (size_t)snprintf(many + n, sizeof many - n, "h%d:v\r\n", i);
+        n += (size_t)snprintf(many + n, sizeof many - n, "\r\n");
+        put("httpd_head", "many-headers", many, n);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -782,6 +835,7 @@ int main(int argc, char **argv)
     mkdir_p(outdir);
     gen_semver();
     gen_node_frame();
+    gen_httpd_head();
     gen_ini();
     gen_releases();
     gen_cache_meta();

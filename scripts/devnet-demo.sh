@@ -73,7 +73,7 @@ dir=${ANT_DEMO_DIR:-$(mktemp -d /tmp/ant-devnet-demo.XXXXXX)}
 step "starting $hosts hosts x $nodes nodes of ant-node $current in $dir"
 "$devnet" up --dir "$dir" --binary "$node_bin" --hosts "$hosts" --nodes-per-host "$nodes" \
     --rollout-window "$window" --check-interval "$interval" --release-ttl "$ttl" \
-    --trial-period 15
+    --trial-period 15   # also prints the live fleet page's URL
 "$devnet" status --dir "$dir"
 
 step "publishing ant-node $next (signed with the devnet key)"
@@ -87,5 +87,5 @@ set +e
 "$devnet" report --dir "$dir"
 report_rc=$?
 set -e
-echo "report files: $dir/report.md $dir/report.json $dir/restarts.svg"
+echo "report files: $dir/report.md $dir/report.json $dir/restarts.svg $dir/fleet.html (the fleet page, data inside)"
 exit "$report_rc"

@@ -9,6 +9,10 @@ PACKAGES=(
   build-essential cmake pkg-config clang
   libssl-dev libcurl4-openssl-dev libarchive-dev liblmdb-dev libjson-c-dev zlib1g-dev
   libmimalloc-dev
+  # metrics: promtool and the Python prometheus_client parser check /metrics (tests/node)
+  prometheus python3-prometheus-client
+  # the fleet page: tested in headless Chromium, timed over the DevTools protocol (bench/fleet-page)
+  chromium python3-websocket
   valgrind nginx-light openssl python3 nodejs npm ca-certificates time
   cppcheck clang-tidy
   # the static musl release builds (scripts/musl/build-deps.sh) and their portability proofs

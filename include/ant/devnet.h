@@ -95,7 +95,7 @@ ANT_MUST_CHECK ant_err ant_devnet_watch(const char *dir, const char *version, un
 
 /*
  * Checks the rollout (ARCHITECTURE.md §7 table, plus rollback rows when a rollback happened) and
- * writes D/report.json, D/report.md and D/restarts.svg; prints the markdown table (or the
+ * writes D/report.json, D/report.md, D/restarts.svg and D/fleet.html (ant/devnet_serve.h); prints the markdown table (or the
  * JSON with `json`) to `out`. *all_pass is true only if every row passed.
  * Errors: ANT_ERR_NOT_FOUND (no devnet or no release published), ANT_ERR_IO, ANT_ERR_PARSE.
  */

@@ -66,6 +66,8 @@ enum ant_node_config_key {
     ANT_CFG_STALL_TIMEOUT,
     ANT_CFG_LOCK_TIMEOUT,
     ANT_CFG_TRIAL_PERIOD,
+    ANT_CFG_METRICS_LISTEN,
+    ANT_CFG_METRICS_ALLOW_REMOTE,
     ANT_CFG_COUNT
 };
 
@@ -103,6 +105,8 @@ struct ant_node_config {
     uint64_t stall_timeout_ms;
     uint64_t lock_timeout_ms;
     uint64_t trial_period_ms;
+    char metrics_listen[ANT_NODE_CONFIG_STR_MAX]; /* /metrics + /healthz ADDR:PORT, "" = off */
+    bool metrics_allow_remote;                /* let metrics-listen be a non-loopback address */
     enum ant_node_config_source source[ANT_CFG_COUNT];
 };
 

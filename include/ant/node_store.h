@@ -87,6 +87,11 @@ ANT_MUST_CHECK ant_err ant_node_store_has(struct ant_node_store *s,
 ANT_MUST_CHECK ant_err ant_node_store_stats(struct ant_node_store *s, uint64_t *chunks,
                                             uint64_t *bytes);
 
+/* Bytes of the LMDB map in use (pages up to the highest ever used, free pages inside it
+ * included) and the map's size, for the store's capacity metrics. Errors: ANT_ERR_IO. */
+ANT_MUST_CHECK ant_err ant_node_store_map_usage(struct ant_node_store *s, uint64_t *used,
+                                                uint64_t *size);
+
 /* Name of the LMDB sub-database holding chunks (address -> bytes) and the one holding the
  * totals; documented for operators and tests that inspect the files with LMDB tools. */
 #define ANT_NODE_STORE_DB_CHUNKS "chunks"

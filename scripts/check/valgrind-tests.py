@@ -36,6 +36,7 @@ ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # In-process unit tests: the code under test runs in the test's own process.
 UNIT_TESTS = [
     "test_core",
+    "test_metrics",
     "test_zero_pages",
     "test_keccak",
     "test_mldsa65",
@@ -59,6 +60,9 @@ UNIT_TESTS = [
     "test_engine_diskfull",
     "test_engine_monitor",
     "test_engine_marks",
+    "test_engine_metrics",
+    "test_devnet_fleet_json",
+    "test_node_metrics",
 ]
 
 VALGRIND_ARGS = [

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ant/devnet_serve.h"
 #include "ant/log.h"
 #include "ant/upgrade.h"
 
@@ -803,7 +804,9 @@ static ant_err write_md(const struct rctx *r, bool all_pass, char **out, size_t 
                "release (scheduled = its logged delay, actual = its `Restarting into new binary`). "
                "The bin limit is max(2 x mean, the largest count a uniform sample of this many "
                "nodes exceeds in any of the 12 bins with probability < 0.1%%): with few nodes "
-               "2 x mean alone fails most uniform samples. Histogram: restarts.svg.\n");
+               "2 x mean alone fails most uniform samples. Histogram: restarts.svg. Fleet charts "
+               "(nodes by version over time, rollout against the window, downloads and cache "
+               "hits per host, each node's last event): fleet.html.\n");
     if (fclose(f) != 0)
         return ANT_ERR_IO;
     return ANT_OK;
@@ -904,6 +907,9 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
         e = dn_svg_histogram(path, title, r.sched_bins, r.actual_bins,
                              (double)r.cfg->rollout_window_s, r.limit);
     }
+    /* The fleet page's charts of the same run, data inside (ant/devnet_serve.h). */
+    if (e == ANT_OK)
+        e = ant_devnet_fleet_snapshot(r.cfg->dir);
     if (e != ANT_OK)
         goto out;
     /* A report that could not be written must not read as a pass (disk full, closed pipe). */

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ant/devnet_serve.h"
 #include "ant/log.h"
 
 #define STOP_GRACE_S 15.0
@@ -313,6 +314,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
     sigset_t set;
     bool blocked = false;
     char msg[128];
+    struct ant_devnet_server *page = NULL; /* fleet page */
 
     s.cfg = calloc(1, sizeof *s.cfg);
     s.st = calloc(1, sizeof *s.st);
@@ -371,6 +373,9 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
     save(&s);
     ant_log(ANT_LOG_INFO, "devnet", "Supervisor ready nodes=%u nginx_pid=%d port=%u",
             s.cfg->hosts * s.cfg->nodes, (int)np, (unsigned)s.cfg->https_port);
+    /* fleet page: after the nodes, before `up` returns (it prints the URL); best effort. */
+    if (ant_devnet_serve_auto(s.cfg->dir, &page) != ANT_OK)
+        page = NULL;
     ready(ready_fd, "ok\n"); /* closes it; nothing below reports through it again */
 
     for (;;) {
@@ -395,6 +400,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
         save(&s);
     }
     ant_log(ANT_LOG_INFO, "devnet", "Supervisor stopping");
+    ant_devnet_serve_stop(page); /* fleet page */
     stop_all(&s);
     e = ANT_OK;
     goto out;

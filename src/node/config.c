@@ -90,6 +90,9 @@ static const struct setting settings[ANT_CFG_COUNT] = {
                               "10m"},
     [ANT_CFG_TRIAL_PERIOD] = {"trial-period", T_DURATION, FIELD(trial_period_ms), 1000,
                               MS_DAY, "60s"},
+    [ANT_CFG_METRICS_LISTEN] = {"metrics-listen", T_STR, FIELD(metrics_listen), 0, 0, ""},
+    [ANT_CFG_METRICS_ALLOW_REMOTE] = {"metrics-allow-remote", T_BOOL,
+                                      FIELD(metrics_allow_remote), 0, 1, "false"},
 };
 
 static void seterr(char *errbuf, size_t errcap, const char *fmt, ...)

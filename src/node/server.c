@@ -43,6 +43,7 @@
 #include "ant/node_store.h"
 #include "ant/version.h"
 #include "node/guard.h"
+#include "node_metrics.h"
 
 /* The first receive buffer of a connection, enough for every request but a PUT; with
  * the connection record and one small answer, the per-connection cost that is not drawn
@@ -112,6 +113,8 @@ struct ant_node {
     int exit_code;
     char exit_reason[32];
     char upgrade_state[ANT_NODE_UPGRADE_STATE_MAX];
+
+    struct node_metrics *metrics; /* metrics: collector, health, --metrics-listen endpoint */
 };
 
 static uint64_t now_ms(void)
@@ -257,6 +260,7 @@ static ant_err queue_answer(struct ant_node *n, struct conn *c, uint8_t type,
     ant_err err;
     if (len > SIZE_MAX - ANT_NODE_PROTO_HEADER_BYTES)
         return ANT_ERR_TOO_LARGE;
+    node_metrics_answer(); /* metrics: counted before the client can see the answer */
     total = ANT_NODE_PROTO_HEADER_BYTES + len;
     if (charge && !node_budget_take(&n->budget, total))
         return ANT_ERR_BUSY;
@@ -287,6 +291,7 @@ static ant_err queue_error(struct ant_node *n, struct conn *c, ant_err code, con
 {
     uint8_t payload[4 + ANT_NODE_PROTO_ERRMSG_MAX];
     size_t len = ant_node_proto_error_payload(payload, sizeof payload, code, msg);
+    node_metrics_error_sent(); /* metrics */
     return queue_answer(n, c, ANT_FRAME_ERROR, payload, len, false);
 }
 
@@ -515,7 +520,9 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
 
         err = ant_node_proto_parse(c->buf, c->len, (size_t)n->cfg.max_frame, &f, &used);
         if (err == ANT_OK) {
+            node_metrics_begin(f.type); /* metrics */
             err = handle_frame(n, c, &f);
+            node_metrics_end(err != ANT_OK); /* metrics */
             consume(n, c, used);
             frames++;
             if (err == ANT_ERR_PROTOCOL) {
@@ -523,6 +530,7 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
                     ant_log(ANT_LOG_WARN, "node",
                             "Closing connection after a malformed frame error=%s",
                             ant_strerror(err));
+                node_metrics_malformed(); /* metrics */
                 reject_frame(n, c, err, "malformed frame, closing");
             } else if (err != ANT_OK) {
                 /* No answer could be queued (out of memory): nothing sensible to say. */
@@ -534,6 +542,7 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
             if (warn_allowed(n, WARN_MALFORMED))
                 ant_log(ANT_LOG_WARN, "node", "Closing connection after a malformed frame error=%s",
                         ant_strerror(err));
+            node_metrics_malformed(); /* metrics */
             reject_frame(n, c, err, "malformed frame, closing");
             continue;
         }
@@ -593,6 +602,7 @@ static void conn_unlink_locked(struct ant_node *n, struct conn *c)
         c->next->prev = c->prev;
     node_addr_table_release(n->addrs, &c->addr);
     n->nconns--;
+    node_metrics_connections(n->nconns); /* metrics */
 }
 
 static void *worker_main(void *arg)
@@ -687,6 +697,7 @@ static void accept_ready(struct ant_node *n)
                 ant_log(ANT_LOG_WARN, "node",
                         "Connection limit reached, refusing connection max_connections=%u",
                         n->cfg.max_connections);
+            node_metrics_refused(); /* metrics */
             close(fd);
             continue;
         }
@@ -718,6 +729,7 @@ static void accept_ready(struct ant_node *n)
             n->conns->prev = c;
         n->conns = c;
         n->nconns++;
+        node_metrics_connections(n->nconns); /* metrics */
         {
             int one = 1;
             (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -825,6 +837,7 @@ static void node_free(struct ant_node *n)
 {
     if (n == NULL)
         return;
+    node_metrics_stop(n->metrics); /* metrics: before the store its collector reads */
     while (n->conns != NULL) {
         struct conn *c = n->conns;
         conn_unlink_locked(n, c);
@@ -940,6 +953,9 @@ ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
     err = open_listener(n);
     if (err != ANT_OK)
         goto fail;
+    err = node_metrics_start(cfg, n->store, &n->metrics); /* metrics */
+    if (err != ANT_OK)
+        goto fail;
 
     n->epfd = epoll_create1(EPOLL_CLOEXEC);
     n->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -985,6 +1001,7 @@ ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
             cfg->root_dir);
     ant_log(ANT_LOG_INFO, "node", "Listening listen=%s port=%u workers=%u", cfg->listen,
             (unsigned)n->port, cfg->workers);
+    node_metrics_ready(n->metrics, true, "serving"); /* metrics */
     *out = n;
     return ANT_OK;
 
@@ -1058,6 +1075,7 @@ void ant_node_stop(struct ant_node *node)
 {
     if (node == NULL)
         return;
+    node_metrics_ready(node->metrics, false, "stopping"); /* metrics */
     stop_threads(node);
     if (unlinkat(node->rootfd, ANT_NODE_PORT_FILE, 0) == 0) {
         ant_err err = ant_fsx_fsync_dir(node->rootfd);

@@ -512,3 +512,22 @@ ant_err ant_node_store_stats(struct ant_node_store *s, uint64_t *chunks, uint64_
     mdb_txn_abort(txn);
     return map_rc(rc, "stats");
 }
+
+ant_err ant_node_store_map_usage(struct ant_node_store *s, uint64_t *used, uint64_t *size)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc;
+
+    if (s == NULL || used == NULL || size == NULL)
+        return ANT_ERR_INVALID_ARG;
+    rc = mdb_env_info(s->env, &info);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_stat(s->env, &st);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "map_usage");
+    /* me_last_pgno is the highest page ever used: what the map holds, free pages included. */
+    *used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    *size = (uint64_t)info.me_mapsize;
+    return ANT_OK;
+}

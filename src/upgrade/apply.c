@@ -37,6 +37,7 @@
 #include "ant/trust.h"
 #include "ant/validate.h"
 #include "upgrade/engine.h"
+#include "upgrade/upgrade_metrics.h"
 
 #define DOWNLOAD_LOCK "download.lock"
 #define REPLACE_LOCK "replace.lock"
@@ -68,12 +69,12 @@ void engine_notify(const struct ant_upgrade *u, const char *fmt, ...)
 {
     char token[160];
     va_list ap;
-    if (u->cfg.state_changed == NULL)
-        return;
     va_start(ap, fmt);
     int n = vsnprintf(token, sizeof token, fmt, ap);
     va_end(ap);
     if (n > 0)
+        upgrade_metrics_state(token); /* metrics */
+    if (n > 0 && u->cfg.state_changed != NULL)
         u->cfg.state_changed(u->cfg.state_changed_arg, token);
 }
 
@@ -86,6 +87,7 @@ void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, 
     error_token(err, tok, sizeof tok);
     ant_log(ANT_LOG_ERROR, "upgrade", "Upgrade failed version=%s stage=%s error=%s",
             version != NULL && version[0] != '\0' ? version : "-", stage, tok);
+    upgrade_metrics_failure(stage); /* metrics */
     engine_notify(u, "failed-%s", stage);
     /* Best effort: the error is already logged, the state copy is for `upgrade status`. */
     if (state_lock(u->rootfd, u->cfg.lock_timeout_ms, &lockfd) != ANT_OK)
@@ -252,6 +254,7 @@ static ant_err try_cache(struct apply_ctx *c)
         return ANT_ERR_NOT_FOUND;
     }
     c->hit = true;
+    upgrade_metrics_cache_hit(); /* metrics */
     log_verified(c);
     ant_log(ANT_LOG_INFO, "upgrade", "Reused signature-verified cached archive for %s version=%s",
             c->version, c->version);
@@ -313,6 +316,7 @@ static ant_err download(struct apply_ctx *c, const char **stage)
     err = ant_http_get_fd(ch->asset_url, &http, fd, c->u->cfg.archive_cap, NULL);
     if (err != ANT_OK)
         goto out;
+    upgrade_metrics_download(fd); /* metrics */
     ENGINE_FAULT("after-download");
     *stage = "verify";
     if (lseek(fd, 0, SEEK_SET) != 0) {

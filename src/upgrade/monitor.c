@@ -28,6 +28,7 @@
 #include "ant/releases.h"
 #include "ant/version.h"
 #include "upgrade/engine.h"
+#include "upgrade/upgrade_metrics.h"
 
 void ant_upgrade_config_init(struct ant_upgrade_config *cfg)
 {
@@ -221,6 +222,7 @@ void ant_upgrade_free(struct ant_upgrade *u)
 {
     if (u == NULL)
         return;
+    upgrade_metrics_detach(u); /* metrics: before anything its collector reads goes */
     ant_upgrade_monitor_stop(u);
     if (u->abandoned)
         return; /* still in use by the monitor thread; the process exit reclaims it */
@@ -331,6 +333,7 @@ ant_err ant_upgrade_monitor_start(struct ant_upgrade *u)
     if (pthread_create(&u->thread, NULL, monitor_main, u) != 0)
         return ANT_ERR_IO;
     u->thread_running = true;
+    upgrade_metrics_attach(u); /* metrics */
     return ANT_OK;
 }
 
@@ -370,6 +373,7 @@ ant_err ant_upgrade_run_once(struct ant_upgrade *u, uint64_t *next_ms)
     uint64_t iv = jittered_interval(u);
     *next_ms = iv;
     ant_err err = ant_upgrade_check(u, true, &plan);
+    upgrade_metrics_check(err, plan.available); /* metrics */
     if (err != ANT_OK || !plan.available)
         return err;
     int64_t now = engine_now();

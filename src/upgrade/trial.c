@@ -26,6 +26,7 @@
 #include "ant/log.h"
 #include "ant/validate.h"
 #include "upgrade/engine.h"
+#include "upgrade/upgrade_metrics.h"
 
 #define HOST_BAD_SUFFIX ".bad-versions"
 /* Read cap: HOST_BAD_MAX marks as host_update writes them (two lines each) always fit. The
@@ -558,6 +559,8 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
             if (err != ANT_OK) {
                 /* Nothing to go back to: keep trying this version rather than stop. */
                 state_set_error(&st, u->running, "rollback", err, engine_now());
+                upgrade_metrics_failure("rollback");     /* metrics */
+                upgrade_metrics_trial_failed(u->running); /* metrics */
                 ant_log(ANT_LOG_ERROR, "upgrade", "Upgrade failed version=%s stage=rollback error=%s",
                         u->running, ant_strerror(err));
                 save = true;
@@ -566,6 +569,7 @@ ant_err ant_upgrade_boot(struct ant_upgrade *u, bool *restart)
             ant_log(ANT_LOG_WARN, "upgrade",
                     "Rolling back failed upgrade version=%s attempts=%u backup=%s", u->running,
                     attempts, backup_path);
+            upgrade_metrics_rollback(); /* metrics */
             memset(&st.trial, 0, sizeof st.trial);
             if (cmp_text(st.pending.version, u->running) == 0)
                 memset(&st.pending, 0, sizeof st.pending);

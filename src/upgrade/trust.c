@@ -32,6 +32,7 @@
 
 /* Generated from ANT_RELEASE_KEY_FILE: `static const uint8_t release_key[1952]`. */
 #include "release_key.inc"
+#include "upgrade/upgrade_metrics.h"
 
 _Static_assert(sizeof release_key == ANT_MLDSA65_PUBLICKEYBYTES,
                "the compiled-in release key must be a raw ML-DSA-65 public key");
@@ -381,10 +382,11 @@ static void stop_helpers(struct ring *r, struct helper *h, size_t started)
         pthread_join(h[w].thread, NULL);
 }
 
-ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *version,
-                                const char *platform, int in_fd, uint64_t cap, int out_fd,
-                                const uint8_t *sig, size_t siglen,
-                                uint8_t sha256[ANT_SHA256_BYTES], uint64_t *size)
+/* metrics: every verification's result is counted by the wrapper after this function. */
+static ant_err verify_stream(const struct ant_trust_keys *keys, const char *version,
+                             const char *platform, int in_fd, uint64_t cap, int out_fd,
+                             const uint8_t *sig, size_t siglen,
+                             uint8_t sha256[ANT_SHA256_BYTES], uint64_t *size)
 {
     if (sha256 != NULL)
         memset(sha256, 0, ANT_SHA256_BYTES);
@@ -544,5 +546,16 @@ out:
         memset(sha256, 0, ANT_SHA256_BYTES);
     if (size != NULL && full_read)
         *size = total;
+    return err;
+}
+
+ant_err ant_trust_verify_stream(const struct ant_trust_keys *keys, const char *version,
+                                const char *platform, int in_fd, uint64_t cap, int out_fd,
+                                const uint8_t *sig, size_t siglen,
+                                uint8_t sha256[ANT_SHA256_BYTES], uint64_t *size)
+{
+    ant_err err = verify_stream(keys, version, platform, in_fd, cap, out_fd, sig, siglen,
+                                sha256, size);
+    upgrade_metrics_verify(err); /* metrics */
     return err;
 }

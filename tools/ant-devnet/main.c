@@ -4,6 +4,7 @@
  * 3 `report` written but some row FAILED.
  */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "ant/devnet.h"
+#include "ant/devnet_serve.h"
 #include "ant/log.h"
 #include "ant/version.h"
 
@@ -26,16 +28,20 @@ static void usage(FILE *f)
             "commands:\n"
             "  up [--binary PATH] [--hosts H] [--nodes-per-host N] [--rollout-window DUR]\n"
             "     [--check-interval DUR] [--release-ttl DUR] [--trial-period DUR]\n"
-            "     [--channel stable|beta] [--restart-delay-ms MS] [--netns]\n"
-            "                      create the devnet in D and start nginx and the nodes\n"
+            "     [--channel stable|beta] [--restart-delay-ms MS] [--netns] [--no-serve]\n"
+            "                      create the devnet in D and start nginx, the nodes and the\n"
+            "                      fleet page (its URL in D/fleet.url; --no-serve: none)\n"
             "  publish --binary PATH --release-version V [--prerelease]\n"
             "                      pack, sign and list release V\n"
             "  status              supervisor, release server and one line per node\n"
             "  watch --release-version V [--timeout DUR] [--quiet]\n"
             "                      print node events until every node runs V\n"
             "  report [--json]     check the rollout; writes report.json, report.md,\n"
-            "                      restarts.svg in D (exit 3 if a row FAILs)\n"
+            "                      restarts.svg and the fleet page's snapshot fleet.html in D\n"
+            "                      (exit 3 if a row FAILs)\n"
             "  down                stop the supervisor, the nodes and nginx\n"
+            "  serve [--listen 127.0.0.1:PORT]\n"
+            "                      serve the live fleet page (and its JSON) until SIGINT/SIGTERM\n"
             "\n"
             "D defaults to $XDG_DATA_HOME/ant/devnet (~/.local/share/ant/devnet); --binary to\n"
             "the ant-node beside ant-devnet (or in its build tree), else the one on PATH.\n"
@@ -82,10 +88,10 @@ static bool parse_uint(const char *text, unsigned max, unsigned *out)
 }
 
 struct opts {
-    const char *dir, *binary, *version, *channel;
+    const char *dir, *binary, *version, *channel, *listen;
     unsigned hosts, nodes, restart_delay_ms;
     uint64_t window, interval, ttl, trial, timeout;
-    bool netns, prerelease, json, quiet;
+    bool netns, prerelease, json, quiet, no_serve;
 };
 
 /* Accepts `--name value` and `--name=value`. Returns the index after the option, or -1. */
@@ -108,7 +114,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         memcpy(name, arg, nlen);
         name[nlen] = '\0';
         if (strcmp(name, "--netns") == 0 || strcmp(name, "--prerelease") == 0 ||
-            strcmp(name, "--json") == 0 || strcmp(name, "--quiet") == 0) {
+            strcmp(name, "--json") == 0 || strcmp(name, "--quiet") == 0 ||
+            strcmp(name, "--no-serve") == 0) {
             if (eq != NULL) {
                 fprintf(stderr, "ant-devnet: %s takes no value\n", name);
                 return -1;
@@ -117,6 +124,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->prerelease |= strcmp(name, "--prerelease") == 0;
             o->json |= strcmp(name, "--json") == 0;
             o->quiet |= strcmp(name, "--quiet") == 0;
+            o->no_serve |= strcmp(name, "--no-serve") == 0;
             continue;
         }
         if (eq != NULL) {
@@ -133,6 +141,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->dir = val;
         else if (strcmp(name, "--binary") == 0)
             o->binary = val;
+        else if (strcmp(name, "--listen") == 0)
+            o->listen = val;
         else if (strcmp(name, "--release-version") == 0)
             o->version = val;
         else if (strcmp(name, "--channel") == 0)
@@ -201,6 +211,45 @@ static int fail(const char *what, ant_err e)
     return EXIT_FAILURE;
 }
 
+/* Prints the fleet page's URL that the supervisor wrote, if it runs one. */
+static void print_fleet_url(const char *dir)
+{
+    char path[PATH_MAX], url[64] = "";
+    FILE *f;
+    if (snprintf(path, sizeof path, "%s/%s", dir, ANT_DEVNET_FLEET_URL_FILE) >= (int)sizeof path)
+        return;
+    f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    if (fgets(url, sizeof url, f) != NULL && strncmp(url, "http://127.0.0.1:", 17) == 0)
+        printf("fleet page: %s", url);
+    (void)fclose(f); /* read-only: nothing to lose */
+}
+
+/* `serve`: the fleet page on loopback until SIGINT/SIGTERM (taken synchronously). */
+static int cmd_serve(const struct opts *o)
+{
+    struct ant_devnet_server *srv = NULL;
+    sigset_t mask;
+    int sig = 0;
+    ant_err e;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    /* Blocked before the server thread exists, so it inherits the mask. */
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+        return fail("serve", ANT_ERR_IO);
+    e = ant_devnet_serve_start(o->dir, o->listen, &srv);
+    if (e != ANT_OK)
+        return fail("serve", e);
+    printf("fleet page: http://127.0.0.1:%u/\n", (unsigned)ant_devnet_serve_port(srv));
+    fflush(stdout);
+    (void)sigwait(&mask, &sig);
+    ant_devnet_serve_stop(srv);
+    return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -265,10 +314,14 @@ int main(int argc, char **argv)
             .channel = o.channel,
             .restart_delay_ms = o.restart_delay_ms,
         };
+        /* The supervisor (forked by ant_devnet_up) reads this to leave the page off. */
+        if (o.no_serve && setenv("ANT_DEVNET_SERVE", "0", 1) != 0)
+            return fail("up", ANT_ERR_NOMEM);
         e = ant_devnet_up(&up);
         if (e != ANT_OK)
             return fail("up", e);
         printf("devnet up in %s\n", o.dir);
+        print_fleet_url(o.dir);
         return EXIT_SUCCESS;
     }
     if (strcmp(cmd, "publish") == 0) {
@@ -301,6 +354,8 @@ int main(int argc, char **argv)
             return fail("report", e);
         return pass ? EXIT_SUCCESS : EXIT_REPORT_FAIL;
     }
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(&o);
     if (strcmp(cmd, "down") == 0) {
         e = ant_devnet_down(o.dir);
         if (e != ANT_OK)
