@@ -50,6 +50,7 @@ UNIT_TESTS = [
     "test_trust",
     "test_cache",
     "test_node",
+    "test_sysd",
     "test_engine_rollout",
     "test_engine_apply",
     "test_engine_trial",
