@@ -29,6 +29,10 @@
 #define ANT_NODE_SERVICE_FDNAME "listener"
 /* The acceptor loop turns at least once a second; this many ms without a turn is a hang. */
 #define ANT_NODE_SERVICE_STALE_MS 5000
+/* Failed trial health probes in a row (one per trial period) before a node under a service
+ * manager exits with ANT_NODE_SERVICE_EXIT_UNHEALTHY, so the attempt counts. */
+#define ANT_NODE_SERVICE_TRIAL_PROBES 3
+#define ANT_NODE_SERVICE_EXIT_UNHEALTHY 1
 
 struct ant_node_service;
 
@@ -61,7 +65,10 @@ void ant_node_service_status(struct ant_node_service *s, const char *upgrade_sta
 /*
  * The trial health probe (ant_upgrade_config.healthy; `arg` is the service): true only if
  * the node became ready, the acceptor loop has not been seen stale since the previous
- * probe, and a PING to the node's own port is answered now.
+ * probe, and a PING to the node's own port is answered now. After
+ * ANT_NODE_SERVICE_TRIAL_PROBES failures in a row, a node run for a service manager
+ * (cfg->stop_on_upgrade) is asked to exit with ANT_NODE_SERVICE_EXIT_UNHEALTHY: the
+ * manager restarts it, and the trial counts that start as a failed attempt.
  */
 bool ant_node_service_healthy(void *arg);
 

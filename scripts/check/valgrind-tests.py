@@ -51,6 +51,7 @@ UNIT_TESTS = [
     "test_cache",
     "test_node",
     "test_sysd",
+    "test_service",
     "test_engine_rollout",
     "test_engine_apply",
     "test_engine_trial",

@@ -30,6 +30,7 @@ struct ant_node_service {
     struct ant_node *node; /* set by ant_node_service_ready */
     atomic_bool ready;
     atomic_uint stale_seen; /* stale heartbeats since the last health probe */
+    unsigned failed_probes; /* consecutive failed health probes (monitor thread only) */
     pthread_t thread;
     bool thread_running;
     pthread_mutex_t mu;
@@ -270,11 +271,20 @@ bool ant_node_service_healthy(void *arg)
         if (err != ANT_OK)
             reason = "ping";
     }
-    if (reason != NULL) {
-        ant_log(ANT_LOG_WARN, "node", "Health check failed reason=%s", reason);
-        return false;
+    if (reason == NULL) {
+        s->failed_probes = 0;
+        return true;
     }
-    return true;
+    ant_log(ANT_LOG_WARN, "node", "Health check failed reason=%s", reason);
+    if (s != NULL && ++s->failed_probes >= ANT_NODE_SERVICE_TRIAL_PROBES &&
+        s->cfg->stop_on_upgrade && s->node != NULL) {
+        /* Up but never healthy is a hang the manager cannot see: leave, so the start is
+         * counted as a failed attempt and the next one (or the rollback) follows. */
+        ant_log(ANT_LOG_ERROR, "node", "Trial start never became healthy, exiting probes=%u",
+                s->failed_probes);
+        ant_node_request_exit(s->node, ANT_NODE_SERVICE_EXIT_UNHEALTHY, "unhealthy");
+    }
+    return false;
 }
 
 static void stop_thread(struct ant_node_service *s)

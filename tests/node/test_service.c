@@ -1,0 +1,125 @@
+/*
+ * The trial health probe of ant/node_service.h in-process, against a real node: false
+ * before READY, true once the node answers a PING on its own port (wildcard listeners
+ * probed on loopback), false when the node accepts but never answers (max-connections 0
+ * closes every connection), and after ANT_NODE_SERVICE_TRIAL_PROBES such failures a node
+ * run for a service manager asks to exit with ANT_NODE_SERVICE_EXIT_UNHEALTHY, so the hang
+ * is counted as a failed trial attempt; a standalone node keeps running.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ant/node.h"
+#include "ant/node_config.h"
+#include "ant/node_service.h"
+#include "test.h"
+
+static void rm_rf(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "  cleanup of %s failed\n", dir);
+}
+
+static void base_config(struct ant_node_config *cfg, const char *root, const char *listen)
+{
+    ant_node_config_defaults(cfg, NULL);
+    CHECK_OK(ant_node_config_set(cfg, "root-dir", root, ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(cfg, "map-size", "64MiB", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(cfg, "listen", listen, ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(cfg, "workers", "1", ANT_NODE_CONFIG_CLI, NULL, 0));
+}
+
+/* Returns the code ant_node_wait gives when woken by an already readable fd: the exit
+ * code asked for earlier, or 0 if none was. */
+static int pending_exit_code(struct ant_node *node)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    if (write(p[1], "x", 1) != 1)
+        return -1;
+    int code = ant_node_wait(node, p[0]);
+    close(p[0]);
+    close(p[1]);
+    return code;
+}
+
+static void test_healthy_node(void)
+{
+    char dir[] = "/tmp/ant-svcu-XXXXXX", root[64];
+    struct ant_node_config cfg;
+    struct ant_node_service *svc = NULL;
+    struct ant_node *node = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(root, sizeof root, "%s/root", dir);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("LISTEN_FDS");
+    unsetenv("WATCHDOG_USEC");
+    base_config(&cfg, root, "0.0.0.0:0");
+    CHECK_OK(ant_node_service_new(&cfg, &svc));
+    CHECK(!ant_node_service_healthy(svc)); /* not ready yet */
+    CHECK_INT(ant_node_service_take_listener(svc), -1);
+    CHECK_OK(ant_node_start(&cfg, &node));
+    if (node != NULL) {
+        CHECK_OK(ant_node_service_ready(svc, node));
+        CHECK(ant_node_service_healthy(svc));
+        CHECK(ant_node_service_healthy(svc));
+        ant_node_service_status(svc, "scheduled-0.2.0-rc.1-at-1700000000");
+        ant_node_service_stopping(svc, 0);
+        CHECK_INT(pending_exit_code(node), 0);
+        ant_node_stop(node);
+    }
+    ant_node_service_free(svc);
+    rm_rf(dir);
+}
+
+static void run_unanswering(bool service_managed, int want_code)
+{
+    char dir[] = "/tmp/ant-svcu-XXXXXX", root[64];
+    struct ant_node_config cfg;
+    struct ant_node_service *svc = NULL;
+    struct ant_node *node = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(root, sizeof root, "%s/root", dir);
+    base_config(&cfg, root, "127.0.0.1:0");
+    cfg.stop_on_upgrade = service_managed;
+    /* Below the configurable range on purpose: every connection is closed at accept, so
+     * the node is up (listening, acceptor turning) but never answers. */
+    cfg.max_connections = 0;
+    CHECK_OK(ant_node_service_new(&cfg, &svc));
+    CHECK_OK(ant_node_start(&cfg, &node));
+    if (node != NULL) {
+        CHECK_OK(ant_node_service_ready(svc, node));
+        for (unsigned i = 0; i < ANT_NODE_SERVICE_TRIAL_PROBES; i++)
+            CHECK(!ant_node_service_healthy(svc));
+        CHECK_INT(pending_exit_code(node), want_code);
+        ant_node_service_stopping(svc, want_code);
+        ant_node_stop(node);
+    }
+    ant_node_service_free(svc);
+    rm_rf(dir);
+}
+
+static void test_unanswering_node_leaves_under_a_manager(void)
+{
+    run_unanswering(true, ANT_NODE_SERVICE_EXIT_UNHEALTHY);
+}
+
+static void test_unanswering_standalone_node_stays(void)
+{
+    run_unanswering(false, 0);
+}
+
+static const struct ant_test_case tests[] = {
+    ANT_TEST(test_healthy_node),
+    ANT_TEST(test_unanswering_node_leaves_under_a_manager),
+    ANT_TEST(test_unanswering_standalone_node_stays),
+};
+
+ANT_TEST_MAIN(tests)
