@@ -52,6 +52,7 @@ UNIT_TESTS = [
     "test_node",
     "test_sysd",
     "test_service",
+    "test_devnet_svcmgr",
     "test_engine_rollout",
     "test_engine_apply",
     "test_engine_trial",
