@@ -17,6 +17,8 @@ PACKAGES=(
   linux-libc-dev
   # systemd-analyze verify/security on the shipped unit (tests/packaging)
   systemd
+  # real hosts under systemd (tests/systemd): systemd-nspawn and a debootstrap root
+  systemd-container debootstrap
 )
 
 as_root() {
