@@ -5,6 +5,7 @@
 # binary and the unit but keeps the node data, the env files and the user; --purge removes
 # those too; bad arguments and a binary that is not ant-node are refused.
 # Usage: install_test.sh ANT_NODE_BINARY
+# shellcheck disable=SC2016,SC2034 # check() evals its single-quoted condition later
 set -euo pipefail
 bin=${1:?usage: install_test.sh ANT_NODE_BINARY}
 here=$(cd "$(dirname "$0")/../.." && pwd)

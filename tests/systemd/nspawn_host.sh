@@ -14,6 +14,7 @@
 # Needs root, systemd-nspawn (systemd-container) and, the first time, debootstrap and the
 # Debian mirror. Fails rather than skips without them. Label e2e;systemd.
 # Usage: nspawn_host.sh SOURCE_DIR BUILD_DIR ANT_NODE_BINARY
+# shellcheck disable=SC2016,SC2034 # check() evals its single-quoted condition later
 set -euo pipefail
 src=$(cd "${1:?}" && pwd)
 build=$(cd "${2:?}" && pwd)
