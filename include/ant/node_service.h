@@ -11,7 +11,7 @@
  *   ant_node_stop(node); ant_node_service_free(s);
  *
  * The listener goes into the manager's fd store (FDNAME "listener") as soon as the node
- * serves, so whatever ends this process (an upgrade's exit 75, a crash, the watchdog) the
+ * serves (unless it came from there), so whatever ends this process (an upgrade's exit 75, a crash, the watchdog) the
  * next start takes the same socket back and connections wait in its backlog instead of
  * being refused. The watchdog pings only while the acceptor loop turns, so a wedged node
  * stops pinging and the manager kills it.
@@ -52,7 +52,7 @@ int ant_node_service_take_listener(struct ant_node_service *s);
 
 /*
  * The node is up (identity, store, listener): sends READY=1 and a STATUS, hands a copy of
- * the listener to the fd store, and starts the watchdog thread when WATCHDOG_USEC asks for
+ * the listener to the fd store unless it was taken from the manager, and starts the watchdog thread when WATCHDOG_USEC asks for
  * one (pings at half the interval while ant_node_heartbeat_ms() is fresh). The node must
  * outlive ant_node_service_stopping(). Errors: ANT_ERR_NOMEM (no thread; nothing sent).
  */

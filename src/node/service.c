@@ -26,6 +26,7 @@
 struct ant_node_service {
     const struct ant_node_config *cfg;
     int listenfd;          /* taken from LISTEN_FDS until handed to the node */
+    bool inherited;        /* the node serves on a socket the manager already holds */
     uint64_t watchdog_ms;  /* the manager's interval, 0 = none */
     struct ant_node *node; /* set by ant_node_service_ready */
     atomic_bool ready;
@@ -115,8 +116,10 @@ ant_err ant_node_service_new(const struct ant_node_config *cfg, struct ant_node_
 int ant_node_service_take_listener(struct ant_node_service *s)
 {
     int fd = s != NULL ? s->listenfd : -1;
-    if (s != NULL)
+    if (s != NULL) {
+        s->inherited = fd >= 0;
         s->listenfd = -1;
+    }
     return fd;
 }
 
@@ -231,9 +234,10 @@ ant_err ant_node_service_ready(struct ant_node_service *s, struct ant_node *node
     if (err != ANT_OK)
         ant_log(ANT_LOG_WARN, "node", "Cannot notify the service manager error=%s",
                 ant_strerror(err));
-    /* Pushed at every start (the manager drops a duplicate of a stored socket), so the
-     * socket outlives this process however it ends. */
-    if (ant_node_dup_listener(node, &fd) == ANT_OK) {
+    /* Pushed as soon as we serve, so the socket outlives this process however it ends.
+     * A socket that came from the manager is in its store already (systemd 252 would not
+     * take a second copy, with FileDescriptorStoreMax=1, and says so). */
+    if (!s->inherited && ant_node_dup_listener(node, &fd) == ANT_OK) {
         err = ant_sysd_fdstore(fd, ANT_NODE_SERVICE_FDNAME);
         if (err != ANT_OK)
             ant_log(ANT_LOG_WARN, "node", "Cannot hand the listener to the fd store error=%s",

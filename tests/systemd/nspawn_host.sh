@@ -10,15 +10,21 @@
 #     listening socket kept in its fd store: a client connecting and PINGing every 10 ms
 #     through the restart sees 0 refused connections (its longest gap is printed);
 #   - journald keeps the node's priorities (`Node started` at info, nothing at err);
+#   - the hanging release (a build that passes validation, counts its trial attempt and then
+#     never sends READY=1): systemd's start timeout kills each start, three attempts, and the
+#     fourth start rolls the host back and marks the version bad; both instances serve the
+#     old version again. TimeoutStartSec is shortened to 5 s by a drop-in for the test (the
+#     shipped unit itself stays unchanged);
 #   - `install.sh uninstall` stops and removes the units and keeps the node data.
 # Needs root, systemd-nspawn (systemd-container) and, the first time, debootstrap and the
 # Debian mirror. Fails rather than skips without them. Label e2e;systemd.
-# Usage: nspawn_host.sh SOURCE_DIR BUILD_DIR ANT_NODE_BINARY
+# Usage: nspawn_host.sh SOURCE_DIR BUILD_DIR ANT_NODE_BINARY HANGING_BINARY
 # shellcheck disable=SC2016,SC2034 # check() evals its single-quoted condition later
 set -euo pipefail
 src=$(cd "${1:?}" && pwd)
 build=$(cd "${2:?}" && pwd)
 bin=$(realpath "${3:?}")
+hang=$(realpath "${4:?}")
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: needs root"; exit 1; }
 command -v systemd-nspawn >/dev/null || { echo "FAIL: systemd-nspawn missing (systemd-container)"; exit 1; }
 
@@ -43,6 +49,7 @@ trap cleanup EXIT
 systemd-nspawn -D "$rootfs" --ephemeral --register=no --keep-unit --private-network -b \
   --machine="$machine" --bind-ro="$src/packaging:/mnt/src/packaging" \
   --bind-ro="$src/docs:/mnt/src/docs" --bind-ro="$bin:/mnt/ant-node" \
+  --bind-ro="$hang:/mnt/ant-node-hang" \
   >"$work/console.log" 2>&1 &
 nspawn=$!
 
@@ -102,11 +109,47 @@ check '[ "$restarted" = yes ]' "systemd restarted the killed node (NRestarts=1)"
 check '[ "$(show ant-node@1 MainPID)" != "$pid1" ]' "new MainPID"
 check '[[ "$ping" == *"\"refused\": 0,"* ]]' "0 refused connections across the restart"
 check '[[ "$ping" != *"\"ok\": 0,"* ]]' "PINGs answered"
-journal() { inside journalctl --no-pager -o cat "$@"; }
-check 'journal -u ant-node@1 | grep -q "Taking over listening socket"' "successor took the socket from the fd store"
-check 'journal -u ant-node@1 -p info..info | grep -q "Node started"' "journald: Node started at priority info"
-check '[ -z "$(journal -u ant-node@2 -p err)" ]' "journald: nothing at err for a healthy node"
+journal() { inside journalctl --no-pager "$@"; }
+# jgrep TEXT JOURNALCTL-ARGS...: whole output first (grep -q would cut journalctl's pipe).
+jgrep() { local out; out=$(journal "${@:2}"); grep -qF -- "$1" <<<"$out"; }
+check 'jgrep "Taking over listening socket" -u ant-node@1' "successor took the socket from the fd store"
+check 'jgrep "Node started" -u ant-node@1 -p info..info' "journald: Node started at priority info"
+check '[ -z "$(journal -o cat -u ant-node@2 -p err)" ]' "journald: nothing at err for a healthy node"
+check '! jgrep "Cannot store more fds" -u ant-node@1' "no second copy offered to the fd store"
 echo "live: $(inside systemd-analyze security ant-node@1.service 2>/dev/null | tail -1)"
+
+# The hanging release, installed the way the upgrade's replacer leaves a host: the old
+# binary as .backup, the new one in place; then both nodes restart onto it.
+good=$(inside /opt/ant-node/bin/ant-node --version)
+bad=$(inside /mnt/ant-node-hang --version)
+inside mkdir -p /etc/systemd/system/ant-node@.service.d
+printf '[Service]\nTimeoutStartSec=5\n' > "$work/timeout.conf"
+inside sh -c 'cat > /etc/systemd/system/ant-node@.service.d/zz-test-timeout.conf' < "$work/timeout.conf"
+inside systemctl daemon-reload
+before1=$(show ant-node@1 NRestarts)
+inside sh -c 'cd /opt/ant-node/bin && cp -p ant-node ant-node.backup &&
+  cp /mnt/ant-node-hang .ant-node.new && chown ant:ant .ant-node.new && chmod 0755 .ant-node.new &&
+  mv .ant-node.new ant-node'
+t0=$(date +%s)
+inside systemctl kill --kill-whom=main --signal=SIGKILL ant-node@1 ant-node@2
+back=''
+for _ in $(seq 1 1800); do
+  if [ "$(inside /opt/ant-node/bin/ant-node --version 2>/dev/null)" = "$good" ] &&
+     [ "$(inside systemctl is-active ant-node@1 ant-node@2 | tr '\n' ' ')" = "active active " ] &&
+     [ "$(show ant-node@1 NRestarts)" -ge $((before1 + 4)) ]; then
+    back=yes; break
+  fi
+  sleep 0.1
+done
+echo "hanging release ($bad): rolled back in $(( $(date +%s) - t0 )) s, NRestarts ant-node@1=$(show ant-node@1 NRestarts) ant-node@2=$(show ant-node@2 NRestarts)"
+check '[ "$back" = yes ]' "hanging release rolled back: $good on disk, both instances active"
+check 'inside grep -qx "${bad#ant-node }" /opt/ant-node/bin/ant-node.bad-versions' "${bad#ant-node } marked bad for the host"
+check 'jgrep "Trial boot started version=${bad#ant-node } attempt=3" -u ant-node@1' "three trial attempts counted"
+check 'jgrep "Rolling back failed upgrade" -u ant-node@1 -u ant-node@2' "the trial rolled the binary back"
+check 'jgrep "start operation timed out" -u ant-node@1' "systemd's start timeout killed the hang"
+[ "$fails" -eq 0 ] || { journal -u ant-node@1 -u ant-node@2 | tail -60 || true; }
+inside rm -rf /etc/systemd/system/ant-node@.service.d
+inside systemctl daemon-reload
 
 inside /mnt/src/packaging/install.sh uninstall
 check '[ "$(inside systemctl is-active ant-node@1 || true)" != active ]' "uninstall stopped the instances"
