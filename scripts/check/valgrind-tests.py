@@ -56,6 +56,7 @@ UNIT_TESTS = [
     "test_engine_rollout",
     "test_engine_apply",
     "test_engine_trial",
+    "test_engine_handover",
     "test_engine_crash",
     "test_engine_diskfull",
     "test_engine_monitor",
