@@ -169,7 +169,7 @@ static void format_status(struct ant_node_service *s, const char *state, char *o
 {
     char version[64];
     const char *at_sep;
-    long long at = 0;
+    uint64_t at = 0;
     unsigned port = s->node != NULL ? ant_node_port(s->node) : 0;
     const char *head = atomic_load(&s->ready) ? "Serving" : "Starting";
 
@@ -177,15 +177,16 @@ static void format_status(struct ant_node_service *s, const char *state, char *o
         snprintf(out, cap, "%s on port %u", head, port);
     } else if (strncmp(state, "scheduled-", 10) == 0 && (at_sep = strstr(state, "-at-")) != NULL &&
                (size_t)(at_sep - state - 10) < sizeof version &&
-               sscanf(at_sep + 4, "%lld", &at) == 1) {
+               ant_sysd_parse_u64(at_sep + 4, INT64_MAX, &at)) {
         /* The version may carry '-' itself (a pre-release): it ends at the "-at-". */
         memcpy(version, state + 10, (size_t)(at_sep - state - 10));
         version[at_sep - state - 10] = '\0';
         time_t t = (time_t)at;
         struct tm tm;
         char when[32] = "?";
-        if (gmtime_r(&t, &tm) != NULL)
-            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (gmtime_r(&t, &tm) == NULL ||
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+            snprintf(when, sizeof when, "%llu", (unsigned long long)at);
         snprintf(out, cap, "%s on port %u, upgrade to %s scheduled at %s", head, port, version,
                  when);
     } else if (strncmp(state, "trial-", 6) == 0) {

@@ -6,9 +6,13 @@
  * run for a service manager asks to exit with ANT_NODE_SERVICE_EXIT_UNHEALTHY, so the hang
  * is counted as a failed trial attempt; a standalone node keeps running.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ant/node.h"
@@ -116,7 +120,53 @@ static void test_unanswering_standalone_node_stays(void)
     run_unanswering(false, 0);
 }
 
+/* STATUS= in words for every upgrade state token, a pre-release version included. */
+static void test_status_texts(void)
+{
+    struct sockaddr_un sa;
+    struct ant_node_config cfg;
+    struct ant_node_service *svc = NULL;
+    char name[64], buf[512];
+    struct timeval tv = {2, 0};
+
+    snprintf(name, sizeof name, "ant-svc-status-%ld", (long)getpid());
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path + 1, name, strlen(name));
+    int m = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(m >= 0 && bind(m, (struct sockaddr *)&sa,
+                         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))) == 0);
+    CHECK(setsockopt(m, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    char env[80];
+    snprintf(env, sizeof env, "@%s", name);
+    CHECK(setenv("NOTIFY_SOCKET", env, 1) == 0);
+    base_config(&cfg, "/nonexistent", "127.0.0.1:0");
+    CHECK_OK(ant_node_service_new(&cfg, &svc));
+    const struct {
+        const char *state, *want;
+    } cases[] = {
+        {"idle", "STATUS=Starting on port 0"},
+        {"scheduled-0.2.0-rc.1-at-1700000000",
+         "STATUS=Starting on port 0, upgrade to 0.2.0-rc.1 scheduled at 2023-11-14T22:13:20Z"},
+        {"trial-0.2.0", "STATUS=Starting on port 0, trial of 0.2.0"},
+        {"restarting-0.1.0", "STATUS=Restarting into 0.1.0"},
+        {"applying-0.2.0", "STATUS=Starting on port 0, installing 0.2.0"},
+        {"failed-download", "STATUS=Starting on port 0, upgrade failed-download"},
+        {"scheduled-at-x", "STATUS=Starting on port 0, upgrade scheduled-at-x"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ant_node_service_status(svc, cases[i].state);
+        ssize_t r = recv(m, buf, sizeof buf - 1, 0);
+        buf[r > 0 ? r : 0] = '\0';
+        CHECK_STR(buf, cases[i].want);
+    }
+    ant_node_service_free(svc);
+    unsetenv("NOTIFY_SOCKET");
+    close(m);
+}
+
 static const struct ant_test_case tests[] = {
+    ANT_TEST(test_status_texts),
     ANT_TEST(test_healthy_node),
     ANT_TEST(test_unanswering_node_leaves_under_a_manager),
     ANT_TEST(test_unanswering_standalone_node_stays),
