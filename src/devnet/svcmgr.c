@@ -211,6 +211,9 @@ static void drain(struct dn_svcmgr *m, double now)
                 continue;
             return; /* EAGAIN: drained */
         }
+/* musl's CMSG_NXTHDR mixes signed and unsigned arithmetic inside the macro itself. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
             if (c->cmsg_level != SOL_SOCKET)
                 continue;
@@ -229,6 +232,7 @@ static void drain(struct dn_svcmgr *m, double now)
                 }
             }
         }
+#pragma GCC diagnostic pop
         buf[r] = '\0';
         /* Credited to the slot whose current process sent it, or to nobody. A truncated
          * datagram or control block is dropped whole, as systemd does. */

@@ -109,11 +109,12 @@ ant_err ant_sysd_notify_with_fds(const char *state, const int *fds, size_t nfds)
     if (nfds > 0) {
         memset(&control, 0, sizeof control);
         mh.msg_control = control.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        /* size_t in glibc, socklen_t in musl; at most CMSG_SPACE(64) either way. */
+        mh.msg_controllen = (socklen_t)CMSG_SPACE(sizeof(int) * nfds);
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        cm->cmsg_len = (socklen_t)CMSG_LEN(sizeof(int) * nfds);
         memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
     }
     for (;;) {
