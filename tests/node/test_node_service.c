@@ -372,16 +372,26 @@ static void test_stale_stored_socket_is_dropped(void)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(bind(old, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(old, 8) == 0);
     CHECK(getsockname(old, (struct sockaddr *)&sa, &len) == 0);
-    uint16_t old_port = ntohs(sa.sin_port);
-    /* The new configuration names another port (the old one + 1, most likely free). */
+    /* The new configuration names another port: one the kernel just gave out and took
+     * back, so nothing else is likely to hold it. */
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in pa;
+    socklen_t plen = sizeof pa;
+    memset(&pa, 0, sizeof pa);
+    pa.sin_family = AF_INET;
+    pa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(probe, (struct sockaddr *)&pa, sizeof pa) == 0 &&
+          getsockname(probe, (struct sockaddr *)&pa, &plen) == 0);
+    uint16_t new_port = ntohs(pa.sin_port);
+    close(probe);
     char listen_addr[64];
-    snprintf(listen_addr, sizeof listen_addr, "127.0.0.1:%u", (unsigned)(old_port + 1));
+    snprintf(listen_addr, sizeof listen_addr, "127.0.0.1:%u", (unsigned)new_port);
 
     pid_t pid = start_node(&m, root, listen_addr, old, NULL, log);
     CHECK(manager_wait(&m, "FDSTOREREMOVE=1\nFDNAME=listener", 20000, NULL, NULL, 0) == 0);
     CHECK(manager_wait(&m, "READY=1", 20000, NULL, NULL, 0) == 0);
     CHECK(file_has(log, "does not match listen"));
-    CHECK_INT(ping_once((uint16_t)(old_port + 1)), 0);
+    CHECK_INT(ping_once(new_port), 0);
     CHECK_INT(stop_node(pid), 0);
     close(old);
 
