@@ -19,6 +19,10 @@ PACKAGES=(
   musl-tools musl-dev gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
   dpkg-dev autoconf automake libtool m4 patch xz-utils bzip2 file debian-archive-keyring
   linux-libc-dev
+  # systemd-analyze verify/security on the shipped unit (tests/packaging)
+  systemd
+  # real hosts under systemd (tests/systemd): systemd-nspawn and a debootstrap root
+  systemd-container debootstrap
 )
 
 as_root() {

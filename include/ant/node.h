@@ -46,6 +46,32 @@ ANT_MUST_CHECK ant_err ant_node_start(const struct ant_node_config *cfg,
                                       struct ant_node **out);
 
 /*
+ * ant_node_start() serving on `listenfd`, a listening socket taken over from the previous
+ * process (the service manager's fd store or a restarting parent) and already checked
+ * with ant_node_listener_check(); -1 binds cfg->listen as ant_node_start() does. The node
+ * owns `listenfd` from the call on, on success and on error alike. Errors: as
+ * ant_node_start(), ANT_ERR_NETWORK if the socket cannot be set up.
+ */
+ANT_MUST_CHECK ant_err ant_node_start_with_listener(const struct ant_node_config *cfg,
+                                                    int listenfd, struct ant_node **out);
+
+/*
+ * Checks that `fd` is a listening TCP socket bound to the address `listen` names (the
+ * port too, unless it is 0). Returns ANT_OK, ANT_ERR_MISMATCH (a listener on another
+ * address or port: the configuration changed), or ANT_ERR_INVALID_ARG (not a listening
+ * stream socket of AF_INET/AF_INET6, or an unparsable `listen`).
+ */
+ANT_MUST_CHECK ant_err ant_node_listener_check(const char *listen, int fd);
+
+/* A close-on-exec duplicate of the node's listening socket in *fd, for handing it to the
+ * next process (the caller owns it). ANT_ERR_IO if it cannot be duplicated. */
+ANT_MUST_CHECK ant_err ant_node_dup_listener(const struct ant_node *node, int *fd);
+
+/* CLOCK_MONOTONIC ms of the acceptor loop's latest turn (at least once a second while it
+ * runs): the liveness the service watchdog reports. Safe from any thread. */
+uint64_t ant_node_heartbeat_ms(struct ant_node *node);
+
+/*
  * Blocks until ant_node_request_exit() is called or, if `sigfd` >= 0, that fd (a
  * signalfd for SIGTERM/SIGINT, or any fd) becomes readable. Returns the exit code: the
  * requested one, or 0 for a signal. Logs `Node stopping` with the reason.

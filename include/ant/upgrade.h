@@ -188,6 +188,21 @@ bool ant_upgrade_restart_pending(const struct ant_upgrade *u);
  */
 ANT_MUST_CHECK ant_err ant_upgrade_restart(struct ant_upgrade *u, int *exit_code);
 
+/* The fd a standalone successor finds its inherited listener at (systemd's first). */
+#define ANT_UPGRADE_LISTEN_FD 3
+
+/*
+ * ant_upgrade_restart() handing the node's listening socket `listen_fd` (a duplicate the
+ * caller keeps and closes afterwards; -1 for none) to the successor, so connections that
+ * arrive during the restart wait in its backlog instead of being refused
+ * (ARCHITECTURE.md §11). Standalone, the successor gets it as fd ANT_UPGRADE_LISTEN_FD with
+ * LISTEN_FDS=1, LISTEN_FDNAMES=listener and LISTEN_PID set to its own pid, as systemd
+ * passes fds. With stop_on_upgrade the fd is unused: the service manager's fd store
+ * already holds the socket (ant/node_service.h). Errors: as ant_upgrade_restart().
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_restart_with_listener(struct ant_upgrade *u, int listen_fd,
+                                                         int *exit_code);
+
 /* What a check found (a plain value type). */
 struct ant_upgrade_plan {
     bool available;                       /* a release above running and floor exists */

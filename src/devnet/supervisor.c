@@ -31,6 +31,7 @@
 
 #include "ant/devnet_serve.h"
 #include "ant/log.h"
+#include "devnet/svcmgr.h"
 
 #define STOP_GRACE_S 15.0
 #define MAX_ARGS 40
@@ -41,6 +42,7 @@ struct sup {
     double restart_at[ANT_DEVNET_MAX_HOSTS * ANT_DEVNET_MAX_NODES_PER_HOST];
     sigset_t oldmask;
     bool dirty;
+    struct dn_svcmgr *mgr; /* SVCMGR HOOK: notify socket, start timeout, watchdog, fd store */
 };
 
 static void add_start(struct dn_node_state *n, pid_t pid, double at, int prev)
@@ -181,6 +183,11 @@ static ant_err start_node(struct sup *s, unsigned i)
             (void)w;
             _exit(126);
         }
+        /* The service manager's hook may put the listener on fd 3: keep the bin dir's fd
+         * clear of it (fcntl is async-signal-safe). */
+        if (binfd == 3)
+            binfd = fcntl(binfd, F_DUPFD_CLOEXEC, 4);
+        dn_svcmgr_child(s->mgr, i); /* SVCMGR HOOK: last, it may take fd 3 */
         syscall(SYS_execveat, binfd, "ant-node", argv, environ, AT_SYMLINK_NOFOLLOW);
         _exit(127);
     }
@@ -194,6 +201,7 @@ static ant_err start_node(struct sup *s, unsigned i)
         n->restarts++;
     n->pid = pid;
     n->started_at = now;
+    dn_svcmgr_started(s->mgr, i, pid, now); /* SVCMGR HOOK */
     add_start(n, pid, now, prev);
     s->restart_at[i] = 0;
     s->dirty = true;
@@ -226,6 +234,7 @@ static void reap(struct sup *s, bool stopping)
                 continue;
             n->pid = 0;
             n->last_status = status;
+            dn_svcmgr_exited(s->mgr, i); /* SVCMGR HOOK */
             s->dirty = true;
             ant_log(ANT_LOG_INFO, "devnet", "Node exited host=%u node=%u pid=%d code=%d signal=%d",
                     i / c->nodes, i % c->nodes, (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
@@ -359,6 +368,16 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
     s.dirty = true;
     save(&s);
 
+    /* SVCMGR HOOK: the nodes are Type=notify services of this supervisor (svcmgr.h). */
+    {
+        char sock[PATH_MAX];
+        if (dn_path(sock, sizeof sock, "%s/%s", s.cfg->dir, DN_SVCMGR_SOCKET) != ANT_OK ||
+            dn_svcmgr_open(sock, s.cfg->hosts * s.cfg->nodes, DN_SVCMGR_START_TIMEOUT_S,
+                           DN_SVCMGR_WATCHDOG_S, &s.mgr) != ANT_OK)
+            ant_log(ANT_LOG_WARN, "devnet",
+                    "No notification socket: start timeout and watchdog not enforced");
+    }
+
     pid_t np = 0;
     e = dn_nginx_start(s.cfg, &np);
     if (e != ANT_OK)
@@ -385,6 +404,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
         if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
             break;
         reap(&s, false);
+        dn_svcmgr_poll(s.mgr, dn_now()); /* SVCMGR HOOK: kills what missed READY/watchdog */
         double now = dn_now();
         for (unsigned i = 0; i < s.cfg->hosts * s.cfg->nodes; i++) {
             if (s.st->node[i].pid == 0 && s.restart_at[i] > 0 && now >= s.restart_at[i]) {
@@ -419,6 +439,7 @@ out:
     }
     if (blocked)
         sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
+    dn_svcmgr_close(s.mgr); /* SVCMGR HOOK */
     free(s.st);
     free(s.cfg);
     return e;

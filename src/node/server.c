@@ -43,6 +43,7 @@
 #include "ant/node_store.h"
 #include "ant/version.h"
 #include "node/guard.h"
+#include "node/listener.h"
 #include "node_metrics.h"
 
 /* The first receive buffer of a connection, enough for every request but a PUT; with
@@ -104,6 +105,10 @@ struct ant_node {
     uint64_t started_ms;
     atomic_uint_fast64_t last_warn_s[WARN_KINDS];
     struct node_budget budget; /* receive buffers beyond BUF_FIRST and GET answers */
+    /* Service-manager hooks (src/node/service.c): a listener handed over by the previous
+     * process (-1: bind one), and the acceptor loop's last turn for the watchdog. */
+    int inherited_fd;
+    atomic_uint_fast64_t heartbeat_ms;
 
     pthread_mutex_t lock; /* guards everything below */
     struct node_addr_table *addrs; /* open connections per source address */
@@ -187,6 +192,12 @@ static ant_err open_listener(struct ant_node *n)
     if (err != ANT_OK) {
         ant_log(ANT_LOG_ERROR, "node", "Bad listen address listen=%s", n->cfg.listen);
         return ANT_ERR_INVALID_ARG;
+    }
+    if (n->inherited_fd >= 0) {
+        /* SERVICE HOOK: the caller checked it against cfg.listen (ant_node_listener_check). */
+        n->listenfd = n->inherited_fd;
+        n->inherited_fd = -1;
+        return node_listener_adopt(n->listenfd, &n->port);
     }
     snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
     memset(&hints, 0, sizeof hints);
@@ -808,6 +819,7 @@ static void *acceptor_main(void *arg)
                                                                 : n->cfg.frame_timeout_ms;
     tick = shortest / 4 >= SWEEP_MAX_MS ? SWEEP_MAX_MS : (int)(shortest / 4) + 1;
     while (!atomic_load(&n->stopping)) {
+        atomic_store(&n->heartbeat_ms, now_ms()); /* SERVICE HOOK: watchdog liveness */
         int rc = epoll_wait(aep, evs, 2, tick);
         bool stop = false;
         for (int i = 0; i < rc; i++) {
@@ -846,6 +858,8 @@ static void node_free(struct ant_node *n)
     node_addr_table_free(n->addrs);
     ant_node_store_close(n->store);
     ant_node_identity_free(n->id);
+    if (n->inherited_fd >= 0)
+        close(n->inherited_fd);
     if (n->listenfd >= 0)
         close(n->listenfd);
     if (n->epfd >= 0)
@@ -880,20 +894,34 @@ static void stop_threads(struct ant_node *n)
 
 ant_err ant_node_start(const struct ant_node_config *cfg, struct ant_node **out)
 {
+    return ant_node_start_with_listener(cfg, -1, out);
+}
+
+ant_err ant_node_start_with_listener(const struct ant_node_config *cfg, int listenfd,
+                                     struct ant_node **out)
+{
     struct ant_node_store_options so;
     struct ant_node *n = NULL;
     struct epoll_event ev;
     int created = 0;
     ant_err err;
 
-    if (cfg == NULL || out == NULL || cfg->workers == 0)
+    if (cfg == NULL || out == NULL || cfg->workers == 0) {
+        if (listenfd >= 0)
+            close(listenfd);
         return ANT_ERR_INVALID_ARG;
+    }
     *out = NULL;
     n = calloc(1, sizeof *n);
-    if (n == NULL)
+    if (n == NULL) {
+        if (listenfd >= 0)
+            close(listenfd);
         return ANT_ERR_NOMEM;
+    }
     n->cfg = *cfg;
     n->rootfd = n->lockfd = n->listenfd = n->epfd = n->stopfd = n->exitfd = -1;
+    n->inherited_fd = listenfd;
+    atomic_store(&n->heartbeat_ms, now_ms());
     pthread_mutex_init(&n->lock, NULL);
     snprintf(n->upgrade_state, sizeof n->upgrade_state, "idle");
     n->started_ms = now_ms();
@@ -1124,6 +1152,18 @@ const char *ant_node_peer_id_hex(const struct ant_node *node)
 uint16_t ant_node_port(const struct ant_node *node)
 {
     return node->port;
+}
+
+/* SERVICE HOOKS (src/node/service.c) */
+ant_err ant_node_dup_listener(const struct ant_node *node, int *fd)
+{
+    *fd = node->listenfd >= 0 ? fcntl(node->listenfd, F_DUPFD_CLOEXEC, 3) : -1;
+    return *fd >= 0 ? ANT_OK : ANT_ERR_IO;
+}
+
+uint64_t ant_node_heartbeat_ms(struct ant_node *node)
+{
+    return atomic_load(&node->heartbeat_ms);
 }
 
 int ant_node_root_dirfd(const struct ant_node *node)

@@ -11,6 +11,7 @@
  * systemd unit restarts on it) or spawns that path with the original arguments.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ant/log.h"
@@ -130,6 +132,128 @@ bool ant_upgrade_restart_pending(const struct ant_upgrade *u)
 
 ant_err ant_upgrade_restart(struct ant_upgrade *u, int *exit_code)
 {
+    return ant_upgrade_restart_with_listener(u, -1, exit_code);
+}
+
+/* ---- LISTENER HAND-OVER (ARCHITECTURE.md §11) ---------------------------------------- */
+
+/* Writes `v` in decimal at `out` (async-signal-safe, for the child after fork). */
+static void put_decimal(char *out, long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < sizeof tmp);
+    while (n > 0)
+        *out++ = tmp[--n];
+    *out = '\0';
+}
+
+static bool is_listen_var(const char *e)
+{
+    return strncmp(e, "LISTEN_PID=", 11) == 0 || strncmp(e, "LISTEN_FDS=", 11) == 0 ||
+           strncmp(e, "LISTEN_FDNAMES=", 15) == 0;
+}
+
+/*
+ * Starts the new binary with `listen_fd` as fd 3 and LISTEN_FDS=1, LISTEN_FDNAMES=listener
+ * and LISTEN_PID=<its own pid>: exactly what systemd hands a service from its fd store, so
+ * the successor takes the socket back by the same code path. LISTEN_PID is only known
+ * after fork, which posix_spawn cannot express, hence fork and execve with nothing but
+ * async-signal-safe calls in the child. A pipe (close-on-exec) reports an exec failure.
+ */
+static ant_err spawn_with_listener(struct ant_upgrade *u, int listen_fd, pid_t *pidout)
+{
+    static const char fds_var[] = "LISTEN_FDS=1", names_var[] = "LISTEN_FDNAMES=listener";
+    char pid_var[40] = "LISTEN_PID=";
+    size_t nenv = 0, k = 0;
+    char **envp = NULL;
+    int pipefd[2] = {-1, -1};
+    ant_err err = ANT_ERR_IO;
+    sigset_t none;
+    pid_t pid;
+
+    while (environ[nenv] != NULL)
+        nenv++;
+    envp = calloc(nenv + 4, sizeof *envp);
+    if (envp == NULL)
+        return ANT_ERR_NOMEM;
+    for (size_t i = 0; i < nenv; i++) {
+        if (!is_listen_var(environ[i]))
+            envp[k++] = environ[i];
+    }
+    envp[k++] = (char *)fds_var;
+    envp[k++] = (char *)names_var;
+    envp[k++] = pid_var;
+    envp[k] = NULL;
+    sigemptyset(&none);
+    /* Both ends close-on-exec and above the fd the child's dup2 overwrites. (No other
+     * thread runs an exec now: the node and the monitor have stopped.) */
+    if (pipe(pipefd) != 0)
+        goto out;
+    for (int i = 0; i < 2; i++) {
+        int moved = fcntl(pipefd[i], F_DUPFD_CLOEXEC, ANT_UPGRADE_LISTEN_FD + 1);
+        close(pipefd[i]);
+        pipefd[i] = moved;
+        if (moved < 0)
+            goto out;
+    }
+    pid = fork();
+    if (pid < 0)
+        goto out;
+    if (pid == 0) {
+        struct sigaction dfl;
+        int e;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        (void)sigaction(SIGTERM, &dfl, NULL);
+        (void)sigaction(SIGINT, &dfl, NULL);
+        (void)sigaction(SIGPIPE, &dfl, NULL);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        put_decimal(pid_var + 11, (long)getpid());
+        if (listen_fd == ANT_UPGRADE_LISTEN_FD)
+            e = fcntl(listen_fd, F_SETFD, 0);
+        else
+            e = dup2(listen_fd, ANT_UPGRADE_LISTEN_FD) < 0 ? -1 : 0; /* dup2 clears CLOEXEC */
+        if (e == 0)
+            execve(u->binary_path, u->argv, envp);
+        e = errno;
+        (void)write(pipefd[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    int child_errno = 0;
+    ssize_t r;
+    do {
+        r = read(pipefd[0], &child_errno, sizeof child_errno);
+    } while (r < 0 && errno == EINTR);
+    if (r > 0) {
+        /* The child never became the new binary: reap it, report its errno. */
+        (void)waitpid(pid, NULL, 0);
+        errno = child_errno;
+        goto out;
+    }
+    *pidout = pid;
+    err = ANT_OK;
+out:
+    if (err != ANT_OK)
+        ant_log(ANT_LOG_ERROR, "upgrade", "Cannot spawn new binary path=%s error=%s",
+                u->binary_path, strerror(errno));
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    free(envp);
+    return err;
+}
+
+/* ---- end LISTENER HAND-OVER ------------------------------------------------------------ */
+
+ant_err ant_upgrade_restart_with_listener(struct ant_upgrade *u, int listen_fd, int *exit_code)
+{
     const char *mode = u->cfg.stop_on_upgrade ? "exit75" : "spawn";
     const char *version = u->restart_version[0] != '\0' ? u->restart_version : "unknown";
 
@@ -147,6 +271,16 @@ ant_err ant_upgrade_restart(struct ant_upgrade *u, int *exit_code)
     posix_spawnattr_t attr;
     sigset_t none, defaults;
     pid_t pid;
+    if (listen_fd >= 0) {
+        if (spawn_with_listener(u, listen_fd, &pid) != ANT_OK) {
+            engine_fail(u, u->restart_version, "restart", ANT_ERR_IO);
+            return ANT_ERR_IO;
+        }
+        ant_log(ANT_LOG_INFO, "upgrade", "Spawned new binary path=%s pid=%ld listener=inherited",
+                u->binary_path, (long)pid);
+        *exit_code = 0;
+        return ANT_OK;
+    }
     sigemptyset(&none);
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGTERM);

@@ -9,9 +9,14 @@
  *
  * Its version comes from the build (BAD_NODE_VERSION), above the version the devnet rolls
  * out first, so the fleet takes it as an upgrade.
+ *
+ * Built with BAD_NODE_HANG (devnet_hang_node) it is the hanging release instead: after the
+ * trial-boot check it never sends READY=1 and never exits, the failure a crash count alone
+ * misses. Only a service manager's start timeout ends it (ARCHITECTURE.md §11).
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,8 +47,13 @@ int main(int argc, char **argv)
         printf("ant-node %s\n", BAD_NODE_VERSION);
         return 0;
     }
+    /* The settings' environment form too, as the systemd unit passes them. */
     const char *root = opt(argc, argv, "--root-dir");
     const char *cache = opt(argc, argv, "--cache-dir");
+    if (root == NULL)
+        root = getenv("ANT_ROOT_DIR");
+    if (cache == NULL)
+        cache = getenv("ANT_CACHE_DIR");
     if (argc < 2 || strcmp(argv[1], "run") != 0 || root == NULL) {
         fprintf(stderr, "usage: ant-node run --root-dir DIR [--cache-dir DIR]\n");
         return 2;
@@ -77,6 +87,12 @@ int main(int argc, char **argv)
             code = ANT_UPGRADE_EXIT_RESTART;
         goto out;
     }
+#ifdef BAD_NODE_HANG
+    ant_log(ANT_LOG_ERROR, "node", "Start-up hangs (devnet hanging release) version=%s",
+            BAD_NODE_VERSION);
+    for (;;)
+        pause();
+#endif
     ant_log(ANT_LOG_ERROR, "node", "Start-up failed (devnet broken release) version=%s",
             BAD_NODE_VERSION);
     code = 1;

@@ -11,11 +11,14 @@
  *   fake_node apply --root DIR [options]   one check + apply now (ant-node upgrade apply --now)
  * options: --cache DIR --api URL --repo O/N --keys DIR --peer ID --channel C
  *          --window-ms N --check-ms N --trial-ms N --run-ms N --lock-ms N
- *          --archive-cap N --stop-on-upgrade
+ *          --archive-cap N --stop-on-upgrade --listen 1
  * Exit codes: run: 0 after --run-ms, 75 or 0 after a restart as ant_upgrade_restart says,
  * 2 on usage or engine errors; FAKE_FAIL: 1.
  * With FAKE_SELF_REPLACE=PATH in the environment the program first installs PATH over its
  * own file (temp + rename), so the engine starts with /proc/self/exe ending " (deleted)".
+ * With --listen 1 it holds a listening socket like the daemon: taken from LISTEN_FDS when
+ * passed (else bound on 127.0.0.1:0), logged as `Fake listener port=P inherited=yes|no`,
+ * and handed to the successor by ant_upgrade_restart_with_listener().
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -27,7 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "ant/log.h"
+#include "ant/sysd.h"
 #include "ant/upgrade.h"
 
 #ifndef FAKE_VERSION
@@ -38,6 +45,34 @@
 #endif
 
 static atomic_bool shutdown_requested;
+
+/* The daemon's listener, in miniature (see --listen above). -1 on failure. */
+static int take_or_bind_listener(void)
+{
+    struct ant_sysd_fd fds[ANT_SYSD_LISTEN_FDS_MAX];
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    size_t n = 0;
+    int fd = -1;
+    bool inherited = false;
+    if (ant_sysd_listen_fds(fds, ANT_SYSD_LISTEN_FDS_MAX, &n) == ANT_OK && n == 1 &&
+        strcmp(fds[0].name, "listener") == 0) {
+        fd = fds[0].fd;
+        inherited = true;
+    } else {
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0)
+            return -1;
+    }
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        return -1;
+    ant_log(ANT_LOG_INFO, "node", "Fake listener port=%u inherited=%s", ntohs(sa.sin_port),
+            inherited ? "yes" : "no");
+    return fd;
+}
 static volatile sig_atomic_t got_term;
 
 static void on_term(int sig)
@@ -112,6 +147,7 @@ int main(int argc, char **argv)
     cfg.first_check_max_ms = 0;
     cfg.lock_timeout_ms = 30000;
     uint64_t run_ms = 0;
+    bool want_listener = false;
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i];
         if (strcmp(k, "--stop-on-upgrade") == 0) {
@@ -151,6 +187,8 @@ int main(int argc, char **argv)
             cfg.bad_version_max_marks = (unsigned)num(v);
         else if (strcmp(k, "--run-ms") == 0)
             run_ms = num(v);
+        else if (strcmp(k, "--listen") == 0)
+            want_listener = num(v) != 0;
         else
             return 2;
     }
@@ -195,6 +233,11 @@ int main(int argc, char **argv)
         code = 1;
         goto out;
     }
+    int listener = want_listener ? take_or_bind_listener() : -1;
+    if (want_listener && listener < 0) {
+        code = 2;
+        goto out;
+    }
     ant_log(ANT_LOG_INFO, "node", "Node started version=%s pid=%ld", FAKE_VERSION,
             (long)getpid());
     signal(SIGTERM, on_term);
@@ -208,8 +251,11 @@ int main(int argc, char **argv)
         usleep(10000);
     ant_upgrade_monitor_stop(u);
     code = 0;
-    if (ant_upgrade_restart_pending(u) && ant_upgrade_restart(u, &code) != ANT_OK)
+    if (ant_upgrade_restart_pending(u) &&
+        ant_upgrade_restart_with_listener(u, listener, &code) != ANT_OK)
         fprintf(stderr, "fake_node: restart failed\n");
+    if (listener >= 0)
+        close(listener);
 out:
     ant_upgrade_free(u);
     return code;

@@ -13,6 +13,7 @@
 
 #include "ant/log.h"
 #include "ant/node.h"
+#include "ant/node_service.h"
 #include "ant/upgrade.h"
 #include "ant/version.h"
 #include "node_cli.h"
@@ -26,25 +27,27 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
  * starts: STATUS must say a trial is open, not `idle`. Only the main thread calls the
  * hooks until the monitor thread is created after `node` is set.
  */
-struct run_hooks {
-    struct ant_node *const *node; /* cmd_run's `node`: NULL before start and after stop */
+struct run_ctx {
+    struct ant_node *node; /* NULL before start and after stop */
+    struct ant_node_service *svc;
     char early_state[ANT_NODE_UPGRADE_STATE_MAX];
 };
 
 static void upgrade_shutdown(void *arg)
 {
-    struct run_hooks *h = arg;
-    if (*h->node != NULL)
-        ant_node_request_exit(*h->node, ANT_NODE_EXIT_RESTART, "upgrade");
+    struct run_ctx *ctx = arg;
+    if (ctx->node != NULL)
+        ant_node_request_exit(ctx->node, ANT_NODE_EXIT_RESTART, "upgrade");
 }
 
 static void upgrade_state(void *arg, const char *state)
 {
-    struct run_hooks *h = arg;
-    if (*h->node != NULL)
-        ant_node_set_upgrade_state(*h->node, state);
+    struct run_ctx *ctx = arg;
+    if (ctx->node != NULL)
+        ant_node_set_upgrade_state(ctx->node, state);
     else
-        snprintf(h->early_state, sizeof h->early_state, "%s", state != NULL ? state : "");
+        snprintf(ctx->early_state, sizeof ctx->early_state, "%s", state != NULL ? state : "");
+    ant_node_service_status(ctx->svc, state);
 }
 
 #define RUN_USAGE "usage: ant-node [run] [--print-config] [--SETTING VALUE...]"
@@ -68,8 +71,7 @@ static void raise_fd_limit(unsigned max_connections)
 int cmd_run(int argc, char **argv)
 {
     struct ant_node_config cfg;
-    struct ant_node *node = NULL;
-    struct run_hooks hooks = {&node, ""};
+    struct run_ctx ctx = {NULL, NULL, ""};
     struct node_cli cli;
     bool print_config = false;
     const struct node_cli_opt own[] = {
@@ -113,6 +115,15 @@ int cmd_run(int argc, char **argv)
     }
     raise_fd_limit(cfg.max_connections);
 
+    /* The service manager's environment (LISTEN_FDS) is read before any thread exists. */
+    err = ant_node_service_new(&cfg, &ctx.svc);
+    if (err != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, "node", "Cannot set up service notification error=%s",
+                ant_strerror(err));
+        close(sigfd);
+        return 1;
+    }
+
     /* Trial-boot check before the node opens anything: a failing new version is rolled
      * back here, on its 4th start, without serving. */
     struct ant_upgrade_config ucfg;
@@ -121,32 +132,47 @@ int cmd_run(int argc, char **argv)
     cmd_upgrade_config(&cfg, &ucfg);
     ucfg.running_version = ANT_VERSION_STRING;
     ucfg.request_shutdown = upgrade_shutdown;
-    ucfg.request_shutdown_arg = &hooks;
+    ucfg.request_shutdown_arg = &ctx;
     ucfg.state_changed = upgrade_state;
-    ucfg.state_changed_arg = &hooks;
+    ucfg.state_changed_arg = &ctx;
+    /* A trial is confirmed only by a node that became ready, kept its serving loop turning
+     * and answers a PING on its own port (ARCHITECTURE.md §11). */
+    ucfg.healthy = ant_node_service_healthy;
+    ucfg.healthy_arg = ctx.svc;
     err = ant_upgrade_new(&ucfg, argc, argv, &up);
     if (err != ANT_OK)
         ant_log(ANT_LOG_WARN, "node", "Upgrade engine unavailable error=%s", ant_strerror(err));
     else if ((err = ant_upgrade_boot(up, &up_restart)) != ANT_OK)
         ant_log(ANT_LOG_WARN, "node", "Trial boot check failed error=%s", ant_strerror(err));
     if (up_restart) {
+        int passed = ant_node_service_take_listener(ctx.svc);
         code = ANT_UPGRADE_EXIT_RESTART;
-        if (ant_upgrade_restart(up, &code) != ANT_OK)
+        ant_node_service_stopping(ctx.svc, code);
+        if (ant_upgrade_restart_with_listener(up, passed, &code) != ANT_OK)
             ant_log(ANT_LOG_ERROR, "node", "Restart after rollback failed");
+        if (passed >= 0)
+            close(passed);
         ant_upgrade_free(up);
+        ant_node_service_free(ctx.svc);
         close(sigfd);
         return code;
     }
 
-    err = ant_node_start(&cfg, &node);
+    err = ant_node_start_with_listener(&cfg, ant_node_service_take_listener(ctx.svc),
+                                       &ctx.node);
     if (err != ANT_OK) {
         fprintf(stderr, "ant-node run: cannot start: %s\n", ant_strerror(err));
         ant_upgrade_free(up);
+        ant_node_service_free(ctx.svc);
         close(sigfd);
         return 1;
     }
-    if (hooks.early_state[0] != '\0')
-        ant_node_set_upgrade_state(node, hooks.early_state);
+    if (ctx.early_state[0] != '\0')
+        ant_node_set_upgrade_state(ctx.node, ctx.early_state);
+    /* Identity, store and listener are up: READY=1 (ARCHITECTURE.md §11). */
+    if (ant_node_service_ready(ctx.svc, ctx.node) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "node", "Service watchdog not started");
+    struct ant_node *node = ctx.node;
 
     /*
      * UPGRADE MONITOR HOOK (start). The upgrade engine starts its monitor thread here,
@@ -168,12 +194,22 @@ int cmd_run(int argc, char **argv)
      * (and the store it may be reporting on) goes away. */
 
     ant_upgrade_monitor_stop(up);
+    ant_node_service_stopping(ctx.svc, code);
+    /* Standalone, the successor inherits the listening socket (under a service manager the
+     * fd store already has it): a copy outlives ant_node_stop(). */
+    int handover = -1;
+    bool restart = up != NULL && ant_upgrade_restart_pending(up);
+    if (restart && !cfg.stop_on_upgrade && ant_node_dup_listener(node, &handover) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "node", "Cannot keep the listener for the successor");
+    ctx.node = NULL;
     ant_node_stop(node);
     node = NULL;
-    if (up != NULL && ant_upgrade_restart_pending(up) &&
-        ant_upgrade_restart(up, &code) != ANT_OK)
+    if (restart && ant_upgrade_restart_with_listener(up, handover, &code) != ANT_OK)
         ant_log(ANT_LOG_ERROR, "node", "Restart into the new binary failed");
+    if (handover >= 0)
+        close(handover);
     ant_upgrade_free(up);
+    ant_node_service_free(ctx.svc);
     close(sigfd);
     return code;
 }

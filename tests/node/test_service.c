@@ -1,0 +1,206 @@
+/*
+ * The trial health probe of ant/node_service.h in-process, against a real node: false
+ * before READY, true once the node answers a PING on its own port (wildcard listeners
+ * probed on loopback), false when the node accepts but never answers (its only connection
+ * slot held by the test, so the probe's connection is closed at accept), and after ANT_NODE_SERVICE_TRIAL_PROBES such failures a node
+ * run for a service manager asks to exit with ANT_NODE_SERVICE_EXIT_UNHEALTHY, so the hang
+ * is counted as a failed trial attempt; a standalone node keeps running.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ant/node.h"
+#include "ant/node_config.h"
+#include "ant/node_proto.h"
+#include "ant/node_service.h"
+#include "test.h"
+
+static void rm_rf(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "  cleanup of %s failed\n", dir);
+}
+
+static void base_config(struct ant_node_config *cfg, const char *root, const char *listen)
+{
+    ant_node_config_defaults(cfg, NULL);
+    CHECK_OK(ant_node_config_set(cfg, "root-dir", root, ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(cfg, "map-size", "64MiB", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(cfg, "listen", listen, ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(cfg, "workers", "1", ANT_NODE_CONFIG_CLI, NULL, 0));
+}
+
+/* Returns the code ant_node_wait gives when woken by an already readable fd: the exit
+ * code asked for earlier, or 0 if none was. */
+static int pending_exit_code(struct ant_node *node)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    if (write(p[1], "x", 1) != 1)
+        return -1;
+    int code = ant_node_wait(node, p[0]);
+    close(p[0]);
+    close(p[1]);
+    return code;
+}
+
+static void test_healthy_node(void)
+{
+    char dir[] = "/tmp/ant-svcu-XXXXXX", root[64];
+    struct ant_node_config cfg;
+    struct ant_node_service *svc = NULL;
+    struct ant_node *node = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(root, sizeof root, "%s/root", dir);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("LISTEN_FDS");
+    unsetenv("WATCHDOG_USEC");
+    base_config(&cfg, root, "0.0.0.0:0");
+    CHECK_OK(ant_node_service_new(&cfg, &svc));
+    CHECK(!ant_node_service_healthy(svc)); /* not ready yet */
+    CHECK_INT(ant_node_service_take_listener(svc), -1);
+    CHECK_OK(ant_node_start(&cfg, &node));
+    if (node != NULL) {
+        CHECK_OK(ant_node_service_ready(svc, node));
+        CHECK(ant_node_service_healthy(svc));
+        CHECK(ant_node_service_healthy(svc));
+        ant_node_service_status(svc, "scheduled-0.2.0-rc.1-at-1700000000");
+        ant_node_service_stopping(svc, 0);
+        CHECK_INT(pending_exit_code(node), 0);
+        ant_node_stop(node);
+    }
+    ant_node_service_free(svc);
+    rm_rf(dir);
+}
+
+/* Connects to the node on loopback and waits for the answer to one PING, so the node has
+ * accepted the connection (and counts it) when this returns. -1 on failure. */
+static int hold_connection(uint16_t port)
+{
+    struct sockaddr_in sa;
+    uint8_t frame[ANT_NODE_PROTO_HEADER_BYTES], answer[ANT_NODE_PROTO_HEADER_BYTES];
+    struct timeval tv = {5, 0};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        ant_node_proto_header(frame, ANT_FRAME_PING, 0) != ANT_OK ||
+        write(fd, frame, sizeof frame) != (ssize_t)sizeof frame ||
+        recv(fd, answer, sizeof answer, MSG_WAITALL) != (ssize_t)sizeof answer) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void run_unanswering(bool service_managed, int want_code)
+{
+    char dir[] = "/tmp/ant-svcu-XXXXXX", root[64];
+    struct ant_node_config cfg;
+    struct ant_node_service *svc = NULL;
+    struct ant_node *node = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(root, sizeof root, "%s/root", dir);
+    base_config(&cfg, root, "127.0.0.1:0");
+    cfg.stop_on_upgrade = service_managed;
+    /* One connection slot, which the test takes: every other connection, the health
+     * probe's included, is closed at accept, so the node is up (listening, acceptor
+     * turning) but never answers it. */
+    CHECK_OK(ant_node_config_set(&cfg, "max-connections", "1", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_service_new(&cfg, &svc));
+    CHECK_OK(ant_node_start(&cfg, &node));
+    if (node != NULL) {
+        int held = hold_connection(ant_node_port(node));
+        CHECK(held >= 0);
+        CHECK_OK(ant_node_service_ready(svc, node));
+        for (unsigned i = 0; i < ANT_NODE_SERVICE_TRIAL_PROBES; i++)
+            CHECK(!ant_node_service_healthy(svc));
+        CHECK_INT(pending_exit_code(node), want_code);
+        ant_node_service_stopping(svc, want_code);
+        if (held >= 0)
+            close(held);
+        ant_node_stop(node);
+    }
+    ant_node_service_free(svc);
+    rm_rf(dir);
+}
+
+static void test_unanswering_node_leaves_under_a_manager(void)
+{
+    run_unanswering(true, ANT_NODE_SERVICE_EXIT_UNHEALTHY);
+}
+
+static void test_unanswering_standalone_node_stays(void)
+{
+    run_unanswering(false, 0);
+}
+
+/* STATUS= in words for every upgrade state token, a pre-release version included. */
+static void test_status_texts(void)
+{
+    struct sockaddr_un sa;
+    struct ant_node_config cfg;
+    struct ant_node_service *svc = NULL;
+    char name[64], buf[512];
+    struct timeval tv = {2, 0};
+
+    snprintf(name, sizeof name, "ant-svc-status-%ld", (long)getpid());
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path + 1, name, strlen(name));
+    int m = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(m >= 0 && bind(m, (struct sockaddr *)&sa,
+                         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))) == 0);
+    CHECK(setsockopt(m, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    char env[80];
+    snprintf(env, sizeof env, "@%s", name);
+    CHECK(setenv("NOTIFY_SOCKET", env, 1) == 0);
+    base_config(&cfg, "/nonexistent", "127.0.0.1:0");
+    CHECK_OK(ant_node_service_new(&cfg, &svc));
+    const struct {
+        const char *state, *want;
+    } cases[] = {
+        {"idle", "STATUS=Starting on port 0"},
+        {"scheduled-0.2.0-rc.1-at-1700000000",
+         "STATUS=Starting on port 0, upgrade to 0.2.0-rc.1 scheduled at 2023-11-14T22:13:20Z"},
+        {"trial-0.2.0", "STATUS=Starting on port 0, trial of 0.2.0"},
+        {"restarting-0.1.0", "STATUS=Restarting into 0.1.0"},
+        {"applying-0.2.0", "STATUS=Starting on port 0, installing 0.2.0"},
+        {"failed-download", "STATUS=Starting on port 0, upgrade failed-download"},
+        {"scheduled-at-x", "STATUS=Starting on port 0, upgrade scheduled-at-x"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ant_node_service_status(svc, cases[i].state);
+        ssize_t r = recv(m, buf, sizeof buf - 1, 0);
+        buf[r > 0 ? r : 0] = '\0';
+        CHECK_STR(buf, cases[i].want);
+    }
+    ant_node_service_free(svc);
+    unsetenv("NOTIFY_SOCKET");
+    close(m);
+}
+
+static const struct ant_test_case tests[] = {
+    ANT_TEST(test_status_texts),
+    ANT_TEST(test_healthy_node),
+    ANT_TEST(test_unanswering_node_leaves_under_a_manager),
+    ANT_TEST(test_unanswering_standalone_node_stays),
+};
+
+ANT_TEST_MAIN(tests)
