@@ -66,6 +66,8 @@ enum ant_node_config_key {
     ANT_CFG_STALL_TIMEOUT,
     ANT_CFG_LOCK_TIMEOUT,
     ANT_CFG_TRIAL_PERIOD,
+    ANT_CFG_TRUSTED_ROOT,
+    ANT_CFG_METADATA_URL,
     ANT_CFG_COUNT
 };
 
@@ -103,6 +105,10 @@ struct ant_node_config {
     uint64_t stall_timeout_ms;
     uint64_t lock_timeout_ms;
     uint64_t trial_period_ms;
+    char trusted_root[ANT_NODE_CONFIG_STR_MAX]; /* metadata trust anchor (root envelope),
+                                                * "" = the build's packaging/root.json */
+    char metadata_url[ANT_NODE_CONFIG_STR_MAX]; /* metadata base URL, "" = the assets of
+                                                * the upgrade repo's release `metadata` */
     enum ant_node_config_source source[ANT_CFG_COUNT];
 };
 

@@ -68,6 +68,8 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
     uc->channel = nc->upgrade_channel[0] != '\0' ? nc->upgrade_channel : NULL;
     uc->trusted_keys_dir = nc->trusted_keys_dir[0] != '\0' ? nc->trusted_keys_dir : NULL;
     uc->ca_file = nc->ca_file[0] != '\0' ? nc->ca_file : NULL;
+    uc->trusted_root = nc->trusted_root[0] != '\0' ? nc->trusted_root : NULL;
+    uc->metadata_url = nc->metadata_url[0] != '\0' ? nc->metadata_url : NULL;
     uc->stop_on_upgrade = nc->stop_on_upgrade;
     uc->auto_upgrade = !nc->no_auto_upgrade;
     if (nc->check_interval_ms > 0)
