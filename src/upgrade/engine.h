@@ -187,10 +187,12 @@ struct json_object *engine_meta_json(const struct engine_meta_record *rec);
  * One metadata refresh for a check: reads the trust anchor (cfg.trusted_root, else the
  * embedded one), refreshes through the host cache with the persisted floors, records the
  * outcome and the raised floors in ENGINE_META_STATE_FILE, and logs a WARN once when the
- * state is not fresh. Every metadata problem is a state in *status (never an error): only
+ * state is not fresh. `force` fetches even within the TTL (the release list was just
+ * fetched). Every metadata problem is a state in *status (never an error): only
  * ANT_META_FRESH with *out non-NULL allows an install. The caller frees *out.
  */
-ANT_MUST_CHECK ant_err engine_meta_refresh(struct ant_upgrade *u, struct ant_meta_trusted **out,
+ANT_MUST_CHECK ant_err engine_meta_refresh(struct ant_upgrade *u, bool force,
+                                           struct ant_meta_trusted **out,
                                            struct ant_meta_status *status);
 
 /* SHA-256 and length of the whole file `fd` (from offset 0, at most `cap` bytes; more is

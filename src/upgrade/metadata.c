@@ -188,7 +188,7 @@ static void raise_floors(struct engine_meta_record *rec, const struct ant_meta_s
         rec->floor_timestamp = s->timestamp_version;
 }
 
-ant_err engine_meta_refresh(struct ant_upgrade *u, struct ant_meta_trusted **out,
+ant_err engine_meta_refresh(struct ant_upgrade *u, bool force, struct ant_meta_trusted **out,
                             struct ant_meta_status *status)
 {
     struct engine_meta_record rec;
@@ -237,6 +237,7 @@ ant_err engine_meta_refresh(struct ant_upgrade *u, struct ant_meta_trusted **out
     uint64_t ttl = u->cfg.release_ttl_ms / 1000;
     opts.ttl_s = ttl == 0 ? 1u : ttl > UINT32_MAX ? UINT32_MAX : (unsigned)ttl;
     opts.lock_timeout_ms = u->cfg.lock_timeout_ms;
+    opts.force = force;
     opts.floor_root_version = rec.floor_root;
     opts.floor_targets_version = rec.floor_targets;
     opts.floor_timestamp_version = rec.floor_timestamp;

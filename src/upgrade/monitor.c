@@ -632,7 +632,6 @@ void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
 #define META_SKIP_MAX 16
 
 static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state *st,
-                               const struct ant_meta_trusted *meta,
                                struct ant_release_choice *choice,
                                struct ant_meta_target *entry, bool *found)
 {
@@ -656,9 +655,19 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     if (ro.ttl_s == 0)
         ro.ttl_s = 1; /* 0 would mean the default hour */
     ro.lock_timeout_ms = u->cfg.lock_timeout_ms;
-    err = ant_relcache_get(u->cachefd, &ro, &list, NULL);
+    struct ant_meta_trusted *meta = NULL;
+    struct ant_meta_status mstatus;
+    enum ant_relcache_source src = ANT_RELCACHE_HIT;
+    err = ant_relcache_get(u->cachefd, &ro, &list, &src);
     if (err != ANT_OK)
         return err;
+    /* No install without fresh metadata: a stale, expired, missing or invalid set leaves
+     * the node on its version (engine_meta_refresh logged the state once). A release list
+     * fetched now brings the metadata with it, so a release and its targets entry are
+     * seen together rather than up to one TTL apart. */
+    err = engine_meta_refresh(u, src == ANT_RELCACHE_FETCHED, &meta, &mstatus);
+    if (err != ANT_OK || meta == NULL || mstatus.state != ANT_META_FRESH)
+        goto out;
 
     memset(&crit, 0, sizeof crit);
     crit.running = u->running_v;
@@ -732,6 +741,7 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     }
     *found = true;
 out:
+    ant_meta_trusted_free(meta);
     ant_releases_free(list);
     return err;
 }
@@ -752,18 +762,8 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
     if (err != ANT_OK)
         return err;
     state_copy(plan->floor, sizeof plan->floor, st.floor);
-    /* No install without fresh metadata: a stale, expired, missing or invalid set leaves
-     * the node on its version (engine_meta_refresh logged the state once). */
-    struct ant_meta_trusted *meta = NULL;
-    struct ant_meta_status mstatus;
     struct ant_meta_target entry;
-    err = engine_meta_refresh(u, &meta, &mstatus);
-    if (err != ANT_OK || meta == NULL || mstatus.state != ANT_META_FRESH) {
-        ant_meta_trusted_free(meta);
-        return err;
-    }
-    err = discover_select(u, &st, meta, &choice, &entry, &found);
-    ant_meta_trusted_free(meta);
+    err = discover_select(u, &st, &choice, &entry, &found);
     if (err != ANT_OK) {
         engine_fail(u, NULL, "discover", err);
         return err;

@@ -10,6 +10,7 @@
  *   fake_node run   --root DIR [options]   boot check, monitor, restart when due
  *   fake_node apply --root DIR [options]   one check + apply now (ant-node upgrade apply --now)
  * options: --cache DIR --api URL --repo O/N --keys DIR --peer ID --channel C
+ *          --trusted-root FILE --metadata-url URL
  *          --window-ms N --check-ms N --trial-ms N --run-ms N --lock-ms N
  *          --archive-cap N --stop-on-upgrade
  * Exit codes: run: 0 after --run-ms, 75 or 0 after a restart as ant_upgrade_restart says,
@@ -131,6 +132,10 @@ int main(int argc, char **argv)
             cfg.repo = v;
         else if (strcmp(k, "--keys") == 0)
             cfg.trusted_keys_dir = v;
+        else if (strcmp(k, "--trusted-root") == 0)
+            cfg.trusted_root = v;
+        else if (strcmp(k, "--metadata-url") == 0)
+            cfg.metadata_url = v;
         else if (strcmp(k, "--peer") == 0)
             cfg.peer_id = v;
         else if (strcmp(k, "--channel") == 0)

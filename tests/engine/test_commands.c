@@ -21,8 +21,9 @@ static int upgrade_cmd(struct world *w, const char *binary, const char *args, ch
     snprintf(cmd, sizeof cmd,
              "ANT_UPGRADE_REPO=test/ant-node '%s' upgrade %s --root-dir '%s/node0' "
              "--cache-dir '%s' --upgrade-api-url '%s' --trusted-keys-dir '%s' "
-             ">'%s' 2>>'%s/cmd.err'",
-             binary, args, w->dir, w->cache, w->api, w->keys, outpath, w->dir);
+             "--trusted-root '%s' --metadata-url '%s' >'%s' 2>>'%s/cmd.err'",
+             binary, args, w->dir, w->cache, w->api, w->keys, w->anchor, w->meta_url, outpath,
+             w->dir);
     int rc = sh("%s", cmd);
     *out = NULL;
     FILE *f = fopen(outpath, "r");
