@@ -35,6 +35,11 @@ static void usage(FILE *f)
             "                      print node events until every node runs V\n"
             "  report [--json]     check the rollout; writes report.json, report.md,\n"
             "                      restarts.svg in D (exit 3 if a row FAILs)\n"
+            "  freeze              stop re-signing the release metadata timestamp: the nodes\n"
+            "                      go `stale` once it expires and install nothing\n"
+            "  thaw                re-sign the timestamp now and resume the schedule\n"
+            "  rotate --role root|targets|timestamp\n"
+            "                      new keys for the role through a new root version\n"
             "  down                stop the supervisor, the nodes and nginx\n"
             "\n"
             "D defaults to $XDG_DATA_HOME/ant/devnet (~/.local/share/ant/devnet); --binary to\n"
@@ -82,7 +87,7 @@ static bool parse_uint(const char *text, unsigned max, unsigned *out)
 }
 
 struct opts {
-    const char *dir, *binary, *version, *channel;
+    const char *dir, *binary, *version, *channel, *role;
     unsigned hosts, nodes, restart_delay_ms;
     uint64_t window, interval, ttl, trial, timeout;
     bool netns, prerelease, json, quiet;
@@ -137,6 +142,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->version = val;
         else if (strcmp(name, "--channel") == 0)
             o->channel = val;
+        else if (strcmp(name, "--role") == 0)
+            o->role = val;
         else if (strcmp(name, "--hosts") == 0)
             ok = parse_uint(val, ANT_DEVNET_MAX_HOSTS, &o->hosts) && o->hosts > 0;
         else if (strcmp(name, "--nodes-per-host") == 0)
@@ -300,6 +307,27 @@ int main(int argc, char **argv)
         if (e != ANT_OK)
             return fail("report", e);
         return pass ? EXIT_SUCCESS : EXIT_REPORT_FAIL;
+    }
+    if (strcmp(cmd, "freeze") == 0 || strcmp(cmd, "thaw") == 0) {
+        e = ant_devnet_freeze(o.dir, strcmp(cmd, "freeze") == 0);
+        if (e != ANT_OK)
+            return fail(cmd, e);
+        printf("release metadata %s in %s\n", strcmp(cmd, "freeze") == 0 ? "frozen" : "thawed",
+               o.dir);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "rotate") == 0) {
+        uint64_t rv = 0;
+        if (o.role == NULL || (strcmp(o.role, "root") != 0 && strcmp(o.role, "targets") != 0 &&
+                               strcmp(o.role, "timestamp") != 0)) {
+            fprintf(stderr, "ant-devnet: rotate needs --role root|targets|timestamp\n");
+            return EXIT_USAGE;
+        }
+        e = ant_devnet_rotate(o.dir, o.role, &rv);
+        if (e != ANT_OK)
+            return fail("rotate", e);
+        printf("rotated the %s keys: root version %llu\n", o.role, (unsigned long long)rv);
+        return EXIT_SUCCESS;
     }
     if (strcmp(cmd, "down") == 0) {
         e = ant_devnet_down(o.dir);
