@@ -245,6 +245,14 @@ uint64_t dn_meta_timestamp_expiry(const struct dn_config *cfg)
     return s < 60 ? 60 : s;
 }
 
+static bool frozen(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    return dn_path(path, sizeof path, "%s/meta.frozen", dir) == ANT_OK &&
+           lstat(path, &sb) == 0;
+}
+
 static ant_err file_digest(const char *path, uint64_t *len, uint8_t sha[ANT_SHA256_BYTES])
 {
     char *data = NULL;
@@ -281,7 +289,9 @@ ant_err dn_meta_publish_locked(const struct dn_config *cfg, const char *version,
     /* Two of the three targets key holders sign, in turn. */
     if (e == ANT_OK)
         e = sign_n(fd, ANT_META_ROLE_TARGETS, &k, role_threshold[1]);
-    if (e == ANT_OK)
+    /* Frozen, the online key signs nothing: the nodes keep the timestamp they have, which
+     * names the previous targets, and never see this one. */
+    if (e == ANT_OK && !frozen(cfg->dir))
         e = timestamp_locked(cfg->dir, fd, dn_meta_timestamp_expiry(cfg));
     if (e != ANT_OK)
         ant_log(ANT_LOG_ERROR, "devnet", "release not listed in metadata version=%s error=%s "
@@ -292,14 +302,6 @@ ant_err dn_meta_publish_locked(const struct dn_config *cfg, const char *version,
     if (fd >= 0)
         close(fd);
     return e;
-}
-
-static bool frozen(const char *dir)
-{
-    char path[PATH_MAX];
-    struct stat sb;
-    return dn_path(path, sizeof path, "%s/meta.frozen", dir) == ANT_OK &&
-           lstat(path, &sb) == 0;
 }
 
 ant_err dn_meta_resign(const struct dn_config *cfg)
