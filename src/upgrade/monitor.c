@@ -625,12 +625,13 @@ void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
                                              : u->cfg.stall_timeout_ms / 1000);
 }
 
-/* Steps 2-3: the release list (through releases.json) and the one release to try. */
 /* Versions passed over in one check because targets does not list them (or yanks them):
  * each is excluded and the selection runs again, so a newer unlisted release in the list
  * does not hide an older listed one. */
 #define META_SKIP_MAX 16
 
+/* Steps 2-3: the release list (through releases.json), the signed metadata (§9) and the
+ * one release to try. */
 static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state *st,
                                struct ant_release_choice *choice,
                                struct ant_meta_target *entry, bool *found)
