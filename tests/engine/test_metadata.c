@@ -228,7 +228,39 @@ static void test_rolled_back_metadata_refused_with_empty_cache(void)
     world_free(&w);
 }
 
+/* The operator's anchor gets the checks of --trusted-keys-dir: a group-writable file (or a
+ * symlink to the good one) is refused, the state is `invalid` naming it, nothing installs.
+ * A metadata URL in plain http off loopback is refused when the engine starts. */
+static void test_unsafe_anchor_and_url_refused(void)
+{
+    struct world w;
+    char link[400];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    CHECK(sh("chmod 0666 '%s'", w.anchor) == 0);
+    CHECK_INT(world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000), 0);
+    check_version(w.binary, "0.1.0");
+    check_meta_state(&w, 0, "invalid");
+    CHECK_INT(world_log_count(&w, 0, "state=invalid root_version=0 targets_version=0 "
+                                     "timestamp_version=0 error=trusted_root"),
+              1);
+    CHECK(sh("chmod 0600 '%s'", w.anchor) == 0);
+    snprintf(link, sizeof link, "%s/anchor/link.json", w.dir);
+    CHECK(symlink(w.anchor, link) == 0);
+    const char *via_link[] = {"--trusted-root", link, NULL};
+    CHECK_INT(world_run(&w, w.binary, "apply", 1, via_link, NULL, 30000), 0);
+    check_version(w.binary, "0.1.0");
+    check_meta_state(&w, 1, "invalid");
+    CHECK_INT(world_log_count(&w, 1, "error=trusted_root"), 1);
+    CHECK_INT(archive_gets(&w, "0.2.0"), 0);
+    const char *plain[] = {"--metadata-url", "http://192.0.2.1/meta/", NULL};
+    CHECK_INT(world_run(&w, w.binary, "apply", 2, plain, NULL, 30000), 2);
+    CHECK_INT(world_log_count(&w, 2, "ant_upgrade_new: URL or redirect not allowed"), 1);
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
+    ANT_TEST(test_unsafe_anchor_and_url_refused),
     ANT_TEST(test_signed_release_not_in_targets_is_not_installed),
     ANT_TEST(test_listed_release_behind_unlisted_one_installs),
     ANT_TEST(test_listed_archive_with_other_binary_is_not_installed),
