@@ -102,6 +102,24 @@ ANT_MUST_CHECK ant_err ant_devnet_watch(const char *dir, const char *version, un
 ANT_MUST_CHECK ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass);
 
 /*
+ * Signed release metadata scenarios (ARCHITECTURE.md §9). freeze (true) stops the
+ * supervisor re-signing the timestamp: the nodes go `stale` once it expires and install
+ * nothing; thaw (false) re-signs it at once and the schedule resumes.
+ * Errors: ANT_ERR_NOT_FOUND (no devnet), ANT_ERR_IO, signing errors.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_freeze(const char *dir, bool freeze);
+
+/*
+ * Replaces the keys of `role` ("root", "targets" or "timestamp") through a new root
+ * version signed by two old root keys (and two new ones for "root"); new targets keys
+ * re-sign the current targets; the timestamp is re-signed. *root_version = the new root
+ * version. Errors: ANT_ERR_INVALID_ARG (role), ANT_ERR_NOT_FOUND, ANT_ERR_IO, signing
+ * errors.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_rotate(const char *dir, const char *role,
+                                         uint64_t *root_version);
+
+/*
  * Stops the supervisor, the nodes and nginx, then kills (SIGKILL) any process still marked
  * as this devnet's (environment or session), even if the supervisor had crashed or `up`
  * failed half way; then deletes every network namespace and link D/netns.list records.

@@ -68,6 +68,8 @@ enum ant_node_config_key {
     ANT_CFG_TRIAL_PERIOD,
     ANT_CFG_METRICS_LISTEN,
     ANT_CFG_METRICS_ALLOW_REMOTE,
+    ANT_CFG_TRUSTED_ROOT,
+    ANT_CFG_METADATA_URL,
     ANT_CFG_COUNT
 };
 
@@ -107,6 +109,10 @@ struct ant_node_config {
     uint64_t trial_period_ms;
     char metrics_listen[ANT_NODE_CONFIG_STR_MAX]; /* /metrics + /healthz ADDR:PORT, "" = off */
     bool metrics_allow_remote;                /* let metrics-listen be a non-loopback address */
+    char trusted_root[ANT_NODE_CONFIG_STR_MAX]; /* metadata trust anchor (root envelope),
+                                                * "" = the build's packaging/root.json */
+    char metadata_url[ANT_NODE_CONFIG_STR_MAX]; /* metadata base URL, "" = the assets of
+                                                * the upgrade repo's release `metadata` */
     enum ant_node_config_source source[ANT_CFG_COUNT];
 };
 

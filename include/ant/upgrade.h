@@ -61,6 +61,10 @@ struct ant_upgrade_config {
     const char *channel;          /* "stable" (default) or "beta" */
     const char *trusted_keys_dir; /* extra trusted release keys; NULL = embedded key only */
     const char *ca_file;          /* CA bundle for HTTPS; NULL = the usual paths */
+    const char *trusted_root;     /* metadata trust anchor file (--trusted-root); NULL = the
+                                   * build's embedded packaging/root.json */
+    const char *metadata_url;     /* metadata base URL; NULL = ANT_META_DEFAULT_URL_FMT of
+                                   * repo. https, or http to loopback only */
     uint64_t archive_cap;         /* bytes; default 200 MiB */
     unsigned lock_timeout_ms;     /* download/replace/state locks; default 120 000;
                                    * download.lock waits at least 2 × the transfer
@@ -226,13 +230,28 @@ ANT_MUST_CHECK ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule,
 
 /*
  * Acquires, verifies, extracts, validates, stores and installs `plan->version` on disk
- * (steps 5-9), whether or not its rollout time has come (the caller decides). On success
+ * (steps 5-9), whether or not its rollout time has come (the caller decides). The archive
+ * must match the signed targets entry the check found (length and SHA-256) before it is
+ * extracted, and the binary inside it the entry's binary digest before it runs. On success
  * the restart is pending. Errors are logged as `Upgrade failed` with the stage and kept as
  * the state's last error: ANT_ERR_DOWNGRADE, ANT_ERR_BAD_VERSION_SEEN, ANT_ERR_BAD_SIGNATURE,
  * ANT_ERR_BAD_ARCHIVE, ANT_ERR_BAD_BINARY, ANT_ERR_NO_SPACE, ANT_ERR_TIMEOUT, network errors.
  */
 ANT_MUST_CHECK ant_err ant_upgrade_apply(struct ant_upgrade *u,
                                          const struct ant_upgrade_plan *plan);
+
+/*
+ * Installs an operator's archive in hand (`ant-node upgrade apply --archive FILE
+ * --signature FILE --release-version V`, air-gapped): without release metadata, but the
+ * floor and bad marks, the detached signature (ARCHITECTURE.md §3) and the binary
+ * validation all apply as for ant_upgrade_apply. Logs a WARN that no metadata vouched for
+ * it. The restart is not scheduled (nodes sharing the binary find it installed).
+ * Errors: those of ant_upgrade_apply, ANT_ERR_NOT_FOUND / ANT_ERR_UNSAFE_FILE (a file that
+ * is missing or not regular), ANT_ERR_TOO_LARGE.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_apply_archive(struct ant_upgrade *u, const char *version,
+                                                 const char *archive_path,
+                                                 const char *signature_path);
 
 /*
  * One monitor tick: check with scheduling, then apply if the gate is open (`now` ≥

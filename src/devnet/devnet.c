@@ -46,6 +46,8 @@ static ant_err make_layout(struct dn_config *cfg, const char *binary)
             return e;
     }
     e = dn_keys_create(cfg->dir);
+    if (e == ANT_OK)
+        e = dn_meta_create(cfg);
     if (e != ANT_OK)
         return e;
     char sip[24] = "";

@@ -8,6 +8,9 @@
  *   D/state.json                  supervisor state: per node pid, start time, restarts
  *   D/supervisor.pid, supervisor.log
  *   D/keys/release.key (0600), release.pub; D/keys/trusted/devnet.pub (0644): --trusted-keys-dir
+ *   D/keys/meta/<role>-<i>.key|.pub, trusted-root.json: signed metadata keys, --trusted-root
+ *   D/www/devnet/ant-node/releases/download/metadata/   root.<N>.json, targets.<M>.json,
+ *                                 timestamp.json (--metadata-url); D/meta.frozen: freeze
  *   D/tls/ca.pem, ca.key, server.pem, server.key
  *   D/nginx/nginx.conf, nginx.pid, logs/, tmp/
  *   D/www/repos/devnet/ant-node/releases                the release list (GitHub shape)
@@ -146,6 +149,22 @@ ANT_MUST_CHECK ant_err dn_sign_file(const char *path, const char *sk_path, const
 /* Creates the devnet release key pair: D/keys/release.key (0600), release.pub and the
  * trusted copy D/keys/trusted/devnet.pub (0644) in a 0700 dir. */
 ANT_MUST_CHECK ant_err dn_keys_create(const char *dir);
+
+/* --- signed release metadata (meta.c) ------------------------------------------------- */
+
+/* The metadata repository dir under D/www (served as the `metadata` release's assets). */
+ANT_MUST_CHECK ant_err dn_meta_dir(const char *dir, char *buf, size_t cap);
+/* Keys (3 root thr 2, 3 targets thr 2, 1 timestamp), root.1.json, the nodes' anchor
+ * D/keys/meta/trusted-root.json, an empty targets and a timestamp. */
+ANT_MUST_CHECK ant_err dn_meta_create(const struct dn_config *cfg);
+/* Lists a release in a new targets (two targets signatures) and re-signs the timestamp;
+ * the caller holds D/publish.lock. */
+ANT_MUST_CHECK ant_err dn_meta_publish_locked(const struct dn_config *cfg, const char *version,
+                                              const char *archive, const char *binary);
+/* Re-signs the timestamp (under D/publish.lock) unless D/meta.frozen exists. */
+ANT_MUST_CHECK ant_err dn_meta_resign(const struct dn_config *cfg);
+/* How long a timestamp is valid: 3 check intervals, at least 60 s. */
+uint64_t dn_meta_timestamp_expiry(const struct dn_config *cfg);
 
 /* --- processes (proc.c) ---------------------------------------------------------------- */
 

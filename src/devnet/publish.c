@@ -357,6 +357,11 @@ ant_err ant_devnet_publish(const char *dir, const char *binary, const char *vers
         e = ANT_ERR_IO;
         goto out;
     }
+    /* Listed in signed metadata before the release list names it: a node that sees the
+     * release finds its targets entry too. */
+    e = dn_meta_publish_locked(cfg, version, archive, binabs);
+    if (e != ANT_OK)
+        goto out;
 
     /* The nodes fetch the asset at this address: with --netns they are in their hosts'
      * namespaces, where only the bridge address reaches the server. */

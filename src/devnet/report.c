@@ -12,6 +12,7 @@
  */
 #include "devnet/fleet.h"
 
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "ant/devnet_serve.h"
 #include "ant/log.h"
+#include "ant/meta.h"
 #include "ant/upgrade.h"
 
 #define MAX_ROWS 64
@@ -539,6 +541,90 @@ static void row_binaries(struct rctx *r)
     count(w, "nodes_on_version", nodes_ok);
 }
 
+/*
+ * Signed release metadata (ARCHITECTURE.md §9): what each node's last check verified (its
+ * root's metadata_state.json) against the repository the devnet serves. Not frozen: every
+ * node `fresh` on the newest root version (after a rotation too). Frozen (`ant-devnet
+ * freeze`): every node `stale` and no binary replaced since the freeze.
+ */
+static void row_metadata(struct rctx *r)
+{
+    char path[PATH_MAX], expect[160];
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t newest = 0;
+    double frozen_at = 0;
+    bool frozen = false;
+    if (dn_path(path, sizeof path, "%s/meta.frozen", r->cfg->dir) == ANT_OK &&
+        dn_read_file(path, 64, &text, &len) == ANT_OK) {
+        frozen = true;
+        frozen_at = strtod(text, NULL);
+    }
+    free(text);
+    text = NULL;
+    if (dn_meta_dir(r->cfg->dir, path, sizeof path) == ANT_OK) {
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (ant_meta_repo_newest(fd, ANT_META_ROLE_ROOT, &newest) != ANT_OK)
+                newest = 0;
+            close(fd);
+        }
+    }
+    if (frozen)
+        snprintf(expect, sizeof expect, "every node stale, nothing replaced since the freeze");
+    else
+        snprintf(expect, sizeof expect, "every node fresh on root version %llu",
+                 (unsigned long long)newest);
+    struct row *w = new_row(r,
+                            frozen ? "metadata frozen: every node stale, no install"
+                                   : "release metadata fresh on every node (newest root)",
+                            NULL, expect);
+    if (w == NULL)
+        return;
+    unsigned total = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned ok = 0;
+        char states[48] = "";
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            char state[24] = "?";
+            uint64_t rv = 0;
+            if (dn_path(path, sizeof path, "%s/hosts/h%u/nodes/n%u/metadata_state.json",
+                        r->cfg->dir, h, n) == ANT_OK &&
+                dn_read_file(path, 8192, &text, &len) == ANT_OK) {
+                json_object *o = json_tokener_parse(text), *x = NULL;
+                if (o != NULL && json_object_object_get_ex(o, "state", &x))
+                    snprintf(state, sizeof state, "%s", json_object_get_string(x));
+                if (o != NULL && json_object_object_get_ex(o, "root_version", &x))
+                    rv = (uint64_t)json_object_get_int64(x);
+                json_object_put(o);
+            }
+            free(text);
+            text = NULL;
+            bool good;
+            if (frozen) {
+                const struct dn_fleet_node *fn = node_at(r, h, n);
+                size_t late = 0;
+                for (size_t i = 0; i < fn->nev; i++)
+                    late += fn->ev[i].kind == EV_REPLACING && fn->ev[i].t > frozen_at;
+                good = strcmp(state, "stale") == 0 && late == 0;
+            } else {
+                good = strcmp(state, "fresh") == 0 && rv == newest && newest > 0;
+            }
+            ok += good;
+            if (n == 0)
+                snprintf(states, sizeof states, "%s", state);
+            else if (strcmp(states, state) != 0)
+                snprintf(states, sizeof states, "mixed");
+        }
+        host_result(w, h, ok == r->cfg->nodes, "%u/%u %s", ok, r->cfg->nodes, states);
+        total += ok;
+    }
+    snprintf(w->value, sizeof w->value, "%u/%u nodes (root version %llu)", total,
+             r->cfg->hosts * r->cfg->nodes, (unsigned long long)newest);
+    count(w, "nodes_ok", total);
+    count(w, "root_version", (int64_t)newest);
+}
+
 static void row_deleted(struct rctx *r)
 {
     struct row *w = new_row(r, "/proc/<pid>/exe ending \" (deleted)\"", NULL,
@@ -878,6 +964,7 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
     }
     row_binaries(&r);
     row_deleted(&r);
+    row_metadata(&r);
     row_server(&r);
 
     bool pass = r.nrows > 0;

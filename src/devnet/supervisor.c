@@ -91,6 +91,9 @@ static ant_err node_argv(const struct dn_config *c, unsigned i, char *store, siz
     ARG("--ca-file=%s/tls/ca.pem", c->dir);
     ARG("--upgrade-api-url=https://%s:%u", sip, (unsigned)c->https_port);
     ARG("--upgrade-repo=%s/%s", ANT_DEVNET_OWNER, ANT_DEVNET_REPO);
+    ARG("--trusted-root=%s/keys/meta/trusted-root.json", c->dir);
+    ARG("--metadata-url=https://%s:%u/%s/%s/releases/download/metadata/", sip,
+        (unsigned)c->https_port, ANT_DEVNET_OWNER, ANT_DEVNET_REPO);
     ARG("--upgrade-channel=%s", c->channel);
     ARG("--check-interval=%llus", (unsigned long long)c->check_interval_s);
     ARG("--rollout-window=%llus", (unsigned long long)c->rollout_window_s);
@@ -397,6 +400,10 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
         page = NULL;
     ready(ready_fd, "ok\n"); /* closes it; nothing below reports through it again */
 
+    /* The online timestamp key's holder: re-sign at a third of the expiry, so a node never
+     * sees it lapse while the devnet is not frozen (ARCHITECTURE.md §9). */
+    double resign_every = (double)dn_meta_timestamp_expiry(s.cfg) / 3.0;
+    double next_resign = dn_now() + resign_every;
     for (;;) {
         struct timespec wait = {0, 200 * 1000 * 1000};
         siginfo_t info;
@@ -406,6 +413,11 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
         reap(&s, false);
         dn_svcmgr_poll(s.mgr, dn_now()); /* SVCMGR HOOK: kills what missed READY/watchdog */
         double now = dn_now();
+        if (now >= next_resign) {
+            if (dn_meta_resign(s.cfg) != ANT_OK)
+                ant_log(ANT_LOG_WARN, "devnet", "timestamp re-signing failed; retrying");
+            next_resign = now + resign_every;
+        }
         for (unsigned i = 0; i < s.cfg->hosts * s.cfg->nodes; i++) {
             if (s.st->node[i].pid == 0 && s.restart_at[i] > 0 && now >= s.restart_at[i]) {
                 ant_err se = start_node(&s, i);

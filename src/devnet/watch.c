@@ -21,10 +21,27 @@ static void node_line(FILE *out, const struct dn_config *cfg, const struct dn_st
     const struct dn_ev *last = fn->nev > 0 ? &fn->ev[fn->nev - 1] : NULL;
     pid_t pid = ns != NULL ? ns->pid : 0;
     bool alive = dn_pid_alive(pid);
-    fprintf(out, "  h%u/n%-3u pid %-7d %-5s version %-12s restarts %-3u up %5.0fs  last: %s %s\n",
+    /* The node's last signed-metadata check (ARCHITECTURE.md §9), from its root. */
+    char path[PATH_MAX], meta[40] = "-";
+    char *text = NULL;
+    size_t len = 0;
+    if (dn_path(path, sizeof path, "%s/hosts/h%u/nodes/n%u/metadata_state.json", cfg->dir,
+                i / cfg->nodes, i % cfg->nodes) == ANT_OK &&
+        dn_read_file(path, 8192, &text, &len) == ANT_OK) {
+        json_object *o = json_tokener_parse(text), *x = NULL, *r = NULL;
+        if (o != NULL && json_object_object_get_ex(o, "state", &x) &&
+            json_object_object_get_ex(o, "root_version", &r))
+            snprintf(meta, sizeof meta, "%.20s/root%lld", json_object_get_string(x),
+                     (long long)json_object_get_int64(r));
+        json_object_put(o);
+    }
+    free(text);
+    fprintf(out,
+            "  h%u/n%-3u pid %-7d %-5s version %-12s restarts %-3u up %5.0fs  metadata %-16s "
+            "last: %s %s\n",
             i / cfg->nodes, i % cfg->nodes, (int)pid, alive ? "up" : "down",
             s != NULL ? s->version : "(starting)", ns != NULL ? ns->restarts : 0,
-            alive && ns != NULL ? now - ns->started_at : 0.0,
+            alive && ns != NULL ? now - ns->started_at : 0.0, meta,
             last != NULL ? dn_ev_name(last->kind) : "-", last != NULL ? last->version : "");
 }
 

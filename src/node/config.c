@@ -93,6 +93,11 @@ static const struct setting settings[ANT_CFG_COUNT] = {
     [ANT_CFG_METRICS_LISTEN] = {"metrics-listen", T_STR, FIELD(metrics_listen), 0, 0, ""},
     [ANT_CFG_METRICS_ALLOW_REMOTE] = {"metrics-allow-remote", T_BOOL,
                                       FIELD(metrics_allow_remote), 0, 1, "false"},
+    /* Checked when the engine reads it (ant_meta_read_trusted_root: owner, mode, no
+     * symlink, as --trusted-keys-dir) and the URL when the engine starts (https, or http
+     * to loopback only). */
+    [ANT_CFG_TRUSTED_ROOT] = {"trusted-root", T_STR, FIELD(trusted_root), 0, 0, ""},
+    [ANT_CFG_METADATA_URL] = {"metadata-url", T_STR, FIELD(metadata_url), 0, 0, ""},
 };
 
 static void seterr(char *errbuf, size_t errcap, const char *fmt, ...)

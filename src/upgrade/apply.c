@@ -144,6 +144,9 @@ struct apply_ctx {
     int binfd;     /* the extracted binary (unnamed, read-only once written) */
     uint8_t sig[ANT_MLDSA65_SIGBYTES];
     bool hit;
+    /* The targets entry the archive and binary must match (ARCHITECTURE.md §9); NULL
+     * only for an operator's archive in hand (ant_upgrade_apply_archive). */
+    const struct ant_meta_target *entry;
 };
 
 static ant_err load_keys(struct apply_ctx *c)
@@ -235,6 +238,46 @@ static void log_verified(const struct apply_ctx *c)
             c->version, ant_trust_keys_count(c->keys));
 }
 
+/* The archive against the targets entry, before anything reads it as an archive: a
+ * validly signed archive that targets does not name (an old release re-served, another
+ * build under the same version) stops here. */
+static ant_err check_archive_meta(const struct apply_ctx *c)
+{
+    uint64_t len = 0;
+    uint8_t sha[ANT_SHA256_BYTES];
+    if (c->entry == NULL)
+        return ANT_OK;
+    ant_err err = engine_hash_fd(c->archivefd, c->u->cfg.archive_cap, &len, sha);
+    if (err == ANT_OK)
+        err = ant_meta_check_archive(c->entry, len, sha);
+    if (err != ANT_OK)
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "Archive does not match signed metadata version=%s length=%llu "
+                "expected_length=%llu",
+                c->version, (unsigned long long)len,
+                (unsigned long long)c->entry->archive_length);
+    return err;
+}
+
+/* The extracted binary against the targets entry, before it is ever executed. */
+static ant_err check_binary_meta(const struct apply_ctx *c)
+{
+    uint64_t len = 0;
+    uint8_t sha[ANT_SHA256_BYTES];
+    if (c->entry == NULL)
+        return ANT_OK;
+    ant_err err = engine_hash_fd(c->binfd, BINARY_CAP, &len, sha);
+    if (err == ANT_OK)
+        err = ant_meta_check_binary(c->entry, len, sha);
+    if (err != ANT_OK)
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "Binary does not match signed metadata version=%s length=%llu "
+                "expected_length=%llu",
+                c->version, (unsigned long long)len,
+                (unsigned long long)c->entry->binary_length);
+    return err;
+}
+
 /* Cache hit into the staging dir. ANT_ERR_NOT_FOUND on a miss; any other failure of an
  * attacker-writable cache is reported as a miss too (the download path then decides). */
 static ant_err try_cache(struct apply_ctx *c)
@@ -251,6 +294,13 @@ static ant_err try_cache(struct apply_ctx *c)
         error_token(err, tok, sizeof tok);
         ant_log(ANT_LOG_WARN, "upgrade", "Cached archive rejected, downloading version=%s error=%s",
                 c->version, tok);
+        return ANT_ERR_NOT_FOUND;
+    }
+    /* The signature alone is not enough: the cache may hold a signed archive that the
+     * current targets does not name. Then it is a miss and the download path decides. */
+    if (check_archive_meta(c) != ANT_OK) {
+        close(c->archivefd);
+        c->archivefd = -1;
         return ANT_ERR_NOT_FOUND;
     }
     c->hit = true;
@@ -313,7 +363,12 @@ static ant_err download(struct apply_ctx *c, const char **stage)
     err = ant_fsx_anon_open(c->stagingfd, 0600, &fd);
     if (err != ANT_OK)
         goto out;
-    err = ant_http_get_fd(ch->asset_url, &http, fd, c->u->cfg.archive_cap, NULL);
+    /* Targets says how long the archive is: a server sending more costs what it sent
+     * up to that length, not up to the archive cap. */
+    uint64_t cap = c->u->cfg.archive_cap;
+    if (c->entry != NULL && c->entry->archive_length < cap)
+        cap = c->entry->archive_length;
+    err = ant_http_get_fd(ch->asset_url, &http, fd, cap, NULL);
     if (err != ANT_OK)
         goto out;
     upgrade_metrics_download(fd); /* metrics */
@@ -440,27 +495,108 @@ static ant_err check_allowed(struct ant_upgrade *u, const char *version)
     return ANT_OK;
 }
 
+static void apply_init(struct apply_ctx *c, struct ant_upgrade *u, const char *version)
+{
+    memset(c, 0, sizeof *c);
+    c->u = u;
+    c->stagingfd = -1;
+    c->download_lock = -1;
+    c->archivefd = -1;
+    c->binfd = -1;
+    c->version = version;
+    c->platform = ant_release_host_platform();
+}
+
+static void apply_cleanup(struct apply_ctx *c)
+{
+    struct ant_upgrade *u = c->u;
+    if (c->archivefd >= 0)
+        close(c->archivefd);
+    if (c->binfd >= 0)
+        close(c->binfd);
+    ant_fsx_unlock(c->download_lock);
+    /* A staging dir in the shared cache is removed on the cache's fd, never by its path. */
+    if (c->stagingfd >= 0 && u->cache != NULL)
+        ant_cache_staging_remove(u->cache, c->staging, c->stagingfd);
+    else if (c->stagingfd >= 0)
+        ant_fsx_private_dir_remove(c->staging, c->stagingfd);
+    ant_trust_keys_free(c->keys);
+}
+
+/* Steps 6-9 from a verified archive in c->archivefd: extract, check, validate, store,
+ * replace. */
+static ant_err install(struct apply_ctx *c, const char **stage)
+{
+    struct ant_upgrade *u = c->u;
+    const char *reason = NULL;
+    ant_err err;
+
+    /* Before extraction: the archive must be the one the signed targets lists. */
+    *stage = "metadata";
+    err = check_archive_meta(c);
+    if (err != ANT_OK)
+        return err;
+
+    /* Steps 6-7: extract from the private copy only, then validate what came out. */
+    *stage = "extract";
+    if (lseek(c->archivefd, 0, SEEK_SET) != 0)
+        return ANT_ERR_IO;
+    err = ant_fsx_anon_open(c->stagingfd, 0700, &c->binfd);
+    if (err != ANT_OK)
+        return err;
+    err = ant_extract_binary_fd(c->archivefd, c->binfd, NULL, &reason);
+    if (err != ANT_OK)
+        return err;
+    /* Read-only from here: the kernel runs a file only while nobody may write it. */
+    err = ant_fsx_reopen_rdonly(&c->binfd);
+    if (err != ANT_OK)
+        return err;
+    /* The binary targets names, before it is ever executed for its version. */
+    *stage = "metadata";
+    err = check_binary_meta(c);
+    if (err != ANT_OK)
+        return err;
+    *stage = "validate";
+    err = ant_validate_binary_fd(c->binfd, c->version, &reason);
+    if (err != ANT_OK)
+        return err;
+
+    /* Step 8: store, only now that the archive is known good (no poison pill). A failed
+     * store costs other nodes a download, not this upgrade. */
+    if (!c->hit && u->cache != NULL) {
+        if (lseek(c->archivefd, 0, SEEK_SET) != 0)
+            return ANT_ERR_IO;
+        ant_err serr = ant_cache_store(u->cache, c->keys, c->version, c->platform, c->archivefd,
+                                       c->sig, sizeof c->sig, &reason);
+        if (serr == ANT_OK) {
+            ant_log(ANT_LOG_INFO, "upgrade", "Stored archive in cache version=%s", c->version);
+            ENGINE_FAULT("after-store");
+        } else {
+            ant_log(ANT_LOG_WARN, "upgrade", "Cannot store archive in cache version=%s error=%s",
+                    c->version, ant_strerror(serr));
+        }
+    }
+    ant_fsx_unlock(c->download_lock);
+    c->download_lock = -1;
+
+    /* Step 9: replace once per host. */
+    return replace_binary(c, stage);
+}
+
 ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *plan)
 {
     struct apply_ctx c;
     const char *stage = "select";
-    const char *reason = NULL;
     char chosen[ANT_SEMVER_TEXT_MAX];
     ant_err err;
 
-    memset(&c, 0, sizeof c);
-    c.u = u;
-    c.stagingfd = -1;
-    c.download_lock = -1;
-    c.archivefd = -1;
-    c.binfd = -1;
-    c.version = plan->version;
-    c.platform = ant_release_host_platform();
+    apply_init(&c, u, plan->version);
     if (!plan->available || !u->have_choice ||
         !ant_semver_format(&u->choice.version, chosen, sizeof chosen) ||
-        strcmp(chosen, plan->version) != 0)
+        strcmp(chosen, plan->version) != 0 || strcmp(u->meta_entry.version, chosen) != 0)
         return ANT_ERR_INVALID_ARG; /* apply only what this engine's last check selected */
-    if (c.platform == NULL) {
+    c.entry = &u->meta_entry;
+    if (c.platform == NULL || strcmp(c.platform, u->meta_entry.platform) != 0) {
         err = ANT_ERR_PLATFORM;
         goto out;
     }
@@ -494,49 +630,7 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
     if (err != ANT_OK)
         goto out;
 
-    /* Steps 6-7: extract from the private copy only, then validate what came out. */
-    stage = "extract";
-    if (lseek(c.archivefd, 0, SEEK_SET) != 0) {
-        err = ANT_ERR_IO;
-        goto out;
-    }
-    err = ant_fsx_anon_open(c.stagingfd, 0700, &c.binfd);
-    if (err != ANT_OK)
-        goto out;
-    err = ant_extract_binary_fd(c.archivefd, c.binfd, NULL, &reason);
-    if (err != ANT_OK)
-        goto out;
-    /* Read-only from here: the kernel runs a file only while nobody may write it. */
-    err = ant_fsx_reopen_rdonly(&c.binfd);
-    if (err != ANT_OK)
-        goto out;
-    stage = "validate";
-    err = ant_validate_binary_fd(c.binfd, c.version, &reason);
-    if (err != ANT_OK)
-        goto out;
-
-    /* Step 8: store, only now that the archive is known good (no poison pill). A failed
-     * store costs other nodes a download, not this upgrade. */
-    if (!c.hit && u->cache != NULL) {
-        if (lseek(c.archivefd, 0, SEEK_SET) != 0) {
-            err = ANT_ERR_IO;
-            goto out;
-        }
-        ant_err serr = ant_cache_store(u->cache, c.keys, c.version, c.platform, c.archivefd,
-                                       c.sig, sizeof c.sig, &reason);
-        if (serr == ANT_OK) {
-            ant_log(ANT_LOG_INFO, "upgrade", "Stored archive in cache version=%s", c.version);
-            ENGINE_FAULT("after-store");
-        } else {
-            ant_log(ANT_LOG_WARN, "upgrade", "Cannot store archive in cache version=%s error=%s",
-                    c.version, ant_strerror(serr));
-        }
-    }
-    ant_fsx_unlock(c.download_lock);
-    c.download_lock = -1;
-
-    /* Step 9: replace once per host. */
-    err = replace_binary(&c, &stage);
+    err = install(&c, &stage);
     if (err != ANT_OK)
         goto out;
     state_copy(u->restart_version, sizeof u->restart_version, c.version);
@@ -546,16 +640,119 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
 out:
     if (err != ANT_OK)
         engine_fail(u, c.version, stage, err);
-    if (c.archivefd >= 0)
-        close(c.archivefd);
-    if (c.binfd >= 0)
-        close(c.binfd);
-    ant_fsx_unlock(c.download_lock);
-    /* A staging dir in the shared cache is removed on the cache's fd, never by its path. */
-    if (c.stagingfd >= 0 && u->cache != NULL)
-        ant_cache_staging_remove(u->cache, c.staging, c.stagingfd);
-    else if (c.stagingfd >= 0)
-        ant_fsx_private_dir_remove(c.staging, c.stagingfd);
-    ant_trust_keys_free(c.keys);
+    apply_cleanup(&c);
+    return err;
+}
+
+/* Opens an operator's file: a regular file, not a FIFO or device (no blocking open). */
+static ant_err open_operator_file(const char *path, int *fd, uint64_t *size)
+{
+    struct stat sb;
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (*fd < 0)
+        return errno == ENOENT ? ANT_ERR_NOT_FOUND : ANT_ERR_IO;
+    if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return ANT_ERR_UNSAFE_FILE;
+    }
+    *size = (uint64_t)sb.st_size;
+    return ANT_OK;
+}
+
+ant_err ant_upgrade_apply_archive(struct ant_upgrade *u, const char *version,
+                                  const char *archive_path, const char *signature_path)
+{
+    struct apply_ctx c;
+    struct ant_semver v;
+    const char *stage = "select";
+    char canon[ANT_SEMVER_TEXT_MAX];
+    int in = -1, sigfd = -1;
+    uint64_t size = 0, copied = 0;
+    ant_err err;
+
+    if (u == NULL || version == NULL || archive_path == NULL || signature_path == NULL)
+        return ANT_ERR_INVALID_ARG;
+    if (ant_semver_parse(version, &v) != ANT_OK || !ant_semver_format(&v, canon, sizeof canon))
+        return ANT_ERR_BAD_VERSION;
+    apply_init(&c, u, canon);
+    if (c.platform == NULL) {
+        err = ANT_ERR_PLATFORM;
+        goto out;
+    }
+    /* No metadata (air-gapped, files in hand): the floor, the bad marks, the signature
+     * and the binary validation still apply. */
+    err = check_allowed(u, c.version);
+    if (err != ANT_OK)
+        goto out;
+    ant_log(ANT_LOG_WARN, "upgrade",
+            "Installing an operator's archive without release metadata version=%s path=%s",
+            c.version, archive_path);
+    engine_notify(u, "applying-%s", c.version);
+    stage = "keys";
+    err = load_keys(&c);
+    if (err != ANT_OK)
+        goto out;
+    stage = "signature";
+    err = open_operator_file(signature_path, &sigfd, &size);
+    if (err != ANT_OK)
+        goto out;
+    if (size != ANT_MLDSA65_SIGBYTES) {
+        err = ANT_ERR_BAD_SIGNATURE;
+        goto out;
+    }
+    {
+        size_t got = 0;
+        while (got < sizeof c.sig) {
+            ssize_t n = read(sigfd, c.sig + got, sizeof c.sig - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        if (got != sizeof c.sig) {
+            err = ANT_ERR_TRUNCATED;
+            goto out;
+        }
+    }
+    stage = "staging";
+    err = make_staging(&c);
+    if (err != ANT_OK)
+        goto out;
+    /* The operator's file is copied into an unnamed staging file first: what is verified
+     * is what is extracted, whatever happens to the path meanwhile. */
+    stage = "acquire";
+    err = open_operator_file(archive_path, &in, &size);
+    if (err != ANT_OK)
+        goto out;
+    if (size > u->cfg.archive_cap) {
+        err = ANT_ERR_TOO_LARGE;
+        goto out;
+    }
+    err = ant_fsx_anon_open(c.stagingfd, 0600, &c.archivefd);
+    if (err == ANT_OK)
+        err = ant_fsx_copy_fd(in, c.archivefd, u->cfg.archive_cap, &copied);
+    if (err != ANT_OK)
+        goto out;
+    stage = "verify";
+    if (lseek(c.archivefd, 0, SEEK_SET) != 0) {
+        err = ANT_ERR_IO;
+        goto out;
+    }
+    err = ant_trust_verify_stream(c.keys, c.version, c.platform, c.archivefd,
+                                  u->cfg.archive_cap, -1, c.sig, sizeof c.sig, NULL, NULL);
+    if (err != ANT_OK)
+        goto out;
+    log_verified(&c);
+    err = install(&c, &stage);
+out:
+    if (err != ANT_OK)
+        engine_fail(u, c.version, stage, err);
+    if (in >= 0)
+        close(in);
+    if (sigfd >= 0)
+        close(sigfd);
+    apply_cleanup(&c);
     return err;
 }

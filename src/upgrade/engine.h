@@ -15,6 +15,7 @@
 
 #include "ant/err.h"
 #include "ant/http.h"
+#include "ant/meta.h"
 #include "ant/releases.h"
 #include "ant/semver.h"
 #include "ant/upgrade.h"
@@ -142,6 +143,7 @@ struct ant_upgrade {
     int cachefd;          /* its dir fd (owned by cache), -1 without a cache */
     struct ant_release_choice choice; /* what the last check selected */
     bool have_choice;
+    struct ant_meta_target meta_entry; /* the targets entry of `choice` (same check) */
     char **argv; /* NULL-terminated copy */
     int argc;
     int64_t started_ms;   /* CLOCK_MONOTONIC ms at ant_upgrade_new (trial clock) */
@@ -159,6 +161,44 @@ struct ant_upgrade {
     bool thread_done;     /* set by the thread as its last act (under mu) */
     bool abandoned;       /* stop timed out: the thread still uses this object */
 };
+
+/*
+ * Signed release metadata in the engine (metadata.c, ARCHITECTURE.md §9). The node's
+ * record of its last metadata check, in its root dir: the outcome `upgrade status` shows
+ * and the version floors passed back to src/meta on the next refresh.
+ */
+#define ENGINE_META_STATE_FILE "metadata_state.json"
+struct engine_meta_record {
+    bool checked;          /* a check ever ran (the file exists) */
+    struct ant_meta_status status;
+    int64_t checked_at;    /* Unix s */
+    uint64_t floor_root, floor_targets, floor_timestamp;
+};
+
+/* Loads the record (all zero, state missing, when there is none). ANT_ERR_PARSE etc. for a
+ * file that is not ours. */
+ANT_MUST_CHECK ant_err engine_meta_load(int rootfd, struct engine_meta_record *rec);
+
+struct json_object;
+/* The "metadata" object of `upgrade status --json` (NULL when out of memory). */
+struct json_object *engine_meta_json(const struct engine_meta_record *rec);
+
+/*
+ * One metadata refresh for a check: reads the trust anchor (cfg.trusted_root, else the
+ * embedded one), refreshes through the host cache with the persisted floors, records the
+ * outcome and the raised floors in ENGINE_META_STATE_FILE, and logs a WARN once when the
+ * state is not fresh. `force` fetches even within the TTL (the release list was just
+ * fetched). Every metadata problem is a state in *status (never an error): only
+ * ANT_META_FRESH with *out non-NULL allows an install. The caller frees *out.
+ */
+ANT_MUST_CHECK ant_err engine_meta_refresh(struct ant_upgrade *u, bool force,
+                                           struct ant_meta_trusted **out,
+                                           struct ant_meta_status *status);
+
+/* SHA-256 and length of the whole file `fd` (from offset 0, at most `cap` bytes; more is
+ * ANT_ERR_TOO_LARGE); leaves the offset at 0. */
+ANT_MUST_CHECK ant_err engine_hash_fd(int fd, uint64_t cap, uint64_t *length,
+                                      uint8_t sha256[ANT_SHA256_BYTES]);
 
 /* How long ant_upgrade_monitor_stop waits for a busy monitor (a transfer in flight). */
 #define MONITOR_STOP_WAIT_MS 5000

@@ -167,6 +167,13 @@ ant_err ant_upgrade_new(const struct ant_upgrade_config *cfg, int argc, char *co
         /* No usable default: the engine proceeds uncached (ARCHITECTURE.md §4). */
         u->cache_dir[0] = '\0';
     }
+    if (cfg->metadata_url != NULL && cfg->metadata_url[0] != '\0' &&
+        !ant_http_url_allowed(cfg->metadata_url)) {
+        /* Plain http reaches only loopback (as for the release API): refused at start, not
+         * at the first check an hour later. */
+        err = ANT_ERR_INSECURE_URL;
+        goto out;
+    }
     err = engine_resolve_binary(u, cfg->binary_path);
     if (err != ANT_OK)
         goto out;
@@ -470,6 +477,14 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         return err;
     if (engine_host_bad_list(u, host, HOST_BAD_MAX, &nhost) != ANT_OK)
         nhost = 0;
+    struct engine_meta_record mrec;
+    if (engine_meta_load(u->rootfd, &mrec) != ANT_OK) {
+        memset(&mrec, 0, sizeof mrec);
+        mrec.checked = true;
+        mrec.status.state = ANT_META_INVALID;
+        state_copy(mrec.status.error, sizeof mrec.status.error,
+                   ENGINE_META_STATE_FILE " unreadable");
+    }
     if (json) {
         err = state_to_json(&st, &state_json);
         if (err != ANT_OK)
@@ -481,7 +496,13 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         json_object *run = json_object_new_string(u->running);
         json_object *bin = json_object_new_string(u->binary_path);
         json_object *marks = json_object_new_array();
+        json_object *meta = engine_meta_json(&mrec);
+        if (root == NULL || meta == NULL || json_object_object_add(root, "metadata", meta) != 0) {
+            json_object_put(meta);
+            meta = NULL;
+        }
         if (root == NULL || state == NULL || run == NULL || bin == NULL || marks == NULL ||
+            meta == NULL ||
             json_object_object_add(root, "running", run) != 0 ||
             (run = NULL, json_object_object_add(root, "binary", bin) != 0) ||
             (bin = NULL, json_object_object_add(root, "state", state) != 0) ||
@@ -529,6 +550,22 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         st.trial.attempts, bad[0] ? bad : "-", st.last_error.stage[0] ? st.last_error.stage : "-",
         st.last_error.stage[0] ? " " : "", st.last_error.version,
         st.last_error.stage[0] ? " " : "", st.last_error.error);
+    if (err == ANT_OK) {
+        char expires[32] = "-";
+        if (mrec.status.timestamp_expires > 0 &&
+            !ant_meta_time_format(mrec.status.timestamp_expires, expires, sizeof expires))
+            snprintf(expires, sizeof expires, "-");
+        err = append(&out, &len,
+                     "metadata: %s root_version=%llu targets_version=%llu "
+                     "timestamp_version=%llu timestamp_expires=%s\nmetadata_error: %s\n",
+                     ant_meta_state_name(mrec.status.state),
+                     (unsigned long long)mrec.status.root_version,
+                     (unsigned long long)mrec.status.targets_version,
+                     (unsigned long long)mrec.status.timestamp_version, expires,
+                     !mrec.checked                  ? "no metadata check yet"
+                     : mrec.status.error[0] != '\0' ? mrec.status.error
+                                                    : "-");
+    }
     /* One line per mark, node's and host's: why the version is out and until when. */
     for (size_t i = 0; err == ANT_OK && i < st.nbad + nhost; i++) {
         const struct bad_mark *m = i < st.nbad ? &st.bad[i] : &host[i - st.nbad];
@@ -592,15 +629,22 @@ void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
                                              : u->cfg.stall_timeout_ms / 1000);
 }
 
-/* Steps 2-3: the release list (through releases.json) and the one release to try. */
+/* Versions passed over in one check because targets does not list them (or yanks them):
+ * each is excluded and the selection runs again, so a newer unlisted release in the list
+ * does not hide an older listed one. */
+#define META_SKIP_MAX 16
+
+/* Steps 2-3: the release list (through releases.json), the signed metadata (§9) and the
+ * one release to try. */
 static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state *st,
-                               struct ant_release_choice *choice, bool *found)
+                               struct ant_release_choice *choice,
+                               struct ant_meta_target *entry, bool *found)
 {
     struct ant_release_list *list = NULL;
     struct ant_relcache_opts ro;
     struct ant_http_opts http;
     struct ant_release_criteria crit;
-    struct ant_semver floor, bad[STATE_BAD_MAX + HOST_BAD_MAX];
+    struct ant_semver floor, bad[STATE_BAD_MAX + HOST_BAD_MAX + META_SKIP_MAX];
     struct bad_mark hostmarks[HOST_BAD_MAX];
     size_t nbad = 0, nhost = 0;
     ant_err err;
@@ -616,9 +660,19 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     if (ro.ttl_s == 0)
         ro.ttl_s = 1; /* 0 would mean the default hour */
     ro.lock_timeout_ms = u->cfg.lock_timeout_ms;
-    err = ant_relcache_get(u->cachefd, &ro, &list, NULL);
+    struct ant_meta_trusted *meta = NULL;
+    struct ant_meta_status mstatus;
+    enum ant_relcache_source src = ANT_RELCACHE_HIT;
+    err = ant_relcache_get(u->cachefd, &ro, &list, &src);
     if (err != ANT_OK)
         return err;
+    /* No install without fresh metadata: a stale, expired, missing or invalid set leaves
+     * the node on its version (engine_meta_refresh logged the state once). A release list
+     * fetched now brings the metadata with it, so a release and its targets entry are
+     * seen together rather than up to one TTL apart. */
+    err = engine_meta_refresh(u, src == ANT_RELCACHE_FETCHED, &meta, &mstatus);
+    if (err != ANT_OK || meta == NULL || mstatus.state != ANT_META_FRESH)
+        goto out;
 
     memset(&crit, 0, sizeof crit);
     crit.running = u->running_v;
@@ -653,13 +707,36 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     crit.bad_versions = bad;
     crit.n_bad = nbad;
     crit.api_url = u->cfg.api_url; /* NULL: the default, an HTTPS API */
-    err = ant_releases_select(list, &crit, choice);
-    if (err == ANT_ERR_NOT_FOUND) {
-        err = ANT_OK;
-        goto out;
+    /* The release list is transport (URLs); what may be installed is what the fresh
+     * targets lists for this platform (ARCHITECTURE.md §9). */
+    for (size_t skipped = 0;; skipped++) {
+        crit.n_bad = nbad;
+        err = ant_releases_select(list, &crit, choice);
+        if (err == ANT_ERR_NOT_FOUND) {
+            err = ANT_OK;
+            goto out;
+        }
+        if (err != ANT_OK)
+            goto out;
+        char v[ANT_SEMVER_TEXT_MAX];
+        if (!ant_semver_format(&choice->version, v, sizeof v)) {
+            err = ANT_ERR_BAD_VERSION;
+            goto out;
+        }
+        ant_err lerr = ant_meta_lookup(meta, v, crit.platform, entry);
+        if (lerr == ANT_OK)
+            break;
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "Release not in signed metadata, skipping version=%s reason=%s", v,
+                lerr == ANT_ERR_DOWNGRADE ? "yanked"
+                : lerr == ANT_ERR_NOT_FOUND ? "not-listed"
+                                            : "metadata-not-fresh");
+        if (lerr != ANT_ERR_NOT_FOUND && lerr != ANT_ERR_DOWNGRADE)
+            goto out; /* nothing may be installed at all */
+        if (skipped + 1 >= META_SKIP_MAX)
+            goto out;
+        bad[nbad++] = choice->version;
     }
-    if (err != ANT_OK)
-        goto out;
     /* Anti-rollback (ARCHITECTURE.md §3), checked here again so that no change in selection can
      * ever let a version at or below the running one, or below the floor, through. */
     if (ant_semver_compare(&choice->version, &u->running_v) <= 0 ||
@@ -669,6 +746,7 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     }
     *found = true;
 out:
+    ant_meta_trusted_free(meta);
     ant_releases_free(list);
     return err;
 }
@@ -689,7 +767,8 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
     if (err != ANT_OK)
         return err;
     state_copy(plan->floor, sizeof plan->floor, st.floor);
-    err = discover_select(u, &st, &choice, &found);
+    struct ant_meta_target entry;
+    err = discover_select(u, &st, &choice, &entry, &found);
     if (err != ANT_OK) {
         engine_fail(u, NULL, "discover", err);
         return err;
@@ -700,6 +779,7 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
     if (!ant_semver_format(&choice.version, version, sizeof version))
         return ANT_ERR_BAD_VERSION;
     u->choice = choice;
+    u->meta_entry = entry;
     u->have_choice = true;
     plan->available = true;
     state_copy(plan->version, sizeof plan->version, version);

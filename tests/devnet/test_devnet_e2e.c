@@ -277,6 +277,7 @@ static void test_rollout(void)
         json_object *o = read_report(dir, &fails, &rows);
         CHECK(rows >= 10);
         CHECK_INT(fails, 0);
+        CHECK_STR(status_of(o, "release metadata fresh on every node (newest root)"), "PASS");
         json_object_put(o);
     }
     if (ant_test_failures > 0) {
@@ -574,8 +575,107 @@ static void test_netns(void)
     }
 }
 
+/* How many nodes' last metadata check (metadata_state.json) says `state` on root `root`
+ * (0: any root version). */
+static unsigned nodes_in_state(const struct fleet_view *v, const char *dir, const char *state,
+                               unsigned long long root)
+{
+    unsigned n = 0;
+    for (unsigned h = 0; h < v->cfg.hosts; h++) {
+        for (unsigned k = 0; k < v->cfg.nodes; k++) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/hosts/h%u/nodes/n%u/metadata_state.json", dir, h, k);
+            json_object *o = json_object_from_file(path), *s = NULL, *r = NULL;
+            if (o != NULL && json_object_object_get_ex(o, "state", &s) &&
+                strcmp(json_object_get_string(s), state) == 0 &&
+                json_object_object_get_ex(o, "root_version", &r) &&
+                (root == 0 || (unsigned long long)json_object_get_int64(r) == root))
+                n++;
+            json_object_put(o);
+        }
+    }
+    return n;
+}
+
+static bool wait_state(const struct fleet_view *v, const char *dir, const char *state,
+                       unsigned long long root, double timeout_s)
+{
+    double end = dn_now() + timeout_s;
+    unsigned want = v->cfg.hosts * v->cfg.nodes, have = 0;
+    while (dn_now() < end) {
+        have = nodes_in_state(v, dir, state, root);
+        if (have == want)
+            return true;
+        sleep_s(1);
+    }
+    fprintf(stderr, "  %u/%u nodes %s (root %llu)\n", have, want, state, root);
+    return false;
+}
+
+/*
+ * Signed release metadata (ARCHITECTURE.md §9) across a live fleet: every node fresh from
+ * the start; the targets, timestamp and root keys rotated through root versions 2-4 and
+ * the next release, signed only by the new keys, taken by every node (the report's row on
+ * root version 4); then a freeze: a release published while the timestamp is no longer
+ * re-signed is never installed and every node goes `stale`; a thaw makes them fresh.
+ */
+static void test_metadata(void)
+{
+    char dir[64];
+    struct fleet_view v;
+    window_s = 10;
+    interval_s = 5;
+    ttl_s = 5;
+    make_dir(dir, sizeof dir);
+    up(dir, "2", "2");
+    CHECK(view_open(&v, dir));
+    CHECK(wait_state(&v, dir, "fresh", 1, 60));
+    CHECK_INT(devnet_cmd(dir, "rotate", "--role", "targets", NULL, NULL), 0);
+    CHECK_INT(devnet_cmd(dir, "rotate", "--role", "timestamp", NULL, NULL), 0);
+    CHECK_INT(devnet_cmd(dir, "rotate", "--role", "root", NULL, NULL), 0);
+    CHECK(wait_state(&v, dir, "fresh", 4, 60));
+    const char *next = env_or_skip("ANT_NEXT_VERSION");
+    if (roll_out(dir, &v, env_or_skip("ANT_NODE_NEXT_BIN"), next)) {
+        CHECK_INT(devnet_cmd(dir, "report", NULL, NULL, NULL, NULL), 0);
+        int fails = 0, rows = 0;
+        json_object *o = read_report(dir, &fails, &rows);
+        CHECK_INT(fails, 0);
+        CHECK_STR(status_of(o, "release metadata fresh on every node (newest root)"), "PASS");
+        json_object_put(o);
+    }
+    /* The freeze: the bad release is listed in targets, but no timestamp names it. */
+    CHECK_INT(devnet_cmd(dir, "freeze", NULL, NULL, NULL, NULL), 0);
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_BAD_NODE_BIN"),
+                         "--release-version", env_or_skip("ANT_BAD_VERSION")),
+              0);
+    CHECK(wait_state(&v, dir, "stale", 4, 60 + 4.0 * interval_s + 30));
+    devnet_cmd(dir, "report", NULL, NULL, NULL, NULL); /* exit 3: the bad version's rows */
+    int fails = 0, rows = 0;
+    json_object *o = read_report(dir, &fails, &rows);
+    CHECK_STR(status_of(o, "metadata frozen: every node stale, no install"), "PASS");
+    json_object_put(o);
+    CHECK(dn_fleet_read(&v.cfg, &v.f, NULL) == ANT_OK);
+    for (unsigned i = 0; i < v.cfg.hosts * v.cfg.nodes; i++)
+        CHECK(dn_fleet_last(&v.f.node[i], EV_DOWNLOADING, env_or_skip("ANT_BAD_VERSION")) ==
+              NULL);
+    CHECK_INT(devnet_cmd(dir, "thaw", NULL, NULL, NULL, NULL), 0);
+    CHECK(wait_state(&v, dir, "fresh", 4, 60));
+    if (ant_test_failures > 0) {
+        print_file(dir, "report.md");
+        print_file(dir, "supervisor.log");
+    }
+    dn_fleet_free(&v.f);
+    down_and_check(dir);
+    if (ant_test_failures == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_rollout),
+    ANT_TEST(test_metadata),
     ANT_TEST(test_kill_and_rollback),
     ANT_TEST(test_netns),
 };

@@ -5,7 +5,8 @@ Serves the files under --root by path (the release list lives at
 repos/<owner>/<name>/releases; the query string is ignored), counts every GET per path,
 and answers /_counts with those counts as JSON so a test can prove how many times each
 archive was downloaded and the release list fetched. /drip/<anything> announces 10 MiB
-and then sends one byte per second (a stalled download); a file with a sibling
+and then sends one byte per second (a stalled download; /drip/unsized announces no length,
+for a client that caps the body below 10 MiB); a file with a sibling
 <file>.delay is answered after that many seconds (a slow download). Listens on 127.0.0.1 with a
 random free port, prints `READY <port>` once it accepts connections, and serves until
 killed.
@@ -37,7 +38,7 @@ class Handler(BaseHTTPRequestHandler):
         with srv.lock:
             srv.counts[path] = srv.counts.get(path, 0) + 1
         if path.startswith("/drip/"):
-            return self.drip()
+            return self.drip(path != "/drip/unsized")
         rel = os.path.normpath(path.lstrip("/"))
         if rel.startswith("..") or os.path.isabs(rel):
             return self.reply(404, b"no\n")
@@ -54,9 +55,10 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(float(f.read().strip() or "0"))
         self.reply(200, body)
 
-    def drip(self):
+    def drip(self, sized):
         self.send_response(200)
-        self.send_header("Content-Length", str(10 * 1024 * 1024))
+        if sized:
+            self.send_header("Content-Length", str(10 * 1024 * 1024))
         self.send_header("Connection", "close")
         self.end_headers()
         try:

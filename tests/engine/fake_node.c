@@ -9,7 +9,10 @@
  *   fake_node --version
  *   fake_node run   --root DIR [options]   boot check, monitor, restart when due
  *   fake_node apply --root DIR [options]   one check + apply now (ant-node upgrade apply --now)
+ *   fake_node check --root DIR [options]   one read-only check, the plan printed as JSON
+ *   fake_node status --root DIR [options]  ant_upgrade_status as JSON (no network)
  * options: --cache DIR --api URL --repo O/N --keys DIR --peer ID --channel C
+ *          --trusted-root FILE --metadata-url URL
  *          --window-ms N --check-ms N --trial-ms N --run-ms N --lock-ms N
  *          --archive-cap N --stop-on-upgrade --listen 1
  * Exit codes: run: 0 after --run-ms, 75 or 0 after a restart as ant_upgrade_restart says,
@@ -167,6 +170,10 @@ int main(int argc, char **argv)
             cfg.repo = v;
         else if (strcmp(k, "--keys") == 0)
             cfg.trusted_keys_dir = v;
+        else if (strcmp(k, "--trusted-root") == 0)
+            cfg.trusted_root = v;
+        else if (strcmp(k, "--metadata-url") == 0)
+            cfg.metadata_url = v;
         else if (strcmp(k, "--peer") == 0)
             cfg.peer_id = v;
         else if (strcmp(k, "--channel") == 0)
@@ -213,6 +220,22 @@ int main(int argc, char **argv)
         err = ant_upgrade_check(u, true, &plan);
         if (err == ANT_OK && plan.available)
             err = ant_upgrade_apply(u, &plan);
+        code = err == ANT_OK ? 0 : 2;
+        goto out;
+    }
+    if (strcmp(mode, "check") == 0 || strcmp(mode, "status") == 0) {
+        struct ant_upgrade_plan plan;
+        char *text = NULL;
+        if (strcmp(mode, "check") == 0) {
+            err = ant_upgrade_check(u, false, &plan);
+            if (err == ANT_OK)
+                err = ant_upgrade_plan_format(&plan, true, &text);
+        } else {
+            err = ant_upgrade_status(u, true, &text);
+        }
+        if (text != NULL)
+            printf("%s: %s", mode, text);
+        free(text);
         code = err == ANT_OK ? 0 : 2;
         goto out;
     }

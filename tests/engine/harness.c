@@ -19,7 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ant/digest.h"
+#include "ant/fsx.h"
 #include "ant/http.h"
+#include "ant/meta.h"
 #include "ant/mldsa65.h"
 #include "ant/release_context.h"
 
@@ -136,6 +139,150 @@ static int start_server(struct world *w)
     return 0;
 }
 
+static int64_t unix_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Opens the metadata repository dir (created when missing). */
+static int meta_dir(struct world *w)
+{
+    if (sh("mkdir -p '%s'", w->meta) != 0)
+        return -1;
+    return open(w->meta, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int meta_sign(int dirfd, enum ant_meta_role role, const unsigned char *sk)
+{
+    char why[256] = "";
+    ant_err err = ant_meta_repo_sign(dirfd, role, sk, NULL, why, sizeof why);
+    if (err != ANT_OK)
+        fprintf(stderr, "  metadata sign %s: %s (%s)\n", ant_meta_role_name(role), why,
+                ant_strerror(err));
+    return err == ANT_OK ? 0 : -1;
+}
+
+/* root.1.json with the three test keys, its copy as the nodes' trust anchor, and a first
+ * (empty) targets with its timestamp, so a world with no release is fresh. */
+static int meta_init(struct world *w)
+{
+    char why[256] = "";
+    snprintf(w->meta, sizeof w->meta, "%s/meta", w->srv);
+    snprintf(w->meta_url, sizeof w->meta_url, "%s/meta/", w->api);
+    snprintf(w->anchor, sizeof w->anchor, "%s/anchor/root.json", w->dir);
+    for (int r = 0; r < 3; r++) {
+        unsigned char seed[ANT_MLDSA65_SEEDBYTES];
+        for (size_t i = 0; i < sizeof seed; i++)
+            seed[i] = (unsigned char)(0x10u * (unsigned)(r + 1) + i);
+        if (ant_mldsa65_keypair_from_seed(w->meta_pk[r], w->meta_sk[r], seed) != ANT_OK)
+            return -1;
+    }
+    struct ant_meta_role_keys rk = {(const uint8_t(*)[ANT_MLDSA65_PUBLICKEYBYTES])w->meta_pk[0],
+                                    1, 1};
+    struct ant_meta_role_keys tk = {(const uint8_t(*)[ANT_MLDSA65_PUBLICKEYBYTES])w->meta_pk[1],
+                                    1, 1};
+    struct ant_meta_role_keys sk = {(const uint8_t(*)[ANT_MLDSA65_PUBLICKEYBYTES])w->meta_pk[2],
+                                    1, 1};
+    int dirfd = meta_dir(w);
+    if (dirfd < 0)
+        return -1;
+    int rc = -1;
+    ant_err err = ant_meta_repo_init(dirfd, &rk, &tk, &sk, unix_now() + 30 * 86400, why,
+                                     sizeof why);
+    if (err != ANT_OK) {
+        fprintf(stderr, "  metadata init: %s\n", why);
+        goto out;
+    }
+    if (meta_sign(dirfd, ANT_META_ROLE_ROOT, w->meta_sk[0]) != 0)
+        goto out;
+    if (sh("mkdir -p '%s/anchor' && chmod 700 '%s/anchor' && cp '%s/root.1.json' '%s' && "
+           "chmod 600 '%s'",
+           w->dir, w->dir, w->meta, w->anchor, w->anchor) != 0)
+        goto out;
+    struct ant_meta_targets_policy none = {"", NULL}; /* an empty targets: no release yet */
+    err = ant_meta_repo_add(dirfd, NULL, &none, unix_now() + 7 * 86400, NULL, why, sizeof why);
+    if (err != ANT_OK)
+        fprintf(stderr, "  metadata add: %s (%s)\n", why, ant_strerror(err));
+    if (err != ANT_OK || meta_sign(dirfd, ANT_META_ROLE_TARGETS, w->meta_sk[1]) != 0)
+        goto out;
+    close(dirfd);
+    dirfd = -1;
+    rc = world_meta_timestamp(w, 86400);
+out:
+    if (dirfd >= 0)
+        close(dirfd);
+    return rc;
+}
+
+int world_meta_timestamp(struct world *w, long expires_in_s)
+{
+    char why[256] = "";
+    int dirfd = meta_dir(w);
+    if (dirfd < 0)
+        return -1;
+    ant_err err = ant_meta_repo_timestamp(dirfd, NULL, unix_now() + expires_in_s, NULL, why,
+                                          sizeof why);
+    int rc = -1;
+    if (err != ANT_OK)
+        fprintf(stderr, "  metadata timestamp: %s\n", why);
+    else
+        rc = meta_sign(dirfd, ANT_META_ROLE_TIMESTAMP, w->meta_sk[2]);
+    close(dirfd);
+    return rc;
+}
+
+int world_meta_remove(struct world *w)
+{
+    return sh("rm -rf '%s'", w->meta);
+}
+
+/* SHA-256 and length of a whole file. */
+static int file_digest(const char *path, uint64_t *len, uint8_t sha[ANT_SHA256_BYTES])
+{
+    unsigned char *data = NULL;
+    size_t n = 0;
+    if (read_file(path, &data, &n) != 0)
+        return -1;
+    int rc = ant_sha256(sha, data, n) == ANT_OK ? 0 : -1;
+    *len = n;
+    free(data);
+    return rc;
+}
+
+/* Lists the release in targets (the honest path, or as `fault` departs from it) and
+ * signs a timestamp naming the new targets. */
+static int meta_publish(struct world *w, const char *version, const char *archive,
+                        const char *fake_binary, const struct meta_fault *fault)
+{
+    struct ant_meta_target e;
+    char why[256] = "";
+    if (fault != NULL && fault->unlisted)
+        return 0;
+    memset(&e, 0, sizeof e);
+    snprintf(e.version, sizeof e.version, "%s", version);
+    snprintf(e.platform, sizeof e.platform, "%s", platform());
+    snprintf(e.archive_name, sizeof e.archive_name, "ant-node-cli-%s.tar.gz", platform());
+    const char *bin = fault != NULL && fault->meta_binary != NULL ? fault->meta_binary
+                                                                  : fake_binary;
+    if (file_digest(archive, &e.archive_length, e.archive_sha256) != 0 ||
+        file_digest(bin, &e.binary_length, e.binary_sha256) != 0)
+        return -1;
+    if (fault != NULL && fault->wrong_archive_sha)
+        e.archive_sha256[0] ^= 0x01;
+    int dirfd = meta_dir(w);
+    if (dirfd < 0)
+        return -1;
+    int rc = -1;
+    ant_err err = ant_meta_repo_add(dirfd, &e, NULL, unix_now() + 7 * 86400, NULL, why,
+                                    sizeof why);
+    if (err != ANT_OK)
+        fprintf(stderr, "  metadata add %s: %s\n", version, why);
+    else
+        rc = meta_sign(dirfd, ANT_META_ROLE_TARGETS, w->meta_sk[1]);
+    close(dirfd);
+    return rc == 0 ? world_meta_timestamp(w, 86400) : rc;
+}
+
 int world_init(struct world *w, const char *base, const char *initial_binary)
 {
     memset(w, 0, sizeof *w);
@@ -168,7 +315,9 @@ int world_init(struct world *w, const char *base, const char *initial_binary)
     snprintf(path, sizeof path, "%s/repos/test/ant-node/releases", w->srv);
     if (write_file(path, "[]", 2, 0644) != 0)
         return -1;
-    return start_server(w);
+    if (start_server(w) != 0)
+        return -1;
+    return meta_init(w);
 }
 
 void world_free(struct world *w)
@@ -231,6 +380,12 @@ static int write_release_list(struct world *w)
 int world_publish(struct world *w, const char *version, const char *fake_binary,
                   const char *sign_as)
 {
+    return world_publish_meta(w, version, fake_binary, sign_as, NULL);
+}
+
+int world_publish_meta(struct world *w, const char *version, const char *fake_binary,
+                       const char *sign_as, const struct meta_fault *fault)
+{
     char stage[400], rel[400], archive[600], sigpath[620];
     snprintf(stage, sizeof stage, "%s/stage-%s", w->dir, version);
     snprintf(rel, sizeof rel, "%s/download/%s", w->srv, version);
@@ -252,7 +407,8 @@ int world_publish(struct world *w, const char *version, const char *fake_binary,
         ant_mldsa65_sign(sig, data, len, (const unsigned char *)ctx, strlen(ctx), w->sk) ==
             ANT_OK &&
         write_file(sigpath, sig, sizeof sig, 0644) == 0 &&
-        sh("echo '%s' >> '%s/published'", version, w->dir) == 0)
+        sh("echo '%s' >> '%s/published'", version, w->dir) == 0 &&
+        meta_publish(w, version, archive, fake_binary, fault) == 0)
         rc = write_release_list(w);
     free(data);
     return rc;
@@ -305,7 +461,8 @@ pid_t world_spawn(struct world *w, const char *fake_binary, const char *mode, un
     argv[a++] = mode;
     const char *fixed[] = {"--root", root,     "--cache", cache,         "--api",
                            w->api,  "--repo", "test/ant-node", "--keys", w->keys,
-                           "--peer", peer};
+                           "--peer", peer, "--trusted-root", w->anchor,
+                           "--metadata-url", w->meta_url};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         argv[a++] = fixed[i];
     for (size_t i = 0; extra != NULL && extra[i] != NULL && a < 62; i++)

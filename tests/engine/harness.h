@@ -22,6 +22,21 @@ struct world {
     pid_t server;
     unsigned char pk[1952];
     unsigned char sk[4032];
+    /* Signed release metadata (ARCHITECTURE.md §9), published with the real src/meta
+     * repository steps: one root, one targets and one timestamp key (threshold 1 each),
+     * served under <api>/meta/, trusted through a --trusted-root file. */
+    char meta[320];       /* srv/meta: root.1.json, targets.<M>.json, timestamp.json */
+    char meta_url[160];   /* <api>/meta/ */
+    char anchor[320];     /* <dir>/anchor/root.json, the nodes' --trusted-root */
+    unsigned char meta_pk[3][1952]; /* root, targets, timestamp */
+    unsigned char meta_sk[3][4032];
+};
+
+/* How world_publish_meta departs from an honest release (all false: honest). */
+struct meta_fault {
+    bool unlisted;            /* signed and in the release list, but not in targets */
+    const char *meta_binary;  /* targets names this binary's digest instead */
+    bool wrong_archive_sha;   /* targets names another archive digest (same length) */
 };
 
 /* Creates the world under /tmp (or below `base` when not NULL), generates the test key,
@@ -35,6 +50,15 @@ void world_free(struct world *w);
  * signature), and lists it in the release list next to the earlier ones. */
 int world_publish(struct world *w, const char *version, const char *fake_binary,
                   const char *sign_as);
+
+/* world_publish with the metadata departing as `fault` says (NULL: honest). */
+int world_publish_meta(struct world *w, const char *version, const char *fake_binary,
+                       const char *sign_as, const struct meta_fault *fault);
+/* Signs a new timestamp (naming the newest targets) that expires `expires_in_s` from now
+ * (negative: already expired, a frozen fleet). */
+int world_meta_timestamp(struct world *w, long expires_in_s);
+/* Removes every metadata file from the server (metadata missing). */
+int world_meta_remove(struct world *w);
 
 /* The server's GET count for `path` (e.g. "/download/0.2.0/ant-node-cli-linux-x64.tar.gz");
  * -1 on error. */

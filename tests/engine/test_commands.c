@@ -21,8 +21,9 @@ static int upgrade_cmd(struct world *w, const char *binary, const char *args, ch
     snprintf(cmd, sizeof cmd,
              "ANT_UPGRADE_REPO=test/ant-node '%s' upgrade %s --root-dir '%s/node0' "
              "--cache-dir '%s' --upgrade-api-url '%s' --trusted-keys-dir '%s' "
-             ">'%s' 2>>'%s/cmd.err'",
-             binary, args, w->dir, w->cache, w->api, w->keys, outpath, w->dir);
+             "--trusted-root '%s' --metadata-url '%s' >'%s' 2>>'%s/cmd.err'",
+             binary, args, w->dir, w->cache, w->api, w->keys, w->anchor, w->meta_url, outpath,
+             w->dir);
     int rc = sh("%s", cmd);
     *out = NULL;
     FILE *f = fopen(outpath, "r");
@@ -109,6 +110,27 @@ static void test_upgrade_commands(void)
     CHECK(out != NULL && strstr(out, "pending: 99.0.0") != NULL);
     free(out);
 
+    /* The release metadata the checks verified, in both forms (the build's ant-node: the
+     * installation binary is the fake 99.0.0 by now). */
+    CHECK_INT(upgrade_cmd(&w, ANT_NODE_BIN, "status --json", &out), 0);
+    st = out != NULL ? json_tokener_parse(out) : NULL;
+    json_object *meta = NULL;
+    CHECK(st != NULL && json_object_object_get_ex(st, "metadata", &meta));
+    CHECK(meta != NULL && json_object_object_get_ex(meta, "state", &v) &&
+          strcmp(json_object_get_string(v), "fresh") == 0);
+    CHECK(meta != NULL && json_object_object_get_ex(meta, "root_version", &v) &&
+          json_object_get_int64(v) == 1);
+    CHECK(meta != NULL && json_object_object_get_ex(meta, "targets_version", &v) &&
+          json_object_get_int64(v) >= 2);
+    CHECK(meta != NULL && json_object_object_get_ex(meta, "timestamp_expires", &v) &&
+          json_object_is_type(v, json_type_string));
+    CHECK(meta != NULL && json_object_object_get_ex(meta, "error", &v));
+    json_object_put(st);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, ANT_NODE_BIN, "status", &out), 0);
+    CHECK(out != NULL && strstr(out, "metadata: fresh root_version=1 ") != NULL);
+    free(out);
+
     /* A usage error is exit 2. */
     CHECK_INT(upgrade_cmd(&w, ANT_NODE_BIN, "frobnicate", &out), 2);
     free(out);
@@ -150,7 +172,47 @@ static void test_apply_refused_during_open_trial(void)
     world_free(&w);
 }
 
+/* Air-gapped: the operator has the archive and its .sig in hand and the metadata server is
+ * unreachable. `upgrade apply --archive` installs without metadata, but the signature
+ * (bound to the version) and the floor still hold. */
+static void test_apply_archive_in_hand_without_metadata(void)
+{
+    struct world w;
+    char *out = NULL, got[64] = "", args[1600], archive[400];
+    CHECK(world_init(&w, NULL, ANT_NODE_BIN) == 0);
+    CHECK(world_publish(&w, "99.0.0", FAKE_V99, NULL) == 0);
+    CHECK(world_meta_remove(&w) == 0);
+    world_archive_path(archive, sizeof archive, "99.0.0");
+    /* Without metadata the normal path installs nothing. */
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --now", &out), 0);
+    CHECK(out != NULL && strstr(out, "no upgrade available") != NULL);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "status --json", &out), 0);
+    CHECK(out != NULL && strstr(out, "\"metadata\":{\"state\":\"missing\"") != NULL);
+    free(out);
+    /* The signature is bound to 99.0.0: claiming another version is refused. */
+    snprintf(args, sizeof args,
+             "apply --archive '%s%s' --signature '%s%s.sig' --release-version 98.0.0", w.srv,
+             archive, w.srv, archive);
+    CHECK_INT(upgrade_cmd(&w, w.binary, args, &out), 1);
+    free(out);
+    CHECK(binary_version(w.binary, got, sizeof got) == 0 && strcmp(got, "98.0.0") != 0);
+    snprintf(args, sizeof args,
+             "apply --archive '%s%s' --signature '%s%s.sig' --release-version 99.0.0", w.srv,
+             archive, w.srv, archive);
+    CHECK_INT(upgrade_cmd(&w, w.binary, args, &out), 0);
+    CHECK(out != NULL && strstr(out, "installed 99.0.0") != NULL);
+    free(out);
+    CHECK(binary_version(w.binary, got, sizeof got) == 0);
+    CHECK_STR(got, "99.0.0");
+    /* Half the options is a usage error. */
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --release-version 99.0.0", &out), 2);
+    free(out);
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
+    ANT_TEST(test_apply_archive_in_hand_without_metadata),
     ANT_TEST(test_apply_refused_during_open_trial),
     ANT_TEST(test_upgrade_commands),
 };

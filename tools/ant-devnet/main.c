@@ -39,6 +39,11 @@ static void usage(FILE *f)
             "  report [--json]     check the rollout; writes report.json, report.md,\n"
             "                      restarts.svg and the fleet page's snapshot fleet.html in D\n"
             "                      (exit 3 if a row FAILs)\n"
+            "  freeze              stop re-signing the release metadata timestamp: the nodes\n"
+            "                      go `stale` once it expires and install nothing\n"
+            "  thaw                re-sign the timestamp now and resume the schedule\n"
+            "  rotate --role root|targets|timestamp\n"
+            "                      new keys for the role through a new root version\n"
             "  down                stop the supervisor, the nodes and nginx\n"
             "  serve [--listen 127.0.0.1:PORT]\n"
             "                      serve the live fleet page (and its JSON) until SIGINT/SIGTERM\n"
@@ -88,7 +93,7 @@ static bool parse_uint(const char *text, unsigned max, unsigned *out)
 }
 
 struct opts {
-    const char *dir, *binary, *version, *channel, *listen;
+    const char *dir, *binary, *version, *channel, *listen, *role;
     unsigned hosts, nodes, restart_delay_ms;
     uint64_t window, interval, ttl, trial, timeout;
     bool netns, prerelease, json, quiet, no_serve;
@@ -147,6 +152,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->version = val;
         else if (strcmp(name, "--channel") == 0)
             o->channel = val;
+        else if (strcmp(name, "--role") == 0)
+            o->role = val;
         else if (strcmp(name, "--hosts") == 0)
             ok = parse_uint(val, ANT_DEVNET_MAX_HOSTS, &o->hosts) && o->hosts > 0;
         else if (strcmp(name, "--nodes-per-host") == 0)
@@ -356,6 +363,27 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(&o);
+    if (strcmp(cmd, "freeze") == 0 || strcmp(cmd, "thaw") == 0) {
+        e = ant_devnet_freeze(o.dir, strcmp(cmd, "freeze") == 0);
+        if (e != ANT_OK)
+            return fail(cmd, e);
+        printf("release metadata %s in %s\n", strcmp(cmd, "freeze") == 0 ? "frozen" : "thawed",
+               o.dir);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "rotate") == 0) {
+        uint64_t rv = 0;
+        if (o.role == NULL || (strcmp(o.role, "root") != 0 && strcmp(o.role, "targets") != 0 &&
+                               strcmp(o.role, "timestamp") != 0)) {
+            fprintf(stderr, "ant-devnet: rotate needs --role root|targets|timestamp\n");
+            return EXIT_USAGE;
+        }
+        e = ant_devnet_rotate(o.dir, o.role, &rv);
+        if (e != ANT_OK)
+            return fail("rotate", e);
+        printf("rotated the %s keys: root version %llu\n", o.role, (unsigned long long)rv);
+        return EXIT_SUCCESS;
+    }
     if (strcmp(cmd, "down") == 0) {
         e = ant_devnet_down(o.dir);
         if (e != ANT_OK)

@@ -15,9 +15,14 @@
  *                             not yet confirmed): the replacement would back up the
  *                             unconfirmed binary, and a rollback would then have nothing
  *                             good to return to. --force installs anyway.
+ *   upgrade apply --archive FILE --signature FILE --release-version V [--force]
+ *                             air-gapped: install an archive in hand without release
+ *                             metadata; the signature, floor, bad marks and binary
+ *                             validation still apply
  *   upgrade status [--json]   running version, floor, pending version and time, trial
  *                             state, bad versions (each with its reason, marks and retry
- *                             time), last error (from the root dir only)
+ *                             time), last error, the release metadata state (from the
+ *                             root dir only)
  *   upgrade clear-bad VERSION forget the failed-trial marks of VERSION (this node's and the
  *                             host's beside the binary), so it may be installed again
  *
@@ -42,6 +47,8 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
 
 static const char usage[] = "usage: ant-node upgrade check [--json]\n"
                             "       ant-node upgrade apply [--now] [--force]\n"
+                            "       ant-node upgrade apply --archive FILE --signature FILE\n"
+                            "                              --release-version V [--force]\n"
                             "       ant-node upgrade status [--json]\n"
                             "       ant-node upgrade clear-bad VERSION\n"
                             "  (plus any setting, e.g. --root-dir DIR --cache-dir DIR)\n"
@@ -68,6 +75,8 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
     uc->channel = nc->upgrade_channel[0] != '\0' ? nc->upgrade_channel : NULL;
     uc->trusted_keys_dir = nc->trusted_keys_dir[0] != '\0' ? nc->trusted_keys_dir : NULL;
     uc->ca_file = nc->ca_file[0] != '\0' ? nc->ca_file : NULL;
+    uc->trusted_root = nc->trusted_root[0] != '\0' ? nc->trusted_root : NULL;
+    uc->metadata_url = nc->metadata_url[0] != '\0' ? nc->metadata_url : NULL;
     uc->stop_on_upgrade = nc->stop_on_upgrade;
     uc->auto_upgrade = !nc->no_auto_upgrade;
     if (nc->check_interval_ms > 0)
@@ -133,14 +142,24 @@ int cmd_upgrade(int argc, char **argv)
     const char *sub = argv[1];
     snprintf(cmdname, sizeof cmdname, "upgrade %s", sub);
     const struct node_cli_opt own_json[] = {{"--json", NULL, &json, NULL, NULL}};
+    const char *archive = NULL, *signature = NULL, *relver = NULL;
     const struct node_cli_opt own_apply[] = {{"--now", NULL, &now, NULL, NULL},
-                                             {"--force", NULL, &force, NULL, NULL}};
+                                             {"--force", NULL, &force, NULL, NULL},
+                                             {"--archive", &archive, NULL, NULL, NULL},
+                                             {"--signature", &signature, NULL, NULL, NULL},
+                                             {"--release-version", &relver, NULL, NULL, NULL}};
     bool is_apply = strcmp(sub, "apply") == 0;
     bool is_clear = strcmp(sub, "clear-bad") == 0;
     rc = node_cli_parse_help(cmdname, usage, argc, argv, 2, is_apply ? own_apply : own_json,
-                             is_apply ? 2 : is_clear ? 0 : 1, &cli);
+                             is_apply ? 5 : is_clear ? 0 : 1, &cli);
     if (rc != 0 || cli.help)
         return rc;
+    bool in_hand = archive != NULL || signature != NULL || relver != NULL;
+    if (in_hand && (archive == NULL || signature == NULL || relver == NULL || now)) {
+        fprintf(stderr, "ant-node %s: --archive, --signature and --release-version go "
+                        "together (and without --now)\n%s", cmdname, usage);
+        return 2;
+    }
     if (cli.npos != (is_clear ? 1u : 0u)) {
         fputs(usage, stderr);
         return 2;
@@ -152,7 +171,7 @@ int cmd_upgrade(int argc, char **argv)
     load_peer_id(nc.root_dir, peer, sizeof peer);
     if (peer[0] != '\0')
         uc.peer_id = peer;
-    else if (strcmp(sub, "status") != 0 && !is_clear && !now)
+    else if (strcmp(sub, "status") != 0 && !is_clear && !now && !in_hand)
         fprintf(stderr, "ant-node %s: no node identity in %s yet; the rollout time is computed "
                         "for a placeholder peer id\n", cmdname, nc.root_dir);
     if (uc.peer_id == NULL)
@@ -187,6 +206,14 @@ int cmd_upgrade(int argc, char **argv)
                 "status`) or use --force\n",
                 cmdname, trial);
         rc = EXIT_TRIAL_OPEN;
+    } else if (err == ANT_OK && in_hand) {
+        err = ant_upgrade_apply_archive(u, relver, archive, signature);
+        if (err == ANT_OK) {
+            printf("installed %s from %s at %s (no release metadata checked: operator's "
+                   "archive)\n",
+                   relver, archive, ant_upgrade_binary_path(u));
+            rc = 0;
+        }
     } else if (err == ANT_OK) {
         /* With --now the schedule does not matter and is not started; without, applying
          * counts as this node seeing the release (its rollout clock starts now). */
