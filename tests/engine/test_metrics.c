@@ -51,6 +51,8 @@ static struct ant_upgrade *engine(struct world *w, unsigned n, const char *runni
     cfg.api_url = w->api;
     cfg.repo = "test/ant-node";
     cfg.trusted_keys_dir = w->keys;
+    cfg.trusted_root = w->anchor;   /* the harness's signed metadata (ARCHITECTURE.md §9) */
+    cfg.metadata_url = w->meta_url;
     cfg.rollout_window_ms = 0;
     cfg.lock_timeout_ms = 30000;
     CHECK_OK(ant_upgrade_new(&cfg, 1, argv, &u));
