@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "ant/log.h"
+#include "ant/meta.h"
 #include "ant/metrics.h"
 #include "upgrade/engine.h"
 
@@ -163,6 +164,49 @@ void upgrade_metrics_trial_failed(const char *version)
 
 /* ---- the state file, at scrape time ------------------------------------------------- */
 
+/* The last metadata check this node recorded (metadata_state.json in its root): the freeze
+ * state as a state set, the trusted versions, and the times from which PromQL derives
+ * freshness (`time() - antnode_metadata_last_check_timestamp_seconds`, and how long until
+ * the timestamp expires). Nothing is written before the first check. */
+static void collect_metadata(struct ant_upgrade *u, struct ant_metrics_writer *w)
+{
+    static const enum ant_meta_state all[] = {ANT_META_FRESH, ANT_META_STALE,
+                                              ANT_META_ROOT_EXPIRED, ANT_META_MISSING,
+                                              ANT_META_INVALID};
+    static const struct {
+        const char *name, *help;
+    } versions[] = {
+        {"antnode_metadata_root_version", "Version of the newest trusted root metadata."},
+        {"antnode_metadata_targets_version", "Version of the trusted targets metadata."},
+        {"antnode_metadata_timestamp_version", "Version of the trusted timestamp metadata."},
+    };
+    struct engine_meta_record rec;
+    if (engine_meta_load(u->rootfd, &rec) != ANT_OK || !rec.checked)
+        return;
+    ant_metrics_write_family(w, "antnode_metadata_state", ANT_METRIC_GAUGE,
+                             "Signed release metadata state at the last check: 1 for the "
+                             "current one (only fresh allows an install).");
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        ant_metrics_write_sample(w, "antnode_metadata_state",
+                                 (const char *[]){"state", ant_meta_state_name(all[i]), NULL},
+                                 rec.status.state == all[i] ? 1 : 0);
+    const uint64_t v[] = {rec.status.root_version, rec.status.targets_version,
+                          rec.status.timestamp_version};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        ant_metrics_write_family(w, versions[i].name, ANT_METRIC_GAUGE, versions[i].help);
+        ant_metrics_write_sample(w, versions[i].name, NULL, (double)v[i]);
+    }
+    ant_metrics_write_family(w, "antnode_metadata_timestamp_expiry_timestamp_seconds",
+                             ANT_METRIC_GAUGE,
+                             "Unix time the trusted timestamp metadata expires (0: none).");
+    ant_metrics_write_sample(w, "antnode_metadata_timestamp_expiry_timestamp_seconds", NULL,
+                             (double)rec.status.timestamp_expires);
+    ant_metrics_write_family(w, "antnode_metadata_last_check_timestamp_seconds",
+                             ANT_METRIC_GAUGE, "Unix time of the last metadata check.");
+    ant_metrics_write_sample(w, "antnode_metadata_last_check_timestamp_seconds", NULL,
+                             (double)rec.checked_at);
+}
+
 static void collect(void *ctx, struct ant_metrics_writer *w)
 {
     struct ant_upgrade *u = ctx;
@@ -192,6 +236,7 @@ static void collect(void *ctx, struct ant_metrics_writer *w)
     ant_metrics_write_family(w, "antnode_upgrade_bad_versions", ANT_METRIC_GAUGE,
                              "Versions this node marked bad after a failed trial (persisted).");
     ant_metrics_write_sample(w, "antnode_upgrade_bad_versions", NULL, (double)st.nbad);
+    collect_metadata(u, w);
 }
 
 void upgrade_metrics_attach(struct ant_upgrade *u)

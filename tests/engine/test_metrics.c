@@ -5,13 +5,15 @@
  * node sharing the cache counts a cache hit and no download; a release signed for another
  * version counts a bad signature and a failure at stage verify. The engine's state set and
  * the `upgrade` health component follow (restarting -> /healthz would say 503), the
- * state-file collector reports the pending schedule, and a trial that failed with nothing to
+ * state-file collector reports the pending schedule and the metadata state (fresh, then
+ * stale once the timestamp expires), and a trial that failed with nothing to
  * roll back to leaves the node unhealthy.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ant/metrics.h"
 #include "ant/upgrade.h"
@@ -141,6 +143,19 @@ static void test_state_file_collector(void)
           (double)plan.scheduled_at);
     CHECK(sample("antnode_upgrade_trial_open") == 0);
     CHECK(sample("antnode_upgrade_bad_versions") == 0);
+    /* The metadata check the node recorded: fresh, on the harness's first root. */
+    CHECK(sample("antnode_metadata_state{state=\"fresh\"}") == 1);
+    CHECK(sample("antnode_metadata_state{state=\"stale\"}") == 0);
+    CHECK(sample("antnode_metadata_root_version") == 1);
+    CHECK(sample("antnode_metadata_targets_version") >= 1);
+    CHECK(sample("antnode_metadata_timestamp_expiry_timestamp_seconds") > (double)time(NULL));
+    CHECK(sample("antnode_metadata_last_check_timestamp_seconds") > 0);
+    /* The online key stops signing: once the timestamp expires the node reports stale. */
+    CHECK(world_meta_timestamp(&w, -60) == 0);
+    CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0); /* a fetched list forces a refresh */
+    CHECK_OK(ant_upgrade_check(u, true, &plan)); /* a check that installs nothing */
+    CHECK(sample("antnode_metadata_state{state=\"stale\"}") == 1);
+    CHECK(sample("antnode_metadata_state{state=\"fresh\"}") == 0);
     ant_upgrade_free(u); /* stops the monitor and detaches */
     CHECK(sample("antnode_upgrade_trial_open") == -1);
     world_free(&w);
