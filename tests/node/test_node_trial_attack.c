@@ -3,15 +3,18 @@
  * upgrade puts the real ant-node binary on trial (a 0.0.9 stand-in node, tests/engine/
  * fake_node.c, installs the signed ant-node release from a loopback release server and
  * exits 75, like a node under a service manager); the installed binary then starts with
- * --stop-on-upgrade (the health gate that exits after 3 failed probes) and a short trial
- * period while attackers on 127.0.0.2 and up run, for the whole trial, the traffic of
- * tests/node/test_node_attacks.c at once: 1024 connections announcing a 4 MiB PUT and
- * trickling bytes (32 addresses, each within the per-address limit), a slowloris address
- * trickling a byte every 250 ms on more connections than it is allowed, and slow readers
- * pipelining GETs of a 4 MiB chunk behind a 4 KiB receive window; every connection the
- * node closes is opened again. Required: "Trial boot confirmed", the same process alive
- * throughout, no rollback, no bad-version mark, the state file confirming the version, and
- * the node's RSS bounded by its configured limits.
+ * --stop-on-upgrade (the health gate that exits after 3 failed probes), the default
+ * connection limits and frame timeout, and an 8 s trial period, while attackers on
+ * 127.0.0.2 and up run, for the whole trial, the traffic of tests/node/test_node_attacks.c
+ * at once: four slow readers pipelining GETs of a 4 MiB chunk behind a 4 KiB receive
+ * window, a slowloris address trickling a byte every 250 ms on twice the connections it is
+ * allowed, and 1024 connections announcing a 4 MiB PUT and trickling bytes from 32
+ * addresses (32 each, the per-address limit), which fill the connection table; every
+ * connection the node closes is opened again. Required: "Trial boot confirmed", the same
+ * process alive throughout, no failed health probe, no rollback, no bad-version mark, the
+ * state file confirming the version, and the node's RSS bounded by its configured limits.
+ * Legitimate PINGs from 127.0.0.1 are counted, not required: with the table full they are
+ * refused (docs/THREAT-MODEL.md §1.6); the node's own probe is not.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -51,10 +54,11 @@
 #define LORIS_CONNS 64
 #define READERS 4
 #define READER_GETS 32
-/* Above what the attackers can hold within their per-address limits (32 x 32 + 32 + 4):
- * docs/THREAT-MODEL.md §3 on what happens when it is not. */
-#define MAX_CONNECTIONS 1100u
-#define MAX_CONNECTIONS_ARG "1100"
+/* The node's default connection limits (1024, 32 per address) and frame timeout (30 s):
+ * the 32 announcing addresses alone hold every slot for the whole trial, and the health
+ * probe gets in only because the node admits it past the limits (ant_node_expect_probe).
+ * The bound counts the default table plus the probe. */
+#define MAX_CONNECTIONS 1025u
 #define BUFFER_MEMORY ((size_t)64 << 20)
 /* Per connection before it sent anything worth buffering (as in test_node_attacks.c). */
 #define CONN_FIXED_BYTES ((size_t)(4096 + 8 + 4096 + 1024) * 2)
@@ -196,9 +200,7 @@ static void test_trial_confirmed_under_attack(void)
                                            "--cache-dir", extra_cache, "--trusted-keys-dir",
                                            w.keys, "--upgrade-api-url", w.api,
                                            "--upgrade-repo", "test/ant-node",
-                                           "--max-connections", MAX_CONNECTIONS_ARG,
-                                           "--max-buffer-memory", "64MiB",
-                                           "--frame-timeout", "2s", NULL}) == 0);
+                                           "--max-buffer-memory", "64MiB", NULL}) == 0);
     if (np.pid == 0)
         goto out;
     CHECK(log_has(&np, "Trial boot started"));
@@ -225,13 +227,14 @@ static void test_trial_confirmed_under_attack(void)
         CHECK_OK(ant_node_proto_header(gets[k], ANT_FRAME_GET, ANT_NODE_ADDR_BYTES));
         memcpy(gets[k] + ANT_NODE_PROTO_HEADER_BYTES, addr, sizeof addr);
     }
-    for (int i = 0; i < ANNOUNCE_CONNS; i++, npeers++) {
+    /* Slow readers and slowloris first, so they are in the table before the announcers
+     * take the rest of it. */
+    for (int i = 0; i < READERS; i++, npeers++) {
         struct peer *p = &peers[npeers];
-        snprintf(p->ip, sizeof p->ip, "127.0.0.%d", 2 + i % ANNOUNCE_ADDRS);
-        p->hello = announce;
-        p->hello_len = sizeof announce;
-        p->trickle = chunk;
-        p->trickle_len = 8;
+        snprintf(p->ip, sizeof p->ip, "127.0.0.%d", 3 + ANNOUNCE_ADDRS);
+        p->rcvbuf = 4096;
+        p->hello = (const uint8_t *)gets;
+        p->hello_len = sizeof gets;
     }
     for (int i = 0; i < LORIS_CONNS; i++, npeers++) {
         struct peer *p = &peers[npeers];
@@ -239,12 +242,13 @@ static void test_trial_confirmed_under_attack(void)
         p->trickle = loris;
         p->trickle_len = sizeof loris;
     }
-    for (int i = 0; i < READERS; i++, npeers++) {
+    for (int i = 0; i < ANNOUNCE_CONNS; i++, npeers++) {
         struct peer *p = &peers[npeers];
-        snprintf(p->ip, sizeof p->ip, "127.0.0.%d", 3 + ANNOUNCE_ADDRS);
-        p->rcvbuf = 4096;
-        p->hello = (const uint8_t *)gets;
-        p->hello_len = sizeof gets;
+        snprintf(p->ip, sizeof p->ip, "127.0.0.%d", 2 + i % ANNOUNCE_ADDRS);
+        p->hello = announce;
+        p->hello_len = sizeof announce;
+        p->trickle = chunk;
+        p->trickle_len = 8;
     }
     for (size_t i = 0; i < npeers; i++)
         peers[i].fd = -1;
@@ -297,12 +301,13 @@ static void test_trial_confirmed_under_attack(void)
     if (!UNDER_ASAN)
         CHECK(peak_anon <= base_anon + BUFFER_MEMORY + MAX_CONNECTIONS * CONN_FIXED_BYTES +
                                SLACK_BYTES);
-    CHECK_INT(failed_pings, 0);
     CHECK(!log_has(&np, "Health check failed"));
     CHECK(!log_has(&np, "Rolling back"));
     CHECK(!log_has(&np, "Version marked bad"));
     CHECK(log_has(&np, "Per-address connection limit reached"));
-    CHECK(log_has(&np, "frame deadline"));
+    /* The attackers did hold the whole table (legitimate clients from 127.0.0.1 are then
+     * refused too: counted above, docs/THREAT-MODEL.md §3), and the probe got in anyway. */
+    CHECK(log_has(&np, "Connection limit reached"));
     read_state(root, confirmed, trial, sizeof confirmed);
     CHECK_MSG(strcmp(confirmed, version) == 0 && trial[0] == '\0',
               "after the trial: confirmed '%s', open trial '%s'", confirmed, trial);
