@@ -72,6 +72,16 @@ ANT_MUST_CHECK ant_err ant_node_dup_listener(const struct ant_node *node, int *f
 uint64_t ant_node_heartbeat_ms(struct ant_node *node);
 
 /*
+ * The trial health probe (src/node/service.c) is about to connect from `local_port`, a
+ * port its own bound socket holds: the next connection from that port and from the
+ * address it reaches (so from this host) is admitted past max-connections and
+ * max-connections-per-address, once. Peers holding every slot within their limits then
+ * cannot fail the probe of a healthy node on trial (issue 13 item 2). 0 clears it.
+ * Safe from any thread.
+ */
+void ant_node_expect_probe(struct ant_node *node, uint16_t local_port);
+
+/*
  * Blocks until ant_node_request_exit() is called or, if `sigfd` >= 0, that fd (a
  * signalfd for SIGTERM/SIGINT, or any fd) becomes readable. Returns the exit code: the
  * requested one, or 0 for a signal. Logs `Node stopping` with the reason.

@@ -37,6 +37,15 @@ struct ant_node_status {
  */
 ANT_MUST_CHECK ant_err ant_node_client_connect(const char *hostport, unsigned timeout_ms,
                                                struct ant_node_client **out);
+/*
+ * The same, from a socket bound to port 0 of its family's wildcard address first:
+ * `bound(local_port, arg)` is called with the port the socket then holds, before it
+ * connects (the node's health probe registers it with ant_node_expect_probe). Same errors.
+ */
+ANT_MUST_CHECK ant_err ant_node_client_connect_bound(const char *hostport, unsigned timeout_ms,
+                                                     void (*bound)(uint16_t local_port,
+                                                                   void *arg),
+                                                     void *arg, struct ant_node_client **out);
 void ant_node_client_close(struct ant_node_client *c);
 
 /* The address given to connect (owned by the client). */

@@ -41,7 +41,31 @@ int ant_node_xor_cmp(const uint8_t a[32], const uint8_t b[32], const uint8_t t[3
     return 0;
 }
 
-static ant_err connect_one(const struct addrinfo *ai, unsigned timeout_ms, int *out)
+/* Binds fd to port 0 of the wildcard address of `family` and calls bound() with the port
+ * it got. */
+static ant_err bind_any(int fd, int family, void (*bound)(uint16_t, void *), void *arg)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    uint16_t port;
+
+    memset(&ss, 0, sizeof ss);
+    ss.ss_family = (sa_family_t)family;
+    len = family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                             : (socklen_t)sizeof(struct sockaddr_in);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+        return ANT_ERR_NETWORK;
+    len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return ANT_ERR_NETWORK;
+    port = family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                              : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    bound(port, arg);
+    return ANT_OK;
+}
+
+static ant_err connect_one(const struct addrinfo *ai, unsigned timeout_ms,
+                           void (*bound)(uint16_t, void *), void *arg, int *out)
 {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct pollfd pfd;
@@ -51,6 +75,10 @@ static ant_err connect_one(const struct addrinfo *ai, unsigned timeout_ms, int *
 
     if (fd < 0)
         return ANT_ERR_NETWORK;
+    if (bound != NULL && bind_any(fd, ai->ai_family, bound, arg) != ANT_OK) {
+        close(fd);
+        return ANT_ERR_NETWORK;
+    }
     rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno != EINPROGRESS) {
         close(fd);
@@ -88,6 +116,13 @@ static ant_err connect_one(const struct addrinfo *ai, unsigned timeout_ms, int *
 ant_err ant_node_client_connect(const char *hostport, unsigned timeout_ms,
                                 struct ant_node_client **out)
 {
+    return ant_node_client_connect_bound(hostport, timeout_ms, NULL, NULL, out);
+}
+
+ant_err ant_node_client_connect_bound(const char *hostport, unsigned timeout_ms,
+                                      void (*bound)(uint16_t local_port, void *arg), void *arg,
+                                      struct ant_node_client **out)
+{
     struct addrinfo hints, *res = NULL;
     struct ant_node_client *c;
     char host[256], portstr[8];
@@ -116,7 +151,7 @@ ant_err ant_node_client_connect(const char *hostport, unsigned timeout_ms,
         return ANT_ERR_NETWORK;
     err = ANT_ERR_NETWORK;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        err = connect_one(ai, timeout_ms, &fd);
+        err = connect_one(ai, timeout_ms, bound, arg, &fd);
         if (err == ANT_OK)
             break;
     }

@@ -62,6 +62,7 @@ struct conn {
     uint64_t last_ms;     /* last activity, monotonic ms (under node->lock) */
     uint64_t deadline_ms; /* the frame in flight must be done by then, 0 = none (lock) */
     struct node_addr_key addr; /* counted in node->addrs (set once, under the lock) */
+    bool probe;           /* the node's own health probe: outside every limit (set once) */
     /* The rest belongs to the worker that owns the connection. */
     uint8_t *buf;         /* received bytes not yet answered */
     size_t cap;
@@ -109,6 +110,9 @@ struct ant_node {
      * process (-1: bind one), and the acceptor loop's last turn for the watchdog. */
     int inherited_fd;
     atomic_uint_fast64_t heartbeat_ms;
+    /* The local port the trial health probe is connecting from, 0 when none: that one
+     * connection is admitted past the connection limits (ant_node_expect_probe). */
+    atomic_uint probe_port;
 
     pthread_mutex_t lock; /* guards everything below */
     struct node_addr_table *addrs; /* open connections per source address */
@@ -611,7 +615,8 @@ static void conn_unlink_locked(struct ant_node *n, struct conn *c)
         n->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    node_addr_table_release(n->addrs, &c->addr);
+    if (!c->probe)
+        node_addr_table_release(n->addrs, &c->addr);
     n->nconns--;
     node_metrics_connections(n->nconns); /* metrics */
 }
@@ -675,6 +680,47 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/*
+ * True if fd is the health probe's connection (ant_node_expect_probe), which is then
+ * consumed. It is one only if it comes from the registered port and from the very address
+ * it reached: a source address of this host, and that port is held by the probe's bound
+ * socket for as long as the registration lasts, so no peer elsewhere can present it and
+ * no other process here can bind it. Peers filling every slot within their per-address
+ * limits must not make a healthy node on trial fail its probe (issue 13 item 2).
+ */
+static bool is_probe(struct ant_node *n, int fd, const struct sockaddr_storage *peer)
+{
+    unsigned want = atomic_load(&n->probe_port);
+    struct sockaddr_storage self;
+    socklen_t len = sizeof self;
+    bool same;
+
+    if (want == 0)
+        return false;
+    memset(&self, 0, sizeof self);
+    if (getsockname(fd, (struct sockaddr *)&self, &len) != 0 || self.ss_family != peer->ss_family)
+        return false;
+    if (peer->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
+        const struct sockaddr_in *b = (const struct sockaddr_in *)&self;
+        same = ntohs(a->sin_port) == want && a->sin_addr.s_addr == b->sin_addr.s_addr;
+    } else if (peer->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
+        const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&self;
+        same = ntohs(a->sin6_port) == want &&
+               memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+    } else {
+        return false;
+    }
+    return same && atomic_compare_exchange_strong(&n->probe_port, &want, 0u);
+}
+
+void ant_node_expect_probe(struct ant_node *node, uint16_t local_port)
+{
+    if (node != NULL)
+        atomic_store(&node->probe_port, (unsigned)local_port);
+}
+
 static void accept_ready(struct ant_node *n)
 {
     for (;;) {
@@ -683,6 +729,7 @@ static void accept_ready(struct ant_node *n)
         struct sockaddr_storage peer;
         struct node_addr_key key;
         socklen_t peerlen = sizeof peer;
+        bool probe;
         int fd;
 
         memset(&peer, 0, sizeof peer);
@@ -701,8 +748,9 @@ static void accept_ready(struct ant_node *n)
             return;
         }
         node_addr_key_of((struct sockaddr *)&peer, peerlen, &key);
+        probe = is_probe(n, fd, &peer);
         pthread_mutex_lock(&n->lock);
-        if (n->nconns >= n->cfg.max_connections) {
+        if (!probe && n->nconns >= n->cfg.max_connections) {
             pthread_mutex_unlock(&n->lock);
             if (warn_allowed(n, WARN_LIMIT))
                 ant_log(ANT_LOG_WARN, "node",
@@ -712,7 +760,8 @@ static void accept_ready(struct ant_node *n)
             close(fd);
             continue;
         }
-        if (!node_addr_table_acquire(n->addrs, &key, n->cfg.max_connections_per_address)) {
+        if (!probe &&
+            !node_addr_table_acquire(n->addrs, &key, n->cfg.max_connections_per_address)) {
             pthread_mutex_unlock(&n->lock);
             if (warn_allowed(n, WARN_LIMIT)) {
                 char text[NODE_ADDR_TEXT_MAX];
@@ -727,13 +776,15 @@ static void accept_ready(struct ant_node *n)
         }
         c = calloc(1, sizeof *c);
         if (c == NULL) {
-            node_addr_table_release(n->addrs, &key);
+            if (!probe)
+                node_addr_table_release(n->addrs, &key);
             pthread_mutex_unlock(&n->lock);
             close(fd);
             continue;
         }
         c->fd = fd;
         c->addr = key;
+        c->probe = probe;
         c->last_ms = now_ms();
         c->next = n->conns;
         if (n->conns != NULL)

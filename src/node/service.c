@@ -248,6 +248,12 @@ ant_err ant_node_service_ready(struct ant_node_service *s, struct ant_node *node
     return ANT_OK;
 }
 
+/* The probe's socket holds local_port now: the node admits it past the peers' limits. */
+static void probe_bound(uint16_t local_port, void *arg)
+{
+    ant_node_expect_probe(arg, local_port);
+}
+
 bool ant_node_service_healthy(void *arg)
 {
     struct ant_node_service *s = arg;
@@ -269,9 +275,13 @@ bool ant_node_service_healthy(void *arg)
         snprintf(addr, sizeof addr, strchr(h, ':') != NULL ? "[%s]:%u" : "%s:%u", h,
                  (unsigned)ant_node_port(s->node));
         struct ant_node_client *c = NULL;
-        ant_err err = ant_node_client_connect(addr, PROBE_TIMEOUT_MS, &c);
+        ant_err err = ant_node_client_connect_bound(addr, PROBE_TIMEOUT_MS, probe_bound,
+                                                    s->node, &c);
         if (err == ANT_OK)
             err = ant_node_client_ping(c);
+        /* The registration ends with this attempt, while the socket still holds the port
+         * (connect returns before the node has accepted: not earlier). */
+        ant_node_expect_probe(s->node, 0);
         ant_node_client_close(c);
         if (err != ANT_OK)
             reason = "ping";

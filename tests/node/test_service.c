@@ -1,11 +1,16 @@
 /*
  * The trial health probe of ant/node_service.h in-process, against a real node: false
  * before READY, true once the node answers a PING on its own port (wildcard listeners
- * probed on loopback), false when the node accepts but never answers (its only connection
- * slot held by the test, so the probe's connection is closed at accept), and after ANT_NODE_SERVICE_TRIAL_PROBES such failures a node
+ * probed on loopback), still true when peers hold every connection slot (the node admits
+ * its own probe past the limits), false when what the probe reaches accepts but never
+ * answers, and after ANT_NODE_SERVICE_TRIAL_PROBES such failures a node
  * run for a service manager asks to exit with ANT_NODE_SERVICE_EXIT_UNHEALTHY, so the hang
  * is counted as a failed trial attempt; a standalone node keeps running.
  */
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,14 +89,14 @@ static void test_healthy_node(void)
     rm_rf(dir);
 }
 
-/* Connects to the node on loopback and waits for the answer to one PING, so the node has
- * accepted the connection (and counts it) when this returns. -1 on failure. */
-static int hold_connection(uint16_t port)
+/* Connects fd (a fresh socket, maybe bound) to the node on loopback and waits for the
+ * answer to one PING, so the node has accepted the connection (and counts it) when this
+ * returns. -1 on failure (fd closed). */
+static int hold_connection_fd(int fd, uint16_t port)
 {
     struct sockaddr_in sa;
     uint8_t frame[ANT_NODE_PROTO_HEADER_BYTES], answer[ANT_NODE_PROTO_HEADER_BYTES];
     struct timeval tv = {5, 0};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
@@ -108,7 +113,111 @@ static int hold_connection(uint16_t port)
     return fd;
 }
 
+/* A stand-in for a node that is up but never answers: a listener on 127.0.0.2 that
+ * accepts each connection and closes it at once, until `stop`. */
+struct closer {
+    int fd;
+    atomic_bool stop;
+    pthread_t thread;
+};
+
+static void *closer_main(void *arg)
+{
+    struct closer *cl = arg;
+    while (!atomic_load(&cl->stop)) {
+        struct pollfd pfd = {.fd = cl->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 50) == 1) {
+            int c = accept(cl->fd, NULL, NULL);
+            if (c >= 0)
+                close(c);
+        }
+    }
+    return NULL;
+}
+
+/* A listener on 127.0.0.2:port, or -1. */
+static int listen_on_2(uint16_t port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(0x7f000002);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static void run_unanswering(bool service_managed, int want_code)
+{
+    char dir[] = "/tmp/ant-svcu-XXXXXX", root[64];
+    struct ant_node_config cfg, scfg;
+    struct ant_node_service *svc = NULL;
+    struct ant_node *node = NULL;
+    struct closer cl;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(root, sizeof root, "%s/root", dir);
+    base_config(&cfg, root, "127.0.0.1:0");
+    /* The service is told the node listens on 127.0.0.2, where the closer sits on the
+     * node's port: the node is up (listening, acceptor turning) but what the probe reaches
+     * accepts and never answers. (A full connection table no longer does that: the node
+     * admits its own probe past the limits, test_probe_passes_a_full_table.) */
+    base_config(&scfg, root, "127.0.0.2:0");
+    scfg.stop_on_upgrade = service_managed;
+    CHECK_OK(ant_node_service_new(&scfg, &svc));
+    CHECK_OK(ant_node_start(&cfg, &node));
+    if (node != NULL) {
+        cl.fd = listen_on_2(ant_node_port(node));
+        atomic_init(&cl.stop, false);
+        CHECK(cl.fd >= 0 && pthread_create(&cl.thread, NULL, closer_main, &cl) == 0);
+        CHECK_OK(ant_node_service_ready(svc, node));
+        for (unsigned i = 0; i < ANT_NODE_SERVICE_TRIAL_PROBES; i++)
+            CHECK(!ant_node_service_healthy(svc));
+        CHECK_INT(pending_exit_code(node), want_code);
+        ant_node_service_stopping(svc, want_code);
+        if (cl.fd >= 0) {
+            atomic_store(&cl.stop, true);
+            pthread_join(cl.thread, NULL);
+            close(cl.fd);
+        }
+        ant_node_stop(node);
+    }
+    ant_node_service_free(svc);
+    rm_rf(dir);
+}
+
+/* A connection from source address `ip` to 127.0.0.1:port that has been answered one
+ * PING (so the node counts it), or -1. */
+static int hold_from(const char *ip, uint16_t port)
+{
+    struct sockaddr_in src;
+    int fd, one = 1;
+    memset(&src, 0, sizeof src);
+    src.sin_family = AF_INET;
+    if (inet_pton(AF_INET, ip, &src.sin_addr) != 1)
+        return -1;
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+        close(fd);
+        return -1;
+    }
+    return hold_connection_fd(fd, port);
+}
+
+/*
+ * Issue 13 item 2: peers holding every slot within their per-address limits (2 slots, one
+ * each from 127.0.0.2 and 127.0.0.3) refuse everyone else, a client on 127.0.0.1 too, but
+ * not the node's own health probe; the admission is for the probe's port only, once.
+ */
+static void test_probe_passes_a_full_table(void)
 {
     char dir[] = "/tmp/ant-svcu-XXXXXX", root[64];
     struct ant_node_config cfg;
@@ -118,23 +227,29 @@ static void run_unanswering(bool service_managed, int want_code)
     CHECK(mkdtemp(dir) != NULL);
     snprintf(root, sizeof root, "%s/root", dir);
     base_config(&cfg, root, "127.0.0.1:0");
-    cfg.stop_on_upgrade = service_managed;
-    /* One connection slot, which the test takes: every other connection, the health
-     * probe's included, is closed at accept, so the node is up (listening, acceptor
-     * turning) but never answers it. */
-    CHECK_OK(ant_node_config_set(&cfg, "max-connections", "1", ANT_NODE_CONFIG_CLI, NULL, 0));
+    cfg.stop_on_upgrade = true;
+    CHECK_OK(ant_node_config_set(&cfg, "max-connections", "2", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "max-connections-per-address", "1", ANT_NODE_CONFIG_CLI,
+                                 NULL, 0));
     CHECK_OK(ant_node_service_new(&cfg, &svc));
     CHECK_OK(ant_node_start(&cfg, &node));
     if (node != NULL) {
-        int held = hold_connection(ant_node_port(node));
-        CHECK(held >= 0);
+        uint16_t port = ant_node_port(node);
+        int a = hold_from("127.0.0.2", port), b = hold_from("127.0.0.3", port);
+        int c = hold_from("127.0.0.1", port), d;
+        CHECK(a >= 0 && b >= 0);
+        CHECK_MSG(c < 0, "a third connection got in past max-connections 2");
         CHECK_OK(ant_node_service_ready(svc, node));
-        for (unsigned i = 0; i < ANT_NODE_SERVICE_TRIAL_PROBES; i++)
-            CHECK(!ant_node_service_healthy(svc));
-        CHECK_INT(pending_exit_code(node), want_code);
-        ant_node_service_stopping(svc, want_code);
-        if (held >= 0)
-            close(held);
+        for (unsigned i = 0; i < ANT_NODE_SERVICE_TRIAL_PROBES + 1; i++)
+            CHECK(ant_node_service_healthy(svc));
+        /* Nothing left open for anyone else: the registration was consumed. */
+        d = hold_from("127.0.0.1", port);
+        CHECK_MSG(d < 0, "a client got in past the limits after the probe");
+        CHECK_INT(pending_exit_code(node), 0);
+        ant_node_service_stopping(svc, 0);
+        for (int *fd = (int[]){a, b, c, d}, i = 0; i < 4; i++)
+            if (fd[i] >= 0)
+                close(fd[i]);
         ant_node_stop(node);
     }
     ant_node_service_free(svc);
@@ -201,6 +316,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_healthy_node),
     ANT_TEST(test_unanswering_node_leaves_under_a_manager),
     ANT_TEST(test_unanswering_standalone_node_stays),
+    ANT_TEST(test_probe_passes_a_full_table),
 };
 
 ANT_TEST_MAIN(tests)
