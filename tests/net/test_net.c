@@ -666,6 +666,48 @@ static void test_resume_needs_strong_validator(void)
     }
 }
 
+/* A link that hangs mid-body instead of closing ends in the stall timeout; that too is
+ * continued, within the one request deadline. */
+static void test_resume_after_stall(void)
+{
+    char id[32];
+    struct ant_http_result r;
+    int fd;
+    if (!server())
+        return;
+    CHECK_OK(resume_get("size=300000&cuts=1&stall=1&seed=3", id, sizeof id, 1 * MiB, 0, &r,
+                        &fd));
+    CHECK(file_is_pattern(fd, 300000));
+    CHECK_INT(r.resumes, 1);
+    close(fd);
+}
+
+/* Release assets are redirects (GitHub to its storage host): each continuation follows
+ * the redirect again under the same policy, and the Range reaches the final host. */
+static void test_resume_through_redirect(void)
+{
+    struct ant_http_opts o;
+    struct ant_http_result r;
+    char url[512], log[4096], path[] = "/tmp/ant-test-net-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0 || !server())
+        goto out;
+    unlink(path);
+    snprintf(url, sizeof url,
+             "%s/redirect?to=%%2Fresume%%3Fid%%3Drd%%26size%%3D400000%%26cuts%%3D2%%26seed%%3D4",
+             srv.base);
+    test_opts(&o);
+    CHECK_OK(ant_http_get_fd_resume(url, &o, fd, 1 * MiB, 400000, ANT_HTTP_MAX_RESUMES, &r));
+    CHECK(file_is_pattern(fd, 400000));
+    CHECK_INT(r.resumes, 2);
+    CHECK_INT(r.redirects, 3);
+    CHECK_INT(resume_log("rd", log, sizeof log), 3);
+out:
+    if (fd >= 0)
+        close(fd);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_url_policy),
     ANT_TEST(test_get_mem_and_headers),
@@ -683,5 +725,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_resume_wrong_range_refused),
     ANT_TEST(test_resume_over_cap_refused),
     ANT_TEST(test_resume_needs_strong_validator),
+    ANT_TEST(test_resume_after_stall),
+    ANT_TEST(test_resume_through_redirect),
 };
 ANT_TEST_MAIN(cases)

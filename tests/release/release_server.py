@@ -38,6 +38,7 @@ request path, so one server covers every case of a test file:
                                    (a new ETag, still 206), bad-start / bad-total (206
                                    with a wrong Content-Range), over (206 body that never
                                    ends, no length), always-206 (206 even without Range).
+                                   With stall=1 a cut answer hangs (30 s) instead of closing.
   /_resume-log?id=I                one line per /resume answer: `<Range or -> <status>`
 
 Every response carries `Connection: close`.
@@ -159,6 +160,7 @@ class Handler(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
         rid, mode = q.get("id", ""), q.get("mode", "ok")
         size, cuts, seed = int(q.get("size", "1000")), int(q.get("cuts", "0")), int(q.get("seed", "1"))
+        self.stall = q.get("stall") == "1"
         data = state.pattern(size)
         with state.lock:
             n = state.resume_count.get(rid, 0)
@@ -212,6 +214,9 @@ class Handler(BaseHTTPRequestHandler):
             at = random.Random(seed).randint(1, len(body) - 1)
             self.wfile.write(body[:at])
             self.wfile.flush()
+            if self.stall:  # the link hangs instead: nothing more until the client gives up
+                time.sleep(30)
+                return None
             self.connection.shutdown(2)  # cut mid-body, as a dropped link does
             return None
         self.wfile.write(body)
