@@ -954,6 +954,13 @@ ant_err ant_http_get_fd_resume(const char *url, const struct ant_http_opts *opts
             goto out; /* complete (or of unknown length, as ant_http_get_fd) */
         } else {
             /* Cut short: continue from what arrived if the body can be identified. */
+            if (rs.total != 0 && rs.have > rs.total) {
+                ant_log(ANT_LOG_WARN, MOD, "Body of %llu bytes is longer than its known length "
+                                           "%llu url=%s",
+                        (unsigned long long)rs.have, (unsigned long long)rs.total, url);
+                err = ANT_ERR_PROTOCOL;
+                goto out;
+            }
             if (err == ANT_OK)
                 err = ANT_ERR_TRUNCATED; /* close-delimited and short of the known length */
             if (rs.total == 0 || rs.have == 0 || rs.have >= rs.total ||

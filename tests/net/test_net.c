@@ -641,7 +641,18 @@ static void test_resume_over_cap_refused(void)
     /* A body longer than the cap (the caller's listed length) is refused before a byte. */
     CHECK_ERR(resume_get("size=200000", id, sizeof id, 199999, 0, &r, &fd), ANT_ERR_TOO_LARGE);
     CHECK(fstat(fd, &st) == 0 && st.st_size == 0);
+    /* A body without a length that runs past the caller's expected length (within the cap)
+     * is not taken as that body. */
+    {
+        struct ant_http_opts o;
+        char url[256];
+        CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+        snprintf(url, sizeof url, "%s/chunked", srv.base);
+        test_opts(&o);
+        CHECK_ERR(ant_http_get_fd_resume(url, &o, fd, 1 * MiB, 20000, 3, &r), ANT_ERR_PROTOCOL);
+    }
     close(fd);
+    fd = -1;
     /* A server whose length disagrees with the caller's expected length is not resumed. */
     CHECK_ERR(resume_get("size=200000&cuts=1", id, sizeof id, 1 * MiB, 150000, &r, &fd),
               ANT_ERR_TRUNCATED);
