@@ -946,12 +946,12 @@ ant_err ant_http_get_fd_resume(const char *url, const struct ant_http_opts *opts
             record_validators(&rs, &x, expect_len);
         rs.have += x.bytes;
 
-        if (x.stop_restart || (x.range_from > 0 && err == ANT_ERR_HTTP_STATUS && x.status == 416)) {
+        if (x.stop_restart ||
+            (x.range_from > 0 && err == ANT_ERR_HTTP_STATUS && x.status == 416)) {
             restart = true;
-        } else if (!cut_is_resumable(err)) {
-            goto out;
-        } else if (err == ANT_OK && (rs.total == 0 || rs.have == rs.total)) {
-            goto out; /* complete (or of unknown length, as ant_http_get_fd) */
+        } else if (!cut_is_resumable(err) ||
+                   (err == ANT_OK && (rs.total == 0 || rs.have == rs.total))) {
+            goto out; /* a failure that is not a cut; or complete (or of unknown length) */
         } else {
             /* Cut short: continue from what arrived if the body can be identified. */
             if (rs.total != 0 && rs.have > rs.total) {
