@@ -15,6 +15,8 @@ PACKAGES=(
   chromium python3-websocket
   valgrind nginx-light openssl python3 nodejs npm ca-certificates time
   cppcheck clang-tidy
+  # bench/delta/measure.sh: the patch-format measurement only (issue 19)
+  bsdiff zstd
   # the static musl release builds (scripts/musl/build-deps.sh) and their portability proofs
   musl-tools musl-dev gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static
   dpkg-dev autoconf automake libtool m4 patch xz-utils bzip2 file debian-archive-keyring

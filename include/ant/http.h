@@ -54,6 +54,8 @@ struct ant_http_result {
     long status;    /* last HTTP status seen, 0 if no response arrived */
     uint64_t bytes; /* body bytes delivered to the sink */
     unsigned redirects; /* redirects followed */
+    unsigned resumes;   /* ranged requests that continued a cut body (resumable GET only) */
+    unsigned restarts;  /* times the body was discarded and fetched again from byte 0 */
 };
 
 /*
@@ -82,6 +84,33 @@ ANT_MUST_CHECK ant_err ant_http_get_mem(const char *url, const struct ant_http_o
  */
 ANT_MUST_CHECK ant_err ant_http_get_fd(const char *url, const struct ant_http_opts *opts,
                                        int fd, uint64_t cap, struct ant_http_result *result);
+
+#define ANT_HTTP_MAX_RESUMES 3 /* ranged continuations before the body starts over */
+
+/*
+ * GET `url` into `fd` like ant_http_get_fd, but a body cut mid-way (truncated, a network
+ * error or a stall) continues with a ranged request from the bytes already in `fd`
+ * instead of starting over. `fd` must be an empty file the caller owns (a private
+ * temp file); on success it holds exactly the body (bytes 0..length-1), offset unspecified.
+ *
+ * A continuation is sent only when the first answer named its total length (a
+ * Content-Length, or `expect_len` when the caller knows it, e.g. from signed metadata;
+ * 0 = unknown) and a strong validator: `Range: bytes=N-` with `If-Range:` the strong ETag,
+ * else the Last-Modified date. The answer must be 206 with `Content-Range: bytes
+ * N-(T-1)/T` for the same total T, the same ETag/Last-Modified when it repeats them, and a
+ * Content-Length (if any) equal to T-N; a wrong range is refused (ANT_ERR_PROTOCOL), a
+ * changed validator, a 200 or a 416 starts over from byte 0. After `max_resumes`
+ * continuations (capped at ANT_HTTP_MAX_RESUMES) the body starts over once; a second cut
+ * after that fails. The body never exceeds `cap` in total, each attempt is capped at
+ * what is left of it, and all attempts share the one `opts->timeout_ms` deadline, so the
+ * worst case in time is that of ant_http_get_fd. A 206 answer to a request without a
+ * Range is refused. The caller still checks the final bytes (digest) as before.
+ * Errors: as ant_http_get_fd, from the last attempt.
+ */
+ANT_MUST_CHECK ant_err ant_http_get_fd_resume(const char *url, const struct ant_http_opts *opts,
+                                              int fd, uint64_t cap, uint64_t expect_len,
+                                              unsigned max_resumes,
+                                              struct ant_http_result *result);
 
 /* True for statuses worth retrying later rather than treating as a hard failure:
  * 408, 429 and 5xx. */

@@ -36,6 +36,7 @@
 #define DEFAULT_STALL_BYTES 1024u
 #define DEFAULT_STALL_SECONDS 30u
 #define MEM_INITIAL_ALLOC 16384u
+#define VALIDATOR_MAX 127u /* longest ETag / Last-Modified value kept for a resume */
 
 /* Where distributions keep their CA bundle. A statically linked binary cannot rely on the
  * path compiled into its libcurl, so we look for the first one that exists. */
@@ -173,6 +174,20 @@ struct xfer {
     uint64_t cl;
     bool chunked;
     char location[ANT_HTTP_URL_MAX + 1]; /* "" if none or too long */
+    char etag[VALIDATOR_MAX + 1];        /* "" if none, too long or not printable */
+    char lastmod[VALIDATOR_MAX + 1];
+    bool have_crange; /* a well-formed Content-Range: bytes first-last/total */
+    uint64_t cr_first, cr_last, cr_total;
+
+    /* a ranged request (resumable GET): range_from > 0 sends Range and If-Range, and the
+     * 206 must match the validators and total of the body being continued */
+    uint64_t range_from;
+    uint64_t want_total;
+    const char *want_etag;    /* "" = not compared */
+    const char *want_lastmod; /* "" = not compared */
+    char range_hdr[64];
+    char ifrange_hdr[VALIDATOR_MAX + 16];
+    bool stop_restart; /* the server's copy changed or it ignored the range: start over */
 
     /* why a callback stopped the transfer */
     ant_err stop_err;
@@ -214,6 +229,92 @@ static bool header_is(const char *line, size_t n, const char *name, const char *
     return true;
 }
 
+/* Copies a header value without surrounding blanks if it is short printable ASCII;
+ * otherwise leaves "" (an unusable validator just means no resume). */
+static void copy_token(char *dst, const char *v, size_t vlen)
+{
+    while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        vlen--;
+    }
+    while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' ' ||
+                        v[vlen - 1] == '\t'))
+        vlen--;
+    dst[0] = '\0';
+    if (vlen == 0 || vlen > VALIDATOR_MAX)
+        return;
+    for (size_t i = 0; i < vlen; i++) {
+        if (v[i] < 0x20 || v[i] > 0x7e)
+            return;
+    }
+    memcpy(dst, v, vlen);
+    dst[vlen] = '\0';
+}
+
+/* "bytes FIRST-LAST/TOTAL" with first <= last < total; anything else (including the
+ * unsatisfied form "bytes * /TOTAL" and an unknown total) is not usable. */
+static bool parse_content_range(const char *v, size_t n, uint64_t *first, uint64_t *last,
+                                uint64_t *total)
+{
+    const char *dash, *slash;
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    if (n < 6 || strncasecmp(v, "bytes ", 6) != 0)
+        return false;
+    v += 6;
+    n -= 6;
+    dash = memchr(v, '-', n);
+    slash = memchr(v, '/', n);
+    if (dash == NULL || slash == NULL || slash < dash)
+        return false;
+    if (!parse_u64(v, (size_t)(dash - v), first) ||
+        !parse_u64(dash + 1, (size_t)(slash - dash - 1), last) ||
+        !parse_u64(slash + 1, n - (size_t)(slash - v) - 1, total))
+        return false;
+    return *first <= *last && *last < *total;
+}
+
+/* End of a 2xx header block: is this the answer the request asked for? A 206 is only
+ * accepted for a ranged request, and then only for exactly the range and copy asked. */
+static bool check_ranged_answer(struct xfer *x)
+{
+    if (x->range_from == 0) {
+        if (x->status == 206) {
+            ant_log(ANT_LOG_WARN, MOD, "Refusing 206 Partial Content to a request without Range");
+            x->stop_err = ANT_ERR_PROTOCOL;
+            return false;
+        }
+        return true;
+    }
+    if (x->status == 200) { /* the server sends the whole body: If-Range failed or no ranges */
+        x->stop_restart = true;
+        return false;
+    }
+    if (x->status != 206) {
+        x->stop_err = ANT_ERR_PROTOCOL;
+        return false;
+    }
+    if ((x->want_etag[0] != '\0' && strcmp(x->etag, x->want_etag) != 0) ||
+        (x->want_lastmod[0] != '\0' && strcmp(x->lastmod, x->want_lastmod) != 0)) {
+        ant_log(ANT_LOG_INFO, MOD, "The server's copy changed (ETag/Last-Modified differ); "
+                                   "starting the download over");
+        x->stop_restart = true;
+        return false;
+    }
+    if (!x->have_crange || x->chunked || x->cr_first != x->range_from ||
+        x->cr_last + 1 != x->cr_total || x->cr_total != x->want_total ||
+        (x->have_cl && x->cl != x->cr_total - x->cr_first)) {
+        ant_log(ANT_LOG_WARN, MOD, "Refusing 206 whose Content-Range is not bytes %llu-%llu/%llu",
+                (unsigned long long)x->range_from, (unsigned long long)(x->want_total - 1),
+                (unsigned long long)x->want_total);
+        x->stop_err = ANT_ERR_PROTOCOL;
+        return false;
+    }
+    return true;
+}
+
 static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
 {
     struct xfer *x = userdata;
@@ -227,6 +328,9 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
         x->have_cl = false;
         x->chunked = false;
         x->location[0] = '\0';
+        x->etag[0] = '\0';
+        x->lastmod[0] = '\0';
+        x->have_crange = false;
         if (sp != NULL && (size_t)(sp - line) + 4 <= n) {
             for (int i = 1; i <= 3; i++) {
                 char c = sp[i];
@@ -270,6 +374,18 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
         }
         return n;
     }
+    if (header_is(line, n, "etag", &v, &vlen)) {
+        copy_token(x->etag, v, vlen);
+        return n;
+    }
+    if (header_is(line, n, "last-modified", &v, &vlen)) {
+        copy_token(x->lastmod, v, vlen);
+        return n;
+    }
+    if (header_is(line, n, "content-range", &v, &vlen)) {
+        x->have_crange = parse_content_range(v, vlen, &x->cr_first, &x->cr_last, &x->cr_total);
+        return n;
+    }
     if (header_is(line, n, "transfer-encoding", &v, &vlen)) {
         for (size_t i = 0; i + 7 <= vlen; i++) {
             if (strncasecmp(v + i, "chunked", 7) == 0)
@@ -289,6 +405,8 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userdata)
             x->stop_err = ANT_ERR_HTTP_STATUS; /* the error body is never read */
             return 0;
         }
+        if (!check_ranged_answer(x))
+            return 0;
         if (x->have_cl && !x->chunked && x->cl > x->cap) {
             ant_log(ANT_LOG_WARN, MOD, "Refusing response: Content-Length %llu over cap %llu",
                     (unsigned long long)x->cl, (unsigned long long)x->cap);
@@ -538,6 +656,15 @@ static ant_err do_get(const char *url, const struct ant_http_opts *opts_in, stru
             goto out;
         }
     }
+    if (hdrs != NULL && x->range_hdr[0] != '\0') {
+        tmp = curl_slist_append(hdrs, x->range_hdr);
+        if (tmp != NULL && x->ifrange_hdr[0] != '\0')
+            tmp = curl_slist_append(hdrs, x->ifrange_hdr);
+        if (tmp == NULL) {
+            err = ANT_ERR_NOMEM;
+            goto out;
+        }
+    }
     h = curl_easy_init();
     cur_url = strdup(url);
     if (hdrs == NULL || h == NULL || cur_url == NULL) {
@@ -575,6 +702,7 @@ static ant_err do_get(const char *url, const struct ant_http_opts *opts_in, stru
         x->chunked = false;
         x->stop_err = ANT_OK;
         x->stop_redirect = false;
+        x->stop_restart = false;
         x->refused_addr = false;
         errbuf[0] = '\0';
 
@@ -607,6 +735,10 @@ static ant_err do_get(const char *url, const struct ant_http_opts *opts_in, stru
             cur = next;
             redirects++;
             continue;
+        }
+        if (x->stop_restart) {
+            err = ANT_ERR_MISMATCH; /* ant_http_get_fd_resume starts over */
+            goto out;
         }
         if (x->stop_err != ANT_OK) {
             err = x->stop_err;
@@ -705,4 +837,163 @@ ant_err ant_http_get_fd(const char *url, const struct ant_http_opts *opts, int f
     x.fd = fd;
     x.cap = cap;
     return do_get(url, opts, &x, result);
+}
+
+/* ---- resumable download ----------------------------------------------------------- */
+
+/* The copy of the body being assembled in the caller's fd: how much of it is there, how
+ * long it is, and what identifies it on the server. */
+struct resume_state {
+    uint64_t have;
+    uint64_t total; /* 0 = unknown: no resume */
+    char etag[VALIDATOR_MAX + 1];    /* strong ETag, or "" */
+    char lastmod[VALIDATOR_MAX + 1]; /* Last-Modified, or "" */
+};
+
+/* After a from-zero attempt: remember what identifies the body, if it can be resumed. */
+static void record_validators(struct resume_state *rs, const struct xfer *x, uint64_t expect)
+{
+    rs->total = 0;
+    rs->etag[0] = '\0';
+    rs->lastmod[0] = '\0';
+    if (x->status != 200)
+        return;
+    if (x->have_cl && !x->chunked)
+        rs->total = (expect == 0 || x->cl == expect) ? x->cl : 0;
+    else
+        rs->total = expect;
+    if (x->etag[0] == '"') /* strong; a weak W/"..." ETag cannot validate a range */
+        memcpy(rs->etag, x->etag, sizeof rs->etag);
+    memcpy(rs->lastmod, x->lastmod, sizeof rs->lastmod);
+}
+
+static bool cut_is_resumable(ant_err err)
+{
+    return err == ANT_OK || err == ANT_ERR_TRUNCATED || err == ANT_ERR_NETWORK ||
+           err == ANT_ERR_TIMEOUT;
+}
+
+static ant_err reset_fd(int fd, uint64_t len)
+{
+    if (len > (uint64_t)INT64_MAX || ftruncate(fd, (off_t)len) != 0 ||
+        lseek(fd, (off_t)len, SEEK_SET) != (off_t)len) {
+        ant_log(ANT_LOG_ERROR, MOD, "Resetting download file failed: %s", strerror(errno));
+        return ANT_ERR_IO;
+    }
+    return ANT_OK;
+}
+
+ant_err ant_http_get_fd_resume(const char *url, const struct ant_http_opts *opts, int fd,
+                               uint64_t cap, uint64_t expect_len, unsigned max_resumes,
+                               struct ant_http_result *result)
+{
+    struct ant_http_opts o;
+    struct resume_state rs;
+    struct ant_http_result r, total_r;
+    struct xfer x;
+    uint64_t deadline;
+    unsigned resumes = 0; /* of the current copy */
+    ant_err err;
+
+    memset(&total_r, 0, sizeof total_r);
+    if (result != NULL)
+        memset(result, 0, sizeof *result);
+    if (url == NULL || fd < 0 || cap == 0)
+        return ANT_ERR_INVALID_ARG;
+    if (opts != NULL)
+        o = *opts;
+    else
+        ant_http_opts_init(&o);
+    if (o.timeout_ms == 0)
+        o.timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (max_resumes > ANT_HTTP_MAX_RESUMES)
+        max_resumes = ANT_HTTP_MAX_RESUMES;
+    if (expect_len > cap)
+        expect_len = 0; /* over the cap it would be refused anyway; no resume on its word */
+    memset(&rs, 0, sizeof rs);
+    deadline = now_ms() + o.timeout_ms;
+
+    for (;;) {
+        uint64_t t = now_ms();
+        bool restart = false;
+
+        memset(&x, 0, sizeof x);
+        x.fd = fd;
+        x.cap = cap - rs.have;
+        x.want_etag = rs.etag;
+        x.want_lastmod = rs.lastmod;
+        if (rs.have > 0) {
+            x.range_from = rs.have;
+            x.want_total = rs.total;
+            snprintf(x.range_hdr, sizeof x.range_hdr, "Range: bytes=%llu-",
+                     (unsigned long long)rs.have);
+            snprintf(x.ifrange_hdr, sizeof x.ifrange_hdr, "If-Range: %s",
+                     rs.etag[0] != '\0' ? rs.etag : rs.lastmod);
+        }
+        err = reset_fd(fd, rs.have);
+        if (err != ANT_OK)
+            goto out;
+        if (t >= deadline) {
+            err = ANT_ERR_TIMEOUT;
+            goto out;
+        }
+        o.timeout_ms = (unsigned)(deadline - t);
+        err = do_get(url, &o, &x, &r);
+        total_r.status = r.status;
+        total_r.bytes += r.bytes;
+        total_r.redirects += r.redirects;
+        if (rs.have == 0)
+            record_validators(&rs, &x, expect_len);
+        rs.have += x.bytes;
+
+        if (x.stop_restart ||
+            (x.range_from > 0 && err == ANT_ERR_HTTP_STATUS && x.status == 416)) {
+            restart = true;
+        } else if (!cut_is_resumable(err) ||
+                   (err == ANT_OK && (rs.total == 0 || rs.have == rs.total))) {
+            goto out; /* a failure that is not a cut; or complete (or of unknown length) */
+        } else {
+            /* Cut short: continue from what arrived if the body can be identified. */
+            if (rs.total != 0 && rs.have > rs.total) {
+                ant_log(ANT_LOG_WARN, MOD, "Body of %llu bytes is longer than its known length "
+                                           "%llu url=%s",
+                        (unsigned long long)rs.have, (unsigned long long)rs.total, url);
+                err = ANT_ERR_PROTOCOL;
+                goto out;
+            }
+            if (err == ANT_OK)
+                err = ANT_ERR_TRUNCATED; /* close-delimited and short of the known length */
+            if (rs.total == 0 || rs.have == 0 || rs.have >= rs.total ||
+                (rs.etag[0] == '\0' && rs.lastmod[0] == '\0'))
+                goto out;
+            if (resumes >= max_resumes) {
+                restart = true;
+            } else {
+                resumes++;
+                total_r.resumes++;
+                ant_log(ANT_LOG_INFO, MOD, "Download cut at %llu of %llu bytes; resuming "
+                                           "(%u of %u) url=%s",
+                        (unsigned long long)rs.have, (unsigned long long)rs.total,
+                        resumes, max_resumes, url);
+                continue;
+            }
+        }
+        if (restart) {
+            if (total_r.restarts >= 1) {
+                if (err == ANT_OK || err == ANT_ERR_MISMATCH)
+                    err = ANT_ERR_TRUNCATED;
+                goto out;
+            }
+            total_r.restarts++;
+            resumes = 0;
+            ant_log(ANT_LOG_INFO, MOD, "Starting the download over from byte 0 url=%s", url);
+            memset(&rs, 0, sizeof rs);
+        }
+    }
+out:
+    if (err == ANT_ERR_MISMATCH)
+        err = ANT_ERR_PROTOCOL;
+    if (result != NULL)
+        *result = total_r;
+    return err;
 }

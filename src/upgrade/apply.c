@@ -368,9 +368,18 @@ static ant_err download(struct apply_ctx *c, const char **stage)
     uint64_t cap = c->u->cfg.archive_cap;
     if (c->entry != NULL && c->entry->archive_length < cap)
         cap = c->entry->archive_length;
-    err = ant_http_get_fd(ch->asset_url, &http, fd, cap, NULL);
+    /* A cut transfer continues from the bytes already in the unnamed file (Range with
+     * If-Range, same cap, same deadline); whatever arrives is verified below as a whole. */
+    struct ant_http_result res;
+    err = ant_http_get_fd_resume(ch->asset_url, &http, fd, cap,
+                                 c->entry != NULL ? c->entry->archive_length : 0,
+                                 ANT_HTTP_MAX_RESUMES, &res);
     if (err != ANT_OK)
         goto out;
+    if (res.resumes > 0 || res.restarts > 0)
+        ant_log(ANT_LOG_INFO, "upgrade", "Archive download resumed %u times, restarted %u "
+                                         "times version=%s bytes=%llu",
+                res.resumes, res.restarts, c->version, (unsigned long long)res.bytes);
     upgrade_metrics_download(fd); /* metrics */
     ENGINE_FAULT("after-download");
     *stage = "verify";

@@ -270,6 +270,53 @@ static void test_same_uid_staging_racer_cannot_swap(void)
     world_free(&w);
 }
 
+/* A link that drops the archive download three times at random offsets (issue 19): the
+ * node continues each time from the bytes in its private staging file with a ranged
+ * request, and the assembled archive passes the same verification as an uncut one. */
+static void test_download_resumes_after_cuts(void)
+{
+    struct world w;
+    char path[200];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    world_archive_path(path, sizeof path, "0.2.0");
+    CHECK(sh("echo 3 19 > '%s%s.cuts'", w.srv, path) == 0);
+    CHECK_INT(world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000), 0);
+    check_version(w.binary, "0.2.0");
+    CHECK_INT(world_count(&w, path), 4); /* one GET and three continuations */
+    CHECK_INT(world_log_count(&w, 0, "Archive download resumed 3 times, restarted 0 times "
+                                     "version=0.2.0"),
+              1);
+    CHECK_INT(world_log_count(&w, 0, "Archive signature verified version=0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Stored archive in cache version=0.2.0"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade failed"), 0);
+    world_free(&w);
+}
+
+/* A server that cuts the download and then answers the continuation with other bytes under
+ * the same ETag and a well-formed Content-Range: the spliced archive is assembled, but the
+ * whole-archive verification refuses it; nothing is installed or cached. */
+static void test_spliced_continuation_never_installs(void)
+{
+    struct world w;
+    char path[200];
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    world_archive_path(path, sizeof path, "0.2.0");
+    CHECK(sh("echo 1 5 > '%s%s.cuts'", w.srv, path) == 0);
+    CHECK(sh("python3 -c \"import sys; d = open(sys.argv[1], 'rb').read(); "
+             "open(sys.argv[1] + '.tamper', 'wb').write(bytes(b ^ 0x55 for b in d))\" '%s%s'",
+             w.srv, path) == 0);
+    CHECK(world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000) != 0);
+    check_version(w.binary, "0.1.0");
+    CHECK_INT(world_count(&w, path), 2);
+    CHECK_INT(world_log_count(&w, 0, "Upgrade failed version=0.2.0 stage=verify"), 1);
+    CHECK_INT(world_log_count(&w, 0, "Stored archive in cache"), 0);
+    CHECK_INT(world_log_count(&w, 0, "Replacing binary"), 0);
+    CHECK(sh("ls '%s' | grep -q archive", w.cache) != 0);
+    world_free(&w);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_download_lock_outlasts_slow_download),
     ANT_TEST(test_meta_alloc_failure_fails_store),
@@ -277,6 +324,8 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_fifteen_nodes_one_download_one_replacement),
     ANT_TEST(test_rejected_releases_never_install),
     ANT_TEST(test_same_uid_staging_racer_cannot_swap),
+    ANT_TEST(test_download_resumes_after_cuts),
+    ANT_TEST(test_spliced_continuation_never_installs),
 };
 
 ANT_TEST_MAIN(cases)

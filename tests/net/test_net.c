@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -458,6 +459,266 @@ static void test_https(void)
     CHECK(body == NULL);
 }
 
+/* ---- resumable downloads (issue 19) ------------------------------------------------ */
+
+static unsigned resume_ids;
+
+static uint8_t pattern_byte(uint64_t i)
+{
+    return (uint8_t)((31u * i + (i >> 9)) & 255u);
+}
+
+/* The file holds exactly the server's `size` pattern bytes. */
+static bool file_is_pattern(int fd, uint64_t size)
+{
+    uint8_t buf[65536];
+    uint64_t off = 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != size || lseek(fd, 0, SEEK_SET) != 0)
+        return false;
+    while (off < size) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return false;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != pattern_byte(off + (uint64_t)i))
+                return false;
+        }
+        off += (uint64_t)n;
+    }
+    return true;
+}
+
+/* One /resume download into a fresh private file; *fdp is left open for the caller
+ * (closed by it) and `id` names the server's log of this download. */
+static ant_err resume_get(const char *query, char *id, size_t idcap, uint64_t cap,
+                          uint64_t expect, struct ant_http_result *r, int *fdp)
+{
+    struct ant_http_opts o;
+    char url[512], path[] = "/tmp/ant-test-net-XXXXXX";
+    int fd = mkstemp(path);
+    *fdp = fd;
+    if (fd < 0)
+        return ANT_ERR_IO;
+    unlink(path);
+    snprintf(id, idcap, "r%u", ++resume_ids);
+    snprintf(url, sizeof url, "%s/resume?id=%s&%s", srv.base, id, query);
+    test_opts(&o);
+    return ant_http_get_fd_resume(url, &o, fd, cap, expect, ANT_HTTP_MAX_RESUMES, r);
+}
+
+/* The server's log of one download: its lines in `buf`, their count returned. */
+static int resume_log(const char *id, char *buf, size_t cap)
+{
+    char path[64];
+    int lines = 0;
+    snprintf(path, sizeof path, "/_resume-log?id=%s", id);
+    if (!test_server_get(&srv, path, buf, cap))
+        return -1;
+    for (const char *p = buf; *p; p++)
+        lines += *p == '\n';
+    return lines;
+}
+
+static void test_resume_after_random_cuts(void)
+{
+    char id[32], q[128], log[4096];
+    struct ant_http_result r;
+    int fd;
+    if (!server())
+        return;
+    /* Five seeds, so the cuts land at different offsets; each download is cut three times
+     * and completes with three ranged continuations, costing exactly one body. */
+    for (unsigned seed = 1; seed <= 5; seed++) {
+        snprintf(q, sizeof q, "size=1048576&cuts=3&seed=%u", seed);
+        CHECK_OK(resume_get(q, id, sizeof id, 2 * MiB, 0, &r, &fd));
+        CHECK(file_is_pattern(fd, 1048576));
+        CHECK_INT(r.resumes, 3);
+        CHECK_INT(r.restarts, 0);
+        CHECK_INT(r.bytes, 1048576);
+        CHECK_INT(resume_log(id, log, sizeof log), 4);
+        CHECK(strncmp(log, "- 200\n", 6) == 0);
+        CHECK(strstr(log, "bytes=") != NULL && strstr(log, " 206\n") != NULL);
+        close(fd);
+    }
+    /* Last-Modified alone is a validator too; the caller's expected length stands in. */
+    CHECK_OK(resume_get("size=300000&cuts=2&mode=lastmod", id, sizeof id, 1 * MiB, 300000, &r,
+                        &fd));
+    CHECK(file_is_pattern(fd, 300000));
+    CHECK_INT(r.resumes, 2);
+    close(fd);
+}
+
+static void test_resume_budget_then_start_over(void)
+{
+    char id[32], log[4096];
+    struct ant_http_result r;
+    int fd;
+    if (!server())
+        return;
+    /* Four cuts: three continuations, then the fourth cut starts over, which completes. */
+    CHECK_OK(resume_get("size=200000&cuts=4&seed=7", id, sizeof id, 1 * MiB, 0, &r, &fd));
+    CHECK(file_is_pattern(fd, 200000));
+    CHECK_INT(r.resumes, 3);
+    CHECK_INT(r.restarts, 1);
+    CHECK_INT(resume_log(id, log, sizeof log), 5);
+    CHECK(strstr(log, " 206\n- 200\n") != NULL);
+    close(fd);
+    /* A server that always cuts costs a bounded number of requests: 1 + 3, twice. */
+    CHECK_ERR(resume_get("size=200000&cuts=1000&seed=8", id, sizeof id, 1 * MiB, 0, &r, &fd),
+              ANT_ERR_TRUNCATED);
+    CHECK_INT(resume_log(id, log, sizeof log), 8);
+    CHECK_INT(r.restarts, 1);
+    close(fd);
+}
+
+static void test_resume_changed_etag_starts_over(void)
+{
+    char id[32], log[4096];
+    struct ant_http_result r;
+    int fd;
+    if (!server())
+        return;
+    /* The copy changed between attempts and the server honours If-Range: its 200 to the
+     * ranged request is not appended; the body is fetched again from byte 0. */
+    CHECK_OK(resume_get("size=200000&cuts=1&mode=etag-change", id, sizeof id, 1 * MiB, 0, &r,
+                        &fd));
+    CHECK(file_is_pattern(fd, 200000));
+    CHECK_INT(r.restarts, 1);
+    CHECK_INT(resume_log(id, log, sizeof log), 3);
+    CHECK(strstr(log, " 200\n- 200\n") != NULL && strstr(log, "bytes=") != NULL);
+    close(fd);
+    /* A server that ignores If-Range and sends 206 of a new copy: the changed ETag is seen
+     * and the mixed body never assembled. */
+    CHECK_OK(resume_get("size=200000&cuts=1&mode=etag-change-ignore", id, sizeof id, 1 * MiB, 0,
+                        &r, &fd));
+    CHECK(file_is_pattern(fd, 200000));
+    CHECK_INT(r.restarts, 1);
+    CHECK_INT(resume_log(id, log, sizeof log), 3);
+    CHECK(strstr(log, " 206\n- 200\n") != NULL);
+    close(fd);
+}
+
+static void test_resume_wrong_range_refused(void)
+{
+    static const char *const modes[] = {"bad-start", "bad-total"};
+    char id[32], q[128], url[256];
+    struct ant_http_opts o;
+    struct ant_http_result r;
+    int fd;
+    if (!server())
+        return;
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(q, sizeof q, "size=200000&cuts=1&mode=%s", modes[i]);
+        CHECK_ERR(resume_get(q, id, sizeof id, 1 * MiB, 0, &r, &fd), ANT_ERR_PROTOCOL);
+        close(fd);
+    }
+    /* 206 to a request that asked for no range, through both fd GETs. */
+    CHECK_ERR(resume_get("size=1000&mode=always-206", id, sizeof id, 1 * MiB, 0, &r, &fd),
+              ANT_ERR_PROTOCOL);
+    CHECK(lseek(fd, 0, SEEK_END) == 0);
+    snprintf(url, sizeof url, "%s/resume?id=x206&size=1000&mode=always-206", srv.base);
+    test_opts(&o);
+    CHECK_ERR(ant_http_get_fd(url, &o, fd, 1 * MiB, &r), ANT_ERR_PROTOCOL);
+    CHECK(lseek(fd, 0, SEEK_END) == 0);
+    close(fd);
+}
+
+static void test_resume_over_cap_refused(void)
+{
+    char id[32], log[4096];
+    struct ant_http_result r;
+    struct stat st;
+    int fd;
+    if (!server())
+        return;
+    /* The continuation never ends: it stops at what is left of the cap, in total. */
+    CHECK_ERR(resume_get("size=200000&cuts=1&mode=over", id, sizeof id, 200000, 0, &r, &fd),
+              ANT_ERR_TOO_LARGE);
+    CHECK(fstat(fd, &st) == 0 && st.st_size <= 200000);
+    CHECK(r.bytes <= 200000);
+    close(fd);
+    /* A body longer than the cap (the caller's listed length) is refused before a byte. */
+    CHECK_ERR(resume_get("size=200000", id, sizeof id, 199999, 0, &r, &fd), ANT_ERR_TOO_LARGE);
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 0);
+    /* A body without a length that runs past the caller's expected length (within the cap)
+     * is not taken as that body. */
+    {
+        struct ant_http_opts o;
+        char url[256];
+        CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+        snprintf(url, sizeof url, "%s/chunked", srv.base);
+        test_opts(&o);
+        CHECK_ERR(ant_http_get_fd_resume(url, &o, fd, 1 * MiB, 20000, 3, &r), ANT_ERR_PROTOCOL);
+    }
+    close(fd);
+    fd = -1;
+    /* A server whose length disagrees with the caller's expected length is not resumed. */
+    CHECK_ERR(resume_get("size=200000&cuts=1", id, sizeof id, 1 * MiB, 150000, &r, &fd),
+              ANT_ERR_TRUNCATED);
+    CHECK_INT(resume_log(id, log, sizeof log), 1);
+    close(fd);
+}
+
+static void test_resume_needs_strong_validator(void)
+{
+    static const char *const modes[] = {"none", "weak"};
+    char id[32], q[128], log[4096];
+    struct ant_http_result r;
+    int fd;
+    if (!server())
+        return;
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(q, sizeof q, "size=200000&cuts=1&mode=%s", modes[i]);
+        CHECK_ERR(resume_get(q, id, sizeof id, 1 * MiB, 200000, &r, &fd), ANT_ERR_TRUNCATED);
+        CHECK_INT(resume_log(id, log, sizeof log), 1);
+        CHECK_INT(r.resumes, 0);
+        close(fd);
+    }
+}
+
+/* A link that hangs mid-body instead of closing ends in the stall timeout; that too is
+ * continued, within the one request deadline. */
+static void test_resume_after_stall(void)
+{
+    char id[32];
+    struct ant_http_result r;
+    int fd;
+    if (!server())
+        return;
+    CHECK_OK(resume_get("size=300000&cuts=1&stall=1&seed=3", id, sizeof id, 1 * MiB, 0, &r,
+                        &fd));
+    CHECK(file_is_pattern(fd, 300000));
+    CHECK_INT(r.resumes, 1);
+    close(fd);
+}
+
+/* Release assets are redirects (GitHub to its storage host): each continuation follows
+ * the redirect again under the same policy, and the Range reaches the final host. */
+static void test_resume_through_redirect(void)
+{
+    struct ant_http_opts o;
+    struct ant_http_result r;
+    char url[512], log[4096], path[] = "/tmp/ant-test-net-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0 || !server())
+        goto out;
+    unlink(path);
+    snprintf(url, sizeof url,
+             "%s/redirect?to=%%2Fresume%%3Fid%%3Drd%%26size%%3D400000%%26cuts%%3D2%%26seed%%3D4",
+             srv.base);
+    test_opts(&o);
+    CHECK_OK(ant_http_get_fd_resume(url, &o, fd, 1 * MiB, 400000, ANT_HTTP_MAX_RESUMES, &r));
+    CHECK(file_is_pattern(fd, 400000));
+    CHECK_INT(r.resumes, 2);
+    CHECK_INT(r.redirects, 3);
+    CHECK_INT(resume_log("rd", log, sizeof log), 3);
+out:
+    if (fd >= 0)
+        close(fd);
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_url_policy),
     ANT_TEST(test_get_mem_and_headers),
@@ -469,5 +730,13 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_redirects),
     ANT_TEST(test_https_only),
     ANT_TEST(test_https),
+    ANT_TEST(test_resume_after_random_cuts),
+    ANT_TEST(test_resume_budget_then_start_over),
+    ANT_TEST(test_resume_changed_etag_starts_over),
+    ANT_TEST(test_resume_wrong_range_refused),
+    ANT_TEST(test_resume_over_cap_refused),
+    ANT_TEST(test_resume_needs_strong_validator),
+    ANT_TEST(test_resume_after_stall),
+    ANT_TEST(test_resume_through_redirect),
 };
 ANT_TEST_MAIN(cases)

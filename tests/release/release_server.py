@@ -27,12 +27,26 @@ request path, so one server covers every case of a test file:
   /chain/N                         N redirects (relative Location), then "hello\\n"
   /big-json                        a 50 MiB JSON array with its Content-Length
   /big-json-nocl                   the same without a length (close-delimited)
+  /resume?id=I&size=N&cuts=K&seed=S&mode=M
+                                   N pattern bytes (byte i = (31*i + (i>>9)) & 255) with an
+                                   ETag and Last-Modified, honouring Range and If-Range; the
+                                   first K answers for id I are cut at a random offset
+                                   (seeded by S and the answer's number). Modes: ok,
+                                   lastmod (no ETag), weak (W/ ETag only), none (no
+                                   validators), etag-change (a new ETag per answer, If-Range
+                                   honoured so a stale one gets 200), etag-change-ignore
+                                   (a new ETag, still 206), bad-start / bad-total (206
+                                   with a wrong Content-Range), over (206 body that never
+                                   ends, no length), always-206 (206 even without Range).
+                                   With stall=1 a cut answer hangs (30 s) instead of closing.
+  /_resume-log?id=I                one line per /resume answer: `<Range or -> <status>`
 
 Every response carries `Connection: close`.
 """
 
 import argparse
 import os
+import random
 import ssl
 import sys
 import threading
@@ -50,6 +64,18 @@ class State:
         self.api_mode = api_mode
         self.lock = threading.Lock()
         self.api_count = 0
+        self.resume_count = {}
+        self.resume_log = {}
+        self.patterns = {}
+
+    def pattern(self, n):
+        with self.lock:
+            data = self.patterns.get(n)
+        if data is None:
+            data = bytes(((31 * i + (i >> 9)) & 255) for i in range(n))
+            with self.lock:
+                self.patterns[n] = data
+        return data
 
 
 class Server(ThreadingHTTPServer):
@@ -120,7 +146,81 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 return self.send_body(404, b"not found\n", "text/plain")
             return self.send_body(200, data)
+        if path == "/resume":
+            return self.resume(url)
+        if path == "/_resume-log":
+            rid = urllib.parse.parse_qs(url.query).get("id", [""])[0]
+            with state.lock:
+                lines = list(state.resume_log.get(rid, []))
+            return self.send_body(200, "".join(l + "\n" for l in lines).encode(), "text/plain")
         return self.hostile(path, url)
+
+    def resume(self, url):
+        state = self.server.state
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+        rid, mode = q.get("id", ""), q.get("mode", "ok")
+        size, cuts, seed = int(q.get("size", "1000")), int(q.get("cuts", "0")), int(q.get("seed", "1"))
+        self.stall = q.get("stall") == "1"
+        data = state.pattern(size)
+        with state.lock:
+            n = state.resume_count.get(rid, 0)
+            state.resume_count[rid] = n + 1
+        etag = '"v1"'
+        if mode in ("etag-change", "etag-change-ignore"):
+            etag = '"v%d"' % (n + 1)
+        extra = {}
+        if mode in ("ok", "etag-change", "etag-change-ignore", "bad-start", "bad-total",
+                    "over", "always-206"):
+            extra["ETag"] = etag
+        if mode == "weak":
+            extra["ETag"] = 'W/"v1"'
+        if mode not in ("none", "weak"):
+            extra["Last-Modified"] = "Tue, 01 Dec 2026 10:00:00 GMT"
+        rng = self.headers.get("Range")
+        if_range = self.headers.get("If-Range")
+        start = 0
+        if mode == "always-206" and rng is None:
+            rng = "bytes=0-"
+        if rng is not None and rng.startswith("bytes=") and rng.endswith("-"):
+            start = int(rng[6:-1])
+            validator = extra.get("ETag") if (if_range or "").startswith('"') else extra.get("Last-Modified")
+            if if_range is not None and if_range != validator and mode != "etag-change-ignore":
+                start = 0  # If-Range failed: the whole current copy
+        status = 206 if start > 0 or (mode == "always-206") else 200
+        with state.lock:
+            state.resume_log.setdefault(rid, []).append("%s %d" % (self.headers.get("Range") or "-", status))
+        body = data[start:]
+        if status == 200:
+            return self.send_cut(200, body, len(body), extra, n < cuts, seed * 1000 + n)
+        # The bad modes are self-consistent 206 answers for a range other than the one asked.
+        first, total = start, size
+        if mode == "bad-start":
+            first = start - 1
+            body = data[first:]
+        if mode == "bad-total":
+            total = size + 1
+            body = body + b"!"
+        extra["Content-Range"] = "bytes %d-%d/%d" % (first, total - 1, total)
+        if mode == "over":
+            self.send_head(206, None, extra=extra)
+            self.wfile.write(body)
+            while True:
+                self.wfile.write(b"o" * 65536)
+        return self.send_cut(206, body, len(body), extra, n < cuts, seed * 1000 + n)
+
+    def send_cut(self, status, body, length, extra, cut, seed):
+        self.send_head(status, length, extra=extra)
+        if cut and len(body) > 1:
+            at = random.Random(seed).randint(1, len(body) - 1)
+            self.wfile.write(body[:at])
+            self.wfile.flush()
+            if self.stall:  # the link hangs instead: nothing more until the client gives up
+                time.sleep(30)
+                return None
+            self.connection.shutdown(2)  # cut mid-body, as a dropped link does
+            return None
+        self.wfile.write(body)
+        return None
 
     def hostile(self, path, url):
         parts = [p for p in path.split("/") if p]
