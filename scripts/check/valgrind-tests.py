@@ -57,6 +57,7 @@ UNIT_TESTS = [
     "test_service",
     "test_devnet_svcmgr",
     "test_engine_rollout",
+    "test_engine_candidacy",
     "test_engine_apply",
     "test_engine_trial",
     "test_engine_handover",

@@ -124,6 +124,10 @@ ANT_MUST_CHECK ant_err rollout_schedule(struct upgrade_state *st, const char *pe
  */
 ANT_MUST_CHECK ant_err rollout_secret_load(int rootfd, uint8_t secret[ANT_UPGRADE_SECRET_BYTES]);
 
+/* The comparison of ant_upgrade_rollout_candidate on a given hash: hash (big-endian) ×
+ * 10^6 ≤ cursor_ppm × (2^256 − 1), exactly; cursors above 10^6 count as 10^6. */
+bool rollout_hash_within(const uint8_t hash[32], uint32_t cursor_ppm);
+
 /* The engine object (opaque in the public header). */
 struct ant_cache;
 

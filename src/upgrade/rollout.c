@@ -9,6 +9,11 @@
  * restarts, which is when a trial is open and a kill counts against it (issue 13 item 9).
  * The first sighting and the resulting time are persisted in the state file, so a restart
  * neither resets nor re-rolls the schedule.
+ *
+ * Before the window there is the signed cursor of ARCHITECTURE.md §10: whether this node is
+ * a candidate for a rollout at all. That test hashes only public inputs (the operator's seed
+ * and the peer id) so the operator can tell who is in at each cursor; the window that follows
+ * keeps the secret. The comparison is exact integer arithmetic (see rollout_hash_within).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -189,5 +194,68 @@ ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const ui
             "Upgrade scheduled version=%s first_seen=%lld delay_s=%llu at=%lld keyed=%s", version,
             (long long)now, (unsigned long long)delay, (long long)st->pending.scheduled_at,
             secret_len > 0 ? "yes" : "no");
+    return ANT_OK;
+}
+
+/* out = a × m, with a a 256-bit number in four 64-bit limbs, most significant first, and
+ * out five limbs (320 bits), most significant first: the product of a 256-bit number and a
+ * 32-bit one always fits. */
+static void mul_256_by_32(const uint64_t a[4], uint32_t m, uint64_t out[5])
+{
+    unsigned __int128 carry = 0;
+    for (size_t i = 4; i-- > 0;) {
+        unsigned __int128 p = (unsigned __int128)a[i] * m + carry;
+        out[i + 1] = (uint64_t)p;
+        carry = p >> 64;
+    }
+    out[0] = (uint64_t)carry;
+}
+
+bool rollout_hash_within(const uint8_t hash[32], uint32_t cursor_ppm)
+{
+    if (cursor_ppm > 1000000u)
+        cursor_ppm = 1000000u;
+    /* H × 10^6 ≤ cursor_ppm × (2^256 − 1): both sides exact in 320 bits, compared limb by
+     * limb from the top. No division, so no rounding decides a node at the boundary. */
+    uint64_t h[4], ones[4] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    uint64_t lhs[5], rhs[5];
+    for (size_t i = 0; i < 4; i++) {
+        h[i] = 0;
+        for (size_t j = 0; j < 8; j++)
+            h[i] = (h[i] << 8) | hash[i * 8 + j];
+    }
+    mul_256_by_32(h, 1000000u, lhs);
+    mul_256_by_32(ones, cursor_ppm, rhs);
+    int cmp = 0;
+    for (size_t i = 0; i < 5 && cmp == 0; i++)
+        cmp = lhs[i] < rhs[i] ? -1 : lhs[i] > rhs[i] ? 1 : 0;
+    return cmp <= 0;
+}
+
+ant_err ant_upgrade_rollout_candidate(const uint8_t seed[32], const char *peer_id,
+                                      uint32_t cursor_ppm, bool *candidate)
+{
+    struct ant_digest *d = NULL;
+    uint8_t hash[ANT_SHA256_BYTES];
+    ant_err err;
+
+    if (candidate != NULL)
+        *candidate = false;
+    if (seed == NULL || peer_id == NULL || peer_id[0] == '\0' || candidate == NULL)
+        return ANT_ERR_INVALID_ARG;
+    if (cursor_ppm > 1000000u)
+        cursor_ppm = 1000000u;
+    err = ant_digest_new(&d, ANT_DIGEST_SHA256);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, seed, 32);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, peer_id, strlen(peer_id));
+    if (err == ANT_OK)
+        err = ant_digest_final(d, hash, sizeof hash);
+    ant_digest_free(d);
+    if (err != ANT_OK)
+        return err;
+
+    *candidate = rollout_hash_within(hash, cursor_ppm);
     return ANT_OK;
 }
