@@ -216,6 +216,15 @@ struct ant_upgrade_plan {
     int64_t first_seen;                   /* Unix seconds; 0 if not yet scheduled */
     int64_t scheduled_at;                 /* Unix seconds the rollout gate opens */
     uint64_t delay_ms;                    /* this node's rollout delay for `version` */
+    /* The rollout control (ARCHITECTURE.md §10) as this check saw it. */
+    bool held;                            /* the gate stays shut now, whatever the time */
+    bool urgent;                          /* below minimum_version or on a yanked version */
+    bool rollout;                         /* the timestamp carries a rollout */
+    char rollout_version[ANT_SEMVER_TEXT_MAX];
+    char cursor[16];                      /* percent text, "" without a rollout */
+    bool halted;
+    bool candidate;                       /* by the cursor; true when no cursor applies */
+    char reason[ANT_SEMVER_TEXT_MAX * 3 + 96]; /* one line: why it will or will not upgrade now */
 };
 
 /*

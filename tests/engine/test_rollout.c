@@ -104,7 +104,7 @@ static void test_schedule_survives_restart(void)
     bool changed = false;
     CHECK_OK(state_load(fd, &st)); /* missing file: empty state */
     CHECK_STR(st.floor, "");
-    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1000000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1000000, ROLLOUT_WINDOW, &changed));
     CHECK(changed);
     int64_t at = st.pending.scheduled_at;
     CHECK(at >= 1000000 && at < 1000000 + 3600);
@@ -115,13 +115,13 @@ static void test_schedule_survives_restart(void)
     CHECK_OK(state_load(fd, &st));
     CHECK_STR(st.pending.version, "0.2.0");
     CHECK_INT(st.pending.first_seen, 1000000);
-    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1002000, ROLLOUT_WINDOW, &changed));
     CHECK(!changed);
     CHECK_INT(st.pending.scheduled_at, at);
     CHECK_INT(st.pending.first_seen, 1000000);
 
     /* A newer release replaces the pending one, counted from its own first sighting. */
-    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.3.0", 3600000, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.3.0", 3600000, 1002000, ROLLOUT_WINDOW, &changed));
     CHECK(changed);
     CHECK_STR(st.pending.version, "0.3.0");
     CHECK_INT(st.pending.first_seen, 1002000);
@@ -356,7 +356,7 @@ static void test_delay_not_predictable_from_peer_id(void)
         bool changed = false;
         memset(&st, 0, sizeof st);
         CHECK_OK(rollout_schedule(&st, u->peer_id, u->secret, u->secret_len, v, window, 1000,
-                                  &changed));
+                                  ROLLOUT_WINDOW, &changed));
         uint64_t pub = 0, sib = 0;
         CHECK_OK(ant_upgrade_rollout_delay("public-peer-id", v, window, &pub));
         CHECK_OK(ant_upgrade_rollout_delay_keyed(u2->secret, u2->secret_len, u2->peer_id, v,
