@@ -1002,9 +1002,16 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
         return err;
     }
     if (!found) {
-        snprintf(plan->reason, sizeof plan->reason,
-                 "no newer release listed in fresh signed metadata for channel %s",
-                 u->cfg.channel != NULL ? u->cfg.channel : "stable");
+        struct engine_meta_record mrec;
+        if (engine_meta_load(u->rootfd, &mrec) == ANT_OK && mrec.checked &&
+            mrec.status.state != ANT_META_FRESH)
+            snprintf(plan->reason, sizeof plan->reason,
+                     "release metadata %s: installing nothing",
+                     ant_meta_state_name(mrec.status.state));
+        else
+            snprintf(plan->reason, sizeof plan->reason,
+                     "no newer release listed in fresh signed metadata for channel %s",
+                     u->cfg.channel != NULL ? u->cfg.channel : "stable");
         if (schedule)
             rollout_status_save(u, plan);
         return ANT_OK;
