@@ -159,6 +159,11 @@ ANT_MUST_CHECK ant_err rollout_secret_load(int rootfd, uint8_t secret[ANT_UPGRAD
  * 10^6 ≤ cursor_ppm × (2^256 − 1), exactly; cursors above 10^6 count as 10^6. */
 bool rollout_hash_within(const uint8_t hash[32], uint32_t cursor_ppm);
 
+/* The last scheduling check's rollout view (ENGINE_ROLLOUT_STATUS_FILE): whether this node
+ * was a candidate, whether the rollout was halted, and the cursor in millionths (-1 when
+ * no rollout). False when no check recorded one. */
+bool engine_rollout_status(int rootfd, bool *candidate, bool *halted, int64_t *cursor_ppm);
+
 /* The engine object (opaque in the public header). */
 struct ant_cache;
 

@@ -851,6 +851,29 @@ static json_object *rollout_status_load(const struct ant_upgrade *u)
     return o;
 }
 
+bool engine_rollout_status(int rootfd, bool *candidate, bool *halted, int64_t *cursor_ppm)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint32_t ppm = 0;
+    if (ant_fsx_read_capped(rootfd, ENGINE_ROLLOUT_STATUS_FILE, 4096, &data, &len) != ANT_OK)
+        return false;
+    json_object *o = json_tokener_parse((const char *)data), *v = NULL;
+    free(data);
+    bool ok = o != NULL && json_object_is_type(o, json_type_object);
+    if (ok) {
+        *candidate = json_object_object_get_ex(o, "candidate", &v) && json_object_get_boolean(v);
+        *halted = json_object_object_get_ex(o, "halted", &v) && json_object_get_boolean(v);
+        *cursor_ppm = json_object_object_get_ex(o, "cursor", &v) &&
+                              json_object_is_type(v, json_type_string) &&
+                              ant_meta_cursor_parse(json_object_get_string(v), &ppm) == ANT_OK
+                          ? (int64_t)ppm
+                          : -1;
+    }
+    json_object_put(o);
+    return ok;
+}
+
 /* Versions passed over in one check because targets does not list them (or yanks them):
  * each is excluded and the selection runs again, so a newer unlisted release in the list
  * does not hide an older listed one. */

@@ -12,6 +12,7 @@
  * Candidacy with the seed 0..31 (Python's hashlib, see test_candidacy.c): peer-0 is a
  * candidate from 34.3165 %, peer-1 from 71.5171 %, peer-5 from 19.1846 %.
  */
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "ant/upgrade.h"
 #include "harness.h"
 #include "test.h"
+#include "upgrade/engine.h"
 
 static const unsigned char SEED[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
                                        11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
@@ -110,6 +112,17 @@ static void test_cursor_starts_exactly_its_candidates(void)
     CHECK_STR(buf, "false");
     status_rollout(u1, "cursor", buf, sizeof buf);
     CHECK_STR(buf, "50");
+    /* What the metrics read (antnode_upgrade_rollout_*). */
+    char root[400];
+    world_root(&w, 1, root, sizeof root);
+    int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool cand = true, halted = true;
+    int64_t ppm = 0;
+    CHECK(rfd >= 0 && engine_rollout_status(rfd, &cand, &halted, &ppm));
+    CHECK(!cand && !halted);
+    CHECK_INT(ppm, 500000);
+    if (rfd >= 0)
+        close(rfd);
 
     /* The non-candidate's tick neither installs nor downloads. */
     uint64_t next = 0;
