@@ -120,6 +120,26 @@ ANT_MUST_CHECK ant_err ant_devnet_rotate(const char *dir, const char *role,
                                          uint64_t *root_version);
 
 /*
+ * The rollout control of ARCHITECTURE.md §10, signed with the devnet's online key: the next
+ * timestamp with a rollout for `version` (NULL: the previous rollout's), cursor text
+ * `cursor` ("25", "0.01"; NULL: keep the previous), `halt` 1 halts, 0 resumes, -1 keeps.
+ * The seed is kept for the same version and drawn fresh for a new one. The supervisor's
+ * re-signing keeps it. Errors: ANT_ERR_NOT_FOUND (no devnet, no previous rollout to
+ * steer, or `version` not listed in the targets), ANT_ERR_INVALID_ARG (a new version
+ * without a cursor), ANT_ERR_PARSE (cursor), ANT_ERR_BUSY (frozen: thaw first), signing
+ * errors.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_rollout(const char *dir, const char *version,
+                                          const char *cursor, int halt);
+
+/*
+ * The next targets, signed by two of the devnet's targets keys, with `version` yanked
+ * (`yank`) or as minimum_version, then a timestamp naming it. Errors: ANT_ERR_NOT_FOUND,
+ * ANT_ERR_BAD_VERSION, signing errors.
+ */
+ANT_MUST_CHECK ant_err ant_devnet_policy(const char *dir, const char *version, bool yank);
+
+/*
  * Stops the supervisor, the nodes and nginx, then kills (SIGKILL) any process still marked
  * as this devnet's (environment or session), even if the supervisor had crashed or `up`
  * failed half way; then deletes every network namespace and link D/netns.list records.

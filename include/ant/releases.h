@@ -30,8 +30,18 @@
 
 enum ant_release_channel {
     ANT_RELEASE_CHANNEL_STABLE = 1, /* only versions without a pre-release suffix */
-    ANT_RELEASE_CHANNEL_BETA = 2,   /* every version */
+    ANT_RELEASE_CHANNEL_BETA = 2,   /* finals and `-beta[.…]` pre-releases (see below) */
 };
+
+/*
+ * Whether a node on `channel` may take `v` automatically (ARCHITECTURE.md §10): `stable`
+ * only finals not flagged `prerelease` on the server; `beta` also pre-releases whose first
+ * identifier is exactly `beta` (1.2.0-beta, 1.2.0-beta.3; not -betamax.1, -rc.1, -alpha.1).
+ * Every other pre-release is installed only by an operator naming it. The Rust ant-node
+ * learned this: its beta nodes jumped onto release candidates.
+ */
+bool ant_release_channel_accepts(enum ant_release_channel channel, const struct ant_semver *v,
+                                 bool flagged_prerelease);
 
 /* Parses "stable" or "beta" (case-sensitive). Returns false otherwise. */
 bool ant_release_channel_parse(const char *text, enum ant_release_channel *out);

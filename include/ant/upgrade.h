@@ -216,6 +216,15 @@ struct ant_upgrade_plan {
     int64_t first_seen;                   /* Unix seconds; 0 if not yet scheduled */
     int64_t scheduled_at;                 /* Unix seconds the rollout gate opens */
     uint64_t delay_ms;                    /* this node's rollout delay for `version` */
+    /* The rollout control (ARCHITECTURE.md §10) as this check saw it. */
+    bool held;                            /* the gate stays shut now, whatever the time */
+    bool urgent;                          /* below minimum_version or on a yanked version */
+    bool rollout;                         /* the timestamp carries a rollout */
+    char rollout_version[ANT_SEMVER_TEXT_MAX];
+    char cursor[16];                      /* percent text, "" without a rollout */
+    bool halted;
+    bool candidate;                       /* by the cursor; true when no cursor applies */
+    char reason[ANT_SEMVER_TEXT_MAX * 3 + 96]; /* one line: why it will or will not upgrade now */
 };
 
 /*
@@ -287,6 +296,19 @@ ANT_MUST_CHECK ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *pl
 ANT_MUST_CHECK ant_err ant_upgrade_rollout_delay_keyed(const uint8_t *secret, size_t secret_len,
                                                        const char *peer_id, const char *version,
                                                        uint64_t window, uint64_t *delay);
+
+/*
+ * Rollout candidacy by the signed cursor (ARCHITECTURE.md §10): true when SHA-256(seed ‖
+ * peer_id), the 32 seed bytes then the peer id's text, read as a 256-bit big-endian number
+ * H, satisfies H ≤ cursor × (2^256 − 1) / 100. The cursor comes in millionths of the whole
+ * (`cursor_ppm`, 1 000 000 = 100 %, as struct ant_meta_rollout carries it), so the test is
+ * done exactly, without division, as H × 1 000 000 ≤ cursor_ppm × (2^256 − 1) in 320-bit
+ * integers. 0 selects nobody (H = 0 aside, a 2^-256 chance), 1 000 000 everybody, and a
+ * higher cursor keeps every node a lower one chose. Cursors above 1 000 000 count as 100 %.
+ * Errors: ANT_ERR_INVALID_ARG (NULL or empty peer id), ANT_ERR_CRYPTO.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_rollout_candidate(const uint8_t seed[32], const char *peer_id,
+                                                     uint32_t cursor_ppm, bool *candidate);
 
 /*
  * The public rollout delay for `version` (ARCHITECTURE.md §5 step 4), used when a node has

@@ -57,6 +57,7 @@ UNIT_TESTS = [
     "test_service",
     "test_devnet_svcmgr",
     "test_engine_rollout",
+    "test_engine_candidacy",
     "test_engine_apply",
     "test_engine_trial",
     "test_engine_handover",
@@ -65,6 +66,7 @@ UNIT_TESTS = [
     "test_engine_monitor",
     "test_engine_marks",
     "test_engine_metrics",
+    "test_engine_rollout_control",
     "test_devnet_fleet_json",
     "test_node_metrics",
 ]

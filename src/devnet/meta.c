@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -441,6 +442,170 @@ ant_err ant_devnet_rotate(const char *dir, const char *role_name, uint64_t *root
 out:
     keys_wipe(&oldroot);
     keys_wipe(&fresh);
+    if (fd >= 0)
+        close(fd);
+    ant_fsx_unlock(lockfd);
+    if (ddir >= 0)
+        close(ddir);
+    free(cfg);
+    return e;
+}
+
+/* The newest targets and timestamp of the devnet's repository, parsed (either may be NULL
+ * on return when missing or unreadable). */
+static void repo_current(int fd, struct ant_meta_targets **t, struct ant_meta_timestamp **ts)
+{
+    struct ant_meta_envelope *env = NULL;
+    uint64_t m = 0;
+    size_t plen = 0;
+    *t = NULL;
+    *ts = NULL;
+    if (ant_meta_repo_newest(fd, ANT_META_ROLE_TARGETS, &m) == ANT_OK && m > 0 &&
+        ant_meta_repo_load(fd, ANT_META_ROLE_TARGETS, m, &env, NULL, 0) == ANT_OK) {
+        const uint8_t *p = ant_meta_envelope_payload(env, &plen);
+        if (ant_meta_targets_parse(p, plen, t) != ANT_OK)
+            *t = NULL;
+    }
+    ant_meta_envelope_free(env);
+    env = NULL;
+    if (faccessat(fd, "timestamp.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+        ant_meta_repo_load(fd, ANT_META_ROLE_TIMESTAMP, 0, &env, NULL, 0) == ANT_OK) {
+        const uint8_t *p = ant_meta_envelope_payload(env, &plen);
+        if (ant_meta_timestamp_parse(p, plen, ts) != ANT_OK)
+            *ts = NULL;
+    }
+    ant_meta_envelope_free(env);
+}
+
+static bool targets_lists(const struct ant_meta_targets *t, const char *version)
+{
+    for (size_t i = 0; t != NULL && i < ant_meta_targets_count(t); i++) {
+        struct ant_meta_target e;
+        if (ant_meta_targets_entry(t, i, &e) == ANT_OK && strcmp(e.version, version) == 0)
+            return true;
+    }
+    return false;
+}
+
+ant_err ant_devnet_rollout(const char *dir, const char *version, const char *cursor, int halt)
+{
+    struct dn_config *cfg = calloc(1, sizeof *cfg);
+    struct ant_meta_targets *t = NULL;
+    struct ant_meta_timestamp *ts = NULL;
+    struct ant_meta_rollout old, ro;
+    struct role_keys k;
+    char why[256] = "";
+    int ddir = -1, lockfd = -1, fd = -1;
+    memset(&k, 0, sizeof k);
+    memset(&old, 0, sizeof old);
+    memset(&ro, 0, sizeof ro);
+    if (cfg == NULL)
+        return ANT_ERR_NOMEM;
+    ant_err e = dn_config_load(dir, cfg);
+    /* Frozen, the online key signs nothing: thaw first. */
+    if (e == ANT_OK && frozen(cfg->dir))
+        e = ANT_ERR_BUSY;
+    if (e == ANT_OK)
+        e = lock_repo(cfg->dir, &ddir, &lockfd);
+    if (e == ANT_OK)
+        e = open_repo(cfg->dir, &fd);
+    if (e != ANT_OK)
+        goto out;
+    repo_current(fd, &t, &ts);
+    if (ts != NULL)
+        ant_meta_timestamp_rollout(ts, &old);
+    if (version == NULL && !old.present) {
+        e = ANT_ERR_NOT_FOUND; /* nothing to steer: name the version */
+        goto out;
+    }
+    snprintf(ro.version, sizeof ro.version, "%s", version != NULL ? version : old.version);
+    bool same = old.present && strcmp(old.version, ro.version) == 0;
+    /* The online key paces only what the targets keys listed (ARCHITECTURE.md §10). */
+    if (!targets_lists(t, ro.version)) {
+        e = ANT_ERR_NOT_FOUND;
+        goto out;
+    }
+    if (cursor != NULL) {
+        e = ant_meta_cursor_parse(cursor, &ro.cursor_ppm);
+        if (e != ANT_OK)
+            goto out;
+    } else if (same) {
+        ro.cursor_ppm = old.cursor_ppm;
+    } else {
+        e = ANT_ERR_INVALID_ARG; /* a new rollout needs its cursor */
+        goto out;
+    }
+    ro.halted = halt > 0 || (halt < 0 && same && old.halted);
+    if (same)
+        memcpy(ro.seed, old.seed, sizeof ro.seed);
+    else if (getrandom(ro.seed, sizeof ro.seed, 0) != (ssize_t)sizeof ro.seed) {
+        e = ANT_ERR_RNG;
+        goto out;
+    }
+    ro.present = true;
+    e = keys_load(cfg->dir, 2, &k);
+    if (e == ANT_OK)
+        e = ant_meta_repo_timestamp(fd, &ro, now_s() + (int64_t)dn_meta_timestamp_expiry(cfg),
+                                    NULL, why, sizeof why);
+    if (e == ANT_OK)
+        e = sign_n(fd, ANT_META_ROLE_TIMESTAMP, &k, 1);
+    if (e == ANT_OK) {
+        char pct[16];
+        snprintf(pct, sizeof pct, "%u.%04u", ro.cursor_ppm / 10000u, ro.cursor_ppm % 10000u);
+        ant_log(ANT_LOG_INFO, "devnet", "Rollout set version=%s cursor=%s halted=%s", ro.version,
+                pct, ro.halted ? "yes" : "no");
+    } else {
+        ant_log(ANT_LOG_ERROR, "devnet", "rollout not signed error=%s why=%s", ant_strerror(e),
+                why);
+    }
+out:
+    keys_wipe(&k);
+    ant_meta_targets_free(t);
+    ant_meta_timestamp_free(ts);
+    if (fd >= 0)
+        close(fd);
+    ant_fsx_unlock(lockfd);
+    if (ddir >= 0)
+        close(ddir);
+    free(cfg);
+    return e;
+}
+
+ant_err ant_devnet_policy(const char *dir, const char *version, bool yank)
+{
+    struct dn_config *cfg = calloc(1, sizeof *cfg);
+    struct ant_meta_targets_policy pol = {NULL, NULL};
+    struct role_keys k;
+    char why[256] = "";
+    int ddir = -1, lockfd = -1, fd = -1;
+    memset(&k, 0, sizeof k);
+    if (cfg == NULL)
+        return ANT_ERR_NOMEM;
+    if (yank)
+        pol.yank = version;
+    else
+        pol.minimum_version = version;
+    ant_err e = version == NULL ? ANT_ERR_INVALID_ARG : dn_config_load(dir, cfg);
+    if (e == ANT_OK)
+        e = lock_repo(cfg->dir, &ddir, &lockfd);
+    if (e == ANT_OK)
+        e = open_repo(cfg->dir, &fd);
+    if (e == ANT_OK)
+        e = keys_load(cfg->dir, 1, &k);
+    if (e == ANT_OK)
+        e = ant_meta_repo_add(fd, NULL, &pol, now_s() + TARGETS_EXPIRY_S, NULL, why, sizeof why);
+    if (e == ANT_OK)
+        e = sign_n(fd, ANT_META_ROLE_TARGETS, &k, role_threshold[1]);
+    /* Frozen, the online key signs nothing (as for a publish). */
+    if (e == ANT_OK && !frozen(cfg->dir))
+        e = timestamp_locked(cfg->dir, fd, dn_meta_timestamp_expiry(cfg));
+    if (e == ANT_OK)
+        ant_log(ANT_LOG_INFO, "devnet", "%s version=%s", yank ? "Yanked release" :
+                "Minimum version set", version);
+    else
+        ant_log(ANT_LOG_ERROR, "devnet", "policy not signed error=%s why=%s", ant_strerror(e),
+                why);
+    keys_wipe(&k);
     if (fd >= 0)
         close(fd);
     ant_fsx_unlock(lockfd);

@@ -56,6 +56,19 @@ bool ant_release_channel_parse(const char *text, enum ant_release_channel *out)
     return true;
 }
 
+bool ant_release_channel_accepts(enum ant_release_channel channel, const struct ant_semver *v,
+                                 bool flagged_prerelease)
+{
+    if (v == NULL)
+        return false;
+    if (!ant_semver_is_prerelease(v))
+        return channel == ANT_RELEASE_CHANNEL_BETA || !flagged_prerelease;
+    if (channel != ANT_RELEASE_CHANNEL_BETA)
+        return false;
+    /* The first dot-separated identifier, compared whole: "betamax" is not "beta". */
+    return strncmp(v->pre, "beta", 4) == 0 && (v->pre[4] == '\0' || v->pre[4] == '.');
+}
+
 const char *ant_release_host_platform(void)
 {
     /* core's list (shared with the signature context) names Linux builds only */
@@ -514,9 +527,7 @@ ant_err ant_releases_select(const struct ant_release_list *list,
         const struct asset *a, *s;
         if (r->draft)
             continue;
-        /* stable: no semver pre-release and not flagged prerelease on the server */
-        if (c->channel == ANT_RELEASE_CHANNEL_STABLE &&
-            (ant_semver_is_prerelease(&r->version) || r->prerelease))
+        if (!ant_release_channel_accepts(c->channel, &r->version, r->prerelease))
             continue;
         if (ant_semver_compare(&r->version, &c->running) <= 0)
             continue;

@@ -51,7 +51,8 @@ struct upgrade_state {
     struct {
         char version[ANT_SEMVER_TEXT_MAX];
         int64_t first_seen;
-        int64_t scheduled_at;
+        int64_t candidate_since; /* became a rollout candidate (§10); 0 = not yet */
+        int64_t scheduled_at;    /* candidate_since + delay; 0 while not a candidate */
     } pending;
     struct {
         char version[ANT_SEMVER_TEXT_MAX];
@@ -105,15 +106,45 @@ void state_set_error(struct upgrade_state *st, const char *version, const char *
 /* Copies a NUL-terminated string into a fixed buffer; false (and empty dst) if too long. */
 bool state_copy(char *dst, size_t cap, const char *src);
 
+/* How the rollout control of ARCHITECTURE.md §10 treats the selected version now. */
+enum rollout_mode {
+    ROLLOUT_WAIT,   /* the cursor names it and this node is not (yet) a candidate */
+    ROLLOUT_WINDOW, /* a candidate (or no cursor for it): the window from candidacy */
+    ROLLOUT_NOW,    /* below minimum_version or running a yanked one: at once */
+};
+
 /*
- * Applies the rollout rules to `st` for a selected `version` seen at `now` (Unix s): first sighting
- * (or a different version than the pending one) sets first_seen = now and the schedule;
- * the same version keeps its persisted schedule. *changed tells whether `st` was modified.
+ * Applies the rollout rules to `st` for a selected `version` seen at `now` (Unix s): first
+ * sighting (or a different version than the pending one) sets first_seen = now; the
+ * schedule counts from when the node became a candidate (candidate_since, persisted):
+ * ROLLOUT_WINDOW sets it at the first check that finds the node a candidate and schedules
+ * candidate_since + delay; ROLLOUT_WAIT leaves it unset (scheduled_at 0) or, once set, as it
+ * is; ROLLOUT_NOW moves scheduled_at to `now`. A persisted schedule is never re-rolled by a
+ * restart. *changed tells whether `st` was modified.
  */
 ANT_MUST_CHECK ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id,
                                         const uint8_t *secret, size_t secret_len,
                                         const char *version, uint64_t window_ms, int64_t now,
-                                        bool *changed);
+                                        enum rollout_mode mode, bool *changed);
+
+/* This check's rollout decision (ARCHITECTURE.md §10), from the fresh metadata. */
+struct rollout_decision {
+    bool present;                 /* the timestamp carries a rollout */
+    struct ant_meta_rollout ro;   /* valid when present */
+    bool applies;                 /* ro names the selected version (else: window only) */
+    bool candidate;               /* by the cursor; true when it does not apply */
+    bool halted;                  /* ro.halted: the operator's brake, stops every start */
+    bool cursor_zero;             /* ro names the selected version at cursor 0: nobody */
+    bool below_minimum;           /* running < targets' minimum_version */
+    bool running_yanked;          /* targets yanks the running version */
+    char minimum[ANT_SEMVER_TEXT_MAX];
+};
+
+/* The mode for a decision: urgent (below minimum, yanked) beats cursor and window; a halt
+ * is not a mode, it shuts the gate whatever the mode (see rollout_decide in monitor.c). */
+enum rollout_mode rollout_mode_of(const struct rollout_decision *d);
+/* Formats millionths as a percent text ("25", "0.01", "12.5"); `buf` needs 12 bytes. */
+void rollout_cursor_text(uint32_t ppm, char *buf, size_t cap);
 
 /*
  * Loads the node's rollout secret (ANT_UPGRADE_SECRET_FILE in `rootfd`), creating it with
@@ -123,6 +154,15 @@ ANT_MUST_CHECK ant_err rollout_schedule(struct upgrade_state *st, const char *pe
  * falls back to the public delay and logs it).
  */
 ANT_MUST_CHECK ant_err rollout_secret_load(int rootfd, uint8_t secret[ANT_UPGRADE_SECRET_BYTES]);
+
+/* The comparison of ant_upgrade_rollout_candidate on a given hash: hash (big-endian) ×
+ * 10^6 ≤ cursor_ppm × (2^256 − 1), exactly; cursors above 10^6 count as 10^6. */
+bool rollout_hash_within(const uint8_t hash[32], uint32_t cursor_ppm);
+
+/* The last scheduling check's rollout view (ENGINE_ROLLOUT_STATUS_FILE): whether this node
+ * was a candidate, whether the rollout was halted, and the cursor in millionths (-1 when
+ * no rollout). False when no check recorded one. */
+bool engine_rollout_status(int rootfd, bool *candidate, bool *halted, int64_t *cursor_ppm);
 
 /* The engine object (opaque in the public header). */
 struct ant_cache;
@@ -168,6 +208,8 @@ struct ant_upgrade {
  * and the version floors passed back to src/meta on the next refresh.
  */
 #define ENGINE_META_STATE_FILE "metadata_state.json"
+/* The last scheduling check's rollout decision (ARCHITECTURE.md §10), for status. */
+#define ENGINE_ROLLOUT_STATUS_FILE "rollout_status.json"
 struct engine_meta_record {
     bool checked;          /* a check ever ran (the file exists) */
     struct ant_meta_status status;

@@ -384,6 +384,12 @@ ant_err ant_upgrade_run_once(struct ant_upgrade *u, uint64_t *next_ms)
     if (err != ANT_OK || !plan.available)
         return err;
     int64_t now = engine_now();
+    if (plan.held) {
+        /* Halted, or not a candidate at the cursor (ARCHITECTURE.md §10): the persisted
+         * schedule waits; the next check sees a resumed or raised cursor. */
+        engine_notify(u, "held-%s", plan.version);
+        return ANT_OK;
+    }
     if (now < plan.scheduled_at) {
         engine_notify(u, "scheduled-%s-at-%lld", plan.version, (long long)plan.scheduled_at);
         uint64_t wait = (uint64_t)(plan.scheduled_at - now) * 1000u;
@@ -462,6 +468,8 @@ static ant_err append(char **buf, size_t *len, const char *fmt, ...)
     return ANT_OK;
 }
 
+static json_object *rollout_status_load(const struct ant_upgrade *u);
+
 ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
 {
     struct upgrade_state st;
@@ -498,6 +506,13 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         json_object *marks = json_object_new_array();
         json_object *meta = engine_meta_json(&mrec);
         if (root == NULL || meta == NULL || json_object_object_add(root, "metadata", meta) != 0) {
+            json_object_put(meta);
+            meta = NULL;
+        }
+        /* null until a scheduling check ran (ARCHITECTURE.md §10). */
+        json_object *ro = rollout_status_load(u);
+        if (root == NULL || json_object_object_add(root, "rollout", ro) != 0) {
+            json_object_put(ro);
             json_object_put(meta);
             meta = NULL;
         }
@@ -551,6 +566,15 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         st.last_error.stage[0] ? " " : "", st.last_error.version,
         st.last_error.stage[0] ? " " : "", st.last_error.error);
     if (err == ANT_OK) {
+        json_object *ro = rollout_status_load(u), *rs = NULL;
+        err = append(&out, &len, "rollout: %s\n",
+                     ro != NULL && json_object_object_get_ex(ro, "reason", &rs) &&
+                             json_object_is_type(rs, json_type_string)
+                         ? json_object_get_string(rs)
+                         : "no scheduling check yet");
+        json_object_put(ro);
+    }
+    if (err == ANT_OK) {
         char expires[32] = "-";
         if (mrec.status.timestamp_expires > 0 &&
             !ant_meta_time_format(mrec.status.timestamp_expires, expires, sizeof expires))
@@ -593,22 +617,67 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
 
 ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *plan, bool json, char **text)
 {
-    if (json)
-        return format_kv(text,
-                         "{\"available\":%s,\"running\":\"%s\",\"floor\":\"%s\",\"version\":\"%s\","
-                         "\"first_seen\":%lld,\"scheduled_at\":%lld,\"delay_ms\":%llu}\n",
-                         plan->available ? "true" : "false", plan->running, plan->floor,
-                         plan->version, (long long)plan->first_seen,
-                         (long long)plan->scheduled_at, (unsigned long long)plan->delay_ms);
+    if (json) {
+        json_object *o = json_object_new_object();
+        json_object *ro = plan->rollout || plan->available ? json_object_new_object() : NULL;
+        json_object *f[] = {
+            json_object_new_boolean(plan->available),
+            json_object_new_string(plan->running),
+            json_object_new_string(plan->floor),
+            json_object_new_string(plan->version),
+            json_object_new_int64(plan->first_seen),
+            json_object_new_int64(plan->scheduled_at),
+            json_object_new_int64((int64_t)plan->delay_ms),
+            json_object_new_boolean(plan->held),
+            json_object_new_boolean(plan->urgent),
+            json_object_new_string(plan->reason),
+        };
+        static const char *const keys[] = {"available", "running",  "floor",    "version",
+                                           "first_seen", "scheduled_at", "delay_ms", "held",
+                                           "urgent",    "reason"};
+        json_object *rf[] = {
+            plan->rollout ? json_object_new_string(plan->rollout_version) : NULL,
+            plan->rollout ? json_object_new_string(plan->cursor) : NULL,
+            json_object_new_boolean(plan->halted),
+            json_object_new_boolean(plan->available && plan->candidate),
+            json_object_new_string(plan->reason),
+        };
+        static const char *const rkeys[] = {"version", "cursor", "halted", "candidate",
+                                            "reason"};
+        bool ok = o != NULL;
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+            if (ok && f[i] != NULL && json_object_object_add(o, keys[i], f[i]) == 0)
+                continue;
+            ok = false;
+            json_object_put(f[i]);
+        }
+        for (size_t i = 0; i < sizeof rf / sizeof rf[0]; i++) {
+            if (ok && ro != NULL && (rf[i] != NULL || i < 2) &&
+                json_object_object_add(ro, rkeys[i], rf[i]) == 0)
+                continue;
+            json_object_put(rf[i]);
+            ok = ok && ro == NULL;
+        }
+        if (ok && json_object_object_add(o, "rollout", ro) == 0)
+            ro = NULL;
+        else
+            ok = false;
+        json_object_put(ro);
+        const char *t = ok ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+        ant_err err = t != NULL ? format_kv(text, "%s\n", t) : ANT_ERR_NOMEM;
+        json_object_put(o);
+        return err;
+    }
     if (!plan->available)
-        return format_kv(text, "running: %s\nfloor: %s\nupgrade: none\n", plan->running,
-                         plan->floor[0] ? plan->floor : "-");
+        return format_kv(text, "running: %s\nfloor: %s\nupgrade: none\nreason: %s\n",
+                         plan->running, plan->floor[0] ? plan->floor : "-",
+                         plan->reason[0] ? plan->reason : "-");
     return format_kv(text,
                      "running: %s\nfloor: %s\nupgrade: %s\nfirst_seen: %lld\nscheduled_at: %lld\n"
-                     "delay_ms: %llu\n",
+                     "delay_ms: %llu\nreason: %s\n",
                      plan->running, plan->floor[0] ? plan->floor : "-", plan->version,
                      (long long)plan->first_seen, (long long)plan->scheduled_at,
-                     (unsigned long long)plan->delay_ms);
+                     (unsigned long long)plan->delay_ms, plan->reason);
 }
 
 void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
@@ -629,6 +698,182 @@ void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
                                              : u->cfg.stall_timeout_ms / 1000);
 }
 
+/*
+ * The rollout control of ARCHITECTURE.md §10 for the selected version `sel`, from the same
+ * fresh metadata that listed it. The cursor steers only the version the timestamp names:
+ * for any other (a timestamp without a rollout, or naming an older release) the window
+ * alone applies, as before the cursor existed. A timestamp naming a version targets does
+ * not list cannot install it: selection only ever offers listed versions, so such a
+ * cursor matches nothing (its halt flag still holds the fleet). `halted` stops every
+ * version: it is the operator's brake, and minimum_version does not release it. Cursor 0
+ * makes nobody a candidate (status says halted), but a node below minimum_version or on a
+ * yanked version still upgrades: that path skips the cursor by design.
+ */
+static ant_err rollout_decide(const struct ant_upgrade *u, const struct ant_meta_trusted *meta,
+                              const struct ant_semver *sel, struct rollout_decision *dec)
+{
+    const struct ant_meta_targets *t = ant_meta_trusted_targets(meta);
+    const struct ant_meta_timestamp *ts = ant_meta_trusted_timestamp(meta);
+    struct ant_semver rv, minv;
+
+    memset(dec, 0, sizeof *dec);
+    dec->candidate = true;
+    if (t != NULL) {
+        const char *m = ant_meta_targets_minimum_version(t);
+        if (m != NULL && m[0] != '\0' && ant_semver_parse(m, &minv) == ANT_OK) {
+            state_copy(dec->minimum, sizeof dec->minimum, m);
+            dec->below_minimum = ant_semver_compare(&u->running_v, &minv) < 0;
+        }
+        dec->running_yanked = ant_meta_targets_is_yanked(t, u->running);
+    }
+    if (ts == NULL)
+        return ANT_OK;
+    ant_meta_timestamp_rollout(ts, &dec->ro);
+    if (!dec->ro.present)
+        return ANT_OK;
+    dec->present = true;
+    dec->halted = dec->ro.halted;
+    dec->applies = ant_semver_parse(dec->ro.version, &rv) == ANT_OK &&
+                   ant_semver_compare(&rv, sel) == 0;
+    if (!dec->applies)
+        return ANT_OK;
+    if (dec->ro.cursor_ppm == 0) {
+        dec->cursor_zero = true; /* nobody starts (§10), whatever H is */
+        dec->candidate = false;
+        return ANT_OK;
+    }
+    return ant_upgrade_rollout_candidate(dec->ro.seed, u->peer_id, dec->ro.cursor_ppm,
+                                         &dec->candidate);
+}
+
+/* Fills the plan's rollout fields and its one-line reason from the decision. */
+static void plan_rollout(struct ant_upgrade_plan *plan, const struct rollout_decision *dec,
+                         const char *running, int64_t now)
+{
+    enum rollout_mode mode = rollout_mode_of(dec);
+    plan->rollout = dec->present;
+    plan->halted = dec->halted || dec->cursor_zero;
+    plan->candidate = dec->candidate;
+    plan->urgent = mode == ROLLOUT_NOW;
+    if (dec->present) {
+        state_copy(plan->rollout_version, sizeof plan->rollout_version, dec->ro.version);
+        rollout_cursor_text(dec->ro.cursor_ppm, plan->cursor, sizeof plan->cursor);
+    }
+    plan->held = dec->halted || mode == ROLLOUT_WAIT;
+    if (dec->halted)
+        snprintf(plan->reason, sizeof plan->reason,
+                 "halted: the rollout of %s is halted, no upgrade starts", dec->ro.version);
+    else if (dec->running_yanked)
+        snprintf(plan->reason, sizeof plan->reason,
+                 "running version %s is yanked: upgrading to %s now", running, plan->version);
+    else if (dec->below_minimum)
+        snprintf(plan->reason, sizeof plan->reason,
+                 "below minimum version %s: upgrading to %s now", dec->minimum, plan->version);
+    else if (dec->cursor_zero)
+        snprintf(plan->reason, sizeof plan->reason,
+                 "halted: the rollout of %s is at cursor 0%%, no upgrade starts", plan->version);
+    else if (mode == ROLLOUT_WAIT)
+        snprintf(plan->reason, sizeof plan->reason, "not a candidate at %s%% for %s",
+                 plan->cursor, plan->version);
+    else if (plan->scheduled_at > now && dec->applies)
+        snprintf(plan->reason, sizeof plan->reason,
+                 "candidate at %s%%: waiting for the rollout window until %lld", plan->cursor,
+                 (long long)plan->scheduled_at);
+    else if (plan->scheduled_at > now)
+        snprintf(plan->reason, sizeof plan->reason,
+                 "no cursor for %s: waiting for the rollout window until %lld", plan->version,
+                 (long long)plan->scheduled_at);
+    else
+        snprintf(plan->reason, sizeof plan->reason, "%s: upgrading to %s now",
+                 dec->applies ? "candidate, window passed" : "window passed", plan->version);
+}
+
+/* Once per scheduling check: why the gate is open or shut (LOG-EVENTS.md). */
+static void rollout_log(const struct ant_upgrade_plan *plan, const struct rollout_decision *dec)
+{
+    if (dec->halted || (dec->cursor_zero && !plan->urgent))
+        ant_log(ANT_LOG_INFO, "upgrade", "Rollout halted, not upgrading version=%s rollout=%s "
+                "cursor=%s", plan->version, plan->rollout_version, plan->cursor);
+    else if (dec->running_yanked)
+        ant_log(ANT_LOG_WARN, "upgrade", "Running a yanked version, upgrading now running=%s "
+                "version=%s", plan->running, plan->version);
+    else if (dec->below_minimum)
+        ant_log(ANT_LOG_WARN, "upgrade", "Below minimum version, upgrading now running=%s "
+                "minimum=%s version=%s", plan->running, dec->minimum, plan->version);
+    else if (plan->held)
+        ant_log(ANT_LOG_INFO, "upgrade", "Not a rollout candidate version=%s cursor=%s",
+                plan->version, plan->cursor);
+}
+
+/* The last scheduling check's rollout view, for `upgrade status` (another process). */
+static void rollout_status_save(const struct ant_upgrade *u, const struct ant_upgrade_plan *plan)
+{
+    json_object *o = json_object_new_object();
+    json_object *f[] = {
+        plan->rollout ? json_object_new_string(plan->rollout_version) : NULL,
+        plan->rollout ? json_object_new_string(plan->cursor) : NULL,
+        json_object_new_boolean(plan->halted),
+        json_object_new_boolean(plan->available && plan->candidate),
+        json_object_new_string(plan->reason),
+        json_object_new_int64(engine_now()),
+    };
+    static const char *const keys[] = {"version", "cursor",    "halted",
+                                       "candidate", "reason", "checked_at"};
+    bool ok = o != NULL;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        bool nullable = i < 2;
+        if (ok && (f[i] != NULL || nullable) && json_object_object_add(o, keys[i], f[i]) == 0)
+            continue;
+        ok = false;
+        json_object_put(f[i]);
+    }
+    const char *text = ok ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+    if (text == NULL || ant_fsx_write_atomic(u->rootfd, ENGINE_ROLLOUT_STATUS_FILE, text,
+                                             strlen(text), 0600) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "upgrade", "Cannot record rollout status file=%s",
+                ENGINE_ROLLOUT_STATUS_FILE);
+    json_object_put(o);
+}
+
+/* The "rollout" object of `upgrade status --json`: the last check's, or NULL (json null). */
+static json_object *rollout_status_load(const struct ant_upgrade *u)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (ant_fsx_read_capped(u->rootfd, ENGINE_ROLLOUT_STATUS_FILE, 4096, &data, &len) != ANT_OK)
+        return NULL;
+    json_object *o = json_tokener_parse((const char *)data);
+    free(data);
+    if (o != NULL && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    return o;
+}
+
+bool engine_rollout_status(int rootfd, bool *candidate, bool *halted, int64_t *cursor_ppm)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint32_t ppm = 0;
+    if (ant_fsx_read_capped(rootfd, ENGINE_ROLLOUT_STATUS_FILE, 4096, &data, &len) != ANT_OK)
+        return false;
+    json_object *o = json_tokener_parse((const char *)data), *v = NULL;
+    free(data);
+    bool ok = o != NULL && json_object_is_type(o, json_type_object);
+    if (ok) {
+        *candidate = json_object_object_get_ex(o, "candidate", &v) && json_object_get_boolean(v);
+        *halted = json_object_object_get_ex(o, "halted", &v) && json_object_get_boolean(v);
+        *cursor_ppm = json_object_object_get_ex(o, "cursor", &v) &&
+                              json_object_is_type(v, json_type_string) &&
+                              ant_meta_cursor_parse(json_object_get_string(v), &ppm) == ANT_OK
+                          ? (int64_t)ppm
+                          : -1;
+    }
+    json_object_put(o);
+    return ok;
+}
+
 /* Versions passed over in one check because targets does not list them (or yanks them):
  * each is excluded and the selection runs again, so a newer unlisted release in the list
  * does not hide an older listed one. */
@@ -638,7 +883,8 @@ void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
  * one release to try. */
 static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state *st,
                                struct ant_release_choice *choice,
-                               struct ant_meta_target *entry, bool *found)
+                               struct ant_meta_target *entry, struct rollout_decision *dec,
+                               bool *found)
 {
     struct ant_release_list *list = NULL;
     struct ant_relcache_opts ro;
@@ -650,6 +896,7 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     ant_err err;
 
     *found = false;
+    memset(dec, 0, sizeof *dec);
     engine_http_opts(u, &http);
     ant_relcache_opts_init(&ro);
     ro.api_url = u->cfg.api_url;
@@ -744,6 +991,9 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
         err = ANT_ERR_DOWNGRADE;
         goto out;
     }
+    err = rollout_decide(u, meta, &choice->version, dec);
+    if (err != ANT_OK)
+        goto out;
     *found = true;
 out:
     ant_meta_trusted_free(meta);
@@ -755,6 +1005,7 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
 {
     struct upgrade_state st;
     struct ant_release_choice choice;
+    struct rollout_decision dec;
     bool found = false, changed = false;
     int lockfd = -1;
     ant_err err;
@@ -768,13 +1019,26 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
         return err;
     state_copy(plan->floor, sizeof plan->floor, st.floor);
     struct ant_meta_target entry;
-    err = discover_select(u, &st, &choice, &entry, &found);
+    err = discover_select(u, &st, &choice, &entry, &dec, &found);
     if (err != ANT_OK) {
         engine_fail(u, NULL, "discover", err);
         return err;
     }
-    if (!found)
+    if (!found) {
+        struct engine_meta_record mrec;
+        if (engine_meta_load(u->rootfd, &mrec) == ANT_OK && mrec.checked &&
+            mrec.status.state != ANT_META_FRESH)
+            snprintf(plan->reason, sizeof plan->reason,
+                     "release metadata %s: installing nothing",
+                     ant_meta_state_name(mrec.status.state));
+        else
+            snprintf(plan->reason, sizeof plan->reason,
+                     "no newer release listed in fresh signed metadata for channel %s",
+                     u->cfg.channel != NULL ? u->cfg.channel : "stable");
+        if (schedule)
+            rollout_status_save(u, plan);
         return ANT_OK;
+    }
     char version[ANT_SEMVER_TEXT_MAX];
     if (!ant_semver_format(&choice.version, version, sizeof version))
         return ANT_ERR_BAD_VERSION;
@@ -787,18 +1051,21 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
                                           u->cfg.rollout_window_ms, &plan->delay_ms);
     if (err != ANT_OK)
         return err;
+    enum rollout_mode mode = rollout_mode_of(&dec);
+    int64_t now = engine_now();
 
     if (!schedule) {
-        /* Read-only: report the persisted schedule, or what a first sighting now gives. */
-        struct ant_semver pv;
-        if (st.pending.version[0] != '\0' && ant_semver_parse(st.pending.version, &pv) == ANT_OK &&
-            ant_semver_compare(&pv, &choice.version) == 0) {
-            plan->first_seen = st.pending.first_seen;
-            plan->scheduled_at = st.pending.scheduled_at;
-        } else {
-            plan->first_seen = 0;
-            plan->scheduled_at = engine_now() + (int64_t)(plan->delay_ms / 1000);
-        }
+        /* Read-only: what a scheduling check would do now, from the persisted schedule. */
+        struct upgrade_state what = st;
+        err = rollout_schedule(&what, u->peer_id, u->secret, u->secret_len, version,
+                               u->cfg.rollout_window_ms, now, mode, &changed);
+        if (err != ANT_OK)
+            return err;
+        /* 0: not persisted yet (a scheduling check would record it now). */
+        plan->first_seen =
+            what.pending.first_seen == st.pending.first_seen ? st.pending.first_seen : 0;
+        plan->scheduled_at = what.pending.scheduled_at;
+        plan_rollout(plan, &dec, u->running, now);
         return ANT_OK;
     }
 
@@ -810,7 +1077,7 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
     err = state_load(u->rootfd, &st); /* again, under the lock */
     if (err == ANT_OK)
         err = rollout_schedule(&st, u->peer_id, u->secret, u->secret_len, version,
-                               u->cfg.rollout_window_ms, engine_now(), &changed);
+                               u->cfg.rollout_window_ms, now, mode, &changed);
     if (err == ANT_OK && changed)
         err = state_save(u->rootfd, &st);
     ant_fsx_unlock(lockfd);
@@ -818,5 +1085,8 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
         return err;
     plan->first_seen = st.pending.first_seen;
     plan->scheduled_at = st.pending.scheduled_at;
+    plan_rollout(plan, &dec, u->running, now);
+    rollout_log(plan, &dec);
+    rollout_status_save(u, plan);
     return ANT_OK;
 }

@@ -9,9 +9,15 @@
  * restarts, which is when a trial is open and a kill counts against it (issue 13 item 9).
  * The first sighting and the resulting time are persisted in the state file, so a restart
  * neither resets nor re-rolls the schedule.
+ *
+ * Before the window there is the signed cursor of ARCHITECTURE.md §10: whether this node is
+ * a candidate for a rollout at all. That test hashes only public inputs (the operator's seed
+ * and the peer id) so the operator can tell who is in at each cursor; the window that follows
+ * keeps the secret. The comparison is exact integer arithmetic (see rollout_hash_within).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -153,41 +159,167 @@ ant_err rollout_secret_load(int rootfd, uint8_t secret[ANT_UPGRADE_SECRET_BYTES]
     return ANT_ERR_IO;
 }
 
+/* The delay of `version` for this node, in whole seconds (the schedule's unit). */
+static ant_err delay_s(const char *peer_id, const uint8_t *secret, size_t secret_len,
+                       const char *version, uint64_t window_ms, int64_t now, uint64_t *out)
+{
+    uint64_t delay = 0;
+    ant_err err = ant_upgrade_rollout_delay_keyed(secret, secret_len, peer_id, version,
+                                                  window_ms, &delay);
+    if (err != ANT_OK)
+        return err;
+    delay /= 1000;
+    if (delay > (uint64_t)INT64_MAX - (uint64_t)now)
+        return ANT_ERR_INVALID_ARG;
+    *out = delay;
+    return ANT_OK;
+}
+
 ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const uint8_t *secret,
                          size_t secret_len, const char *version, uint64_t window_ms, int64_t now,
-                         bool *changed)
+                         enum rollout_mode mode, bool *changed)
 {
     struct ant_semver want, have;
     uint64_t delay = 0;
     ant_err err;
 
     *changed = false;
-    if (now < 0)
+    if (now <= 0)
         return ANT_ERR_INVALID_ARG;
     if (ant_semver_parse(version, &want) != ANT_OK)
         return ANT_ERR_BAD_VERSION;
-    /* The same version keeps its persisted schedule: a restart must not reset it. */
-    if (st->pending.version[0] != '\0' && ant_semver_parse(st->pending.version, &have) == ANT_OK &&
-        ant_semver_compare(&want, &have) == 0 && st->pending.first_seen > 0)
+    bool same = st->pending.version[0] != '\0' &&
+                ant_semver_parse(st->pending.version, &have) == ANT_OK &&
+                ant_semver_compare(&want, &have) == 0 && st->pending.first_seen > 0;
+    if (!same) {
+        /* First sighting, or another release replaces the pending one (normally a newer
+         * one: the selection only ever offers the highest acceptable version). */
+        if (!state_copy(st->pending.version, sizeof st->pending.version, version))
+            return ANT_ERR_BAD_VERSION;
+        st->pending.first_seen = now;
+        st->pending.candidate_since = 0;
+        st->pending.scheduled_at = 0;
+        *changed = true;
+    }
+    switch (mode) {
+    case ROLLOUT_WAIT:
+        /* Not a candidate: nothing to schedule. A node that was one keeps its schedule
+         * (a lowered cursor holds it at the gate, see the check). */
+        if (*changed)
+            ant_log(ANT_LOG_INFO, "upgrade",
+                    "Upgrade waiting for the rollout cursor version=%s first_seen=%lld",
+                    version, (long long)now);
         return ANT_OK;
+    case ROLLOUT_WINDOW:
+        if (st->pending.candidate_since > 0)
+            return ANT_OK; /* persisted: a restart neither resets nor re-rolls it */
+        err = delay_s(peer_id, secret, secret_len, version, window_ms, now, &delay);
+        if (err != ANT_OK)
+            return err;
+        st->pending.candidate_since = now;
+        st->pending.scheduled_at = now + (int64_t)delay;
+        *changed = true;
+        ant_log(ANT_LOG_INFO, "upgrade",
+                "Upgrade scheduled version=%s first_seen=%lld delay_s=%llu at=%lld keyed=%s",
+                version, (long long)st->pending.first_seen, (unsigned long long)delay,
+                (long long)st->pending.scheduled_at, secret_len > 0 ? "yes" : "no");
+        return ANT_OK;
+    case ROLLOUT_NOW:
+        if (st->pending.candidate_since > 0 && st->pending.scheduled_at <= now)
+            return ANT_OK;
+        if (st->pending.candidate_since == 0)
+            st->pending.candidate_since = now;
+        st->pending.scheduled_at = now;
+        *changed = true;
+        ant_log(ANT_LOG_INFO, "upgrade", "Upgrade scheduled version=%s first_seen=%lld at=%lld "
+                "urgent=yes", version, (long long)st->pending.first_seen, (long long)now);
+        return ANT_OK;
+    }
+    return ANT_ERR_INVALID_ARG;
+}
 
-    /* First sighting, or another release replaces the pending one (normally a newer one:
-     * the selection only ever offers the highest acceptable version). */
-    err = ant_upgrade_rollout_delay_keyed(secret, secret_len, peer_id, version, window_ms,
-                                          &delay);
+enum rollout_mode rollout_mode_of(const struct rollout_decision *d)
+{
+    if (d->below_minimum || d->running_yanked)
+        return ROLLOUT_NOW;
+    if (d->applies && !d->candidate)
+        return ROLLOUT_WAIT;
+    return ROLLOUT_WINDOW;
+}
+
+void rollout_cursor_text(uint32_t ppm, char *buf, size_t cap)
+{
+    unsigned whole = ppm / 10000u, frac = ppm % 10000u;
+    if (frac == 0) {
+        snprintf(buf, cap, "%u", whole);
+        return;
+    }
+    char f[8];
+    snprintf(f, sizeof f, "%04u", frac);
+    for (size_t n = strlen(f); n > 0 && f[n - 1] == '0'; n--)
+        f[n - 1] = '\0';
+    snprintf(buf, cap, "%u.%s", whole, f);
+}
+
+/* out = a × m, with a a 256-bit number in four 64-bit limbs, most significant first, and
+ * out five limbs (320 bits), most significant first: the product of a 256-bit number and a
+ * 32-bit one always fits. */
+static void mul_256_by_32(const uint64_t a[4], uint32_t m, uint64_t out[5])
+{
+    unsigned __int128 carry = 0;
+    for (size_t i = 4; i-- > 0;) {
+        unsigned __int128 p = (unsigned __int128)a[i] * m + carry;
+        out[i + 1] = (uint64_t)p;
+        carry = p >> 64;
+    }
+    out[0] = (uint64_t)carry;
+}
+
+bool rollout_hash_within(const uint8_t hash[32], uint32_t cursor_ppm)
+{
+    if (cursor_ppm > 1000000u)
+        cursor_ppm = 1000000u;
+    /* H × 10^6 ≤ cursor_ppm × (2^256 − 1): both sides exact in 320 bits, compared limb by
+     * limb from the top. No division, so no rounding decides a node at the boundary. */
+    uint64_t h[4], ones[4] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    uint64_t lhs[5], rhs[5];
+    for (size_t i = 0; i < 4; i++) {
+        h[i] = 0;
+        for (size_t j = 0; j < 8; j++)
+            h[i] = (h[i] << 8) | hash[i * 8 + j];
+    }
+    mul_256_by_32(h, 1000000u, lhs);
+    mul_256_by_32(ones, cursor_ppm, rhs);
+    int cmp = 0;
+    for (size_t i = 0; i < 5 && cmp == 0; i++)
+        cmp = lhs[i] < rhs[i] ? -1 : lhs[i] > rhs[i] ? 1 : 0;
+    return cmp <= 0;
+}
+
+ant_err ant_upgrade_rollout_candidate(const uint8_t seed[32], const char *peer_id,
+                                      uint32_t cursor_ppm, bool *candidate)
+{
+    struct ant_digest *d = NULL;
+    uint8_t hash[ANT_SHA256_BYTES];
+    ant_err err;
+
+    if (candidate != NULL)
+        *candidate = false;
+    if (seed == NULL || peer_id == NULL || peer_id[0] == '\0' || candidate == NULL)
+        return ANT_ERR_INVALID_ARG;
+    if (cursor_ppm > 1000000u)
+        cursor_ppm = 1000000u;
+    err = ant_digest_new(&d, ANT_DIGEST_SHA256);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, seed, 32);
+    if (err == ANT_OK)
+        err = ant_digest_update(d, peer_id, strlen(peer_id));
+    if (err == ANT_OK)
+        err = ant_digest_final(d, hash, sizeof hash);
+    ant_digest_free(d);
     if (err != ANT_OK)
         return err;
-    delay /= 1000; /* the schedule is kept in whole seconds, like first_seen */
-    if (delay > (uint64_t)INT64_MAX - (uint64_t)now)
-        return ANT_ERR_INVALID_ARG;
-    if (!state_copy(st->pending.version, sizeof st->pending.version, version))
-        return ANT_ERR_BAD_VERSION;
-    st->pending.first_seen = now;
-    st->pending.scheduled_at = now + (int64_t)delay;
-    *changed = true;
-    ant_log(ANT_LOG_INFO, "upgrade",
-            "Upgrade scheduled version=%s first_seen=%lld delay_s=%llu at=%lld keyed=%s", version,
-            (long long)now, (unsigned long long)delay, (long long)st->pending.scheduled_at,
-            secret_len > 0 ? "yes" : "no");
+
+    *candidate = rollout_hash_within(hash, cursor_ppm);
     return ANT_OK;
 }

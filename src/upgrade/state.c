@@ -137,8 +137,13 @@ static bool parse_state(json_object *root, struct upgrade_state *st)
     if (o != NULL) {
         if (!get_string(o, "version", &s) || !version_field(s, st->pending.version) ||
             !get_int(o, "first_seen", &st->pending.first_seen) ||
-            !get_int(o, "scheduled_at", &st->pending.scheduled_at))
+            !get_int(o, "scheduled_at", &st->pending.scheduled_at) ||
+            !get_int(o, "candidate_since", &st->pending.candidate_since))
             return false;
+        /* A schedule written before the signed cursor (§10) was one from the first
+         * sighting: every node was a candidate from then. */
+        if (st->pending.candidate_since == 0 && st->pending.scheduled_at > 0)
+            st->pending.candidate_since = st->pending.first_seen;
     }
 
     if (!get_object(root, "trial", &o))
@@ -309,6 +314,7 @@ static json_object *build_json(const struct upgrade_state *st)
     rc |= add_str(pending, "version", st->pending.version);
     rc |= add_int(pending, "first_seen", st->pending.first_seen);
     rc |= add_int(pending, "scheduled_at", st->pending.scheduled_at);
+    rc |= add_int(pending, "candidate_since", st->pending.candidate_since);
     rc |= add_str(trial, "version", st->trial.version);
     rc |= add_str(trial, "from", st->trial.from);
     rc |= add_int(trial, "attempts", st->trial.attempts);

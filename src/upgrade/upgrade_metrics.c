@@ -237,6 +237,22 @@ static void collect(void *ctx, struct ant_metrics_writer *w)
                              "Versions this node marked bad after a failed trial (persisted).");
     ant_metrics_write_sample(w, "antnode_upgrade_bad_versions", NULL, (double)st.nbad);
     collect_metadata(u, w);
+    /* The rollout control of the last scheduling check (ARCHITECTURE.md §10). */
+    bool cand = false, halted = false;
+    int64_t ppm = -1;
+    if (engine_rollout_status(u->rootfd, &cand, &halted, &ppm)) {
+        ant_metrics_write_family(w, "antnode_upgrade_rollout_candidate", ANT_METRIC_GAUGE,
+                                 "1 when the last check found this node a rollout candidate "
+                                 "for an available release.");
+        ant_metrics_write_sample(w, "antnode_upgrade_rollout_candidate", NULL, cand ? 1 : 0);
+        ant_metrics_write_family(w, "antnode_upgrade_rollout_halted", ANT_METRIC_GAUGE,
+                                 "1 while the signed rollout is halted (or at cursor 0).");
+        ant_metrics_write_sample(w, "antnode_upgrade_rollout_halted", NULL, halted ? 1 : 0);
+        ant_metrics_write_family(w, "antnode_upgrade_rollout_cursor_percent", ANT_METRIC_GAUGE,
+                                 "The signed rollout cursor in percent (-1: no rollout).");
+        ant_metrics_write_sample(w, "antnode_upgrade_rollout_cursor_percent", NULL,
+                                 ppm < 0 ? -1.0 : (double)ppm / 10000.0);
+    }
 }
 
 void upgrade_metrics_attach(struct ant_upgrade *u)

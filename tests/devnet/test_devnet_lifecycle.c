@@ -21,6 +21,7 @@
 
 #include "ant/devnet.h"
 #include "ant/http.h"
+#include "ant/meta.h"
 #include "ant/mldsa65.h"
 #include "ant/release_context.h"
 #include "devnet/devnet_int.h"
@@ -49,6 +50,77 @@ static ant_err get(const char *url, const char *ca, uint8_t **body, size_t *len,
     ant_err e = ant_http_get_mem(url, &o, 1u << 24, body, len, &r);
     *status = r.status;
     return e;
+}
+
+/* The timestamp's rollout and the targets' policy, as the devnet's repository now holds. */
+static void read_controls(const char *devdir, struct ant_meta_rollout *ro, char *minimum,
+                          size_t mcap, size_t *yanked)
+{
+    char path[PATH_MAX];
+    struct ant_meta_envelope *env = NULL;
+    struct ant_meta_targets *t = NULL;
+    struct ant_meta_timestamp *ts = NULL;
+    uint64_t m = 0;
+    size_t plen = 0;
+    memset(ro, 0, sizeof *ro);
+    minimum[0] = '\0';
+    *yanked = 0;
+    CHECK_OK(dn_meta_dir(devdir, path, sizeof path));
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    CHECK_OK(ant_meta_repo_newest(fd, ANT_META_ROLE_TARGETS, &m));
+    CHECK_OK(ant_meta_repo_load(fd, ANT_META_ROLE_TARGETS, m, &env, NULL, 0));
+    const uint8_t *p = env != NULL ? ant_meta_envelope_payload(env, &plen) : NULL;
+    if (p != NULL && ant_meta_targets_parse(p, plen, &t) == ANT_OK) {
+        snprintf(minimum, mcap, "%s", ant_meta_targets_minimum_version(t));
+        *yanked = ant_meta_targets_yanked_count(t);
+    }
+    ant_meta_targets_free(t);
+    ant_meta_envelope_free(env);
+    env = NULL;
+    CHECK_OK(ant_meta_repo_load(fd, ANT_META_ROLE_TIMESTAMP, 0, &env, NULL, 0));
+    p = env != NULL ? ant_meta_envelope_payload(env, &plen) : NULL;
+    if (p != NULL && ant_meta_timestamp_parse(p, plen, &ts) == ANT_OK)
+        ant_meta_timestamp_rollout(ts, ro);
+    ant_meta_timestamp_free(ts);
+    ant_meta_envelope_free(env);
+    close(fd);
+}
+
+/* `ant-devnet rollout | yank | minimum` (ARCHITECTURE.md §10) on the devnet's metadata. */
+static void check_rollout_control(const char *dir, const char *devdir, const char *version)
+{
+    struct ant_meta_rollout ro;
+    char minimum[64];
+    size_t yanked = 0;
+    CHECK_ERR(ant_devnet_rollout(dir, NULL, "50", -1), ANT_ERR_NOT_FOUND); /* none to steer */
+    CHECK_ERR(ant_devnet_rollout(dir, "9.9.9", "50", -1), ANT_ERR_NOT_FOUND); /* unlisted */
+    CHECK_ERR(ant_devnet_rollout(dir, version, NULL, 1), ANT_ERR_INVALID_ARG);
+    CHECK_ERR(ant_devnet_rollout(dir, version, "101", -1), ANT_ERR_PARSE);
+    CHECK_OK(ant_devnet_rollout(dir, version, "20", -1));
+    read_controls(devdir, &ro, minimum, sizeof minimum, &yanked);
+    CHECK(ro.present && !ro.halted);
+    CHECK_STR(ro.version, version);
+    CHECK_INT(ro.cursor_ppm, 200000);
+    uint8_t seed[32];
+    memcpy(seed, ro.seed, sizeof seed);
+    CHECK_OK(ant_devnet_rollout(dir, NULL, NULL, 1));
+    read_controls(devdir, &ro, minimum, sizeof minimum, &yanked);
+    CHECK(ro.present && ro.halted);
+    CHECK_INT(ro.cursor_ppm, 200000);
+    CHECK(memcmp(ro.seed, seed, sizeof seed) == 0);
+    CHECK_OK(ant_devnet_rollout(dir, NULL, "50", 0));
+    read_controls(devdir, &ro, minimum, sizeof minimum, &yanked);
+    CHECK(ro.present && !ro.halted);
+    CHECK_INT(ro.cursor_ppm, 500000);
+    CHECK_INT(yanked, 0);
+    CHECK_OK(ant_devnet_policy(dir, version, false));
+    CHECK_OK(ant_devnet_policy(dir, "0.0.1", true));
+    CHECK_ERR(ant_devnet_policy(dir, "0.1", true), ANT_ERR_BAD_VERSION);
+    read_controls(devdir, &ro, minimum, sizeof minimum, &yanked);
+    CHECK_STR(minimum, version);
+    CHECK_INT(yanked, 1);
+    CHECK(ro.present && ro.cursor_ppm == 500000); /* the new timestamp kept the rollout */
 }
 
 static void test_up_publish_supervise_down(void)
@@ -179,6 +251,8 @@ static void test_up_publish_supervise_down(void)
                                     pk, sizeof pk));
     free(archive);
     free(sig);
+
+    check_rollout_control(dir, cfg->dir, bad_version);
 
     /* The nodes crash at start: the supervisor restarts each with a new pid and counts. */
     struct dn_state *st = NULL;

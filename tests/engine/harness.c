@@ -231,6 +231,50 @@ int world_meta_timestamp(struct world *w, long expires_in_s)
     return rc;
 }
 
+int world_meta_rollout(struct world *w, const char *version, const unsigned char seed[32],
+                       const char *cursor, bool halted)
+{
+    struct ant_meta_rollout ro;
+    char why[256] = "";
+    memset(&ro, 0, sizeof ro);
+    ro.present = true;
+    snprintf(ro.version, sizeof ro.version, "%s", version);
+    memcpy(ro.seed, seed, sizeof ro.seed);
+    ro.halted = halted;
+    if (ant_meta_cursor_parse(cursor, &ro.cursor_ppm) != ANT_OK)
+        return -1;
+    int dirfd = meta_dir(w);
+    if (dirfd < 0)
+        return -1;
+    ant_err err = ant_meta_repo_timestamp(dirfd, &ro, unix_now() + 86400, NULL, why,
+                                          sizeof why);
+    int rc = -1;
+    if (err != ANT_OK)
+        fprintf(stderr, "  metadata rollout timestamp: %s\n", why);
+    else
+        rc = meta_sign(dirfd, ANT_META_ROLE_TIMESTAMP, w->meta_sk[2]);
+    close(dirfd);
+    return rc;
+}
+
+int world_meta_policy(struct world *w, const char *minimum, const char *yank)
+{
+    struct ant_meta_targets_policy pol = {.minimum_version = minimum, .yank = yank};
+    char why[256] = "";
+    int dirfd = meta_dir(w);
+    if (dirfd < 0)
+        return -1;
+    int rc = -1;
+    ant_err err = ant_meta_repo_add(dirfd, NULL, &pol, unix_now() + 7 * 86400, NULL, why,
+                                    sizeof why);
+    if (err != ANT_OK)
+        fprintf(stderr, "  metadata policy: %s\n", why);
+    else
+        rc = meta_sign(dirfd, ANT_META_ROLE_TARGETS, w->meta_sk[1]);
+    close(dirfd);
+    return rc == 0 ? world_meta_timestamp(w, 86400) : rc;
+}
+
 int world_meta_remove(struct world *w)
 {
     return sh("rm -rf '%s'", w->meta);

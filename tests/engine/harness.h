@@ -57,6 +57,13 @@ int world_publish_meta(struct world *w, const char *version, const char *fake_bi
 /* Signs a new timestamp (naming the newest targets) that expires `expires_in_s` from now
  * (negative: already expired, a frozen fleet). */
 int world_meta_timestamp(struct world *w, long expires_in_s);
+/* Signs a new timestamp (1 day) carrying the rollout control of ARCHITECTURE.md §10 for
+ * `version` with `seed`, cursor text `cursor` ("25", "0.01") and `halted`. */
+int world_meta_rollout(struct world *w, const char *version, const unsigned char seed[32],
+                       const char *cursor, bool halted);
+/* The next targets (signed by the targets key) with minimum_version `minimum` and/or
+ * `yank` added (NULL: unchanged), then a timestamp naming it (the rollout kept). */
+int world_meta_policy(struct world *w, const char *minimum, const char *yank);
 /* Removes every metadata file from the server (metadata missing). */
 int world_meta_remove(struct world *w);
 

@@ -55,7 +55,17 @@ static void test_upgrade_commands(void)
           strcmp(json_object_get_string(v), "99.0.0") == 0);
     CHECK(json_object_object_get_ex(plan, "running", &v) &&
           strcmp(json_object_get_string(v), got) == 0);
+    /* No rollout in the timestamp: the window alone, and the reason says so. */
+    static const char why[] = "no cursor for 99.0.0: waiting for the rollout window until ";
+    CHECK(json_object_object_get_ex(plan, "reason", &v) &&
+          strncmp(json_object_get_string(v), why, sizeof why - 1) == 0);
+    json_object *ro = NULL;
+    CHECK(json_object_object_get_ex(plan, "rollout", &ro) &&
+          json_object_object_get_ex(ro, "candidate", &v) && json_object_get_boolean(v));
     json_object_put(plan);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "check --rollout-window 1h", &out), 0);
+    CHECK(out != NULL && strstr(out, "\nreason: no cursor for 99.0.0: waiting") != NULL);
     free(out);
     CHECK(sh("grep -q 99.0.0 '%s/node0/upgrade_state.json' 2>/dev/null", w.dir) != 0);
 

@@ -143,6 +143,10 @@ static void test_state_file_collector(void)
           (double)plan.scheduled_at);
     CHECK(sample("antnode_upgrade_trial_open") == 0);
     CHECK(sample("antnode_upgrade_bad_versions") == 0);
+    /* No rollout in the timestamp: a candidate by the window alone, not halted. */
+    CHECK(sample("antnode_upgrade_rollout_candidate") == 1);
+    CHECK(sample("antnode_upgrade_rollout_halted") == 0);
+    CHECK(sample("antnode_upgrade_rollout_cursor_percent") == -1);
     /* The metadata check the node recorded: fresh, on the harness's first root. */
     CHECK(sample("antnode_metadata_state{state=\"fresh\"}") == 1);
     CHECK(sample("antnode_metadata_state{state=\"stale\"}") == 0);

@@ -104,7 +104,8 @@ static void test_schedule_survives_restart(void)
     bool changed = false;
     CHECK_OK(state_load(fd, &st)); /* missing file: empty state */
     CHECK_STR(st.floor, "");
-    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1000000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1000000,
+                              ROLLOUT_WINDOW, &changed));
     CHECK(changed);
     int64_t at = st.pending.scheduled_at;
     CHECK(at >= 1000000 && at < 1000000 + 3600);
@@ -115,19 +116,83 @@ static void test_schedule_survives_restart(void)
     CHECK_OK(state_load(fd, &st));
     CHECK_STR(st.pending.version, "0.2.0");
     CHECK_INT(st.pending.first_seen, 1000000);
-    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1002000,
+                              ROLLOUT_WINDOW, &changed));
     CHECK(!changed);
     CHECK_INT(st.pending.scheduled_at, at);
     CHECK_INT(st.pending.first_seen, 1000000);
 
     /* A newer release replaces the pending one, counted from its own first sighting. */
-    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.3.0", 3600000, 1002000, &changed));
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.3.0", 3600000, 1002000,
+                              ROLLOUT_WINDOW, &changed));
     CHECK(changed);
     CHECK_STR(st.pending.version, "0.3.0");
     CHECK_INT(st.pending.first_seen, 1002000);
     uint64_t d = 0;
     CHECK_OK(ant_upgrade_rollout_delay("peer-x", "0.3.0", 3600000, &d));
     CHECK_INT(st.pending.scheduled_at, 1002000 + (int64_t)(d / 1000));
+    rm_tmp(fd);
+}
+
+/* The signed cursor (ARCHITECTURE.md §10): a non-candidate has no schedule; the window
+ * counts from when it became a candidate, persisted across a restart; the urgent path
+ * moves the schedule to now; a state file from before the cursor keeps its schedule. */
+static void test_schedule_from_candidacy(void)
+{
+    int fd = make_tmp();
+    CHECK(fd >= 0);
+    struct upgrade_state st;
+    bool changed = false;
+    uint64_t d = 0;
+    CHECK_OK(ant_upgrade_rollout_delay("peer-x", "0.2.0", 3600000, &d));
+    memset(&st, 0, sizeof st);
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1000000, ROLLOUT_WAIT,
+                              &changed));
+    CHECK(changed);
+    CHECK_INT(st.pending.first_seen, 1000000);
+    CHECK_INT(st.pending.candidate_since, 0);
+    CHECK_INT(st.pending.scheduled_at, 0);
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1000500, ROLLOUT_WAIT,
+                              &changed));
+    CHECK(!changed);
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1001000,
+                              ROLLOUT_WINDOW, &changed));
+    CHECK(changed);
+    CHECK_INT(st.pending.first_seen, 1000000);
+    CHECK_INT(st.pending.candidate_since, 1001000);
+    CHECK_INT(st.pending.scheduled_at, 1001000 + (int64_t)(d / 1000));
+    CHECK_OK(state_save(fd, &st));
+    memset(&st, 0xa5, sizeof st);
+    CHECK_OK(state_load(fd, &st));
+    CHECK_INT(st.pending.candidate_since, 1001000);
+    /* A lowered cursor (WAIT again) and a later WINDOW keep the persisted schedule. */
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1002000, ROLLOUT_WAIT,
+                              &changed));
+    CHECK(!changed);
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1003000,
+                              ROLLOUT_WINDOW, &changed));
+    CHECK(!changed);
+    CHECK_INT(st.pending.scheduled_at, 1001000 + (int64_t)(d / 1000));
+    /* Below minimum / yanked: now. */
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 1001001, ROLLOUT_NOW,
+                              &changed));
+    CHECK(changed || d < 1000);
+    CHECK_INT(st.pending.scheduled_at, d < 1000 ? 1001000 : 1001001);
+    CHECK_ERR(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 0, ROLLOUT_WINDOW,
+                               &changed),
+              ANT_ERR_INVALID_ARG);
+
+    /* A state file written before candidate_since existed: candidate since first_seen. */
+    static const char legacy[] =
+        "{\"format\":1,\"floor\":\"\",\"confirmed\":\"\",\"pending\":{\"version\":\"0.2.0\","
+        "\"first_seen\":5000,\"scheduled_at\":5100}}";
+    CHECK_OK(ant_fsx_write_atomic(fd, "upgrade_state.json", legacy, sizeof legacy - 1, 0600));
+    CHECK_OK(state_load(fd, &st));
+    CHECK_INT(st.pending.candidate_since, 5000);
+    CHECK_INT(st.pending.scheduled_at, 5100);
+    CHECK_OK(rollout_schedule(&st, "peer-x", NULL, 0, "0.2.0", 3600000, 6000, ROLLOUT_WINDOW,
+                              &changed));
+    CHECK(!changed);
     rm_tmp(fd);
 }
 
@@ -356,7 +421,7 @@ static void test_delay_not_predictable_from_peer_id(void)
         bool changed = false;
         memset(&st, 0, sizeof st);
         CHECK_OK(rollout_schedule(&st, u->peer_id, u->secret, u->secret_len, v, window, 1000,
-                                  &changed));
+                                  ROLLOUT_WINDOW, &changed));
         uint64_t pub = 0, sib = 0;
         CHECK_OK(ant_upgrade_rollout_delay("public-peer-id", v, window, &pub));
         CHECK_OK(ant_upgrade_rollout_delay_keyed(u2->secret, u2->secret_len, u2->peer_id, v,
@@ -430,6 +495,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_delay_uniform_chi_square),
     ANT_TEST(test_delay_properties),
     ANT_TEST(test_schedule_survives_restart),
+    ANT_TEST(test_schedule_from_candidacy),
     ANT_TEST(test_state_roundtrip_and_rejects),
     ANT_TEST(test_host_bad_list_sees_newest_entries),
     ANT_TEST(test_delay_not_predictable_from_peer_id),

@@ -104,6 +104,43 @@ check 0 "show the rollout" -- "$AR" show --dir "$D" --json
 grep_out '"cursor_ppm":250000' "show --json has the cursor"
 grep_out '"halted":true' "show --json has halted"
 check 0 "verify with a rollout" -- "$AR" verify --dir "$D" --trusted-root "$W/anchor.json"
+
+# The operator's short forms (a copy of the directory: the rotation below counts versions).
+D2="$W/steer"
+cp -a "$D" "$D2"
+check 0 "resume keeps the cursor" -- "$AR" timestamp --dir "$D2" --resume
+grep_out "rollout 0.2.0 cursor 25.0000% running" "resume output"
+check 0 "raise the cursor" -- "$AR" timestamp --dir "$D2" --cursor 50
+grep_out "rollout 0.2.0 cursor 50.0000% running" "cursor output"
+check 0 "halt keeps the cursor" -- "$AR" timestamp --dir "$D2" --halt
+check 0 "show the halt" -- "$AR" show --dir "$D2" --json
+grep_out '"cursor_ppm":500000' "halt kept the cursor"
+grep_out '"halted":true' "halted"
+SEED=0001020304050607080910111213141516171819202122232425262728293031
+check 0 "a given seed" -- "$AR" timestamp --dir "$D2" --cursor 0.01 --seed "$SEED"
+check 0 "show the seed" -- "$AR" show --dir "$D2" --json
+grep_out "$SEED" "the seed is the given one"
+grep_out '"cursor_ppm":100' "0.01 % is 100 ppm"
+grep_out '"halted":true' "a cursor change keeps the halt"
+check 2 "halt and resume together" -- "$AR" timestamp --dir "$D2" --halt --resume
+check 2 "cursor given twice" -- "$AR" timestamp --dir "$D2" --cursor 5 --rollout-cursor 5
+check 1 "a rollout of a version targets does not list is refused" -- \
+    "$AR" timestamp --dir "$D2" --rollout-version 9.9.9 --cursor 100
+grep_out "9.9.9 is not listed in the newest targets" "names the unlisted version"
+check 2 "yank without a version" -- "$AR" yank --dir "$D2"
+check 1 "yank refuses what is not a version" -- "$AR" yank --dir "$D2" --release-version 0.1
+check 0 "yank" -- "$AR" yank --dir "$D2" --release-version 0.1.0
+grep_out "wrote targets.2.json" "yank writes the next targets"
+check 0 "minimum" -- "$AR" minimum --dir "$D2" --release-version 0.2.0
+grep_out "wrote targets.3.json" "minimum writes the next targets"
+check 0 "sign targets 3 t1" -- "$AR" sign --dir "$D2" --role targets --key "$(sec t1)"
+check 0 "sign targets 3 t2" -- "$AR" sign --dir "$D2" --role targets --key "$(sec t2)"
+check 0 "timestamp naming targets 3" -- "$AR" timestamp --dir "$D2"
+check 0 "sign it" -- "$AR" sign --dir "$D2" --role timestamp --key "$(sec s1)"
+check 0 "show the policy of yank and minimum" -- "$AR" show --dir "$D2" --json
+grep_out '"minimum_version":"0.2.0"' "minimum in targets"
+grep_out '"yanked_count":1' "0.1.0 yanked"
+check 0 "verify the steered directory" -- "$AR" verify --dir "$D2" --trusted-root "$W/anchor.json"
 check 1 "add refuses a yank that is not a version" -- "$AR" add --dir "$D" --release-version 0.2.0 \
     --platform linux-x64 --archive "$W/ant-node-cli-linux-x64.tar.gz" --yank 0.1
 check 0 "add with minimum-version and yank" -- "$AR" add --dir "$D" --release-version 0.2.0 \

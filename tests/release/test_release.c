@@ -200,16 +200,19 @@ static const struct sel_case sel_cases[] = {
     {"stable skips pre-release suffix",
      "[" GOOD("v0.3.0-rc.1") "," GOOD("v0.2.0") "]", "0.1.0", ANT_RELEASE_CHANNEL_STABLE,
      "linux-x64", NULL, NULL, ANT_OK, "0.2.0", 2},
-    {"beta takes pre-release",
+    {"beta skips release candidate",
      "[" GOOD("v0.3.0-rc.1") "," GOOD("v0.2.0") "]", "0.1.0", ANT_RELEASE_CHANNEL_BETA,
-     "linux-x64", NULL, NULL, ANT_OK, "0.3.0-rc.1", 2},
+     "linux-x64", NULL, NULL, ANT_OK, "0.2.0", 2},
+    {"beta takes beta pre-release",
+     "[" GOOD("v0.3.0-beta.1") "," GOOD("v0.2.0") "]", "0.1.0", ANT_RELEASE_CHANNEL_BETA,
+     "linux-x64", NULL, NULL, ANT_OK, "0.3.0-beta.1", 2},
     {"stable skips prerelease flag",
      "[" REL("v0.3.0", "'prerelease':true,", SIGNED("v0.3.0", X64)) "," GOOD("v0.2.0") "]",
      "0.1.0", ANT_RELEASE_CHANNEL_STABLE, "linux-x64", NULL, NULL, ANT_OK, "0.2.0", 2},
     {"beta pre-release ordering",
      "[" GOOD("v0.3.0-rc.2") "," GOOD("v0.3.0-rc.10") "," GOOD("v0.3.0-beta.5") ","
      GOOD("v0.3.0-alpha") "," GOOD("v0.2.9") "]",
-     "0.1.0", ANT_RELEASE_CHANNEL_BETA, "linux-x64", NULL, NULL, ANT_OK, "0.3.0-rc.10", 5},
+     "0.1.0", ANT_RELEASE_CHANNEL_BETA, "linux-x64", NULL, NULL, ANT_OK, "0.3.0-beta.5", 5},
     {"release above its pre-releases",
      "[" GOOD("v0.3.0-rc.10") "," GOOD("v0.3.0") "]", "0.3.0-rc.2", ANT_RELEASE_CHANNEL_BETA,
      "linux-x64", NULL, NULL, ANT_OK, "0.3.0", 2},
@@ -366,6 +369,29 @@ static void test_choice_fields(void)
     CHECK(ant_release_channel_parse("beta", &chan) && chan == ANT_RELEASE_CHANNEL_BETA);
     CHECK(ant_release_channel_parse("stable", &chan) && chan == ANT_RELEASE_CHANNEL_STABLE);
     CHECK(!ant_release_channel_parse("nightly", &chan));
+    /* The channel table (ARCHITECTURE.md §10): beta is the first identifier, whole. */
+    static const struct {
+        const char *v;
+        bool flagged, stable, beta;
+    } chans[] = {
+        {"1.2.0", false, true, true},          {"1.2.0", true, false, true},
+        {"1.2.0-beta", false, false, true},    {"1.2.0-beta.1", false, false, true},
+        {"1.2.0-beta.1.x", false, false, true}, {"1.2.0-rc.1", false, false, false},
+        {"1.2.0-alpha.1", false, false, false}, {"1.2.0-betamax.1", false, false, false},
+        {"1.2.0-beta-2", false, false, false},  {"1.2.0-bet", false, false, false},
+        {"1.2.0-1.beta", false, false, false},  {"1.2.0-BETA.1", false, false, false},
+        {"1.2.0-beta+build.5", false, false, true},
+    };
+    for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
+        struct ant_semver sv;
+        CHECK_OK(ant_semver_parse(chans[i].v, &sv));
+        CHECK_MSG(ant_release_channel_accepts(ANT_RELEASE_CHANNEL_STABLE, &sv, chans[i].flagged) ==
+                      chans[i].stable,
+                  "stable %s", chans[i].v);
+        CHECK_MSG(ant_release_channel_accepts(ANT_RELEASE_CHANNEL_BETA, &sv, chans[i].flagged) ==
+                      chans[i].beta,
+                  "beta %s", chans[i].v);
+    }
     char name[64];
     CHECK_OK(ant_release_asset_name("linux-arm64", name, sizeof name));
     CHECK_STR(name, ARM);

@@ -42,6 +42,14 @@ static void usage(FILE *f)
             "  freeze              stop re-signing the release metadata timestamp: the nodes\n"
             "                      go `stale` once it expires and install nothing\n"
             "  thaw                re-sign the timestamp now and resume the schedule\n"
+            "  rollout [--release-version V] [--cursor PCT] [--halt | --resume]\n"
+            "                      sign a timestamp steering the rollout of V (default: the\n"
+            "                      current one): cursor percent, halt, resume (ARCHITECTURE §10)\n"
+            "  yank --release-version V\n"
+            "                      signed targets yanking V: never installed, nodes on it move on\n"
+            "  minimum --release-version V\n"
+            "                      signed targets with minimum_version V: nodes below it upgrade\n"
+            "                      at their next check\n"
             "  rotate --role root|targets|timestamp\n"
             "                      new keys for the role through a new root version\n"
             "  down                stop the supervisor, the nodes and nginx\n"
@@ -93,10 +101,10 @@ static bool parse_uint(const char *text, unsigned max, unsigned *out)
 }
 
 struct opts {
-    const char *dir, *binary, *version, *channel, *listen, *role;
+    const char *dir, *binary, *version, *channel, *listen, *role, *cursor;
     unsigned hosts, nodes, restart_delay_ms;
     uint64_t window, interval, ttl, trial, timeout;
-    bool netns, prerelease, json, quiet, no_serve;
+    bool netns, prerelease, json, quiet, no_serve, halt, resume;
 };
 
 /* Accepts `--name value` and `--name=value`. Returns the index after the option, or -1. */
@@ -120,7 +128,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         name[nlen] = '\0';
         if (strcmp(name, "--netns") == 0 || strcmp(name, "--prerelease") == 0 ||
             strcmp(name, "--json") == 0 || strcmp(name, "--quiet") == 0 ||
-            strcmp(name, "--no-serve") == 0) {
+            strcmp(name, "--no-serve") == 0 || strcmp(name, "--halt") == 0 ||
+            strcmp(name, "--resume") == 0) {
             if (eq != NULL) {
                 fprintf(stderr, "ant-devnet: %s takes no value\n", name);
                 return -1;
@@ -130,6 +139,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->json |= strcmp(name, "--json") == 0;
             o->quiet |= strcmp(name, "--quiet") == 0;
             o->no_serve |= strcmp(name, "--no-serve") == 0;
+            o->halt |= strcmp(name, "--halt") == 0;
+            o->resume |= strcmp(name, "--resume") == 0;
             continue;
         }
         if (eq != NULL) {
@@ -154,6 +165,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->channel = val;
         else if (strcmp(name, "--role") == 0)
             o->role = val;
+        else if (strcmp(name, "--cursor") == 0)
+            o->cursor = val;
         else if (strcmp(name, "--hosts") == 0)
             ok = parse_uint(val, ANT_DEVNET_MAX_HOSTS, &o->hosts) && o->hosts > 0;
         else if (strcmp(name, "--nodes-per-host") == 0)
@@ -369,6 +382,31 @@ int main(int argc, char **argv)
             return fail(cmd, e);
         printf("release metadata %s in %s\n", strcmp(cmd, "freeze") == 0 ? "frozen" : "thawed",
                o.dir);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "rollout") == 0) {
+        if ((o.halt && o.resume) || (o.cursor == NULL && !o.halt && !o.resume)) {
+            fprintf(stderr, "ant-devnet: rollout needs --cursor PCT, --halt or --resume "
+                    "(not both of the last two)\n");
+            return EXIT_USAGE;
+        }
+        e = ant_devnet_rollout(o.dir, o.version, o.cursor, o.halt ? 1 : o.resume ? 0 : -1);
+        if (e != ANT_OK)
+            return fail("rollout", e);
+        printf("rollout %s%s%s%s\n", o.version != NULL ? o.version : "(current)",
+               o.cursor != NULL ? " cursor " : "", o.cursor != NULL ? o.cursor : "",
+               o.halt ? " halted" : o.resume ? " resumed" : "");
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "yank") == 0 || strcmp(cmd, "minimum") == 0) {
+        if (o.version == NULL) {
+            fprintf(stderr, "ant-devnet: %s needs --release-version V\n", cmd);
+            return EXIT_USAGE;
+        }
+        e = ant_devnet_policy(o.dir, o.version, strcmp(cmd, "yank") == 0);
+        if (e != ANT_OK)
+            return fail(cmd, e);
+        printf("%s %s\n", strcmp(cmd, "yank") == 0 ? "yanked" : "minimum version", o.version);
         return EXIT_SUCCESS;
     }
     if (strcmp(cmd, "rotate") == 0) {

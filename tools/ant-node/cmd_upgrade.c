@@ -221,6 +221,12 @@ int cmd_upgrade(int argc, char **argv)
         if (err == ANT_OK && !plan.available) {
             printf("no upgrade available (running %s)\n", plan.running);
             rc = 0;
+        } else if (err == ANT_OK && !now && plan.held) {
+            /* The signed rollout control holds it (ARCHITECTURE.md §10): halted, or this
+             * node outside the cursor. --now is the operator's override. */
+            printf("%s is held for this node: %s; use --now to install it now\n", plan.version,
+                   plan.reason);
+            rc = 0;
         } else if (err == ANT_OK && !now && (int64_t)time(NULL) < plan.scheduled_at) {
             printf("%s is scheduled for this node at %lld (in %lld s); use --now to install it "
                    "now\n",

@@ -483,13 +483,19 @@ static const char timestamp_help[] =
     "Usage: ant-release timestamp --dir D [--expires-hours H]\n"
     "         [--rollout-version V --rollout-cursor PERCENT [--rollout-seed HEX]\n"
     "          [--rollout-halted] | --no-rollout]\n"
+    "       ant-release timestamp --dir D [--rollout-version V] [--cursor PERCENT]\n"
+    "         [--seed HEX] [--halt | --resume]\n"
     "\n"
     "Writes the next timestamp.json (unsigned) naming the newest targets file by version,\n"
     "length and SHA-256, keeping the rollout control of the previous timestamp. Refuses if\n"
     "that targets file lacks a threshold of valid targets signatures under the newest root.\n"
     "--expires-hours defaults to 24; re-sign at least every H/2 hours (docs/RELEASING.md).\n"
     "The rollout control (ARCHITECTURE.md §10): version, cursor 0-100 %, seed (64 hex; by\n"
-    "default kept for the same version, fresh random for a new one), halted.\n";
+    "default kept for the same version, fresh random for a new one), halted. The short\n"
+    "forms steer the rollout the previous timestamp names, keeping what they do not\n"
+    "change: `--cursor 50`, `--halt`, `--resume`. A rollout of a version the newest\n"
+    "targets does not list is refused (exit 1): the online key paces only what the\n"
+    "offline targets keys listed.\n";
 
 /* The seed: given in hex, else the previous timestamp's for the same version, else 32
  * fresh random bytes (a new seed per release changes who goes first, §10). */
@@ -529,17 +535,66 @@ static int rollout_seed(int dirfd, const char *hex, struct ant_meta_rollout *ro)
     return 0;
 }
 
+/* The previous timestamp's rollout (present false when none or unreadable). */
+static void previous_rollout(int dirfd, struct ant_meta_rollout *old)
+{
+    struct ant_meta_envelope *env = NULL;
+    struct ant_meta_timestamp *prev = NULL;
+    size_t plen = 0;
+    memset(old, 0, sizeof *old);
+    if (faccessat(dirfd, "timestamp.json", F_OK, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ant_meta_repo_load(dirfd, ANT_META_ROLE_TIMESTAMP, 0, &env, NULL, 0) != ANT_OK)
+        return;
+    const uint8_t *p = ant_meta_envelope_payload(env, &plen);
+    if (ant_meta_timestamp_parse(p, plen, &prev) == ANT_OK)
+        ant_meta_timestamp_rollout(prev, old);
+    ant_meta_timestamp_free(prev);
+    ant_meta_envelope_free(env);
+}
+
+/* 0 when the newest targets lists `version` (for any platform); 1 (refused) otherwise: the
+ * online key may pace only what the offline targets keys listed (ARCHITECTURE.md §10). */
+static int rollout_listed(int dirfd, const char *version)
+{
+    struct ant_meta_envelope *env = NULL;
+    struct ant_meta_targets *t = NULL;
+    uint64_t m = 0;
+    size_t plen = 0;
+    bool listed = false;
+    if (ant_meta_repo_newest(dirfd, ANT_META_ROLE_TARGETS, &m) == ANT_OK && m > 0 &&
+        ant_meta_repo_load(dirfd, ANT_META_ROLE_TARGETS, m, &env, NULL, 0) == ANT_OK) {
+        const uint8_t *p = ant_meta_envelope_payload(env, &plen);
+        if (ant_meta_targets_parse(p, plen, &t) == ANT_OK) {
+            for (size_t i = 0; !listed && i < ant_meta_targets_count(t); i++) {
+                struct ant_meta_target e;
+                listed = ant_meta_targets_entry(t, i, &e) == ANT_OK &&
+                         strcmp(e.version, version) == 0;
+            }
+        }
+    }
+    ant_meta_targets_free(t);
+    ant_meta_envelope_free(env);
+    if (listed)
+        return 0;
+    fprintf(stderr, "ant-release timestamp: refused: %s is not listed in the newest targets "
+            "(targets.%llu.json); add it and sign targets first\n", version,
+            (unsigned long long)m);
+    return 1;
+}
+
 static int cmd_timestamp(int argc, char **argv)
 {
     struct opt o[] = {{"--dir", NULL, 0},           {"--expires-hours", NULL, 0},
                       {"--rollout-version", NULL, 0}, {"--rollout-cursor", NULL, 0},
                       {"--rollout-seed", NULL, 0},    {"--rollout-halted", NULL, 1},
-                      {"--no-rollout", NULL, 1}};
-    struct ant_meta_rollout ro;
+                      {"--no-rollout", NULL, 1},      {"--cursor", NULL, 0},
+                      {"--seed", NULL, 0},            {"--halt", NULL, 1},
+                      {"--resume", NULL, 1}};
+    struct ant_meta_rollout ro, old;
     unsigned long long hours = 24;
     int help, dirfd = -1, rc;
 
-    rc = parse_opts(argc, argv, o, 7, "timestamp", &help);
+    rc = parse_opts(argc, argv, o, 11, "timestamp", &help);
     if (rc != 0 || help) {
         fputs(timestamp_help, help ? stdout : stderr);
         return rc;
@@ -549,49 +604,143 @@ static int cmd_timestamp(int argc, char **argv)
     if (o[1].value != NULL &&
         (rc = parse_uint(o[1].value, 24 * 366, &hours, "--expires-hours")) != 0)
         return rc;
+    if ((o[3].value != NULL && o[7].value != NULL) || (o[4].value != NULL && o[8].value != NULL) ||
+        (o[9].value != NULL && (o[10].value != NULL || o[5].value != NULL))) {
+        fprintf(stderr, "ant-release timestamp: --cursor/--seed/--halt are short for "
+                "--rollout-cursor/--rollout-seed/--rollout-halted: give one of each; "
+                "--halt and --resume exclude each other\n");
+        return EXIT_USAGE;
+    }
+    if (o[5].value != NULL && o[10].value != NULL) {
+        fprintf(stderr, "ant-release timestamp: --rollout-halted with --resume\n");
+        return EXIT_USAGE;
+    }
+    /* The operator's short forms (--cursor, --seed, --halt, --resume) steer the rollout
+     * the previous timestamp names, keeping what they do not change. */
+    bool short_form = o[7].value != NULL || o[8].value != NULL || o[9].value != NULL ||
+                      o[10].value != NULL;
+    const char *cursor = o[3].value != NULL ? o[3].value : o[7].value;
+    const char *seed = o[4].value != NULL ? o[4].value : o[8].value;
     memset(&ro, 0, sizeof ro);
-    bool set_rollout = o[2].value != NULL || o[3].value != NULL || o[4].value != NULL ||
-                       o[5].value != NULL;
+    bool set_rollout = o[2].value != NULL || cursor != NULL || seed != NULL ||
+                       o[5].value != NULL || short_form;
     if (set_rollout && o[6].value != NULL) {
         fprintf(stderr, "ant-release timestamp: --no-rollout with rollout settings\n");
         return EXIT_USAGE;
     }
-    if (set_rollout) {
-        struct ant_semver sv;
-        if (o[2].value == NULL || o[3].value == NULL) {
-            fprintf(stderr, "ant-release timestamp: a rollout needs --rollout-version and "
-                    "--rollout-cursor\n");
-            return EXIT_USAGE;
-        }
-        if (ant_semver_parse(o[2].value, &sv) != ANT_OK ||
-            !ant_semver_format(&sv, ro.version, sizeof ro.version)) {
-            fprintf(stderr, "ant-release timestamp: '%s' is not a version\n", o[2].value);
-            return EXIT_USAGE;
-        }
-        if (ant_meta_cursor_parse(o[3].value, &ro.cursor_ppm) != ANT_OK) {
-            fprintf(stderr, "ant-release timestamp: --rollout-cursor is a percentage 0-100 "
-                    "with at most 4 decimals\n");
-            return EXIT_USAGE;
-        }
-        ro.present = true;
-        ro.halted = o[5].value != NULL;
-    }
     rc = open_dir(o[0].value, false, &dirfd);
     if (rc != 0)
         return rc;
-    if (set_rollout && (rc = rollout_seed(dirfd, o[4].value, &ro)) != 0) {
-        close(dirfd);
-        return rc;
+    previous_rollout(dirfd, &old);
+    if (set_rollout) {
+        struct ant_semver sv;
+        const char *version = o[2].value;
+        if (version == NULL && short_form && old.present)
+            version = old.version;
+        bool same = old.present && version != NULL && strcmp(old.version, version) == 0;
+        if (version == NULL || (cursor == NULL && !(short_form && same))) {
+            fprintf(stderr, "ant-release timestamp: a rollout needs --rollout-version and "
+                    "--cursor (or a previous rollout to steer)\n");
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        if (ant_semver_parse(version, &sv) != ANT_OK ||
+            !ant_semver_format(&sv, ro.version, sizeof ro.version)) {
+            fprintf(stderr, "ant-release timestamp: '%s' is not a version\n", version);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        if (cursor == NULL) {
+            ro.cursor_ppm = old.cursor_ppm;
+        } else if (ant_meta_cursor_parse(cursor, &ro.cursor_ppm) != ANT_OK) {
+            fprintf(stderr, "ant-release timestamp: --cursor is a percentage 0-100 "
+                    "with at most 4 decimals\n");
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        ro.present = true;
+        if (o[5].value != NULL || o[9].value != NULL)
+            ro.halted = true;
+        else if (o[10].value != NULL)
+            ro.halted = false;
+        else
+            ro.halted = short_form && same && old.halted;
+        if ((rc = rollout_listed(dirfd, ro.version)) != 0)
+            goto out;
+        if ((rc = rollout_seed(dirfd, seed, &ro)) != 0)
+            goto out;
     }
     char why[256] = "";
     uint64_t tv = 0;
     ant_err err = ant_meta_repo_timestamp(dirfd, set_rollout || o[6].value != NULL ? &ro : NULL,
                                           (int64_t)time(NULL) + (int64_t)hours * 3600,
                                           &tv, why, sizeof why);
-    if (err != ANT_OK)
+    if (err != ANT_OK) {
         rc = exit_of(err, "timestamp", why);
-    else
+    } else {
         wrote(ANT_META_ROLE_TIMESTAMP, tv);
+        if (ro.present) {
+            char pct[16];
+            unsigned whole = ro.cursor_ppm / 10000u, frac = ro.cursor_ppm % 10000u;
+            snprintf(pct, sizeof pct, "%u.%04u", whole, frac);
+            printf("rollout %s cursor %s%% %s\n", ro.version, pct,
+                   ro.halted ? "halted" : "running");
+        }
+    }
+out:
+    close(dirfd);
+    return rc;
+}
+
+/* --- yank, minimum --------------------------------------------------------------------- */
+
+static const char policy_help[] =
+    "Usage: ant-release yank --dir D --release-version V [--expires-days N]\n"
+    "       ant-release minimum --dir D --release-version V [--expires-days N]\n"
+    "\n"
+    "Writes the next targets version (unsigned): the newest targets with V added to yanked\n"
+    "(nodes never install it; a node running it upgrades at once to an allowed newer one),\n"
+    "or with minimum_version V (a node below it upgrades at its next check, whatever the\n"
+    "rollout cursor and window; \"\" removes it). ARCHITECTURE.md §10. Then: sign it with a\n"
+    "threshold of targets keys, and run `ant-release timestamp`.\n";
+
+static int cmd_policy(int argc, char **argv, bool yank)
+{
+    const char *cmd = yank ? "yank" : "minimum";
+    struct opt o[] = {{"--dir", NULL, 0}, {"--release-version", NULL, 0},
+                      {"--expires-days", NULL, 0}};
+    struct ant_meta_targets_policy policy = {NULL, NULL};
+    unsigned long long days = 90;
+    int help, dirfd = -1, rc;
+
+    rc = parse_opts(argc, argv, o, 3, cmd, &help);
+    if (rc != 0 || help) {
+        fputs(policy_help, help ? stdout : stderr);
+        return rc;
+    }
+    for (int i = 0; i < 2; i++)
+        if ((rc = need(&o[i], cmd)) != 0)
+            return rc;
+    if (o[2].value != NULL && (rc = parse_uint(o[2].value, 3660, &days, "--expires-days")) != 0)
+        return rc;
+    if (yank)
+        policy.yank = o[1].value;
+    else
+        policy.minimum_version = o[1].value;
+    rc = open_dir(o[0].value, false, &dirfd);
+    if (rc != 0)
+        return rc;
+    char why[256] = "";
+    uint64_t m = 0;
+    ant_err err = ant_meta_repo_add(dirfd, NULL, &policy,
+                                    (int64_t)time(NULL) + (int64_t)days * DAY_S, &m, why,
+                                    sizeof why);
+    if (err != ANT_OK) {
+        rc = exit_of(err, cmd, why);
+    } else {
+        wrote(ANT_META_ROLE_TARGETS, m);
+        printf("%s %s\n", yank ? "yanked" : "minimum_version", o[1].value);
+    }
     close(dirfd);
     return rc;
 }
@@ -907,6 +1056,9 @@ static int cmd_show(int argc, char **argv)
             add_sigs(jt, env, root, ANT_META_ROLE_TARGETS);
             json_object_object_add(jt, "minimum_version",
                                    json_object_new_string(ant_meta_targets_minimum_version(tg)));
+            json_object_object_add(
+                jt, "yanked_count",
+                json_object_new_int64((int64_t)ant_meta_targets_yanked_count(tg)));
             for (size_t i = 0; i < ant_meta_targets_count(tg); i++) {
                 struct ant_meta_target e;
                 char hex[ANT_SHA256_HEXBYTES];
@@ -951,6 +1103,9 @@ static int cmd_show(int argc, char **argv)
                 json_object_object_add(jro, "version", json_object_new_string(ro.version));
                 json_object_object_add(jro, "cursor_ppm", json_object_new_int64(ro.cursor_ppm));
                 json_object_object_add(jro, "halted", json_object_new_boolean(ro.halted));
+                char seedhex[2 * sizeof ro.seed + 1];
+                ant_hex_encode(seedhex, ro.seed, sizeof ro.seed);
+                json_object_object_add(jro, "seed", json_object_new_string(seedhex));
                 json_object_object_add(js, "rollout", jro);
             }
         }
@@ -1019,7 +1174,9 @@ static const char main_help[] =
     "Signed release metadata (root, targets, timestamp) for ant-node fleets:\n"
     "  init       root version 1 from public keys and thresholds\n"
     "  add        the next targets version with one more release archive\n"
-    "  timestamp  the next timestamp, naming the newest (signed) targets\n"
+    "  timestamp  the next timestamp, naming the newest (signed) targets; steers a rollout\n"
+    "  yank       the next targets version with one more yanked version\n"
+    "  minimum    the next targets version with a new minimum_version\n"
     "  sign       add one signature to the newest file of a role\n"
     "  rotate     the next root version with new keys or thresholds\n"
     "  verify     check a metadata directory exactly as a node does\n"
@@ -1051,6 +1208,10 @@ int main(int argc, char **argv)
         return cmd_timestamp(argc, argv);
     if (strcmp(cmd, "sign") == 0)
         return cmd_sign(argc, argv);
+    if (strcmp(cmd, "yank") == 0)
+        return cmd_policy(argc, argv, true);
+    if (strcmp(cmd, "minimum") == 0)
+        return cmd_policy(argc, argv, false);
     if (strcmp(cmd, "rotate") == 0)
         return cmd_rotate(argc, argv);
     if (strcmp(cmd, "verify") == 0)
