@@ -44,6 +44,7 @@ struct ant_meta_trusted {
     uint8_t *ts_bytes, *tg_bytes; /* the envelopes as verified, for the cache */
     size_t ts_len, tg_len;
     uint64_t ts_floor, tg_floor;  /* versions the node must never go below */
+    uint64_t floor_root;          /* the root version those floors were recorded under */
     bool invalid, root_expired;
     enum ant_meta_state state;
 };
@@ -145,18 +146,25 @@ out:
 }
 
 /* Adopts a verified next root: a change of the timestamp or targets keys drops what those
- * keys signed, and the floors with it (TUF's recovery from a fast-forward attack). */
+ * keys signed, and the floors with it (TUF's recovery from a fast-forward attack) — but
+ * only for a rotation newer than the root the caller's floors were recorded under. Every
+ * refresh walks the chain from the anchor again, so it crosses rotations the node passed
+ * long ago; the floors it saved after them were signed by the new keys and must hold, or a
+ * replayed older file of the new keys would pass as fresh. */
 static void adopt_root(struct ant_meta_trusted *t, struct ant_meta_root *next)
 {
     bool ts_changed = meta_role_changed(t->root, next, ANT_META_ROLE_TIMESTAMP);
     bool tg_changed = meta_role_changed(t->root, next, ANT_META_ROLE_TARGETS);
+    bool newer = ant_meta_root_version(next) > t->floor_root;
     if (ts_changed || tg_changed) {
         drop_timestamp(t);
-        t->ts_floor = 0;
+        if (newer)
+            t->ts_floor = 0;
     }
     if (tg_changed) {
         drop_targets(t);
-        t->tg_floor = 0;
+        if (newer)
+            t->tg_floor = 0;
     }
     ant_meta_root_free(t->root);
     t->root = next;
@@ -638,6 +646,7 @@ static ant_err anchor(const struct ant_meta_opts *o, struct ant_meta_trusted **o
     }
     t->ts_floor = o->floor_timestamp_version;
     t->tg_floor = o->floor_targets_version;
+    t->floor_root = o->floor_root_version;
     *out = t;
     return ANT_OK;
 }

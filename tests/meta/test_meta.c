@@ -616,6 +616,67 @@ static void test_timestamp_key_rotation_resets_version(void)
     teardown(&f);
 }
 
+/* A rotation the node has already passed must not wipe its private floors: root 2 rotated
+ * the timestamp key, the node then trusted timestamp 7 under root 2 and persisted floors
+ * (root 2, timestamp 7). Every refresh walks the chain from the anchor again, across that
+ * rotation; an older timestamp 3 signed by the same new key, served by the server after the
+ * cache was emptied or planted in the cache by a same-uid writer, must be refused, not
+ * reported fresh. (Found by review; this test failed before the fix: state fresh, ts 3.) */
+static void test_passed_rotation_keeps_floors(void)
+{
+    struct fx f;
+    struct ant_meta_status st;
+    struct ant_meta_trusted *t = NULL;
+    struct ant_meta_opts o;
+    size_t len = 0;
+    uint8_t *old_ts = NULL;
+    size_t old_len = 0;
+    const struct spec new_ts = {{N3}, 1, 1};
+
+    setup(&f);
+    uint8_t *r2 = root_file(2, NOW + 365 * DAY, ROOT_KEYS, TARGET_KEYS, new_ts, RSIGN, 2, &len);
+    put(&f, "root.2.json", r2, len);
+    free(r2);
+    /* the old timestamp 3 the attacker keeps, then the current timestamp 7 */
+    publish_timestamp(&f, 3, NOW + DAY, (const int[]){N3}, 1);
+    CHECK_OK(ant_fsx_read_capped(f.srvfd, "timestamp.json", ANT_META_TIMESTAMP_MAX, &old_ts,
+                                 &old_len));
+    publish_timestamp(&f, 7, NOW + DAY, (const int[]){N3}, 1);
+    CHECK_STATE(&f, ANT_META_FRESH);
+
+    ant_meta_opts_init(&o);
+    o.trusted_root = f.anchor;
+    o.trusted_root_len = f.anchor_len;
+    o.fetch = fetch_dir;
+    o.fetch_arg = &f;
+    o.now = f.now;
+    o.force = true;
+    o.floor_root_version = 2;
+    o.floor_timestamp_version = 7;
+    o.floor_targets_version = 1;
+
+    /* 1. the server replays timestamp 3 to a node whose cache was emptied */
+    put(&f, "timestamp.json", old_ts, old_len);
+    CHECK(unlinkat(f.cachefd, ANT_META_CACHE_TIMESTAMP, 0) == 0);
+    CHECK_OK(ant_meta_refresh(f.cachefd, &o, &t, &st));
+    CHECK_MSG(st.state == ANT_META_INVALID, "server replay: state %s, timestamp %llu",
+              ant_meta_state_name(st.state), (unsigned long long)st.timestamp_version);
+    ant_meta_trusted_free(t);
+    t = NULL;
+
+    /* 2. a same-uid writer plants timestamp 3 in the cache; a cache-only read */
+    CHECK_OK(ant_fsx_write_atomic(f.cachefd, ANT_META_CACHE_TIMESTAMP, old_ts, old_len, 0600));
+    o.fetch = NULL;
+    o.force = false;
+    CHECK_OK(ant_meta_refresh(f.cachefd, &o, &t, &st));
+    CHECK_MSG(st.state != ANT_META_FRESH || st.timestamp_version >= 7,
+              "cache plant: state %s, timestamp %llu", ant_meta_state_name(st.state),
+              (unsigned long long)st.timestamp_version);
+    ant_meta_trusted_free(t);
+    free(old_ts);
+    teardown(&f);
+}
+
 /* ---- endless and oversized ---------------------------------------------------------------- */
 
 static void test_endless_root_chain(void)
@@ -1307,6 +1368,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_root_signed_only_by_old_keys),
     ANT_TEST(test_root_skipping_a_version),
     ANT_TEST(test_rotation_of_targets_keys),
+    ANT_TEST(test_passed_rotation_keeps_floors),
     ANT_TEST(test_timestamp_key_rotation_resets_version),
     ANT_TEST(test_endless_root_chain),
     ANT_TEST(test_endless_and_oversized),
