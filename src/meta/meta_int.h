@@ -98,4 +98,8 @@ bool meta_sig_context(enum ant_meta_role role, char *buf, size_t cap);
 bool meta_role_changed(const struct ant_meta_root *a, const struct ant_meta_root *b,
                        enum ant_meta_role role);
 
+/* True when some key of `root` belongs to both roles `a` and `b`. */
+bool meta_roles_share_key(const struct ant_meta_root *root, enum ant_meta_role a,
+                          enum ant_meta_role b);
+
 #endif

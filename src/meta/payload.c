@@ -276,6 +276,17 @@ bool meta_role_changed(const struct ant_meta_root *a, const struct ant_meta_root
     return false;
 }
 
+bool meta_roles_share_key(const struct ant_meta_root *root, enum ant_meta_role a,
+                          enum ant_meta_role b)
+{
+    const struct meta_role_def *ra = &root->roles[a - 1], *rb = &root->roles[b - 1];
+    for (size_t i = 0; i < ra->nkeys; i++)
+        for (size_t j = 0; j < rb->nkeys; j++)
+            if (ra->keyidx[i] == rb->keyidx[j]) /* keys are defined once in a root */
+                return true;
+    return false;
+}
+
 /* ---- targets ------------------------------------------------------------------------- */
 
 void ant_meta_targets_free(struct ant_meta_targets *t)

@@ -189,6 +189,27 @@ static ant_err write_new(int dirfd, enum ant_meta_role role, uint64_t version, u
     return err;
 }
 
+/*
+ * Refuses a root in which a timestamp key is also a targets key. The timestamp key is the
+ * online one, kept on a server to re-sign on a schedule; if it could also sign targets, a
+ * theft of that server would list any release wherever the targets threshold is 1, which
+ * is what keeping the targets keys offline is for. (Root version 1 of packaging/root.json
+ * predates this rule; it is written by hand, not through these steps.)
+ */
+static ant_err refuse_online_targets_key(const uint8_t *payload, size_t len, char *why,
+                                         size_t whycap)
+{
+    struct ant_meta_root *root = NULL;
+    ant_err err = ant_meta_root_parse(payload, len, &root);
+    if (err == ANT_OK && meta_roles_share_key(root, ANT_META_ROLE_TARGETS,
+                                              ANT_META_ROLE_TIMESTAMP)) {
+        say(why, whycap, "a timestamp key (online) may not also be a targets key (offline)");
+        err = ANT_ERR_INVALID_ARG;
+    }
+    ant_meta_root_free(root);
+    return err;
+}
+
 ant_err ant_meta_repo_init(int dirfd, const struct ant_meta_role_keys *root_keys,
                            const struct ant_meta_role_keys *targets_keys,
                            const struct ant_meta_role_keys *timestamp_keys, int64_t expires,
@@ -200,6 +221,11 @@ ant_err ant_meta_repo_init(int dirfd, const struct ant_meta_role_keys *root_keys
                                       &payload, &len);
     if (err != ANT_OK) {
         say(why, whycap, "keys or thresholds refused: %s", ant_strerror(err));
+        return err;
+    }
+    err = refuse_online_targets_key(payload, len, why, whycap);
+    if (err != ANT_OK) {
+        free(payload);
         return err;
     }
     return write_new(dirfd, ANT_META_ROLE_ROOT, 1, payload, len, why, whycap);
@@ -413,6 +439,11 @@ ant_err ant_meta_repo_rotate(int dirfd, const struct ant_meta_role_keys *root_ke
                                 &payload, &len);
     if (err != ANT_OK) {
         say(why, whycap, "keys or thresholds refused: %s", ant_strerror(err));
+        goto out;
+    }
+    err = refuse_online_targets_key(payload, len, why, whycap);
+    if (err != ANT_OK) {
+        free(payload);
         goto out;
     }
     err = write_new(dirfd, ANT_META_ROLE_ROOT, n + 1, payload, len, why, whycap);

@@ -1194,8 +1194,28 @@ static void test_repo_steps(void)
     CHECK_ERR(ant_meta_repo_add(f.srvfd, &e, NULL, NOW + 90 * DAY, &v, why, sizeof why), ANT_OK);
     CHECK(unlinkat(f.srvfd, "targets.1.json", 0) == 0);
     CHECK_ERR(ant_meta_repo_timestamp(f.srvfd, NULL, NOW + DAY, &v, why, sizeof why), ANT_ERR_NOT_FOUND);
+    /* The online timestamp key must not also be a targets key: that one key would then list
+     * releases on its own wherever the targets threshold is 1 (found by review). */
+    {
+        struct ant_meta_role_keys shared = rk[1];
+        shared.count = 1;
+        shared.threshold = 1;
+        CHECK_ERR(ant_meta_repo_init(f.srvfd, &rk[0], &rk[1], &shared, NOW + 365 * DAY, why,
+                                     sizeof why),
+                  ANT_ERR_INVALID_ARG);
+        CHECK(strstr(why, "timestamp key") != NULL);
+    }
     CHECK_OK(ant_meta_repo_init(f.srvfd, &rk[0], &rk[1], &rk[2], NOW + 365 * DAY, why, sizeof why));
     CHECK_ERR(ant_meta_repo_init(f.srvfd, &rk[0], &rk[1], &rk[2], NOW, why, sizeof why), ANT_ERR_EXISTS);
+    /* nor can a rotation make the timestamp key a targets key */
+    {
+        struct ant_meta_role_keys tg_with_ts = rk[2];
+        uint64_t none = 0;
+        CHECK_ERR(ant_meta_repo_rotate(f.srvfd, NULL, &tg_with_ts, NULL, NOW + 365 * DAY, &none,
+                                       why, sizeof why),
+                  ANT_ERR_INVALID_ARG);
+        CHECK_INT(none, 0);
+    }
     CHECK_ERR(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[T1], NULL, why, sizeof why),
               ANT_ERR_BAD_KEY);
     CHECK_OK(ant_meta_repo_sign(f.srvfd, ANT_META_ROLE_ROOT, sk[R1], &nsig, why, sizeof why));
