@@ -286,10 +286,22 @@ ant_err node_metrics_start(const struct ant_node_config *cfg, struct ant_node_st
         o.handler = handle;
         o.handler_ctx = m;
         err = ant_httpd_start(&o, &m->httpd);
-        if (err != ANT_OK)
+        if (err == ANT_ERR_NETWORK) {
+            /* The port is taken (bind or listen failed). Anyone on the host can hold a
+             * loopback port, for instance in the gap of a restart; if that stopped the
+             * node, a good release would fail its trial and be rolled back. The node serves
+             * without the endpoint: the scraper sees the target down. A bad address or a
+             * non-loopback one without the opt-in is the operator's error and still stops
+             * the start. */
+            ant_log(ANT_LOG_ERROR, "metrics",
+                    "Metrics endpoint not started, serving without it listen=%s error=%s",
+                    cfg->metrics_listen, ant_strerror(err));
+        } else if (err != ANT_OK) {
             goto fail;
-        ant_log(ANT_LOG_INFO, "metrics", "Metrics endpoint listening listen=%s port=%u",
-                cfg->metrics_listen, (unsigned)ant_httpd_port(m->httpd));
+        } else {
+            ant_log(ANT_LOG_INFO, "metrics", "Metrics endpoint listening listen=%s port=%u",
+                    cfg->metrics_listen, (unsigned)ant_httpd_port(m->httpd));
+        }
     }
     *out = m;
     return ANT_OK;

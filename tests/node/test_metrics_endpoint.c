@@ -557,6 +557,32 @@ static void test_loopback_only(void)
     CHECK_INT(stop_node(&np), 0);
 }
 
+/* A local user who holds the metrics port (say, bound in the gap of a restart) must not
+ * stop the node: a node that cannot start fails its trial, and three such starts roll back
+ * a good release. It serves without the endpoint and says so. (Found by review; before the
+ * fix the node exited 1 with "cannot start".) */
+static void test_taken_metrics_port_does_not_stop_the_node(void)
+{
+    struct node_proc np;
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof sa;
+    char listen_arg[32];
+    int squat = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(squat >= 0 && bind(squat, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+          listen(squat, 4) == 0 && getsockname(squat, (struct sockaddr *)&sa, &salen) == 0);
+    snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    CHECK(start_node(&np, (const char *const[]){"--metrics-listen", listen_arg, NULL}, NULL,
+                     false, NULL) == 0);
+    CHECK(np.pid != 0);
+    CHECK(serves_chunks(&np, 7));
+    CHECK(log_has(&np, "Metrics endpoint not started"));
+    CHECK_INT(stop_node(&np), 0);
+    close(squat);
+}
+
 static void test_from_environment(void)
 {
     struct node_proc np;
@@ -573,6 +599,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_slowloris),
     ANT_TEST(test_idle_connections),
     ANT_TEST(test_loopback_only),
+    ANT_TEST(test_taken_metrics_port_does_not_stop_the_node),
     ANT_TEST(test_from_environment),
 };
 
