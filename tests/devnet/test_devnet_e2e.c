@@ -23,7 +23,11 @@
  *                           50 % candidates, 100 % → all (20 and 50 raised to the next
  *                           percent that selects someone new when the random seed selects
  *                           nobody); prints the per-step table and how long the halt took
- *                           to reach every node.
+ *                           to reach every node; then a release published after the good
+ *                           one and yanked is never installed.
+ *   test_minimum            2 hosts x 2 nodes with a 600 s window: the next version
+ *                           scheduled far ahead, then made the minimum version: every node
+ *                           upgrades at its next check, well inside the window.
  *
  * Paths and versions come from the environment CMake sets (tests/devnet/CMakeLists.txt).
  */
@@ -952,6 +956,22 @@ static void test_staged(void)
     step_check(&v, next, want, &rows[nrows++]);
     CHECK(wait_all(&v, EV_TRIAL_CONFIRMED, next, TRIAL_S + 60));
 
+    /* A release published after the good one and yanked: never installed. Without the yank
+     * every node would take it within the window (no cursor names it). */
+    const char *bad = env_or_skip("ANT_BAD_VERSION");
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_BAD_NODE_BIN"),
+                         "--release-version", bad),
+              0);
+    CHECK_INT(devnet_cmd(dir, "yank", "--release-version", bad, NULL, NULL), 0);
+    sleep_s(ttl_s + 2.0 * interval_s + window_s + 3);
+    CHECK_OK(dn_fleet_read(&v.cfg, &v.f, NULL));
+    unsigned bad_installs = 0;
+    for (unsigned i = 0; i < STAGED_NODES; i++)
+        bad_installs += dn_fleet_last(&v.f.node[i], EV_DOWNLOADING, bad) != NULL ||
+                        dn_fleet_last(&v.f.node[i], EV_RESTARTING, bad) != NULL;
+    CHECK_INT(bad_installs, 0);
+    CHECK_INT(upgraded(&v, next, up_), STAGED_NODES);
+
     fprintf(stderr, "\nstaged rollout of %s on %u nodes (window %ds, check interval %ds, "
             "ttl %ds):\n", next, STAGED_NODES, window_s, interval_s, ttl_s);
     fprintf(stderr, "  %-18s %10s %9s %16s %17s\n", "step", "candidates", "upgraded",
@@ -965,6 +985,9 @@ static void test_staged(void)
     fprintf(stderr, "halt propagation: %.1fs from `ant-devnet rollout --halt` to the last of "
             "the nodes on the old version reporting halted (bound: ttl %ds + check interval "
             "%ds)\n", halt_s, ttl_s, interval_s);
+    fprintf(stderr, "yanked %s published after %s: downloaded or installed by %u of %u nodes "
+            "over %ds (window %ds)\n", bad, next, bad_installs, STAGED_NODES,
+            (int)(ttl_s + 2 * interval_s + window_s + 3), window_s);
     fprintf(stderr, "scenario runtime: %.0fs\n", dn_now() - t_start);
 
     if (ant_test_failures > 0) {
@@ -981,11 +1004,68 @@ static void test_staged(void)
     }
 }
 
+/*
+ * minimum_version (ARCHITECTURE.md §10): with a 600 s window every node schedules the next
+ * version far ahead; once the targets make it the minimum, every node upgrades at its next
+ * check (`Below minimum version, upgrading now`), within TTL + check interval, not the window.
+ */
+static void test_minimum(void)
+{
+    char dir[64];
+    struct fleet_view v;
+    window_s = 600;
+    interval_s = 3;
+    ttl_s = 3;
+    make_dir(dir, sizeof dir);
+    up(dir, "2", "2");
+    CHECK(view_open(&v, dir));
+    const char *next = env_or_skip("ANT_NEXT_VERSION");
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_NODE_NEXT_BIN"),
+                         "--release-version", next),
+              0);
+    CHECK(wait_all(&v, EV_SCHEDULED, next, ttl_s + 2.0 * interval_s + 30));
+    unsigned total = v.cfg.hosts * v.cfg.nodes, early = 0;
+    double t0 = dn_now(), first_at = 1e300;
+    CHECK_OK(dn_fleet_read(&v.cfg, &v.f, NULL));
+    for (unsigned i = 0; i < total; i++) {
+        const struct dn_ev *s = dn_fleet_last(&v.f.node[i], EV_SCHEDULED, next);
+        if (s != NULL)
+            first_at = s->at < first_at ? s->at : first_at;
+        early += dn_fleet_last(&v.f.node[i], EV_RESTARTING, next) != NULL;
+    }
+    CHECK_INT(early, 0);
+    CHECK_INT(devnet_cmd(dir, "minimum", "--release-version", next, NULL, NULL), 0);
+    CHECK(wait_all(&v, EV_RESTARTING, next, ttl_s + 2.0 * interval_s + 30));
+    double last = 0;
+    CHECK_OK(dn_fleet_read(&v.cfg, &v.f, NULL));
+    for (unsigned i = 0; i < total; i++) {
+        const struct dn_ev *r = dn_fleet_last(&v.f.node[i], EV_RESTARTING, next);
+        if (r != NULL)
+            last = r->t > last ? r->t : last;
+    }
+    fprintf(stderr, "minimum version %s: all %u nodes restarted into it %.1fs after `ant-devnet "
+            "minimum` (ttl %ds, check interval %ds); the earliest schedule had been %.0fs away, "
+            "window %ds\n", next, total, last - t0, ttl_s, interval_s, first_at - t0, window_s);
+    /* they restarted before any of them was due: the minimum, not the window, moved them */
+    CHECK(last < first_at);
+    CHECK(wait_all(&v, EV_TRIAL_CONFIRMED, next, TRIAL_S + 60));
+    if (ant_test_failures > 0)
+        print_file(dir, "supervisor.log");
+    dn_fleet_free(&v.f);
+    down_and_check(dir);
+    if (ant_test_failures == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_rollout),
     ANT_TEST(test_metadata),
     ANT_TEST(test_kill_and_rollback),
     ANT_TEST(test_netns),
     ANT_TEST(test_staged),
+    ANT_TEST(test_minimum),
 };
 ANT_TEST_MAIN(cases)
