@@ -17,6 +17,17 @@
  *                           network namespace (one per host, distinct) on the host's own
  *                           address; the supervisor is then SIGKILLed and `down` still
  *                           leaves no process, namespace or link of this devnet.
+ *   test_staged             2 hosts x 5 nodes, a staged rollout steered by the signed
+ *                           cursor (ARCHITECTURE.md §10): 0 % → nobody, 20 % → exactly the
+ *                           candidates, halt + 50 % → nobody more, resume → exactly the
+ *                           50 % candidates, 100 % → all (20 and 50 raised to the next
+ *                           percent that selects someone new when the random seed selects
+ *                           nobody); prints the per-step table and how long the halt took
+ *                           to reach every node; then a release published after the good
+ *                           one and yanked is never installed.
+ *   test_minimum            2 hosts x 2 nodes with a 600 s window: the next version
+ *                           scheduled far ahead, then made the minimum version: every node
+ *                           upgrades at its next check, well inside the window.
  *
  * Paths and versions come from the environment CMake sets (tests/devnet/CMakeLists.txt).
  */
@@ -32,6 +43,8 @@
 #include <unistd.h>
 
 #include "ant/devnet.h"
+#include "ant/meta.h"
+#include "ant/upgrade.h"
 #include "devnet/devnet_int.h"
 #include "devnet/fleet.h"
 #include "test.h"
@@ -673,10 +686,386 @@ static void test_metadata(void)
     }
 }
 
+/* The seed and cursor of the rollout the devnet's newest timestamp carries. */
+static bool repo_rollout(const char *dir, struct ant_meta_rollout *ro)
+{
+    char path[PATH_MAX];
+    struct ant_meta_envelope *env = NULL;
+    struct ant_meta_timestamp *ts = NULL;
+    size_t plen = 0;
+    memset(ro, 0, sizeof *ro);
+    if (dn_meta_dir(dir, path, sizeof path) != ANT_OK)
+        return false;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    if (ant_meta_repo_load(fd, ANT_META_ROLE_TIMESTAMP, 0, &env, NULL, 0) == ANT_OK) {
+        const uint8_t *p = ant_meta_envelope_payload(env, &plen);
+        if (p != NULL && ant_meta_timestamp_parse(p, plen, &ts) == ANT_OK)
+            ant_meta_timestamp_rollout(ts, ro);
+    }
+    ant_meta_timestamp_free(ts);
+    ant_meta_envelope_free(env);
+    close(fd);
+    return ro->present;
+}
+
+/* A node's last scheduling check as it wrote it for `upgrade status` (rollout_status.json). */
+struct node_rollout {
+    bool ok, halted, candidate;
+    char cursor[16];
+};
+
+static struct node_rollout node_rollout_of(const char *dir, const struct fleet_view *v, unsigned i)
+{
+    struct node_rollout r;
+    char path[PATH_MAX];
+    memset(&r, 0, sizeof r);
+    snprintf(path, sizeof path, "%s/hosts/h%u/nodes/n%u/rollout_status.json", dir,
+             i / v->cfg.nodes, i % v->cfg.nodes);
+    json_object *o = json_object_from_file(path), *h = NULL, *c = NULL, *cur = NULL;
+    if (o != NULL && json_object_object_get_ex(o, "halted", &h) &&
+        json_object_object_get_ex(o, "candidate", &c) &&
+        json_object_object_get_ex(o, "cursor", &cur)) {
+        r.ok = true;
+        r.halted = json_object_get_boolean(h);
+        r.candidate = json_object_get_boolean(c);
+        snprintf(r.cursor, sizeof r.cursor, "%s",
+                 json_object_get_type(cur) == json_type_string ? json_object_get_string(cur) : "");
+    }
+    json_object_put(o);
+    return r;
+}
+
+#define STAGED_NODES 10
+
+/* Which nodes a cursor of `ppm` millionths (UINT32_MAX: the current timestamp's) selects,
+ * computed here from each node's logged peer id and the signed seed with the node's own
+ * function. */
+static unsigned expected_candidates(const char *dir, struct fleet_view *v, uint32_t ppm,
+                                    bool cand[])
+{
+    struct ant_meta_rollout ro;
+    unsigned n = 0;
+    CHECK(repo_rollout(dir, &ro));
+    if (ppm != UINT32_MAX)
+        ro.cursor_ppm = ppm;
+    CHECK_OK(dn_fleet_read(&v->cfg, &v->f, NULL));
+    for (unsigned i = 0; i < v->cfg.hosts * v->cfg.nodes; i++) {
+        const struct dn_ev *st = dn_fleet_last(&v->f.node[i], EV_STARTED, NULL);
+        cand[i] = false;
+        CHECK(st != NULL && st->peer[0] != '\0');
+        if (st != NULL && ro.cursor_ppm > 0)
+            CHECK_OK(ant_upgrade_rollout_candidate(ro.seed, st->peer, ro.cursor_ppm, &cand[i]));
+        n += cand[i];
+    }
+    return n;
+}
+
+/* The step's cursor: `pct` when it selects more than `above` nodes, else the smallest whole
+ * percent that does (the seed is random: 20 % of 10 nodes is nobody one time in nine, and
+ * a step that selects nobody new would test nothing). */
+static unsigned step_cursor(const char *dir, struct fleet_view *v, unsigned pct, unsigned above)
+{
+    bool c[STAGED_NODES];
+    while (pct < 100 && expected_candidates(dir, v, pct * 10000u, c) <= above)
+        pct++;
+    return pct;
+}
+
+/* Nodes that restarted into `version`; up[i] says which. */
+static unsigned upgraded(struct fleet_view *v, const char *version, bool up_[])
+{
+    unsigned n = 0;
+    CHECK_OK(dn_fleet_read(&v->cfg, &v->f, NULL));
+    for (unsigned i = 0; i < v->cfg.hosts * v->cfg.nodes; i++) {
+        up_[i] = dn_fleet_last(&v->f.node[i], EV_RESTARTING, version) != NULL;
+        n += up_[i];
+    }
+    return n;
+}
+
+/* Waits until every node still below `version` reports `cursor` in its last check. */
+static bool wait_cursor_seen(const char *dir, struct fleet_view *v, const char *version,
+                             const char *cursor, double timeout_s)
+{
+    double end = dn_now() + timeout_s;
+    bool up_[STAGED_NODES];
+    while (dn_now() < end) {
+        upgraded(v, version, up_);
+        bool all = true;
+        for (unsigned i = 0; i < v->cfg.hosts * v->cfg.nodes && all; i++) {
+            struct node_rollout r = node_rollout_of(dir, v, i);
+            all = up_[i] || (r.ok && strcmp(r.cursor, cursor) == 0);
+        }
+        if (all)
+            return true;
+        sleep_s(0.5);
+    }
+    return false;
+}
+
+struct step_row {
+    const char *step;
+    unsigned candidates, upgraded, extra, missing;
+};
+
+/* After a step: the nodes upgraded so far must be exactly `want` (the candidates). */
+static void step_check(struct fleet_view *v, const char *version, const bool want[],
+                       struct step_row *row)
+{
+    bool up_[STAGED_NODES];
+    row->upgraded = upgraded(v, version, up_);
+    row->candidates = 0;
+    row->extra = row->missing = 0;
+    for (unsigned i = 0; i < v->cfg.hosts * v->cfg.nodes; i++) {
+        row->candidates += want[i];
+        row->extra += up_[i] && !want[i];
+        row->missing += want[i] && !up_[i];
+    }
+    CHECK_MSG(row->extra == 0 && row->missing == 0, "%s: %u upgraded, %u candidates, %u not "
+              "candidates upgraded, %u candidates did not", row->step, row->upgraded,
+              row->candidates, row->extra, row->missing);
+}
+
+/* Waits until the upgraded nodes are `want` (timeout), then one more check interval so a
+ * node that should not have upgraded has had the time to. */
+static void step_wait(struct fleet_view *v, const char *version, const bool want[],
+                      double timeout_s)
+{
+    double end = dn_now() + timeout_s;
+    bool up_[STAGED_NODES];
+    while (dn_now() < end) {
+        upgraded(v, version, up_);
+        bool same = true;
+        for (unsigned i = 0; i < v->cfg.hosts * v->cfg.nodes; i++)
+            same = same && up_[i] == want[i];
+        if (same)
+            break;
+        sleep_s(0.5);
+    }
+    sleep_s(interval_s + 1);
+}
+
+/*
+ * A staged rollout (ARCHITECTURE.md §10, OPERATIONS.md "Steering a rollout") on 2 hosts x 5
+ * nodes: the next version published at cursor 0, then 20 %, a halt, 50 % while halted, a
+ * resume and 100 %. After each step the nodes that upgraded must be exactly the ones the
+ * signed seed and cursor select (computed here from each node's peer id with
+ * ant_upgrade_rollout_candidate, and equal to what each node reports); while halted none.
+ */
+static void test_staged(void)
+{
+    char dir[64];
+    struct fleet_view v;
+    struct step_row rows[5];
+    size_t nrows = 0;
+    bool want[STAGED_NODES], none[STAGED_NODES] = {false}, up_[STAGED_NODES];
+    double t_start = dn_now();
+    window_s = 12;
+    interval_s = 3;
+    ttl_s = 3;
+    make_dir(dir, sizeof dir);
+    up(dir, "2", "5");
+    CHECK(view_open(&v, dir));
+    CHECK_INT(v.cfg.hosts * v.cfg.nodes, STAGED_NODES);
+    CHECK(wait_all(&v, EV_STARTED, NULL, 30));
+    const char *next = env_or_skip("ANT_NEXT_VERSION");
+    const double reach = ttl_s + 2.0 * interval_s + 20; /* a timestamp reaching every node */
+    const double settle = ttl_s + interval_s + window_s + TRIAL_S + 30;
+
+    /* 0 %: published, nobody starts (the cursor follows the publish within a second; a node
+     * that saw the release without a cursor would still wait out its window) */
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_NODE_NEXT_BIN"),
+                         "--release-version", next),
+              0);
+    CHECK_INT(devnet_cmd(dir, "rollout", "--release-version", next, "--cursor", "0"), 0);
+    CHECK(wait_cursor_seen(dir, &v, next, "0", reach));
+    sleep_s(window_s + interval_s);
+    rows[nrows].step = "cursor 0";
+    step_check(&v, next, none, &rows[nrows++]);
+
+    /* 20 %: exactly the candidates */
+    char c1[8], c2[8], step1[32], step2[32], step3[32];
+    snprintf(c1, sizeof c1, "%u", step_cursor(dir, &v, 20, 0));
+    CHECK_INT(devnet_cmd(dir, "rollout", "--cursor", c1, NULL, NULL), 0);
+    expected_candidates(dir, &v, UINT32_MAX, want);
+    CHECK(wait_cursor_seen(dir, &v, next, c1, reach));
+    upgraded(&v, next, up_);
+    for (unsigned i = 0; i < STAGED_NODES; i++) {
+        struct node_rollout r = node_rollout_of(dir, &v, i);
+        if (!up_[i])
+            CHECK_MSG(r.candidate == want[i], "node %u reports candidate=%d, computed %d", i,
+                      r.candidate, want[i]);
+    }
+    step_wait(&v, next, want, settle);
+    snprintf(step1, sizeof step1, "cursor %s", c1);
+    rows[nrows].step = step1;
+    step_check(&v, next, want, &rows[nrows++]);
+
+    /* halt: measured from the command to the last node still on the old version reporting
+     * halted in its last check */
+    bool before[STAGED_NODES];
+    upgraded(&v, next, before);
+    double t_halt = dn_now();
+    CHECK_INT(devnet_cmd(dir, "rollout", "--halt", NULL, NULL, NULL), 0);
+    double seen[STAGED_NODES] = {0}, last = 0;
+    unsigned waiting = 0;
+    for (unsigned i = 0; i < STAGED_NODES; i++)
+        waiting += !before[i];
+    while (waiting > 0 && dn_now() < t_halt + reach) {
+        for (unsigned i = 0; i < STAGED_NODES; i++) {
+            if (before[i] || seen[i] > 0)
+                continue;
+            struct node_rollout r = node_rollout_of(dir, &v, i);
+            if (r.ok && r.halted) {
+                seen[i] = dn_now();
+                last = seen[i];
+                waiting--;
+            }
+        }
+        sleep_s(0.1);
+    }
+    CHECK_MSG(waiting == 0, "%u nodes never reported the halt", waiting);
+    double halt_s = last - t_halt;
+    /* 50 % while halted: nobody more */
+    snprintf(c2, sizeof c2, "%u", step_cursor(dir, &v, 50, rows[1].candidates));
+    CHECK_INT(devnet_cmd(dir, "rollout", "--cursor", c2, NULL, NULL), 0);
+    CHECK(wait_cursor_seen(dir, &v, next, c2, reach));
+    sleep_s(window_s + 2.0 * interval_s);
+    snprintf(step2, sizeof step2, "halt, cursor %s", c2);
+    rows[nrows].step = step2;
+    step_check(&v, next, before, &rows[nrows++]);
+    rows[nrows - 1].candidates = expected_candidates(dir, &v, UINT32_MAX, want);
+
+    /* resume: exactly the 50 % candidates */
+    CHECK_INT(devnet_cmd(dir, "rollout", "--resume", NULL, NULL, NULL), 0);
+    expected_candidates(dir, &v, UINT32_MAX, want);
+    for (unsigned i = 0; i < STAGED_NODES; i++)
+        CHECK_MSG(!before[i] || want[i], "node %u chosen at %s %% but not at %s %%", i, c1, c2);
+    step_wait(&v, next, want, reach + settle);
+    snprintf(step3, sizeof step3, "resume, cursor %s", c2);
+    rows[nrows].step = step3;
+    step_check(&v, next, want, &rows[nrows++]);
+
+    /* 100 %: everybody */
+    CHECK_INT(devnet_cmd(dir, "rollout", "--cursor", "100", NULL, NULL), 0);
+    CHECK_INT(expected_candidates(dir, &v, UINT32_MAX, want), STAGED_NODES);
+    step_wait(&v, next, want, reach + settle);
+    rows[nrows].step = "cursor 100";
+    step_check(&v, next, want, &rows[nrows++]);
+    CHECK(wait_all(&v, EV_TRIAL_CONFIRMED, next, TRIAL_S + 60));
+
+    /* A release published after the good one and yanked: never installed. Without the yank
+     * every node would take it within the window (no cursor names it). */
+    const char *bad = env_or_skip("ANT_BAD_VERSION");
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_BAD_NODE_BIN"),
+                         "--release-version", bad),
+              0);
+    CHECK_INT(devnet_cmd(dir, "yank", "--release-version", bad, NULL, NULL), 0);
+    sleep_s(ttl_s + 2.0 * interval_s + window_s + 3);
+    CHECK_OK(dn_fleet_read(&v.cfg, &v.f, NULL));
+    unsigned bad_installs = 0;
+    for (unsigned i = 0; i < STAGED_NODES; i++)
+        bad_installs += dn_fleet_last(&v.f.node[i], EV_DOWNLOADING, bad) != NULL ||
+                        dn_fleet_last(&v.f.node[i], EV_RESTARTING, bad) != NULL;
+    CHECK_INT(bad_installs, 0);
+    CHECK_INT(upgraded(&v, next, up_), STAGED_NODES);
+
+    fprintf(stderr, "\nstaged rollout of %s on %u nodes (window %ds, check interval %ds, "
+            "ttl %ds):\n", next, STAGED_NODES, window_s, interval_s, ttl_s);
+    fprintf(stderr, "  %-18s %10s %9s %16s %17s\n", "step", "candidates", "upgraded",
+            "non-cand. upgr.", "cand. not upgr.");
+    for (size_t i = 0; i < nrows; i++)
+        fprintf(stderr, "  %-18s %10u %9u %16u %17u\n", rows[i].step, rows[i].candidates,
+                rows[i].upgraded, rows[i].extra, rows[i].missing);
+    fprintf(stderr, "  (upgraded counts are cumulative; while halted the %u candidates at "
+            "%s %% stayed where they were: no new upgrade)\n",
+            rows[2].candidates, c2);
+    fprintf(stderr, "halt propagation: %.1fs from `ant-devnet rollout --halt` to the last of "
+            "the nodes on the old version reporting halted (bound: ttl %ds + check interval "
+            "%ds)\n", halt_s, ttl_s, interval_s);
+    fprintf(stderr, "yanked %s published after %s: downloaded or installed by %u of %u nodes "
+            "over %ds (window %ds)\n", bad, next, bad_installs, STAGED_NODES,
+            (int)(ttl_s + 2 * interval_s + window_s + 3), window_s);
+    fprintf(stderr, "scenario runtime: %.0fs\n", dn_now() - t_start);
+
+    if (ant_test_failures > 0) {
+        devnet_cmd(dir, "report", NULL, NULL, NULL, NULL);
+        print_file(dir, "report.md");
+        print_file(dir, "supervisor.log");
+    }
+    dn_fleet_free(&v.f);
+    down_and_check(dir);
+    if (ant_test_failures == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
+/*
+ * minimum_version (ARCHITECTURE.md §10): with a 600 s window every node schedules the next
+ * version far ahead; once the targets make it the minimum, every node upgrades at its next
+ * check (`Below minimum version, upgrading now`), within TTL + check interval, not the window.
+ */
+static void test_minimum(void)
+{
+    char dir[64];
+    struct fleet_view v;
+    window_s = 600;
+    interval_s = 3;
+    ttl_s = 3;
+    make_dir(dir, sizeof dir);
+    up(dir, "2", "2");
+    CHECK(view_open(&v, dir));
+    const char *next = env_or_skip("ANT_NEXT_VERSION");
+    CHECK_INT(devnet_cmd(dir, "publish", "--binary", env_or_skip("ANT_NODE_NEXT_BIN"),
+                         "--release-version", next),
+              0);
+    CHECK(wait_all(&v, EV_SCHEDULED, next, ttl_s + 2.0 * interval_s + 30));
+    unsigned total = v.cfg.hosts * v.cfg.nodes, early = 0;
+    double t0 = dn_now(), first_at = 1e300;
+    CHECK_OK(dn_fleet_read(&v.cfg, &v.f, NULL));
+    for (unsigned i = 0; i < total; i++) {
+        const struct dn_ev *s = dn_fleet_last(&v.f.node[i], EV_SCHEDULED, next);
+        if (s != NULL)
+            first_at = s->at < first_at ? s->at : first_at;
+        early += dn_fleet_last(&v.f.node[i], EV_RESTARTING, next) != NULL;
+    }
+    CHECK_INT(early, 0);
+    CHECK_INT(devnet_cmd(dir, "minimum", "--release-version", next, NULL, NULL), 0);
+    CHECK(wait_all(&v, EV_RESTARTING, next, ttl_s + 2.0 * interval_s + 30));
+    double last = 0;
+    CHECK_OK(dn_fleet_read(&v.cfg, &v.f, NULL));
+    for (unsigned i = 0; i < total; i++) {
+        const struct dn_ev *r = dn_fleet_last(&v.f.node[i], EV_RESTARTING, next);
+        if (r != NULL)
+            last = r->t > last ? r->t : last;
+    }
+    fprintf(stderr, "minimum version %s: all %u nodes restarted into it %.1fs after `ant-devnet "
+            "minimum` (ttl %ds, check interval %ds); the earliest schedule had been %.0fs away, "
+            "window %ds\n", next, total, last - t0, ttl_s, interval_s, first_at - t0, window_s);
+    /* they restarted before any of them was due: the minimum, not the window, moved them */
+    CHECK(last < first_at);
+    CHECK(wait_all(&v, EV_TRIAL_CONFIRMED, next, TRIAL_S + 60));
+    if (ant_test_failures > 0)
+        print_file(dir, "supervisor.log");
+    dn_fleet_free(&v.f);
+    down_and_check(dir);
+    if (ant_test_failures == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_rollout),
     ANT_TEST(test_metadata),
     ANT_TEST(test_kill_and_rollback),
     ANT_TEST(test_netns),
+    ANT_TEST(test_staged),
+    ANT_TEST(test_minimum),
 };
 ANT_TEST_MAIN(cases)
