@@ -938,6 +938,8 @@ ant_err ant_http_get_fd_resume(const char *url, const struct ant_http_opts *opts
             goto out;
         }
         o.timeout_ms = (unsigned)(deadline - t);
+        /* do_get leaves the result untouched when it fails before a transfer starts. */
+        memset(&r, 0, sizeof r);
         err = do_get(url, &o, &x, &r);
         total_r.status = r.status;
         total_r.bytes += r.bytes;
