@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ant/log.h"
+#include "ant/node.h"
 #include "node/httpd_parse.h"
 
 #define DEF_MAX_CONNECTIONS 64
@@ -97,45 +98,6 @@ void ant_httpd_opts_init(struct ant_httpd_opts *o)
 
 /* ---- address ------------------------------------------------------------------------ */
 
-/* "HOST:PORT" or "[V6]:PORT" into host and decimal port text. */
-static bool split_listen(const char *text, char *host, size_t hostcap, char *port,
-                         size_t portcap)
-{
-    const char *colon, *hs, *he;
-    size_t hl, pl;
-    if (text[0] == '[') {
-        he = strchr(text, ']');
-        if (he == NULL || he[1] != ':')
-            return false;
-        hs = text + 1;
-        colon = he + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
-            return false;
-        hs = text;
-        he = colon;
-    }
-    hl = (size_t)(he - hs);
-    pl = strlen(colon + 1);
-    if (hl == 0 || hl >= hostcap || pl == 0 || pl > 5 || pl >= portcap)
-        return false;
-    {
-        unsigned long v = 0; /* at most five digits: no overflow */
-        for (const char *p = colon + 1; *p; p++) {
-            if (*p < '0' || *p > '9')
-                return false;
-            v = v * 10 + (unsigned long)(*p - '0');
-        }
-        if (v > 65535)
-            return false;
-    }
-    memcpy(host, hs, hl);
-    host[hl] = '\0';
-    memcpy(port, colon + 1, pl + 1);
-    return true;
-}
-
 static bool addr_is_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
@@ -157,14 +119,18 @@ static ant_err open_listener(struct ant_httpd *h)
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof ss;
     char host[256], port[8];
+    uint16_t portnum = 0;
     ant_err err = ANT_ERR_NETWORK;
     int fd = -1, one = 1, rc;
 
-    if (h->o.listen == NULL || !split_listen(h->o.listen, host, sizeof host, port, sizeof port)) {
+    /* The same HOST:PORT / [V6]:PORT rules as the protocol listener. */
+    if (h->o.listen == NULL ||
+        ant_node_split_hostport(h->o.listen, host, sizeof host, &portnum) != ANT_OK) {
         ant_log(ANT_LOG_ERROR, h->module, "Bad listen address listen=%s",
                 h->o.listen != NULL ? h->o.listen : "");
         return ANT_ERR_INVALID_ARG;
     }
+    snprintf(port, sizeof port, "%u", (unsigned)portnum);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
