@@ -28,6 +28,7 @@
 #include "ant/log.h"
 #include "ant/node.h"
 #include "node/httpd_parse.h"
+#include "node/listener.h"
 
 #define DEF_MAX_CONNECTIONS 64
 #define DEF_MAX_REQUEST 8192
@@ -98,80 +99,10 @@ void ant_httpd_opts_init(struct ant_httpd_opts *o)
 
 /* ---- address ------------------------------------------------------------------------ */
 
-static bool addr_is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-        return (a >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(a))
-            return true;
-        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-    }
-    return false;
-}
-
 static ant_err open_listener(struct ant_httpd *h)
 {
-    struct addrinfo hints, *res = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof ss;
-    char host[256], port[8];
-    uint16_t portnum = 0;
-    ant_err err = ANT_ERR_NETWORK;
-    int fd = -1, one = 1, rc;
-
-    /* The same HOST:PORT / [V6]:PORT rules as the protocol listener. */
-    if (h->o.listen == NULL ||
-        ant_node_split_hostport(h->o.listen, host, sizeof host, &portnum) != ANT_OK) {
-        ant_log(ANT_LOG_ERROR, h->module, "Bad listen address listen=%s",
-                h->o.listen != NULL ? h->o.listen : "");
-        return ANT_ERR_INVALID_ARG;
-    }
-    snprintf(port, sizeof port, "%u", (unsigned)portnum);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0 || res == NULL) {
-        ant_log(ANT_LOG_ERROR, h->module, "Cannot resolve listen address listen=%s error=\"%s\"",
-                h->o.listen, gai_strerror(rc));
-        return ANT_ERR_INVALID_ARG;
-    }
-    /* The check is on the address actually bound, so a name that resolves elsewhere, or
-     * 0.0.0.0, cannot slip past it. */
-    if (!h->o.allow_remote && !addr_is_loopback(res->ai_addr)) {
-        ant_log(ANT_LOG_ERROR, h->module,
-                "Refusing a non-loopback listen address without allow-remote listen=%s",
-                h->o.listen);
-        err = ANT_ERR_INVALID_ARG;
-        goto out;
-    }
-    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        goto out;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-        ant_log(ANT_LOG_ERROR, h->module, "Cannot listen listen=%s error=\"%s\"", h->o.listen,
-                strerror(errno));
-        goto out;
-    }
-    memset(&ss, 0, sizeof ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
-        goto out;
-    h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                             : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    h->lfd = fd;
-    fd = -1;
-    err = ANT_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(res);
-    return err;
+    return node_listener_bind(h->o.listen, !h->o.allow_remote, 128, h->module, &h->lfd,
+                              &h->port);
 }
 
 /* ---- connections -------------------------------------------------------------------- */

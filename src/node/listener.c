@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ant/log.h"
 #include "ant/node.h"
@@ -24,6 +25,77 @@ static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
     if (ss->ss_family == AF_INET)
         return ntohs(((const struct sockaddr_in *)ss)->sin_port);
     return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static bool addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return (a >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+ant_err node_listener_bind(const char *text, bool loopback_only, int backlog,
+                           const char *module, int *fd_out, uint16_t *port_out)
+{
+    struct addrinfo hints, *res = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    char host[256], portstr[8];
+    uint16_t port = 0;
+    ant_err err = ANT_ERR_NETWORK;
+    int fd = -1, one = 1, rc;
+
+    if (text == NULL || ant_node_split_hostport(text, host, sizeof host, &port) != ANT_OK) {
+        ant_log(ANT_LOG_ERROR, module, "Bad listen address listen=%s",
+                text != NULL ? text : "");
+        return ANT_ERR_INVALID_ARG;
+    }
+    snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        ant_log(ANT_LOG_ERROR, module, "Cannot resolve listen address listen=%s error=\"%s\"",
+                text, gai_strerror(rc));
+        return ANT_ERR_INVALID_ARG;
+    }
+    if (loopback_only && !addr_is_loopback(res->ai_addr)) {
+        ant_log(ANT_LOG_ERROR, module,
+                "Refusing a non-loopback listen address without allow-remote listen=%s", text);
+        err = ANT_ERR_INVALID_ARG;
+        goto out;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto out;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+        ant_log(ANT_LOG_ERROR, module, "Cannot listen listen=%s error=\"%s\"", text,
+                strerror(errno));
+        goto out;
+    }
+    memset(&ss, 0, sizeof ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
+        goto out;
+    *port_out = sockaddr_port(&ss);
+    *fd_out = fd;
+    fd = -1;
+    err = ANT_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return err;
 }
 
 ant_err node_listener_adopt(int fd, uint16_t *port)

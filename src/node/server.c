@@ -184,16 +184,12 @@ ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap, ui
 
 static ant_err open_listener(struct ant_node *n)
 {
-    struct addrinfo hints, *res = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof ss;
-    char host[256], portstr[8];
+    char host[256];
     uint16_t port;
-    ant_err err;
-    int fd = -1, one = 1, rc;
 
-    err = ant_node_split_hostport(n->cfg.listen, host, sizeof host, &port);
-    if (err != ANT_OK) {
+    /* The address is checked even when a listener is handed over, so a bad setting fails
+     * the start the same way either way. */
+    if (ant_node_split_hostport(n->cfg.listen, host, sizeof host, &port) != ANT_OK) {
         ant_log(ANT_LOG_ERROR, "node", "Bad listen address listen=%s", n->cfg.listen);
         return ANT_ERR_INVALID_ARG;
     }
@@ -203,46 +199,7 @@ static ant_err open_listener(struct ant_node *n)
         n->inherited_fd = -1;
         return node_listener_adopt(n->listenfd, &n->port);
     }
-    snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0 || res == NULL) {
-        ant_log(ANT_LOG_ERROR, "node", "Cannot resolve listen address listen=%s error=\"%s\"",
-                n->cfg.listen, gai_strerror(rc));
-        return ANT_ERR_INVALID_ARG;
-    }
-    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        err = ANT_ERR_NETWORK;
-        goto out;
-    }
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 511) != 0) {
-        ant_log(ANT_LOG_ERROR, "node", "Cannot listen listen=%s error=\"%s\"", n->cfg.listen,
-                strerror(errno));
-        err = ANT_ERR_NETWORK;
-        goto out;
-    }
-    memset(&ss, 0, sizeof ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
-        err = ANT_ERR_NETWORK;
-        goto out;
-    }
-    if (ss.ss_family == AF_INET)
-        n->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    else
-        n->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    n->listenfd = fd;
-    fd = -1;
-    err = ANT_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(res);
-    return err;
+    return node_listener_bind(n->cfg.listen, false, 511, "node", &n->listenfd, &n->port);
 }
 
 /* ---- answers ------------------------------------------------------------------------ */
