@@ -29,22 +29,8 @@
 #include "ant/node_proto.h"
 #include "ant/node_store.h"
 #include "node/guard.h"
+#include "daemon_util.h"
 #include "test.h"
-
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/ant-node-test-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d != NULL ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "  cleanup of %s failed\n", dir);
-}
 
 static int open_dir(const char *dir)
 {
@@ -210,17 +196,6 @@ out:
 }
 
 /* ---- store --------------------------------------------------------------------------- */
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (uint8_t)x;
-    }
-}
 
 static void test_store_round_trip(void)
 {
@@ -1152,28 +1127,6 @@ static void test_guard_table_and_budget(void)
     }
 }
 
-static int connect_from_ip(const char *src_ip, uint16_t port, int rcvbuf)
-{
-    struct sockaddr_in src, dst;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    memset(&src, 0, sizeof src);
-    src.sin_family = AF_INET;
-    memset(&dst, 0, sizeof dst);
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(port);
-    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (inet_pton(AF_INET, src_ip, &src.sin_addr) != 1 ||
-        (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) ||
-        bind(fd, (struct sockaddr *)&src, sizeof src) != 0 ||
-        connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Waits up to wait_ms for the peer to close fd (EOF or reset), dropping what arrives. */
 static bool closed_within(int fd, unsigned wait_ms)
 {
@@ -1245,7 +1198,7 @@ static void test_server_hostile_in_process(void)
     CHECK_INT(ant_node_buffer_used(node), 0);
 
     for (int i = 0; i < 6; i++)
-        fds[i] = connect_from_ip("127.0.0.2", port, i == 2 ? 4096 : 0);
+        fds[i] = connect_from("127.0.0.2", port, i == 2 ? 4096 : 0);
     /* 0: a 200 KiB PUT stalled after 100 KiB. */
     CHECK_OK(ant_node_proto_header(hdr, ANT_FRAME_PUT, clen));
     CHECK(send(fds[0], hdr, 8, MSG_NOSIGNAL) == 8);
