@@ -59,6 +59,7 @@
 #define ANT_META_KEYID_HEX 65           /* 64 hex digits + NUL */
 #define ANT_META_NAME_MAX 128           /* longest archive or platform name */
 #define ANT_META_ERROR_MAX 192          /* status error text, with NUL */
+#define ANT_META_MAX_DELTAS 4           /* binary patches listed per release and platform */
 #define ANT_META_DEFAULT_TTL_S 3600u
 #define ANT_META_DEFAULT_LOCK_TIMEOUT_MS 90000u
 
@@ -179,6 +180,20 @@ ANT_MUST_CHECK ant_err ant_meta_envelope_verify(const struct ant_meta_envelope *
                                                 const struct ant_meta_root *root,
                                                 enum ant_meta_role role, unsigned *valid);
 
+/*
+ * A binary patch listed for one release and platform (issue 19, ARCHITECTURE.md §9): zstd
+ * `--patch-from` bytes that turn the binary whose SHA-256 is `from_sha256` (the binary of
+ * `from_version`) into this entry's binary. The patch is an asset of the same release,
+ * beside the archive, named `name`. Plain value type.
+ */
+struct ant_meta_delta {
+    char from_version[ANT_SEMVER_TEXT_MAX];
+    uint8_t from_sha256[ANT_SHA256_BYTES]; /* the old binary */
+    char name[ANT_META_NAME_MAX];          /* the patch asset, an ant_fsx_name_ok name */
+    uint64_t length;                       /* of the patch */
+    uint8_t sha256[ANT_SHA256_BYTES];      /* of the patch */
+};
+
 /* One platform's entry of a release in targets. Plain value type. */
 struct ant_meta_target {
     char version[ANT_SEMVER_TEXT_MAX];
@@ -188,6 +203,9 @@ struct ant_meta_target {
     uint8_t archive_sha256[ANT_SHA256_BYTES];
     uint64_t binary_length;
     uint8_t binary_sha256[ANT_SHA256_BYTES];
+    /* Optional "deltas": at most ANT_META_MAX_DELTAS, distinct from_sha256 each. */
+    struct ant_meta_delta deltas[ANT_META_MAX_DELTAS];
+    size_t ndeltas;
 };
 
 /* The targets entry for (version, platform). ANT_ERR_NOT_FOUND if it is not listed

@@ -187,6 +187,30 @@ static json_object *entry_json(const struct ant_meta_target *e)
         json_object_put(p);
         return NULL;
     }
+    if (e->ndeltas == 0)
+        return p;
+    json_object *arr = json_object_new_array();
+    if (!put(p, "deltas", arr) || e->ndeltas > ANT_META_MAX_DELTAS) {
+        json_object_put(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < e->ndeltas; i++) {
+        const struct ant_meta_delta *d = &e->deltas[i];
+        json_object *o = json_object_new_object();
+        if (o == NULL || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(p);
+            return NULL;
+        }
+        if (!put(o, "from_version", json_object_new_string(d->from_version)) ||
+            !put_hex(o, "from_sha256", d->from_sha256) ||
+            !put(o, "name", json_object_new_string(d->name)) ||
+            !put(o, "length", json_object_new_int64((int64_t)d->length)) ||
+            !put_hex(o, "sha256", d->sha256)) {
+            json_object_put(p);
+            return NULL;
+        }
+    }
     return p;
 }
 

@@ -12,7 +12,11 @@
  * Targets payload:
  *   {"type":"targets","version":M,"expires":"...","minimum_version":"X.Y.Z","yanked":[...],
  *    "releases":{"X.Y.Z":{"<platform>":{"archive":{"name":..,"length":..,"sha256":..},
- *                                        "binary":{"length":..,"sha256":..}}}}}
+ *                                        "binary":{"length":..,"sha256":..},
+ *                                        "deltas":[{"from_version":"X.Y.Z",
+ *                                                   "from_sha256":..,"name":..,
+ *                                                   "length":..,"sha256":..}]}}}}
+ *   ("deltas" optional, at most ANT_META_MAX_DELTAS, distinct from_sha256.)
  * Timestamp payload:
  *   {"type":"timestamp","version":T,"expires":"...",
  *    "targets":{"version":M,"length":L,"sha256":"<hex>"},
@@ -311,6 +315,47 @@ static bool platform_ok(const char *p)
     return true;
 }
 
+/*
+ * The optional "deltas" of an entry. A patch is only as safe as what the node checks
+ * around it (its own length and SHA-256 here, the result against the binary entry), so the
+ * parser's job is shape: every field present and typed, the name a plain file name, the
+ * count bounded, and no two patches from the same old binary (which one would a node take?).
+ */
+static ant_err parse_deltas(json_object *pv, struct ant_meta_target *e)
+{
+    json_object *arr = NULL;
+    if (!json_object_object_get_ex(pv, "deltas", &arr))
+        return ANT_OK;
+    if (!json_object_is_type(arr, json_type_array))
+        return ANT_ERR_PARSE;
+    size_t n = json_object_array_length(arr);
+    if (n > ANT_META_MAX_DELTAS)
+        return ANT_ERR_TOO_LARGE;
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        struct ant_meta_delta *d = &e->deltas[i];
+        const char *fv, *name;
+        if (!json_object_is_type(o, json_type_object))
+            return ANT_ERR_PARSE;
+        fv = str_field(o, "from_version", ANT_SEMVER_TEXT_MAX - 1);
+        if (fv == NULL || !meta_version_canonical(fv))
+            return ANT_ERR_BAD_VERSION;
+        name = str_field(o, "name", ANT_META_NAME_MAX - 1);
+        if (name == NULL || !ant_fsx_name_ok(name))
+            return ANT_ERR_PARSE;
+        if (!hex32_field(o, "from_sha256", d->from_sha256) ||
+            !int_field(o, "length", 1, &d->length) || !hex32_field(o, "sha256", d->sha256))
+            return ANT_ERR_PARSE;
+        snprintf(d->from_version, sizeof d->from_version, "%s", fv);
+        snprintf(d->name, sizeof d->name, "%s", name);
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(e->deltas[j].from_sha256, d->from_sha256, ANT_SHA256_BYTES) == 0)
+                return ANT_ERR_PARSE;
+        e->ndeltas = i + 1;
+    }
+    return ANT_OK;
+}
+
 static ant_err parse_entry(const char *version, const char *platform, json_object *pv,
                            struct ant_meta_target *e)
 {
@@ -331,7 +376,7 @@ static ant_err parse_entry(const char *version, const char *platform, json_objec
     if (!int_field(a, "length", 1, &e->archive_length) || !hex32_field(a, "sha256", e->archive_sha256) ||
         !int_field(b, "length", 1, &e->binary_length) || !hex32_field(b, "sha256", e->binary_sha256))
         return ANT_ERR_PARSE;
-    return ANT_OK;
+    return parse_deltas(pv, e);
 }
 
 ant_err ant_meta_targets_parse(const uint8_t *payload, size_t len, struct ant_meta_targets **out)

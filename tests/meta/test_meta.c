@@ -1120,6 +1120,101 @@ static void test_parse_strictness(void)
     CHECK_ERR(ant_meta_time_parse("2027-01-01T00:00:60Z", &tt), ANT_ERR_PARSE);
 }
 
+/* Binary patches listed in targets (issue 19): the parser's limits on count, fields and
+ * names, and a builder round trip. */
+static void test_targets_deltas(void)
+{
+    const char *A = "1111111111111111111111111111111111111111111111111111111111111111";
+    const char *B = "2222222222222222222222222222222222222222222222222222222222222222";
+    const char *C = "3333333333333333333333333333333333333333333333333333333333333333";
+    static const char head[] =
+        "{\"type\":\"targets\",\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\","
+        "\"releases\":{\"0.2.0\":{\"linux-x64\":{\"archive\":{\"name\":\"a.tar.gz\","
+        "\"length\":10,\"sha256\":\"%s\"},\"binary\":{\"length\":20,\"sha256\":\"%s\"}%s}}}}";
+    char deltas[2048], buf[4096];
+    struct ant_meta_targets *tg = NULL;
+    struct ant_meta_target e;
+
+    /* one delta: parsed into the entry */
+    snprintf(deltas, sizeof deltas,
+             ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%s\",\"name\":\"p.patch\","
+             "\"length\":7,\"sha256\":\"%s\"}]", C, A);
+    snprintf(buf, sizeof buf, head, A, B, deltas);
+    CHECK_OK(ant_meta_targets_parse((const uint8_t *)buf, strlen(buf), &tg));
+    CHECK_OK(ant_meta_targets_find(tg, "0.2.0", "linux-x64", &e));
+    CHECK_INT(e.ndeltas, 1);
+    CHECK(strcmp(e.deltas[0].from_version, "0.1.0") == 0);
+    CHECK(strcmp(e.deltas[0].name, "p.patch") == 0);
+    CHECK_INT(e.deltas[0].length, 7);
+    CHECK(e.deltas[0].from_sha256[0] == 0x33 && e.deltas[0].sha256[31] == 0x11);
+
+    /* the builder writes them back exactly */
+    uint8_t *out = NULL;
+    size_t olen = 0;
+    struct ant_meta_targets *tg2 = NULL;
+    struct ant_meta_target e2;
+    CHECK_OK(ant_meta_targets_build(tg, 2, NOW + 1000, NULL, NULL, &out, &olen));
+    CHECK_OK(ant_meta_targets_parse(out, olen, &tg2));
+    CHECK_OK(ant_meta_targets_find(tg2, "0.2.0", "linux-x64", &e2));
+    CHECK(e2.ndeltas == 1 && memcmp(&e2.deltas[0], &e.deltas[0], sizeof e.deltas[0]) == 0);
+    free(out);
+    ant_meta_targets_free(tg2);
+    ant_meta_targets_free(tg);
+    tg = NULL;
+
+    /* no deltas: none */
+    snprintf(buf, sizeof buf, head, A, B, "");
+    CHECK_OK(ant_meta_targets_parse((const uint8_t *)buf, strlen(buf), &tg));
+    CHECK_OK(ant_meta_targets_find(tg, "0.2.0", "linux-x64", &e));
+    CHECK_INT(e.ndeltas, 0);
+    ant_meta_targets_free(tg);
+    tg = NULL;
+
+    /* more than ANT_META_MAX_DELTAS */
+    size_t used = (size_t)snprintf(deltas, sizeof deltas, ",\"deltas\":[");
+    for (int i = 0; i <= ANT_META_MAX_DELTAS; i++)
+        used += (size_t)snprintf(deltas + used, sizeof deltas - used,
+                                 "%s{\"from_version\":\"0.1.%d\",\"from_sha256\":\"%x%.63s\","
+                                 "\"name\":\"p%d\",\"length\":7,\"sha256\":\"%s\"}",
+                                 i ? "," : "", i, i, C, i, A);
+    snprintf(deltas + used, sizeof deltas - used, "]");
+    snprintf(buf, sizeof buf, head, A, B, deltas);
+    CHECK_ERR(ant_meta_targets_parse((const uint8_t *)buf, strlen(buf), &tg), ANT_ERR_TOO_LARGE);
+
+    static const char *const bad[] = {
+        /* not an array; an element not an object */
+        ",\"deltas\":{}", ",\"deltas\":[1]",
+        /* from_version not canonical, missing */
+        ",\"deltas\":[{\"from_version\":\"v0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        /* a name with a slash, "..", a leading dash, empty */
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"../p\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"..\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"-p\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        /* length zero, negative, a string, above 2^53 */
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":0,\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":-7,\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":\"7\",\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":9007199254740993,\"sha256\":\"%2$s\"}]",
+        /* digests short, upper-case, missing */
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$.62s\",\"name\":\"p\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":7,\"sha256\":\"A%2$.63s\"}]",
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"name\":\"p\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        /* two patches from the same old binary */
+        ",\"deltas\":[{\"from_version\":\"0.1.0\",\"from_sha256\":\"%1$s\",\"name\":\"p\",\"length\":7,\"sha256\":\"%2$s\"},"
+        "{\"from_version\":\"0.1.1\",\"from_sha256\":\"%1$s\",\"name\":\"q\",\"length\":7,\"sha256\":\"%2$s\"}]",
+        NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        snprintf(deltas, sizeof deltas, bad[i], C, A);
+        snprintf(buf, sizeof buf, head, A, B, deltas);
+        tg = NULL;
+        CHECK_MSG(ant_meta_targets_parse((const uint8_t *)buf, strlen(buf), &tg) != ANT_OK,
+                  "bad delta %zu accepted", i);
+        ant_meta_targets_free(tg);
+    }
+}
+
 static void test_embedded_root(void)
 {
     size_t len = 0;
@@ -1401,6 +1496,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_invalid_shared_with_host),
     ANT_TEST(test_missing),
     ANT_TEST(test_parse_strictness),
+    ANT_TEST(test_targets_deltas),
     ANT_TEST(test_embedded_root),
     ANT_TEST(test_trusted_root_file_checks),
     ANT_TEST(test_http_end_to_end),
