@@ -141,6 +141,42 @@ ANT_MUST_CHECK ant_err ant_cache_add(struct ant_cache *cache, const struct ant_t
                                      const char *version, const char *platform, int archive_fd,
                                      const uint8_t *sig, size_t siglen, const char **reason);
 
+/*
+ * Binary entries (issue 19). A node that rebuilt a release binary from a patch has no
+ * archive and no release signature to store, so the cache keeps the binary itself:
+ * `ant-node-<version>-<platform>.binary` and `.binary.json` (version, platform,
+ * binary_size, sha256), written meta last. The meta is a corruption check only: a hit is
+ * accepted when the private copy's length and SHA-256 equal what the caller's own
+ * verified targets lists for that binary, the same check an extracted binary passes. They
+ * also serve as the old binary a later patch starts from. Pruned with their version.
+ */
+#define ANT_CACHE_BINARY_CAP ((uint64_t)256 << 20) /* the extraction cap of one binary */
+
+/*
+ * Copies the cached binary of `version`/`platform` into an unnamed 0700 file in
+ * `staging_dirfd`, returned read-only at offset 0 in *binary_fd (-1 on error), if and only
+ * if its SHA-256 is `want_sha256` and (unless `want_len` is 0) its length `want_len`.
+ * Errors: ANT_ERR_NOT_FOUND (no such entry), ANT_ERR_MISMATCH (the entry names another
+ * digest: another build under that version), ANT_ERR_CORRUPT (the copy does not match),
+ * ANT_ERR_UNSAFE_FILE, ANT_ERR_TOO_LARGE, ANT_ERR_PARSE, ANT_ERR_BAD_VERSION,
+ * ANT_ERR_PLATFORM, ANT_ERR_IO, ANT_ERR_NO_SPACE, ANT_ERR_NOMEM, ANT_ERR_INVALID_ARG.
+ */
+ANT_MUST_CHECK ant_err ant_cache_get_binary_fd(struct ant_cache *cache, const char *version,
+                                               const char *platform, uint64_t want_len,
+                                               const uint8_t want_sha256[32], int staging_dirfd,
+                                               int *binary_fd, const char **reason);
+
+/*
+ * Stores a validated binary (read from offset 0 of `binary_fd`, which must hold exactly
+ * `len` bytes hashing to `sha256`, re-checked while copied), then prunes. Call only after
+ * the binary matched signed metadata and passed validation.
+ * Errors: ANT_ERR_MISMATCH, ANT_ERR_TOO_LARGE, ANT_ERR_BAD_VERSION, ANT_ERR_PLATFORM,
+ * ANT_ERR_IO, ANT_ERR_NO_SPACE, ANT_ERR_NOMEM, ANT_ERR_INVALID_ARG.
+ */
+ANT_MUST_CHECK ant_err ant_cache_store_binary(struct ant_cache *cache, const char *version,
+                                              const char *platform, int binary_fd, uint64_t len,
+                                              const uint8_t sha256[32], const char **reason);
+
 struct ant_cache_entry {
     char version[ANT_RELEASE_VERSION_MAX + 1];
     char platform[16];

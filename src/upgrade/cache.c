@@ -38,6 +38,11 @@
 #define SUFFIX_ARCHIVE ".archive"
 #define SUFFIX_SIG ".sig"
 #define SUFFIX_META ".meta.json"
+/* A binary rebuilt from a patch (issue 19): no archive exists for it on this host. */
+#define SUFFIX_BINARY ".binary"
+#define SUFFIX_BINMETA ".binary.json"
+#define SIZE_ARCHIVE "archive_size"
+#define SIZE_BINARY "binary_size"
 #define STAGING_PREFIX ".staging-"
 #define TMP_PREFIX ".tmp-"
 #define STALE_SECONDS (24 * 60 * 60)
@@ -51,11 +56,13 @@ struct ant_cache {
 
 static const char *const platforms[] = {ANT_PLATFORM_LINUX_X64, ANT_PLATFORM_LINUX_ARM64};
 
-/* The three file names of one release. */
+/* The file names of one release: the archive entry, and the binary entry. */
 struct names {
     char archive[256];
     char sig[256];
     char meta[256];
+    char binary[256];
+    char binmeta[256];
 };
 
 static ant_err make_names(const char *version, const char *platform, struct names *n)
@@ -70,9 +77,15 @@ static ant_err make_names(const char *version, const char *platform, struct name
                      platform);
     int s = snprintf(n->sig, sizeof n->sig, NAME_PREFIX "%s-%s" SUFFIX_SIG, version, platform);
     int m = snprintf(n->meta, sizeof n->meta, NAME_PREFIX "%s-%s" SUFFIX_META, version, platform);
-    if (a < 0 || s < 0 || m < 0 || (size_t)a >= sizeof n->archive || (size_t)s >= sizeof n->sig ||
-        (size_t)m >= sizeof n->meta ||
-        !ant_fsx_name_ok(n->archive) || !ant_fsx_name_ok(n->sig) || !ant_fsx_name_ok(n->meta))
+    int b = snprintf(n->binary, sizeof n->binary, NAME_PREFIX "%s-%s" SUFFIX_BINARY, version,
+                     platform);
+    int bm = snprintf(n->binmeta, sizeof n->binmeta, NAME_PREFIX "%s-%s" SUFFIX_BINMETA, version,
+                      platform);
+    if (a < 0 || s < 0 || m < 0 || b < 0 || bm < 0 || (size_t)a >= sizeof n->archive ||
+        (size_t)s >= sizeof n->sig || (size_t)m >= sizeof n->meta ||
+        (size_t)b >= sizeof n->binary || (size_t)bm >= sizeof n->binmeta ||
+        !ant_fsx_name_ok(n->archive) || !ant_fsx_name_ok(n->sig) || !ant_fsx_name_ok(n->meta) ||
+        !ant_fsx_name_ok(n->binary) || !ant_fsx_name_ok(n->binmeta))
         return ANT_ERR_BAD_VERSION;
     return ANT_OK;
 }
@@ -228,7 +241,7 @@ static bool json_string_field(json_object *obj, const char *key, char *out, size
     return true;
 }
 
-static ant_err meta_parse(const uint8_t *text, size_t len, struct meta *m)
+static ant_err meta_parse(const uint8_t *text, size_t len, const char *size_key, struct meta *m)
 {
     memset(m, 0, sizeof *m);
     ant_err err = ANT_ERR_PARSE;
@@ -245,7 +258,7 @@ static ant_err meta_parse(const uint8_t *text, size_t len, struct meta *m)
     if (!json_string_field(root, "version", m->version, sizeof m->version) ||
         !json_string_field(root, "platform", m->platform, sizeof m->platform) ||
         !json_string_field(root, "sha256", hex, sizeof hex) ||
-        !json_object_object_get_ex(root, "archive_size", &size) ||
+        !json_object_object_get_ex(root, size_key, &size) ||
         !json_object_is_type(size, json_type_int))
         goto out;
     int64_t s = json_object_get_int64(size);
@@ -293,7 +306,8 @@ static bool meta_add(json_object *root, const char *key, json_object *val)
 }
 
 static ant_err meta_write(int dirfd, const char *name, const char *version, const char *platform,
-                          uint64_t size, const uint8_t sha256[ANT_SHA256_BYTES])
+                          const char *size_key, uint64_t size,
+                          const uint8_t sha256[ANT_SHA256_BYTES])
 {
     char hex[ANT_SHA256_HEXBYTES];
     ant_hex_encode(hex, sha256, ANT_SHA256_BYTES);
@@ -303,7 +317,7 @@ static ant_err meta_write(int dirfd, const char *name, const char *version, cons
     ant_err err = ANT_ERR_NOMEM;
     if (!meta_add(root, "version", meta_string(version)) ||
         !meta_add(root, "platform", meta_string(platform)) ||
-        !meta_add(root, "archive_size", json_object_new_int64((int64_t)size)) ||
+        !meta_add(root, size_key, json_object_new_int64((int64_t)size)) ||
         !meta_add(root, "sha256", meta_string(hex)))
         goto out;
     size_t len = 0;
@@ -432,7 +446,7 @@ static ant_err cache_get(struct ant_cache *c, const struct ant_trust_keys *keys,
                            "cached meta file exceeds 4 KiB");
         goto out;
     }
-    err = meta_parse(metatext, metalen, &m);
+    err = meta_parse(metatext, metalen, SIZE_ARCHIVE, &m);
     if (err != ANT_OK) {
         err = fail(err, why, "cached meta file is not valid");
         goto out;
@@ -586,7 +600,7 @@ static ant_err cache_store(struct ant_cache *c, const struct ant_trust_keys *key
     if (err != ANT_OK)
         return fail(err, why, "cannot install the signature in the cache");
     /* The meta file last: until it exists, readers see a miss, never half an entry. */
-    err = meta_write(c->dirfd, n.meta, version, platform, size, sha);
+    err = meta_write(c->dirfd, n.meta, version, platform, SIZE_ARCHIVE, size, sha);
     if (err != ANT_OK)
         return fail(err, why, "cannot install the meta file in the cache");
     return ANT_OK;
@@ -700,11 +714,208 @@ struct scanned {
     struct ant_semver v;
 };
 
+/* ---- binary entries (issue 19) ---------------------------------------------------- */
+
+/* Copies at most `cap` bytes of `in` (from its offset) to `out`, hashing them. */
+static ant_err copy_hash(int in, int out, uint64_t cap, uint64_t *len,
+                         uint8_t sha[ANT_SHA256_BYTES])
+{
+    struct ant_digest *d = NULL;
+    uint8_t *buf = malloc(65536);
+    ant_err err = buf == NULL ? ANT_ERR_NOMEM : ant_digest_new(&d, ANT_DIGEST_SHA256);
+    *len = 0;
+    while (err == ANT_OK) {
+        ssize_t n = read(in, buf, 65536);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = ANT_ERR_IO;
+            break;
+        }
+        if (n == 0)
+            break;
+        if ((uint64_t)n > cap - *len) {
+            err = ANT_ERR_TOO_LARGE;
+            break;
+        }
+        *len += (uint64_t)n;
+        err = ant_digest_update(d, buf, (size_t)n);
+        for (ssize_t put = 0; err == ANT_OK && put < n;) {
+            ssize_t w = write(out, buf + put, (size_t)(n - put));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                err = errno == ENOSPC || errno == EDQUOT ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
+            else
+                put += w;
+        }
+    }
+    if (err == ANT_OK)
+        err = ant_digest_final(d, sha, ANT_SHA256_BYTES);
+    ant_digest_free(d);
+    free(buf);
+    return err;
+}
+
+static ant_err cache_get_binary(struct ant_cache *c, const char *version, const char *platform,
+                                uint64_t want_len, const uint8_t want_sha[ANT_SHA256_BYTES],
+                                int staging_dirfd, int *out, const char **why)
+{
+    struct names n;
+    struct meta m;
+    int bfd = -1, staged = -1;
+    uint64_t bsize = 0, copied = 0;
+    uint8_t *metatext = NULL, sha[ANT_SHA256_BYTES];
+    size_t metalen = 0;
+    ant_err err = make_names(version, platform, &n);
+    if (err != ANT_OK)
+        return fail(err, why, "invalid version or platform");
+
+    /* The meta first this time: it names the digest, and a binary of another release
+     * (the common miss when looking for a patch's old binary) costs no copy. */
+    err = ant_fsx_read_capped(c->dirfd, n.binmeta, ANT_CACHE_META_CAP, &metatext, &metalen);
+    if (err != ANT_OK) {
+        err = open_failure(err, why, "cached binary meta is not a regular file (symlink, FIFO, ...)",
+                           "cached binary meta exceeds 4 KiB");
+        goto out;
+    }
+    err = meta_parse(metatext, metalen, SIZE_BINARY, &m);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cached binary meta is not valid");
+        goto out;
+    }
+    if (strcmp(m.version, version) != 0 || strcmp(m.platform, platform) != 0) {
+        err = fail(ANT_ERR_MISMATCH, why, "cached binary meta names another version or platform");
+        goto out;
+    }
+    if ((want_len != 0 && m.size != want_len) ||
+        ant_ct_memcmp(m.sha256, want_sha, ANT_SHA256_BYTES) != 0) {
+        err = fail(ANT_ERR_MISMATCH, why, "cached binary is not the one signed metadata lists");
+        goto out;
+    }
+    err = ant_fsx_open_capped(c->dirfd, n.binary, ANT_CACHE_BINARY_CAP, &bfd, &bsize);
+    if (err != ANT_OK) {
+        err = open_failure(err, why, "cached binary is not a regular file (symlink, FIFO, ...)",
+                           "cached binary exceeds the size cap");
+        goto out;
+    }
+    if (bsize != m.size) {
+        err = fail(ANT_ERR_CORRUPT, why, "cached binary size differs from its meta file");
+        goto out;
+    }
+    /* 0700: the engine executes this very file for `--version` (execveat on the fd). */
+    err = ant_fsx_anon_open(staging_dirfd, 0700, &staged);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot create the private copy");
+        goto out;
+    }
+    err = copy_hash(bfd, staged, bsize, &copied, sha);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot copy the cached binary");
+        goto out;
+    }
+    /* Safety: what counts is the private copy against the caller's signed digest; the
+     * meta matched it above only to save a copy. */
+    if (copied != m.size || ant_ct_memcmp(sha, want_sha, ANT_SHA256_BYTES) != 0) {
+        err = fail(ANT_ERR_CORRUPT, why, "cached binary does not match the signed digest");
+        goto out;
+    }
+    err = ant_fsx_reopen_rdonly(&staged);
+    if (err != ANT_OK) {
+        err = fail(err, why, "cannot reopen the private copy");
+        goto out;
+    }
+    *out = staged;
+    staged = -1;
+out:
+    if (staged >= 0)
+        close(staged);
+    if (bfd >= 0)
+        close(bfd);
+    free(metatext);
+    return err;
+}
+
+ant_err ant_cache_get_binary_fd(struct ant_cache *cache, const char *version,
+                                const char *platform, uint64_t want_len,
+                                const uint8_t want_sha256[ANT_SHA256_BYTES], int staging_dirfd,
+                                int *binary_fd, const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    *why = NULL;
+    if (binary_fd == NULL)
+        return ANT_ERR_INVALID_ARG;
+    *binary_fd = -1;
+    if (cache == NULL || version == NULL || platform == NULL || want_sha256 == NULL ||
+        staging_dirfd < 0)
+        return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
+    ant_err err = cache_get_binary(cache, version, platform, want_len, want_sha256,
+                                   staging_dirfd, binary_fd, why);
+    if (err == ANT_OK)
+        ant_log(ANT_LOG_INFO, "upgrade", "Cached binary verified version=%s platform=%s",
+                version, platform);
+    else if (err != ANT_ERR_NOT_FOUND)
+        ant_log(ANT_LOG_WARN, "upgrade",
+                "Cached binary rejected version=%s platform=%s reason=\"%s\" error=\"%s\"",
+                version, platform, *why, ant_strerror(err));
+    return err;
+}
+
+ant_err ant_cache_store_binary(struct ant_cache *cache, const char *version,
+                               const char *platform, int binary_fd, uint64_t len,
+                               const uint8_t sha256[ANT_SHA256_BYTES], const char **reason)
+{
+    const char *why_local = NULL;
+    const char **why = reason != NULL ? reason : &why_local;
+    struct ant_fsx_tmp *tmp = NULL;
+    struct names n;
+    uint8_t sha[ANT_SHA256_BYTES];
+    uint64_t copied = 0;
+    ant_err err;
+
+    *why = NULL;
+    if (cache == NULL || version == NULL || platform == NULL || binary_fd < 0 || sha256 == NULL)
+        return fail(ANT_ERR_INVALID_ARG, why, "invalid argument");
+    err = make_names(version, platform, &n);
+    if (err != ANT_OK)
+        return fail(err, why, "invalid version or platform");
+    if (len == 0 || len > ANT_CACHE_BINARY_CAP)
+        return fail(ANT_ERR_TOO_LARGE, why, "binary exceeds the cache size cap");
+    if (lseek(binary_fd, 0, SEEK_SET) != 0)
+        return fail(ANT_ERR_IO, why, "cannot rewind the binary");
+    err = ant_fsx_tmp_open(cache->dirfd, n.binary, 0600, &tmp);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot create a temp file in the cache");
+    /* Re-hashed while copied: the bytes stored are the bytes that match the digest. */
+    err = copy_hash(binary_fd, ant_fsx_tmp_fd(tmp), len, &copied, sha);
+    if (err == ANT_OK && (copied != len || ant_ct_memcmp(sha, sha256, sizeof sha) != 0))
+        err = ANT_ERR_MISMATCH;
+    if (err != ANT_OK) {
+        ant_fsx_tmp_abort(tmp);
+        return fail(err, why, err == ANT_ERR_MISMATCH ? "binary does not match its digest"
+                                                      : "cannot copy the binary into the cache");
+    }
+    err = ant_fsx_tmp_commit(tmp, n.binary);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot install the binary in the cache");
+    err = meta_write(cache->dirfd, n.binmeta, version, platform, SIZE_BINARY, len, sha256);
+    if (err != ANT_OK)
+        return fail(err, why, "cannot install the binary meta file in the cache");
+    ant_log(ANT_LOG_INFO, "upgrade", "Cached release binary version=%s platform=%s", version,
+            platform);
+    if (ant_cache_prune(cache, ANT_CACHE_KEEP) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "upgrade", "Cache prune failed path=%s", cache->path);
+    return ANT_OK;
+}
+
 /* Parses `ant-node-<version>-<platform><suffix>`; false for any other name. */
 static bool parse_cache_name(const char *name, char *version, size_t vcap, const char **platform,
                              bool *is_archive)
 {
-    static const char *const suffixes[] = {SUFFIX_ARCHIVE, SUFFIX_SIG, SUFFIX_META};
+    /* Longer suffixes first: ".binary.json" also ends in ".json" (not a suffix here). */
+    static const char *const suffixes[] = {SUFFIX_ARCHIVE, SUFFIX_SIG, SUFFIX_META,
+                                           SUFFIX_BINMETA, SUFFIX_BINARY};
     size_t len = strlen(name), plen = sizeof NAME_PREFIX - 1;
     if (len <= plen || strncmp(name, NAME_PREFIX, plen) != 0)
         return false;
@@ -899,8 +1110,8 @@ ant_err ant_cache_prune(struct ant_cache *cache, size_t keep)
         if (make_names(list[i].e.version, list[i].e.platform, &nm) != ANT_OK)
             continue;
         /* Meta first: a reader racing with us sees a miss, not an entry losing its files. */
-        const char *order[] = {nm.meta, nm.sig, nm.archive};
-        for (size_t k = 0; k < 3; k++) {
+        const char *order[] = {nm.meta, nm.binmeta, nm.sig, nm.archive, nm.binary};
+        for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
             if (unlinkat(cache->dirfd, order[k], 0) != 0 && errno != ENOENT) {
                 ant_log(ANT_LOG_WARN, "upgrade", "Cannot delete old cache file name=%s error=%s",
                         order[k], strerror(errno));

@@ -1012,7 +1012,107 @@ static void test_staging_removed_by_fd_after_path_swap(void)
     ant_cache_close(c);
 }
 
+/* Binary entries (issue 19): a binary rebuilt from a patch is kept as itself and a hit is
+ * decided by the caller's signed digest, never by the entry's own meta. */
+static void test_binary_entries(void)
+{
+    ensure_root();
+    char path[256], bin[512];
+    struct ant_cache *c = new_cache(path, sizeof path, 0);
+    int dfd = ant_cache_dirfd(c);
+    fx_fake_binary(bin, sizeof bin, "0.2.0");
+    size_t blen = 0;
+    uint8_t *b = fx_read(bin, &blen);
+    uint8_t sha[ANT_SHA256_BYTES], other[ANT_SHA256_BYTES];
+    CHECK(b != NULL);
+    CHECK_OK(ant_sha256(sha, b, blen));
+    memcpy(other, sha, sizeof other);
+    other[0] ^= 1;
+    int in = open(bin, O_RDONLY | O_CLOEXEC);
+    CHECK(in >= 0);
+    const char *reason = NULL;
+    struct staging s;
+    staging_new(&s);
+    int out = -1;
+
+    CHECK_ERR(ant_cache_get_binary_fd(c, "0.2.0", X64, 0, sha, s.fd, &out, &reason),
+              ANT_ERR_NOT_FOUND);
+    /* a store whose digest is not the binary's is refused and leaves nothing */
+    CHECK_ERR(ant_cache_store_binary(c, "0.2.0", X64, in, blen, other, &reason), ANT_ERR_MISMATCH);
+    CHECK(!exists_in(dfd, "ant-node-0.2.0-linux-x64.binary"));
+    CHECK_OK(ant_cache_store_binary(c, "0.2.0", X64, in, blen, sha, &reason));
+    CHECK(exists_in(dfd, "ant-node-0.2.0-linux-x64.binary"));
+    CHECK(exists_in(dfd, "ant-node-0.2.0-linux-x64.binary.json"));
+
+    /* hit: a private, executable-mode, read-only copy with the same bytes */
+    CHECK_OK(ant_cache_get_binary_fd(c, "0.2.0", X64, blen, sha, s.fd, &out, &reason));
+    CHECK(out >= 0);
+    struct stat st;
+    CHECK(fstat(out, &st) == 0 && (uint64_t)st.st_size == blen && (st.st_mode & 0700) == 0700);
+    CHECK((fcntl(out, F_GETFL) & O_ACCMODE) == O_RDONLY);
+    uint8_t *copy = malloc(blen);
+    CHECK(copy != NULL && pread(out, copy, blen, 0) == (ssize_t)blen && memcmp(copy, b, blen) == 0);
+    free(copy);
+    close(out);
+    out = -1;
+    /* the caller's digest decides: another digest, another length */
+    CHECK_ERR(ant_cache_get_binary_fd(c, "0.2.0", X64, 0, other, s.fd, &out, &reason),
+              ANT_ERR_MISMATCH);
+    CHECK_ERR(ant_cache_get_binary_fd(c, "0.2.0", X64, blen + 1, sha, s.fd, &out, &reason),
+              ANT_ERR_MISMATCH);
+    CHECK(out == -1);
+
+    /* an attacker swaps the binary, same size, meta untouched: the copy does not match */
+    uint8_t *evil = malloc(blen);
+    memcpy(evil, b, blen);
+    evil[blen / 2] ^= 0xff;
+    plant(c, "ant-node-0.2.0-linux-x64.binary", evil, blen);
+    CHECK_ERR(ant_cache_get_binary_fd(c, "0.2.0", X64, blen, sha, s.fd, &out, &reason),
+              ANT_ERR_CORRUPT);
+    CHECK(out == -1);
+    /* ... and rewrites the meta to its own digest: no longer the signed one, a miss */
+    char meta[512], hex[ANT_SHA256_HEXBYTES];
+    uint8_t esha[ANT_SHA256_BYTES];
+    CHECK_OK(ant_sha256(esha, evil, blen));
+    ant_hex_encode(hex, esha, sizeof esha);
+    int n = snprintf(meta, sizeof meta,
+                     "{\"version\":\"0.2.0\",\"platform\":\"linux-x64\",\"binary_size\":%zu,"
+                     "\"sha256\":\"%s\"}", blen, hex);
+    plant(c, "ant-node-0.2.0-linux-x64.binary.json", meta, (size_t)n);
+    CHECK_ERR(ant_cache_get_binary_fd(c, "0.2.0", X64, blen, sha, s.fd, &out, &reason),
+              ANT_ERR_MISMATCH);
+    /* a symlink and a FIFO in place of the binary cost an fstat */
+    CHECK_OK(ant_cache_store_binary(c, "0.2.0", X64, in, blen, sha, &reason));
+    replace_with_symlink(c, "ant-node-0.2.0-linux-x64.binary", bin);
+    CHECK_ERR(ant_cache_get_binary_fd(c, "0.2.0", X64, blen, sha, s.fd, &out, &reason),
+              ANT_ERR_UNSAFE_FILE);
+    replace_with_fifo(c, "ant-node-0.2.0-linux-x64.binary");
+    CHECK_ERR(ant_cache_get_binary_fd(c, "0.2.0", X64, blen, sha, s.fd, &out, &reason),
+              ANT_ERR_UNSAFE_FILE);
+    CHECK_INT(count_entries(s.fd), 0);
+
+    /* listed with its version and pruned with it */
+    CHECK_OK(ant_cache_store_binary(c, "0.2.0", X64, in, blen, sha, &reason));
+    static const char *const newer[] = {"0.3.0", "0.4.0", "0.5.0"};
+    for (size_t i = 0; i < 3; i++)
+        CHECK_OK(ant_cache_store_binary(c, newer[i], X64, in, blen, sha, &reason));
+    CHECK(!exists_in(dfd, "ant-node-0.2.0-linux-x64.binary"));
+    CHECK(!exists_in(dfd, "ant-node-0.2.0-linux-x64.binary.json"));
+    CHECK(exists_in(dfd, "ant-node-0.5.0-linux-x64.binary.json"));
+    struct ant_cache_entry *e = NULL;
+    size_t ne = 0;
+    CHECK_OK(ant_cache_list(c, &e, &ne));
+    CHECK(ne == 3 && e != NULL && strcmp(e[0].version, "0.5.0") == 0);
+    free(e);
+    free(evil);
+    free(b);
+    close(in);
+    staging_free(&s);
+    ant_cache_close(c);
+}
+
 static const struct ant_test_case tests[] = {
+    ANT_TEST(test_binary_entries),
     ANT_TEST(test_miss_returns_not_found),
     ANT_TEST(test_store_then_get_returns_private_copy),
     ANT_TEST(test_unsigned_archive_refused_by_store),
