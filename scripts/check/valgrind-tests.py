@@ -52,6 +52,7 @@ UNIT_TESTS = [
     "test_validate",
     "test_trust",
     "test_cache",
+    "test_patch",
     "test_node",
     "test_sysd",
     "test_service",

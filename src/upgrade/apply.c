@@ -144,6 +144,7 @@ struct apply_ctx {
     int binfd;     /* the extracted binary (unnamed, read-only once written) */
     uint8_t sig[ANT_MLDSA65_SIGBYTES];
     bool hit;
+    enum delta_source binary_source; /* binfd came without an archive (delta.c) */
     /* The targets entry the archive and binary must match (ARCHITECTURE.md §9); NULL
      * only for an operator's archive in hand (ant_upgrade_apply_archive). */
     const struct ant_meta_target *entry;
@@ -540,6 +541,8 @@ static ant_err install(struct apply_ctx *c, const char **stage)
     const char *reason = NULL;
     ant_err err;
 
+    if (c->binary_source != DELTA_NONE)
+        goto binary; /* no archive: delta.c checked the binary against targets already */
     /* Before extraction: the archive must be the one the signed targets lists. */
     *stage = "metadata";
     err = check_archive_meta(c);
@@ -560,6 +563,7 @@ static ant_err install(struct apply_ctx *c, const char **stage)
     err = ant_fsx_reopen_rdonly(&c->binfd);
     if (err != ANT_OK)
         return err;
+binary:
     /* The binary targets names, before it is ever executed for its version. */
     *stage = "metadata";
     err = check_binary_meta(c);
@@ -572,7 +576,9 @@ static ant_err install(struct apply_ctx *c, const char **stage)
 
     /* Step 8: store, only now that the archive is known good (no poison pill). A failed
      * store costs other nodes a download, not this upgrade. */
-    if (!c->hit && u->cache != NULL) {
+    if (c->binary_source == DELTA_PATCHED)
+        engine_delta_store(u, c->entry, c->binfd);
+    else if (!c->hit && c->binary_source == DELTA_NONE && u->cache != NULL) {
         if (lseek(c->archivefd, 0, SEEK_SET) != 0)
             return ANT_ERR_IO;
         ant_err serr = ant_cache_store(u->cache, c->keys, c->version, c->platform, c->archivefd,
@@ -632,6 +638,9 @@ ant_err ant_upgrade_apply(struct ant_upgrade *u, const struct ant_upgrade_plan *
             goto out;
         err = try_cache(&c); /* the previous holder has probably just stored it */
     }
+    if (err == ANT_ERR_NOT_FOUND) /* issue 19: a rebuilt binary, or a patch */
+        err = engine_delta_acquire(u, c.entry, c.keys, c.stagingfd, u->choice.asset_url,
+                                   &c.binfd, &c.binary_source);
     if (err == ANT_ERR_NOT_FOUND) {
         stage = "download";
         err = download(&c, &stage);

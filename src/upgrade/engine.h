@@ -242,6 +242,27 @@ ANT_MUST_CHECK ant_err engine_meta_refresh(struct ant_upgrade *u, bool force,
 ANT_MUST_CHECK ant_err engine_hash_fd(int fd, uint64_t cap, uint64_t *length,
                                       uint8_t sha256[ANT_SHA256_BYTES]);
 
+/*
+ * The new binary without the archive (delta.c, issue 19). With a host cache: a binary
+ * entry another node stored for `entry` (DELTA_CACHED_BINARY), else the first of the
+ * entry's patches whose old binary (`from_sha256`) the cache holds, as a binary entry or
+ * inside a cached archive of `from_version`, downloaded beside `archive_url`, checked
+ * against its signed length and SHA-256, applied in `stagingfd` under a memory cap
+ * (DELTA_PATCHED). On ANT_OK *binfd is an unnamed read-only file in `stagingfd` whose
+ * length and SHA-256 are the targets binary's. ANT_ERR_NOT_FOUND otherwise: no cache, no
+ * usable patch, or a patch that failed (logged once as `Binary patch failed, downloading
+ * full archive`); the caller downloads the archive.
+ */
+enum delta_source { DELTA_NONE, DELTA_CACHED_BINARY, DELTA_PATCHED };
+struct ant_trust_keys;
+ANT_MUST_CHECK ant_err engine_delta_acquire(struct ant_upgrade *u,
+                                            const struct ant_meta_target *entry,
+                                            const struct ant_trust_keys *keys, int stagingfd,
+                                            const char *archive_url, int *binfd,
+                                            enum delta_source *how);
+/* Stores a validated patched binary as the cache's binary entry (a failure is a warning). */
+void engine_delta_store(struct ant_upgrade *u, const struct ant_meta_target *entry, int binfd);
+
 /* How long ant_upgrade_monitor_stop waits for a busy monitor (a transfer in flight). */
 #define MONITOR_STOP_WAIT_MS 5000
 

@@ -24,6 +24,7 @@
 #include "ant/http.h"
 #include "ant/meta.h"
 #include "ant/mldsa65.h"
+#include "ant/patch.h"
 #include "ant/release_context.h"
 
 #define PLATFORM "linux-x64"
@@ -295,6 +296,50 @@ static int file_digest(const char *path, uint64_t *len, uint8_t sha[ANT_SHA256_B
 
 /* Lists the release in targets (the honest path, or as `fault` departs from it) and
  * signs a timestamp naming the new targets. */
+void world_patch_path(char *buf, size_t cap, const char *version, const char *from_version)
+{
+    snprintf(buf, cap, "/download/%s/ant-node-cli-%s-from-%s.patch", version, platform(),
+             from_version);
+}
+
+/* Makes the patch of `fault`, serves it (honestly or as the fault says) and lists it. */
+static int publish_delta(struct world *w, const char *version, const struct meta_fault *fault,
+                         const char *fake_binary, struct ant_meta_target *e)
+{
+    unsigned char *old = NULL, *neu = NULL;
+    uint8_t *patch = NULL;
+    size_t olen = 0, nlen = 0, plen = 0;
+    char rel[200], path[700];
+    int rc = -1;
+    const char *result = fault->delta_result_binary != NULL ? fault->delta_result_binary
+                                                            : fake_binary;
+    if (read_file(fault->delta_from_binary, &old, &olen) != 0 ||
+        read_file(result, &neu, &nlen) != 0 ||
+        ant_patch_make(old, olen, neu, nlen, 19, &patch, &plen) != ANT_OK)
+        goto out;
+    struct ant_meta_delta *d = &e->deltas[e->ndeltas++];
+    world_patch_path(rel, sizeof rel, version, fault->delta_from_version);
+    snprintf(d->from_version, sizeof d->from_version, "%s", fault->delta_from_version);
+    snprintf(d->name, sizeof d->name, "%s", strrchr(rel, '/') + 1);
+    d->length = plen;
+    if (ant_sha256(d->from_sha256, old, olen) != ANT_OK || ant_sha256(d->sha256, patch, plen) != ANT_OK)
+        goto out;
+    if (fault->delta_served_corrupt)
+        patch[plen / 2] ^= 0x20;
+    snprintf(path, sizeof path, "%s%s", w->srv, rel);
+    if (write_file(path, patch, plen, 0644) != 0)
+        goto out;
+    if (fault->delta_served_oversize &&
+        sh("head -c 100000 /dev/urandom >> '%s'", path) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(patch);
+    free(old);
+    free(neu);
+    return rc;
+}
+
 static int meta_publish(struct world *w, const char *version, const char *archive,
                         const char *fake_binary, const struct meta_fault *fault)
 {
@@ -313,6 +358,9 @@ static int meta_publish(struct world *w, const char *version, const char *archiv
         return -1;
     if (fault != NULL && fault->wrong_archive_sha)
         e.archive_sha256[0] ^= 0x01;
+    if (fault != NULL && fault->delta_from_version != NULL &&
+        publish_delta(w, version, fault, fake_binary, &e) != 0)
+        return -1;
     int dirfd = meta_dir(w);
     if (dirfd < 0)
         return -1;

@@ -37,7 +37,18 @@ struct meta_fault {
     bool unlisted;            /* signed and in the release list, but not in targets */
     const char *meta_binary;  /* targets names this binary's digest instead */
     bool wrong_archive_sha;   /* targets names another archive digest (same length) */
+    /* A binary patch listed with the release (issue 19), made with libzstd from
+     * `delta_from_binary`, the binary of release `delta_from_version`, and served beside
+     * the archive as ant-node-cli-<platform>-from-<v>.patch. NULL: no patch. */
+    const char *delta_from_version;
+    const char *delta_from_binary;
+    const char *delta_result_binary; /* the patch makes this binary instead (listed honestly) */
+    bool delta_served_corrupt;       /* the served patch differs from its listed digest */
+    bool delta_served_oversize;      /* the served patch has bytes beyond its listed length */
 };
+
+/* Server path of the patch of `version` from `from_version`. */
+void world_patch_path(char *buf, size_t cap, const char *version, const char *from_version);
 
 /* Creates the world under /tmp (or below `base` when not NULL), generates the test key,
  * installs `initial_binary` as bin/ant-node and starts the server. Returns 0 on success. */
