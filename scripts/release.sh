@@ -7,10 +7,15 @@
 # signatures against the public key compiled into the binaries, and writes SHA256SUMS.
 # With --metadata-dir D it also adds each archive to the signed release metadata in D
 # (`ant-release add`: the next targets version, unsigned; the key holders then sign it and
-# re-sign the timestamp as docs/RELEASING.md says). docs/RELEASING.md is the maintainer's guide.
+# re-sign the timestamp as docs/RELEASING.md says). With it, each platform's archive also gets
+# binary patches (`ant-release add --delta-from`, issue 19) from the newest DELTAS (default 3)
+# earlier versions whose archives sit beside this release's output (--previous-dir P, default
+# the parent of --out: P/<old version>/ant-node-cli-linux-<arch>.tar.gz) and which targets lists;
+# publish the ant-node-cli-*-from-*.patch files beside the archives.
+# docs/RELEASING.md is the maintainer's guide.
 #
 #   scripts/release.sh --version X.Y.Z[-pre] --key SECRET [--out DIR] [--arch x64|arm64|all]
-#                      [--metadata-dir D]
+#                      [--metadata-dir D] [--previous-dir P]
 #   scripts/release.sh --build-only [--version V] [--arch ...]   (build + check, no packing)
 #
 # The secret key never enters the repository or the output: it is only passed to
@@ -21,10 +26,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-VERSION="" KEY="" OUT="" ARCHES="x64 arm64" BUILD_ONLY=0 METADATA=""
+VERSION="" KEY="" OUT="" ARCHES="x64 arm64" BUILD_ONLY=0 METADATA="" PREVIOUS=""
 PUBKEY="$ROOT/packaging/release-signing-key.pub"
 usage() {
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -36,6 +41,7 @@ while [ $# -gt 0 ]; do
     --arch) case "${2:?}" in x64|arm64) ARCHES="$2" ;; all) ARCHES="x64 arm64" ;; *) usage ;; esac; shift 2 ;;
     --build-only) BUILD_ONLY=1; shift ;;
     --metadata-dir) METADATA="${2:?}"; shift 2 ;;
+    --previous-dir) PREVIOUS="${2:?}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "release: unknown argument $1" >&2; usage ;;
   esac
@@ -158,11 +164,36 @@ if [ -n "$METADATA" ]; then
   else
     RELTOOL=(qemu-aarch64-static "$ROOT/build/musl-arm64/tools/ant-release/ant-release")
   fi
+  PREVIOUS="${PREVIOUS:-$(dirname "$OUT")}"
+  listed="$("${RELTOOL[@]}" show --dir "$METADATA" --json 2>/dev/null || true)"
+  [ -n "$listed" ] || listed='{}'
   for arch in $ARCHES; do
+    # Patches from the newest earlier versions this host still has archives of and the
+    # targets lists for this platform (a node's old binary is a listed one).
+    deltas=()
+    if [ -d "$PREVIOUS" ]; then
+      while read -r old; do
+        [ -n "$old" ] || continue
+        a="$PREVIOUS/$old/ant-node-cli-linux-$arch.tar.gz"
+        python3 -c 'import json,sys; t=json.loads(sys.argv[1]).get("targets",{}); sys.exit(0 if any(r["version"]==sys.argv[2] and r["platform"]==sys.argv[3] for r in t.get("releases",[])) else 1)' \
+          "$listed" "$old" "linux-$arch" 2>/dev/null && deltas+=("$old=$a")
+      done < <(for d in "$PREVIOUS"/*/; do
+                 v="$(basename "$d")"
+                 [ "$v" != "$VERSION" ] && [ -f "$d/ant-node-cli-linux-$arch.tar.gz" ] &&
+                   [ "$(printf '%s\n%s\n' "$v" "$VERSION" | sort -V | tail -1)" = "$VERSION" ] &&
+                   echo "$v"
+               done | sort -V | tail -n "${DELTAS:-3}")
+    fi
+    delta_args=()
+    if [ "${#deltas[@]}" -gt 0 ]; then
+      delta_args=(--delta-from "$(IFS=,; echo "${deltas[*]}")" --delta-dir "$OUT")
+      log "linux-$arch: patches from ${deltas[*]%%=*}"
+    fi
     "${RELTOOL[@]}" add --dir "$METADATA" --release-version "$VERSION" --platform "linux-$arch" \
-      --archive "$OUT/ant-node-cli-linux-$arch.tar.gz" >&2 ||
+      --archive "$OUT/ant-node-cli-linux-$arch.tar.gz" "${delta_args[@]}" >&2 ||
       die "ant-release add refused ant-node-cli-linux-$arch.tar.gz"
   done
+  (cd "$OUT" && ls ant-node-cli-*-from-*.patch 2>/dev/null | xargs -r sha256sum >> SHA256SUMS)
   log "metadata: the newest targets file in $METADATA is unsigned. Next (docs/RELEASING.md):"
   log "  ant-release sign --dir $METADATA --role targets --key T1.secret   (and a second holder)"
   log "  ant-release timestamp --dir $METADATA && ant-release sign --dir $METADATA --role timestamp --key TS.secret"

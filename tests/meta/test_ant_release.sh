@@ -149,6 +149,49 @@ check 0 "show the policy" -- "$AR" show --dir "$D" --json
 grep_out '"minimum_version":"0.2.0"' "show --json has minimum_version"
 rm "$D/targets.2.json"
 
+# Binary patches (issue 19): 0.3.0 with a patch from the listed 0.2.0, in zstd's own
+# --patch-from format; refused for an unlisted old version or another build of it.
+mkdir -p "$W/b" "$W/c" "$W/patches"
+filler=$(head -c 60000 /dev/urandom | base64 -w 76)
+printf '#!/bin/sh\necho ant-node 0.3.0\nexit 0\n: <<EOF\n%s\nEOF\n' "$filler" >"$W/b/ant-node"
+printf '#!/bin/sh\necho ant-node 0.2.0\nexit 0\n: <<EOF\n%s\nEOF\n' "$filler" >"$W/c/ant-node"
+chmod 755 "$W/b/ant-node" "$W/c/ant-node"
+tar -C "$W/b" -czf "$W/b.tar.gz" ant-node
+tar -C "$W/c" -czf "$W/c.tar.gz" ant-node
+check 2 "--delta-from without an archive" -- "$AR" add --dir "$D" --release-version 0.3.0 \
+    --platform linux-x64 --archive "$W/b.tar.gz" --delta-from 0.2.0
+check 1 "--delta-from a version targets does not list" -- "$AR" add --dir "$D" \
+    --release-version 0.3.0 --platform linux-x64 --archive "$W/b.tar.gz" \
+    --delta-from "0.1.0=$W/ant-node-cli-linux-x64.tar.gz" --delta-dir "$W/patches"
+check 1 "--delta-from another build of a listed version" -- "$AR" add --dir "$D" \
+    --release-version 0.3.0 --platform linux-x64 --archive "$W/b.tar.gz" \
+    --delta-from "0.2.0=$W/c.tar.gz" --delta-dir "$W/patches"
+[ ! -e "$D/targets.2.json" ] || { echo "FAIL: a refused add wrote targets.2.json"; fails=$((fails + 1)); }
+check 0 "add with --delta-from" -- "$AR" add --dir "$D" --release-version 0.3.0 \
+    --platform linux-x64 --archive "$W/b.tar.gz" \
+    --delta-from "0.2.0=$W/ant-node-cli-linux-x64.tar.gz" --delta-dir "$W/patches"
+grep_out "patch from 0.2.0" "add reports the patch"
+P="$W/patches/ant-node-cli-linux-x64-from-0.2.0.patch"
+if zstd -q -d --long=27 --patch-from="$W/a/ant-node" "$P" -o "$W/rebuilt" && cmp -s "$W/rebuilt" "$W/b/ant-node"; then
+    echo "ok: zstd --patch-from rebuilds the new binary from the patch"
+else
+    echo "FAIL: zstd --patch-from does not rebuild the binary"; fails=$((fails + 1))
+fi
+python3 - "$D/targets.2.json" "$P" "$W/a/ant-node" >"$W/out" 2>&1 <<'PY'
+import base64, hashlib, json, os, sys
+env = json.load(open(sys.argv[1]))
+t = json.loads(base64.b64decode(env["payload"]))
+d = t["releases"]["0.3.0"]["linux-x64"]["deltas"]
+patch = open(sys.argv[2], "rb").read()
+ok = (len(d) == 1 and d[0]["from_version"] == "0.2.0"
+      and d[0]["from_sha256"] == hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest()
+      and d[0]["name"] == os.path.basename(sys.argv[2]) and d[0]["length"] == len(patch)
+      and d[0]["sha256"] == hashlib.sha256(patch).hexdigest())
+print("deltas-listed" if ok else "deltas wrong: %r" % d)
+PY
+grep_out "deltas-listed" "targets lists the patch with its digests"
+rm "$D/targets.2.json"
+
 # Rotation of the timestamp key: root 2 needs 2 of the old root keys and 2 of the new.
 check 0 "rotate" -- "$AR" rotate --dir "$D" --root-keys "$(pub n1 n2 r3)" --root-threshold 2 \
     --timestamp-keys "$(pub n1)" --timestamp-threshold 1

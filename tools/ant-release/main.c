@@ -29,6 +29,7 @@
 #include "ant/log.h"
 #include "ant/meta.h"
 #include "ant/mldsa65.h"
+#include "ant/patch.h"
 #include "ant/version.h"
 
 #define EXIT_REFUSED 1
@@ -330,14 +331,19 @@ out:
 static const char add_help[] =
     "Usage: ant-release add --dir D --release-version V --platform P --archive FILE\n"
     "         [--expires-days N] [--minimum-version V] [--yank V]\n"
+    "         [--delta-from OLD=ARCHIVE[,OLD=ARCHIVE...]] [--delta-dir DIR]\n"
     "\n"
     "Writes the next targets version (targets.<M+1>.json, unsigned) listing every release of\n"
     "the newest targets plus this one: the archive's name, length and SHA-256, and the length\n"
     "and SHA-256 of the ant-node binary read from inside it (extracted with the node's own\n"
     "rules). --expires-days defaults to 90. --minimum-version sets the version below which\n"
     "nodes upgrade at once (\"\" removes it); --yank adds a version nodes must never install\n"
-    "(ARCHITECTURE.md §10). Then: sign it with a threshold of targets keys, and run\n"
-    "`ant-release timestamp`.\n";
+    "(ARCHITECTURE.md §10). --delta-from makes, for each OLD release whose archive is given,\n"
+    "a binary patch from OLD's binary to this one (zstd --patch-from through libzstd) as\n"
+    "DIR/ant-node-cli-P-from-OLD.patch (DIR defaults to the archive's directory; publish it\n"
+    "beside the archive) and lists it; OLD must be listed in the newest targets with exactly\n"
+    "that binary, and a patch no smaller than the archive is not listed. Then: sign it with a\n"
+    "threshold of targets keys, and run `ant-release timestamp`.\n";
 
 /* Length and SHA-256 of everything readable from fd. */
 static ant_err hash_fd(int fd, uint64_t *len, uint8_t sha[ANT_SHA256_BYTES])
@@ -363,7 +369,38 @@ static ant_err hash_fd(int fd, uint64_t *len, uint8_t sha[ANT_SHA256_BYTES])
     return err;
 }
 
-static int describe_archive(const char *path, struct ant_meta_target *e)
+/* Reads all of `fd` (at most 256 MiB, the extraction cap) into a malloc'd buffer. */
+static ant_err slurp_fd(int fd, uint8_t **out, size_t *len)
+{
+    struct stat st;
+    *out = NULL;
+    *len = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > ((uint64_t)256 << 20))
+        return ANT_ERR_IO;
+    uint8_t *buf = malloc((size_t)st.st_size);
+    if (buf == NULL)
+        return ANT_ERR_NOMEM;
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(buf);
+            return ANT_ERR_IO;
+        }
+        got += (size_t)n;
+    }
+    *out = buf;
+    *len = got;
+    return ANT_OK;
+}
+
+/* Names the archive, hashes it and the ant-node inside it into `e`; with `bin` not NULL
+ * also returns the binary's bytes (malloc'd). */
+static int describe_archive(const char *path, struct ant_meta_target *e, uint8_t **bin_bytes,
+                            size_t *bin_len)
 {
     char tmpl[] = "/tmp/ant-release-XXXXXX";
     const char *reason = NULL, *base = strrchr(path, '/');
@@ -404,6 +441,13 @@ static int describe_archive(const char *path, struct ant_meta_target *e)
         fprintf(stderr, "ant-release add: cannot hash the extracted binary\n");
         goto out;
     }
+    if (bin_bytes != NULL &&
+        (slurp_fd(bin, bin_bytes, bin_len) != ANT_OK || *bin_len != e->binary_length)) {
+        fprintf(stderr, "ant-release add: cannot read the extracted binary\n");
+        free(*bin_bytes);
+        *bin_bytes = NULL;
+        goto out;
+    }
     rc = 0;
 out:
     if (bin >= 0)
@@ -418,19 +462,164 @@ out:
     return rc;
 }
 
+/* The newest targets' entry for (version, platform); ANT_ERR_NOT_FOUND if not listed. */
+static ant_err listed_entry(int dirfd, const char *version, const char *platform,
+                            struct ant_meta_target *out)
+{
+    struct ant_meta_envelope *env = NULL;
+    struct ant_meta_targets *tg = NULL;
+    char why[256] = "";
+    size_t plen = 0;
+    uint64_t m = newest(dirfd, ANT_META_ROLE_TARGETS);
+    if (m == 0)
+        return ANT_ERR_NOT_FOUND;
+    ant_err err = ant_meta_repo_load(dirfd, ANT_META_ROLE_TARGETS, m, &env, why, sizeof why);
+    if (err == ANT_OK) {
+        const uint8_t *p = ant_meta_envelope_payload(env, &plen);
+        err = ant_meta_targets_parse(p, plen, &tg);
+    }
+    if (err == ANT_OK)
+        err = ant_meta_targets_find(tg, version, platform, out);
+    ant_meta_targets_free(tg);
+    ant_meta_envelope_free(env);
+    return err;
+}
+
+/*
+ * One `--delta-from OLD=ARCHIVE`: OLD's binary out of its archive (extracted like the new
+ * one), checked against what the newest targets lists for OLD (a node's `from` digest is
+ * the listed one, so a patch from any other build would never be used), the patch made
+ * and written to `outdir`, and listed in `e`.
+ */
+static int add_delta(int dirfd, const char *spec, const char *outdir, struct ant_meta_target *e,
+                     const uint8_t *new_bin, size_t new_len)
+{
+    char old_version[ANT_SEMVER_TEXT_MAX], path[PATH_MAX], name[ANT_META_NAME_MAX];
+    struct ant_meta_target old, listed;
+    struct ant_semver sv;
+    uint8_t *old_bin = NULL, *patch = NULL;
+    size_t old_len = 0, plen = 0;
+    int rc = EXIT_USAGE, fd = -1;
+    const char *eq = strchr(spec, '=');
+
+    if (eq == NULL || eq == spec || (size_t)(eq - spec) >= sizeof old_version) {
+        fprintf(stderr, "ant-release add: --delta-from wants OLD=ARCHIVE, got '%s'\n", spec);
+        return EXIT_USAGE;
+    }
+    memcpy(old_version, spec, (size_t)(eq - spec));
+    old_version[eq - spec] = '\0';
+    if (ant_semver_parse(old_version, &sv) != ANT_OK ||
+        !ant_semver_format(&sv, old_version, sizeof old_version)) {
+        fprintf(stderr, "ant-release add: '%s' is not a version X.Y.Z[-pre]\n", old_version);
+        return EXIT_USAGE;
+    }
+    if (e->ndeltas >= ANT_META_MAX_DELTAS) {
+        fprintf(stderr, "ant-release add: at most %d patches per release and platform\n",
+                ANT_META_MAX_DELTAS);
+        return EXIT_USAGE;
+    }
+    memset(&old, 0, sizeof old);
+    rc = describe_archive(eq + 1, &old, &old_bin, &old_len);
+    if (rc != 0)
+        return rc;
+    rc = EXIT_REFUSED;
+    if (listed_entry(dirfd, old_version, e->platform, &listed) != ANT_OK) {
+        fprintf(stderr, "ant-release add: %s is not listed for %s in the newest targets\n",
+                old_version, e->platform);
+        goto out;
+    }
+    if (ant_meta_check_binary(&listed, old.binary_length, old.binary_sha256) != ANT_OK) {
+        fprintf(stderr, "ant-release add: the binary in %s is not the one targets lists for %s\n",
+                eq + 1, old_version);
+        goto out;
+    }
+    int n = snprintf(name, sizeof name, "ant-node-cli-%s-from-%s.patch", e->platform, old_version);
+    if (n < 0 || (size_t)n >= sizeof name || !ant_fsx_name_ok(name)) {
+        fprintf(stderr, "ant-release add: patch name for %s too long\n", old_version);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    ant_err err = ant_patch_make(old_bin, old_len, new_bin, new_len, ANT_PATCH_LEVEL_DEFAULT,
+                                 &patch, &plen);
+    if (err != ANT_OK) {
+        fprintf(stderr, "ant-release add: cannot make the patch from %s: %s\n", old_version,
+                ant_strerror(err));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    /* Proved before it is listed: the patch rebuilds exactly the new binary. */
+    uint8_t *check = malloc(new_len);
+    err = check == NULL ? ANT_ERR_NOMEM
+                        : ant_patch_apply(old_bin, old_len, patch, plen, check, new_len);
+    if (err == ANT_OK && memcmp(check, new_bin, new_len) != 0)
+        err = ANT_ERR_MISMATCH;
+    free(check);
+    if (err != ANT_OK) {
+        fprintf(stderr, "ant-release add: the patch from %s does not rebuild the binary: %s\n",
+                old_version, ant_strerror(err));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (plen >= e->archive_length) {
+        printf("%s %s: patch from %s is %zu bytes, not smaller than the archive: not listed\n",
+               e->version, e->platform, old_version, plen);
+        rc = 0;
+        goto out;
+    }
+    n = snprintf(path, sizeof path, "%s/%s", outdir, name);
+    fd = n > 0 && (size_t)n < sizeof path
+             ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)
+             : -1;
+    size_t put = 0;
+    while (fd >= 0 && put < plen) {
+        ssize_t w = write(fd, patch + put, plen - put);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        put += (size_t)w;
+    }
+    if (fd < 0 || put != plen || fsync(fd) != 0 || close(fd) != 0) {
+        fprintf(stderr, "ant-release add: cannot write %s\n", path);
+        if (fd >= 0)
+            close(fd);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    struct ant_meta_delta *d = &e->deltas[e->ndeltas];
+    snprintf(d->from_version, sizeof d->from_version, "%s", old_version);
+    memcpy(d->from_sha256, old.binary_sha256, sizeof d->from_sha256);
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->length = plen;
+    if (ant_sha256(d->sha256, patch, plen) != ANT_OK) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    e->ndeltas++;
+    printf("%s %s: patch from %s %zu bytes (%.2f %% of the archive) in %s\n", e->version,
+           e->platform, old_version, plen, 100.0 * (double)plen / (double)e->archive_length,
+           path);
+    rc = 0;
+out:
+    free(patch);
+    free(old_bin);
+    return rc;
+}
+
 static int cmd_add(int argc, char **argv)
 {
     struct opt o[] = {{"--dir", NULL, 0},     {"--release-version", NULL, 0},
                       {"--platform", NULL, 0}, {"--archive", NULL, 0},
                       {"--expires-days", NULL, 0}, {"--minimum-version", NULL, 0},
-                      {"--yank", NULL, 0}};
+                      {"--yank", NULL, 0}, {"--delta-from", NULL, 0},
+                      {"--delta-dir", NULL, 0}};
     struct ant_meta_targets_policy policy = {NULL, NULL};
     struct ant_meta_target e;
     struct ant_semver sv;
     unsigned long long days = 90;
     int help, dirfd = -1, rc;
 
-    rc = parse_opts(argc, argv, o, 7, "add", &help);
+    rc = parse_opts(argc, argv, o, 9, "add", &help);
     policy.minimum_version = o[5].value;
     policy.yank = o[6].value;
     if (rc != 0 || help) {
@@ -453,12 +642,44 @@ static int cmd_add(int argc, char **argv)
         return EXIT_USAGE;
     }
     snprintf(e.platform, sizeof e.platform, "%s", o[2].value);
-    rc = describe_archive(o[3].value, &e);
+    uint8_t *new_bin = NULL;
+    size_t new_len = 0;
+    bool deltas = o[7].value != NULL && o[7].value[0] != '\0';
+    rc = describe_archive(o[3].value, &e, deltas ? &new_bin : NULL, &new_len);
     if (rc != 0)
         return rc;
     rc = open_dir(o[0].value, false, &dirfd);
-    if (rc != 0)
+    if (rc != 0) {
+        free(new_bin);
         return rc;
+    }
+    if (deltas) {
+        char outdir[PATH_MAX], list[4096];
+        const char *slash = strrchr(o[3].value, '/');
+        if (o[8].value != NULL)
+            snprintf(outdir, sizeof outdir, "%s", o[8].value);
+        else if (slash != NULL)
+            snprintf(outdir, sizeof outdir, "%.*s", (int)(slash - o[3].value), o[3].value);
+        else
+            snprintf(outdir, sizeof outdir, ".");
+        if (outdir[0] == '\0')
+            snprintf(outdir, sizeof outdir, "/");
+        if (strlen(o[7].value) >= sizeof list) {
+            fprintf(stderr, "ant-release add: --delta-from too long\n");
+            rc = EXIT_USAGE;
+        } else {
+            snprintf(list, sizeof list, "%s", o[7].value);
+            char *save = NULL;
+            for (char *spec = strtok_r(list, ",", &save); spec != NULL && rc == 0;
+                 spec = strtok_r(NULL, ",", &save))
+                rc = add_delta(dirfd, spec, outdir, &e, new_bin, new_len);
+        }
+        free(new_bin);
+        if (rc != 0) {
+            close(dirfd);
+            return rc;
+        }
+    }
     char why[256] = "";
     uint64_t m = 0;
     ant_err err = ant_meta_repo_add(dirfd, &e, &policy, (int64_t)time(NULL) + (int64_t)days * DAY_S, &m,
@@ -1072,6 +1293,19 @@ static int cmd_show(int argc, char **argv)
                                        json_object_new_int64((int64_t)e.archive_length));
                 ant_hex_encode(hex, e.binary_sha256, ANT_SHA256_BYTES);
                 json_object_object_add(je, "binary_sha256", json_object_new_string(hex));
+                if (e.ndeltas > 0) {
+                    json_object *jd = json_object_new_array();
+                    for (size_t k = 0; k < e.ndeltas; k++) {
+                        json_object *d = json_object_new_object();
+                        json_object_object_add(d, "from_version",
+                                               json_object_new_string(e.deltas[k].from_version));
+                        json_object_object_add(d, "name", json_object_new_string(e.deltas[k].name));
+                        json_object_object_add(d, "length",
+                                               json_object_new_int64((int64_t)e.deltas[k].length));
+                        json_object_array_add(jd, d);
+                    }
+                    json_object_object_add(je, "deltas", jd);
+                }
                 json_object_array_add(rel, je);
             }
             json_object_object_add(jt, "releases", rel);
