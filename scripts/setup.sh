@@ -9,6 +9,8 @@ PACKAGES=(
   build-essential cmake pkg-config clang
   libssl-dev libcurl4-openssl-dev libarchive-dev liblmdb-dev libjson-c-dev zlib1g-dev
   libmimalloc-dev
+  # binary patches between releases (issue 19): zstd --patch-from through libzstd
+  libzstd-dev
   # metrics: promtool and the Python prometheus_client parser check /metrics (tests/node)
   prometheus python3-prometheus-client
   # the fleet page: tested in headless Chromium, timed over the DevTools protocol (bench/fleet-page)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds every C dependency of the static musl release (zlib, OpenSSL, libcurl, libarchive,
-# LMDB, json-c, mimalloc) from its Debian 12 source package, for x86-64 with musl-gcc or for
+# LMDB, json-c, mimalloc, libzstd) from its Debian 12 source package, for x86-64 with musl-gcc or for
 # arm64 with Debian's aarch64 cross compiler and musl's arm64 libc unpacked from the
 # musl-dev:arm64 and musl:arm64 .debs. Sources and the arm64 .debs come through a private apt
 # configuration (own sources.list, state, cache and lists under the output directory; the
@@ -353,6 +353,17 @@ build_mimalloc() {
   cmake --install _build
 }
 
+build_zstd() {
+  fresh_tree zstd
+  # The library only (Debian's source package `libzstd`): no legacy (pre-v0.8) frame
+  # formats and no dictionary builder, neither of which a binary patch uses; static and
+  # single-threaded (ZSTD_MULTITHREAD off, as lib/Makefile builds libzstd.a by default).
+  local opts=(CC="$CC" AR="$AR" CFLAGS="$CFLAGS" ZSTD_LEGACY_SUPPORT=0 ZSTD_LIB_DICTBUILDER=0
+              PREFIX="$PREFIX" LIBDIR="$PREFIX/lib" INCLUDEDIR="$PREFIX/include")
+  make -C lib -j"$JOBS" "${opts[@]}" libzstd.a libzstd.pc
+  make -C lib "${opts[@]}" install-static install-includes install-pc
+}
+
 # run_step PKG SRCPKG DEPS...: builds PKG unless its stamp matches; the key covers the
 # source version, this recipe's text, the toolchain and the keys of what it links against.
 declare -A KEY
@@ -389,6 +400,7 @@ run_step libarchive libarchive zlib
 run_step lmdb lmdb
 run_step json-c json-c
 run_step mimalloc mimalloc
+run_step zstd libzstd
 
 # Only static archives belong in the prefix: a stray .so would be picked by find_library.
 find "$PREFIX" \( -name '*.so' -o -name '*.so.*' -o -name '*.la' \) -delete
