@@ -1,7 +1,7 @@
 /*
  * The new binary without the archive (issue 19, ARCHITECTURE.md §5 step 5 and §4): a binary
  * another node of this host already rebuilt (a cache binary entry), or a binary patch from
- * an old binary the host cache holds. Everything untrusted here is checked against the
+ * an old binary the host cache holds (or the node's own on-disk binary). Everything untrusted here is checked against the
  * signed targets entry the engine selected: the old binary's SHA-256 against the patch's
  * `from_sha256`, the patch's length and SHA-256 against its listing before it is applied,
  * and the result's length and SHA-256 against the targets binary before apply.c ever runs
@@ -12,8 +12,10 @@
  * reported as a miss: apply.c then downloads the full archive as before, so a patch can
  * make an upgrade cheaper but never stop one.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ant/cache.h"
@@ -55,11 +57,41 @@ static ant_err cached_binary(struct ant_upgrade *u, const struct ant_meta_target
     return err == ANT_OK ? ANT_OK : ANT_ERR_NOT_FOUND;
 }
 
+/* A private copy of the on-disk binary this node was started from (the path resolved at
+ * engine start), capped; its digest is checked by the caller like any other source. */
+static ant_err ondisk_copy(struct ant_upgrade *u, int stagingfd, int *out)
+{
+    int in = -1, fd = -1;
+    uint64_t copied = 0;
+    struct stat st;
+    ant_err err;
+    in = open(u->binary_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (in < 0)
+        return ANT_ERR_NOT_FOUND;
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > ANT_CACHE_BINARY_CAP) {
+        close(in);
+        return ANT_ERR_NOT_FOUND;
+    }
+    err = ant_fsx_anon_open(stagingfd, 0600, &fd);
+    if (err == ANT_OK)
+        err = ant_fsx_copy_fd(in, fd, ANT_CACHE_BINARY_CAP, &copied);
+    close(in);
+    if (err != ANT_OK) {
+        if (fd >= 0)
+            close(fd);
+        return ANT_ERR_NOT_FOUND;
+    }
+    *out = fd;
+    return ANT_OK;
+}
+
 /*
- * The old binary a patch starts from, out of the host cache: the binary entry of
- * `from_version`, else that version's archive (signature verified by the cache) with
- * `ant-node` extracted from it. Either way it must hash to the patch's `from_sha256`.
- * ANT_ERR_NOT_FOUND when the cache has neither (or another build of that version).
+ * The old binary a patch starts from: the host cache's binary entry of `from_version`,
+ * else that version's cached archive (signature verified by the cache) with `ant-node`
+ * extracted from it, else a copy of the on-disk binary (a node that was installed, not
+ * upgraded, has its own release in no cache). Whatever the source, the private copy must
+ * hash to the patch's signed `from_sha256`; ANT_ERR_NOT_FOUND when none does.
  */
 static ant_err old_binary(struct ant_upgrade *u, const struct ant_trust_keys *keys,
                           const struct ant_meta_delta *d, const char *platform, int stagingfd,
@@ -70,30 +102,33 @@ static ant_err old_binary(struct ant_upgrade *u, const struct ant_trust_keys *ke
     uint8_t sha[ANT_SHA256_BYTES];
     ant_err err;
 
-    err = ant_cache_get_binary_fd(u->cache, d->from_version, platform, 0, d->from_sha256,
-                                  stagingfd, &fd, &reason);
-    if (err != ANT_OK) {
-        err = ant_cache_get_fd(u->cache, keys, d->from_version, platform, stagingfd, &archivefd,
-                               &reason);
-        if (err != ANT_OK)
-            return ANT_ERR_NOT_FOUND;
-        err = ant_fsx_anon_open(stagingfd, 0600, &fd);
-        if (err == ANT_OK)
-            err = ant_extract_binary_fd(archivefd, fd, NULL, &reason);
-        close(archivefd);
-        if (err != ANT_OK) {
-            if (fd >= 0)
-                close(fd);
-            return ANT_ERR_NOT_FOUND;
+    for (int source = 0; source < 3; source++) {
+        fd = -1;
+        if (source == 0) {
+            err = ant_cache_get_binary_fd(u->cache, d->from_version, platform, 0,
+                                          d->from_sha256, stagingfd, &fd, &reason);
+        } else if (source == 1) {
+            err = ant_cache_get_fd(u->cache, keys, d->from_version, platform, stagingfd,
+                                   &archivefd, &reason);
+            if (err == ANT_OK) {
+                err = ant_fsx_anon_open(stagingfd, 0600, &fd);
+                if (err == ANT_OK)
+                    err = ant_extract_binary_fd(archivefd, fd, NULL, &reason);
+                close(archivefd);
+            }
+        } else {
+            err = ondisk_copy(u, stagingfd, &fd);
         }
+        if (err == ANT_OK)
+            err = engine_hash_fd(fd, ANT_CACHE_BINARY_CAP, old_len, sha);
+        if (err == ANT_OK && ant_ct_memcmp(sha, d->from_sha256, sizeof sha) == 0) {
+            *oldfd = fd;
+            return ANT_OK;
+        }
+        if (fd >= 0)
+            close(fd);
     }
-    err = engine_hash_fd(fd, ANT_CACHE_BINARY_CAP, old_len, sha);
-    if (err != ANT_OK || ant_ct_memcmp(sha, d->from_sha256, sizeof sha) != 0) {
-        close(fd);
-        return ANT_ERR_NOT_FOUND;
-    }
-    *oldfd = fd;
-    return ANT_OK;
+    return ANT_ERR_NOT_FOUND;
 }
 
 /* Downloads, checks and applies patch `d`; the result in *binfd matches the targets

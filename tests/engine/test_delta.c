@@ -144,14 +144,40 @@ static void test_listed_patch_with_wrong_result_falls_back(void)
     fallback_case(&f, "patch-result");
 }
 
-/* No cached old binary for the listed patch: the archive, with no failure logged. */
-static void test_no_old_binary_downloads_archive(void)
+/* No cached 0.1.0 release: the node's own on-disk 0.1.0 binary, copied and checked
+ * against from_sha256, is the old binary (a node installed by hand has its release in no
+ * cache). */
+static void test_ondisk_binary_is_an_old_binary(void)
 {
     struct world w;
     struct meta_fault f = {0};
     char archive[200], patch[200];
     CHECK(world_with_patch(&w, &f) == 0);
     CHECK(sh("rm -f '%s'/ant-node-0.1.0-*", w.cache) == 0);
+    CHECK_INT(world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000), 0);
+    check_version(w.binary, "0.2.0");
+    world_archive_path(archive, sizeof archive, "0.2.0");
+    world_patch_path(patch, sizeof patch, "0.2.0", "0.1.0");
+    CHECK_INT(world_count(&w, archive), 0);
+    CHECK_INT(world_count(&w, patch), 1);
+    CHECK_INT(world_log_count(&w, 0, "Binary patch applied version=0.2.0 from=0.1.0"), 1);
+    world_free(&w);
+}
+
+/* The patch is listed from an old binary this host has nowhere (another 0.1.0 build):
+ * the archive, with no patch fetched and no failure logged. */
+static void test_no_old_binary_downloads_archive(void)
+{
+    struct world w;
+    struct meta_fault f = {0};
+    char archive[200], patch[200];
+    if (world_init(&w, NULL, FAKE_V009) != 0 || world_publish(&w, "0.1.0", FAKE_V1, NULL) != 0 ||
+        world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000) != 0 ||
+        sh("rm -f '%s/releases.json'", w.cache) != 0)
+        CHECK(!"world at 0.1.0");
+    f.delta_from_version = "0.1.0";
+    f.delta_from_binary = FAKE_V15;
+    CHECK(world_publish_meta(&w, "0.2.0", FAKE_V2, NULL, &f) == 0);
     CHECK_INT(world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000), 0);
     check_version(w.binary, "0.2.0");
     world_archive_path(archive, sizeof archive, "0.2.0");
@@ -168,6 +194,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_corrupt_patch_falls_back),
     ANT_TEST(test_oversize_patch_body_capped),
     ANT_TEST(test_listed_patch_with_wrong_result_falls_back),
+    ANT_TEST(test_ondisk_binary_is_an_old_binary),
     ANT_TEST(test_no_old_binary_downloads_archive),
 };
 ANT_TEST_MAIN(cases)
