@@ -80,6 +80,24 @@ ANT_MUST_CHECK ant_err ant_devnet_up(const struct ant_devnet_up_opts *opts);
 ANT_MUST_CHECK ant_err ant_devnet_publish(const char *dir, const char *binary,
                                           const char *version, bool prerelease);
 
+/* Binary patches with a release (issue 19). */
+enum ant_devnet_delta {
+    ANT_DEVNET_DELTA_NONE = 0,
+    ANT_DEVNET_DELTA = 1,         /* patches from each host's binary and earlier releases */
+    ANT_DEVNET_DELTA_CORRUPT = 2, /* the same, served with a byte flipped (fault scenario) */
+};
+
+/*
+ * ant_devnet_publish, and with `delta` also binary patches to the release's binary from
+ * every distinct binary the hosts run now and from the newest 3 earlier releases (at most
+ * 4), made with libzstd as `ant-release add --delta-from` does, served beside the archive
+ * and listed in the targets entry; published.json records their count and bytes.
+ * Errors: those of ant_devnet_publish, plus ANT_ERR_NOMEM and ANT_ERR_INTERNAL (libzstd).
+ */
+ANT_MUST_CHECK ant_err ant_devnet_publish_delta(const char *dir, const char *binary,
+                                                const char *version, bool prerelease,
+                                                enum ant_devnet_delta delta);
+
 /* Prints the devnet's state (supervisor, nginx, one line per node) to `out`.
  * Errors: ANT_ERR_NOT_FOUND (no devnet), ANT_ERR_PARSE, ANT_ERR_IO. */
 ANT_MUST_CHECK ant_err ant_devnet_status(const char *dir, FILE *out);

@@ -33,6 +33,7 @@
 
 #include "ant/devnet.h"
 #include "ant/err.h"
+#include "ant/meta.h"
 
 #define DN_CONFIG_FILE "devnet.json"
 #define DN_STATE_FILE "state.json"
@@ -160,7 +161,16 @@ ANT_MUST_CHECK ant_err dn_meta_create(const struct dn_config *cfg);
 /* Lists a release in a new targets (two targets signatures) and re-signs the timestamp;
  * the caller holds D/publish.lock. */
 ANT_MUST_CHECK ant_err dn_meta_publish_locked(const struct dn_config *cfg, const char *version,
-                                              const char *archive, const char *binary);
+                                              const char *archive, const char *binary,
+                                              const struct ant_meta_delta *deltas,
+                                              size_t ndeltas);
+/* Binary patches of release `version` (`binary`, being published into `reldir`) from each
+ * host's current binary and the newest 3 published releases, one per distinct old binary,
+ * at most ANT_META_MAX_DELTAS, listed into out[] (*nout) with their total size in *bytes.
+ * With `corrupt` each is served with one byte flipped (listed with its true digest). */
+ANT_MUST_CHECK ant_err dn_delta_make(const struct dn_config *cfg, const char *version,
+                                     const char *binary, const char *reldir, bool corrupt,
+                                     struct ant_meta_delta *out, size_t *nout, uint64_t *bytes);
 /* Re-signs the timestamp (under D/publish.lock) unless D/meta.frozen exists. */
 ANT_MUST_CHECK ant_err dn_meta_resign(const struct dn_config *cfg);
 /* How long a timestamp is valid: 3 check intervals, at least 60 s. */

@@ -170,6 +170,9 @@ static const struct {
     {EV_TRIAL_CONFIRMED, "upgrade", "Trial boot confirmed"},
     {EV_ROLLBACK, "upgrade", "Rolling back failed upgrade"},
     {EV_FAILED, "upgrade", "Upgrade failed"},
+    {EV_PATCH_APPLIED, "upgrade", "Binary patch applied"},
+    {EV_PATCH_FAILED, "upgrade", "Binary patch failed, downloading full archive"},
+    {EV_BINARY_REUSED, "upgrade", "Reused verified cached binary"},
 };
 
 const char *dn_ev_name(enum dn_ev_kind kind)
@@ -227,6 +230,8 @@ bool dn_event_from_line(const struct dn_log_line *l, struct dn_ev *ev)
         copy_val(ev->stage, sizeof ev->stage, dn_log_get(l, "stage"));
         copy_val(ev->error, sizeof ev->error, dn_log_get(l, "error"));
         copy_val(ev->mode, sizeof ev->mode, dn_log_get(l, "mode"));
+        ev->bytes = (uint64_t)num(dn_log_get(l, ev->kind == EV_PATCH_APPLIED ? "patch_bytes"
+                                                                             : "bytes"));
         return true;
     }
     return false;

@@ -30,6 +30,9 @@ enum dn_ev_kind {
     EV_TRIAL_CONFIRMED,
     EV_ROLLBACK,
     EV_FAILED,
+    EV_PATCH_APPLIED,  /* issue 19: `Binary patch applied` (bytes = patch_bytes) */
+    EV_PATCH_FAILED,   /* `Binary patch failed, downloading full archive` (bytes received) */
+    EV_BINARY_REUSED,  /* `Reused verified cached binary` */
 };
 
 struct dn_ev {
@@ -43,6 +46,7 @@ struct dn_ev {
     char stage[32];
     char error[64];
     char mode[12];
+    uint64_t bytes; /* EV_PATCH_APPLIED: patch_bytes; EV_PATCH_FAILED: bytes */
 };
 
 struct dn_fleet_node {

@@ -267,7 +267,8 @@ static ant_err file_digest(const char *path, uint64_t *len, uint8_t sha[ANT_SHA2
 }
 
 ant_err dn_meta_publish_locked(const struct dn_config *cfg, const char *version,
-                               const char *archive, const char *binary)
+                               const char *archive, const char *binary,
+                               const struct ant_meta_delta *deltas, size_t ndeltas)
 {
     struct ant_meta_target t;
     struct role_keys k;
@@ -281,6 +282,8 @@ ant_err dn_meta_publish_locked(const struct dn_config *cfg, const char *version,
     ant_err e = file_digest(archive, &t.archive_length, t.archive_sha256);
     if (e == ANT_OK)
         e = file_digest(binary, &t.binary_length, t.binary_sha256);
+    for (size_t i = 0; i < ndeltas && i < ANT_META_MAX_DELTAS; i++)
+        t.deltas[t.ndeltas++] = deltas[i];
     if (e == ANT_OK)
         e = keys_load(cfg->dir, 1, &k);
     if (e == ANT_OK)

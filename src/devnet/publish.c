@@ -254,6 +254,15 @@ static ant_err load_list(const char *path, json_object **list)
 ant_err ant_devnet_publish(const char *dir, const char *binary, const char *version,
                            bool prerelease)
 {
+    return ant_devnet_publish_delta(dir, binary, version, prerelease, ANT_DEVNET_DELTA_NONE);
+}
+
+ant_err ant_devnet_publish_delta(const char *dir, const char *binary, const char *version,
+                                 bool prerelease, enum ant_devnet_delta delta)
+{
+    struct ant_meta_delta deltas[ANT_META_MAX_DELTAS];
+    size_t ndeltas = 0;
+    uint64_t delta_bytes = 0;
     struct dn_config *cfg = NULL;
     json_object *list = NULL, *rel = NULL, *published = NULL;
     char ctx[ANT_RELEASE_CONTEXT_CAP];
@@ -359,7 +368,13 @@ ant_err ant_devnet_publish(const char *dir, const char *binary, const char *vers
     }
     /* Listed in signed metadata before the release list names it: a node that sees the
      * release finds its targets entry too. */
-    e = dn_meta_publish_locked(cfg, version, archive, binabs);
+    if (delta != ANT_DEVNET_DELTA_NONE) {
+        e = dn_delta_make(cfg, version, binabs, reldir, delta == ANT_DEVNET_DELTA_CORRUPT, deltas,
+                          &ndeltas, &delta_bytes);
+        if (e != ANT_OK)
+            goto out;
+    }
+    e = dn_meta_publish_locked(cfg, version, archive, binabs, deltas, ndeltas);
     if (e != ANT_OK)
         goto out;
 
@@ -428,6 +443,10 @@ ant_err ant_devnet_publish(const char *dir, const char *binary, const char *vers
     json_object_object_add(p, "static", json_object_new_boolean(is_static));
     json_object_object_add(p, "prerelease", json_object_new_boolean(prerelease));
     json_object_object_add(p, "archive_bytes", json_object_new_int64((int64_t)st.st_size));
+    json_object_object_add(p, "deltas", json_object_new_int64((int64_t)ndeltas));
+    json_object_object_add(p, "delta_bytes", json_object_new_int64((int64_t)delta_bytes));
+    json_object_object_add(p, "delta_corrupt",
+                           json_object_new_boolean(delta == ANT_DEVNET_DELTA_CORRUPT));
     json_object_array_add(published, p);
     text = json_object_to_json_string_ext(published, JSON_C_TO_STRING_PRETTY);
     e = dn_write_file(path, text, strlen(text), 0600);

@@ -49,6 +49,9 @@ struct published {
     double at;
     bool is_static;
     bool rolled_back;
+    uint64_t archive_bytes;
+    unsigned deltas;       /* binary patches published with it (issue 19) */
+    bool delta_corrupt;    /* served corrupt: a fallback scenario */
 };
 
 struct host_bin {
@@ -181,6 +184,12 @@ static ant_err load_published(struct rctx *r)
             p->at = json_object_get_double(x);
         if (json_object_object_get_ex(o, "static", &x))
             p->is_static = json_object_get_boolean(x);
+        if (json_object_object_get_ex(o, "archive_bytes", &x))
+            p->archive_bytes = (uint64_t)json_object_get_int64(x);
+        if (json_object_object_get_ex(o, "deltas", &x))
+            p->deltas = (unsigned)json_object_get_int64(x);
+        if (json_object_object_get_ex(o, "delta_corrupt", &x))
+            p->delta_corrupt = json_object_get_boolean(x);
         r->npub++;
     }
     json_object_put(arr);
@@ -305,14 +314,16 @@ static void row_peer_ids(struct rctx *r)
 
 static void row_downloads(struct rctx *r, const char *v)
 {
-    struct row *w = new_row(r, "archive downloaded per host", v, "exactly 1");
+    struct row *w = new_row(r, "archive downloaded per host", v,
+                            "exactly 1 (the archive, or a binary patch instead)");
     if (w == NULL)
         return;
     size_t total = 0;
     for (unsigned h = 0; h < r->cfg->hosts; h++) {
         size_t c = 0;
         for (unsigned n = 0; n < r->cfg->nodes; n++)
-            c += count_ev(node_at(r, h, n), EV_DOWNLOADING, v);
+            c += count_ev(node_at(r, h, n), EV_DOWNLOADING, v) +
+                 count_ev(node_at(r, h, n), EV_PATCH_APPLIED, v);
         host_result(w, h, c == 1, "%zu", c);
         total += c;
     }
@@ -338,6 +349,11 @@ static void row_cache_hits(struct rctx *r, const char *v)
              * the same version itself (the hit is verified from its private copy). */
             if (c > 0 && count_ev(fn, EV_VERIFIED, v) >= c)
                 verified += c;
+            /* A binary another node rebuilt from a patch: its line is logged only once the
+             * private copy matched this node's signed binary digest. */
+            size_t b = count_ev(fn, EV_BINARY_REUSED, v);
+            hits += b;
+            verified += b;
         }
         host_result(w, h, hits == r->cfg->nodes - 1 && verified == hits,
                     "%zu hits, %zu verified", hits, verified);
@@ -794,6 +810,66 @@ static void row_server(struct rctx *r)
     count(w, "requests_total", (int64_t)(list + archives + sigs));
 }
 
+/*
+ * Binary patches (issue 19), for a version published with them: what each host downloaded
+ * (the patch or the archive, in bytes, against the full archive), and either the patch
+ * applied on every host or, when the devnet served it corrupt, one logged fallback and one
+ * archive download per host and no patched install.
+ */
+static void rows_delta(struct rctx *r, const struct published *p)
+{
+    const char *v = p->version;
+    struct row *wb = new_row(r, "delta: bytes downloaded per host (patch vs full archive)", v,
+                             p->delta_corrupt ? "the archive (the patch was served corrupt)"
+                                              : "a patch, smaller than the archive");
+    struct row *wa = new_row(r, p->delta_corrupt
+                                    ? "delta: corrupt patch falls back to the archive on every host"
+                                    : "delta: patch applied on every host",
+                             v, p->delta_corrupt
+                                    ? "1 `Binary patch failed`, 1 archive download, 0 patched"
+                                    : ">= 1 `Binary patch applied`, 0 failed");
+    if (wb == NULL || wa == NULL)
+        return;
+    uint64_t total = 0, full = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        size_t applied = 0, failed = 0, downloads = 0;
+        uint64_t bytes = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            for (size_t k = 0; k < fn->nev; k++) {
+                const struct dn_ev *e = &fn->ev[k];
+                if (strcmp(e->version, v) != 0)
+                    continue;
+                if (e->kind == EV_PATCH_APPLIED) {
+                    applied++;
+                    bytes += e->bytes;
+                } else if (e->kind == EV_PATCH_FAILED) {
+                    failed++;
+                    bytes += e->bytes;
+                } else if (e->kind == EV_DOWNLOADING) {
+                    downloads++;
+                    bytes += p->archive_bytes;
+                }
+            }
+        }
+        total += bytes;
+        full += p->archive_bytes;
+        bool patched = applied >= 1 && failed == 0 && downloads == 0;
+        bool fell_back = applied == 0 && failed == 1 && downloads == 1;
+        host_result(wb, h, p->delta_corrupt ? fell_back : patched && bytes < p->archive_bytes,
+                    "%s %llu B", applied > 0 ? "patch" : "archive", (unsigned long long)bytes);
+        host_result(wa, h, p->delta_corrupt ? fell_back : patched,
+                    "%zu applied, %zu failed, %zu downloads", applied, failed, downloads);
+    }
+    snprintf(wb->value, sizeof wb->value, "%llu B for %u hosts, full archives %llu B (%.1f %%)",
+             (unsigned long long)total, r->cfg->hosts, (unsigned long long)full,
+             full > 0 ? 100.0 * (double)total / (double)full : 0.0);
+    snprintf(wa->value, sizeof wa->value, "%u patches published%s", p->deltas,
+             p->delta_corrupt ? ", served corrupt" : "");
+    count(wb, "bytes", (int64_t)total);
+    count(wb, "full_archive_bytes", (int64_t)full);
+}
+
 /* --- output ------------------------------------------------------------------------- */
 
 static json_object *rows_json(const struct rctx *r, bool all_pass)
@@ -959,6 +1035,8 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
         }
         row_downloads(&r, v);
         row_cache_hits(&r, v);
+        if (r.pub[i].deltas > 0)
+            rows_delta(&r, &r.pub[i]);
         row_timing(&r, v, i == last_ok);
         row_real_restart(&r, v);
     }

@@ -127,6 +127,9 @@ static const char *ev_short(enum dn_ev_kind k)
     case EV_TRIAL_CONFIRMED: return "trial confirmed";
     case EV_ROLLBACK: return "rolled back";
     case EV_FAILED: return "upgrade failed";
+    case EV_PATCH_APPLIED: return "patch applied";
+    case EV_PATCH_FAILED: return "patch failed";
+    case EV_BINARY_REUSED: return "cached binary";
     }
     return "?";
 }

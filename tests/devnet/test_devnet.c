@@ -333,6 +333,9 @@ enum breakage {
     EARLY_RESTART,     /* a node restarts before its scheduled time */
     SILENT_DOWNLOAD,   /* the server served an archive no node logged */
     PUBLIC_DELAY,      /* a node with a rollout secret scheduled on the public formula */
+    DELTA,             /* published with a patch: every host patches, its others reuse */
+    DELTA_HOST_FULL,   /* ... but host 1 downloads the archive */
+    DELTA_CORRUPT,     /* served corrupt: every host fails the patch once, then the archive */
 };
 
 static FILE *access_log;
@@ -375,9 +378,11 @@ static void make_fixture(const char *dir, enum breakage b)
         cfg->node_port[i] = (uint16_t)(20000 + i);
     CHECK_OK(dn_config_save(cfg));
     snprintf(path, sizeof path, "%s/published.json", dir);
-    char pub[128];
-    snprintf(pub, sizeof pub, "[{\"version\":\"0.2.0\",\"published_at\":%.0f,\"static\":false}]",
-             T0 - 5);
+    char pub[256];
+    snprintf(pub, sizeof pub, "[{\"version\":\"0.2.0\",\"published_at\":%.0f,\"static\":false,"
+             "\"archive_bytes\":100000,\"deltas\":%d,\"delta_corrupt\":%s}]",
+             T0 - 5, b == DELTA || b == DELTA_HOST_FULL || b == DELTA_CORRUPT ? 1 : 0,
+             b == DELTA_CORRUPT ? "true" : "false");
     write_bytes(path, (const uint8_t *)pub, strlen(pub));
 
     st->hosts = FH;
@@ -443,7 +448,21 @@ static void make_fixture(const char *dir, enum breakage b)
                     "Upgrade scheduled version=0.2.0 first_seen=%.0f delay_s=%llu at=%.0f", T0,
                     (unsigned long long)d, at);
             double ta = at + 0.2;
-            if (n == 0 || (b == TWO_DOWNLOADS && h == 0 && n == 1)) {
+            bool patched = (b == DELTA || (b == DELTA_HOST_FULL && h == 0));
+            if (b == DELTA_CORRUPT && n == 0)
+                logline(h, n, ta - 0.1, "WARN", "upgrade",
+                        "Binary patch failed, downloading full archive version=0.2.0 from=0.1.0 "
+                        "stage=patch-digest error=mismatch bytes=8000");
+            if (patched && n == 0) {
+                logline(h, n, ta, "INFO", "upgrade", "Binary patch applied version=0.2.0 "
+                        "from=0.1.0 patch_bytes=8000 archive_bytes=100000");
+                logline(h, n, ta + 0.2, "INFO", "upgrade", "Replacing binary... version=0.2.0 path=p");
+            } else if (patched) {
+                logline(h, n, ta, "INFO", "upgrade", "Reused verified cached binary version=0.2.0");
+                logline(h, n, ta + 0.2, "INFO", "upgrade",
+                        "Binary already upgraded to 0.2.0 by another service, skipping "
+                        "replacement version=0.2.0");
+            } else if (n == 0 || (b == TWO_DOWNLOADS && h == 0 && n == 1)) {
                 logline(h, n, ta, "INFO", "upgrade", "Downloading ant-node archive... version=0.2.0 url=x");
                 served("/devnet/ant-node/releases/download/v0.2.0/ant-node-cli-linux-x64.tar.gz");
                 served("/devnet/ant-node/releases/download/v0.2.0/ant-node-cli-linux-x64.tar.gz.sig");
@@ -588,6 +607,53 @@ static void test_report_catches_each_breakage(void)
     }
 }
 
+/* Binary patches (issue 19): the delta rows and the rows they change, from both sides. */
+static void test_report_delta_rows(void)
+{
+    static const char *const applied = "delta: patch applied on every host";
+    static const char *const bytes = "delta: bytes downloaded per host (patch vs full archive)";
+    static const char *const fallback = "delta: corrupt patch falls back to the archive on every host";
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, DELTA);
+    json_object *o = report_rows(dir);
+    for (size_t i = 0; i < sizeof log_rows / sizeof log_rows[0]; i++)
+        CHECK_MSG(strcmp(row_status(o, log_rows[i]), "PASS") == 0, "%s: %s", log_rows[i],
+                  row_status(o, log_rows[i]));
+    CHECK_STR(row_status(o, applied), "PASS");
+    CHECK_STR(row_status(o, bytes), "PASS");
+    CHECK_STR(row_status(o, fallback), "missing");
+    json_object_put(o);
+    rm_rf(dir);
+
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, DELTA_HOST_FULL);
+    o = report_rows(dir);
+    CHECK_STR(row_status(o, applied), "FAIL");
+    CHECK_STR(row_status(o, bytes), "FAIL");
+    CHECK_STR(row_status(o, "archive downloaded per host"), "PASS");
+    json_object_put(o);
+    rm_rf(dir);
+
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, DELTA_CORRUPT);
+    o = report_rows(dir);
+    CHECK_STR(row_status(o, fallback), "PASS");
+    CHECK_STR(row_status(o, bytes), "PASS");
+    CHECK_STR(row_status(o, applied), "missing");
+    CHECK_STR(row_status(o, "archive downloaded per host"), "PASS");
+    json_object_put(o);
+    rm_rf(dir);
+
+    /* a clean archive rollout has no delta rows */
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, CLEAN);
+    o = report_rows(dir);
+    CHECK_STR(row_status(o, applied), "missing");
+    json_object_put(o);
+    rm_rf(dir);
+}
+
 static void test_report_without_publish_is_not_found(void)
 {
     char dir[64], path[PATH_MAX];
@@ -685,6 +751,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_svg_is_well_formed),
     ANT_TEST(test_report_clean_rollout_passes_log_rows),
     ANT_TEST(test_report_catches_each_breakage),
+    ANT_TEST(test_report_delta_rows),
     ANT_TEST(test_report_without_publish_is_not_found),
     ANT_TEST(test_dir_must_be_trusted),
 };

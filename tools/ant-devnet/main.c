@@ -31,8 +31,10 @@ static void usage(FILE *f)
             "     [--channel stable|beta] [--restart-delay-ms MS] [--netns] [--no-serve]\n"
             "                      create the devnet in D and start nginx, the nodes and the\n"
             "                      fleet page (its URL in D/fleet.url; --no-serve: none)\n"
-            "  publish --binary PATH --release-version V [--prerelease]\n"
-            "                      pack, sign and list release V\n"
+            "  publish --binary PATH --release-version V [--prerelease] [--delta|--delta-corrupt]\n"
+            "                      pack, sign and list release V; --delta also binary patches\n"
+            "                      from the hosts' binaries and the last 3 releases\n"
+            "                      (--delta-corrupt: served with a byte flipped)\n"
             "  status              supervisor, release server and one line per node\n"
             "  watch --release-version V [--timeout DUR] [--quiet]\n"
             "                      print node events until every node runs V\n"
@@ -104,7 +106,7 @@ struct opts {
     const char *dir, *binary, *version, *channel, *listen, *role, *cursor;
     unsigned hosts, nodes, restart_delay_ms;
     uint64_t window, interval, ttl, trial, timeout;
-    bool netns, prerelease, json, quiet, no_serve, halt, resume;
+    bool netns, prerelease, json, quiet, no_serve, halt, resume, delta, delta_corrupt;
 };
 
 /* Accepts `--name value` and `--name=value`. Returns the index after the option, or -1. */
@@ -129,7 +131,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         if (strcmp(name, "--netns") == 0 || strcmp(name, "--prerelease") == 0 ||
             strcmp(name, "--json") == 0 || strcmp(name, "--quiet") == 0 ||
             strcmp(name, "--no-serve") == 0 || strcmp(name, "--halt") == 0 ||
-            strcmp(name, "--resume") == 0) {
+            strcmp(name, "--resume") == 0 || strcmp(name, "--delta") == 0 ||
+            strcmp(name, "--delta-corrupt") == 0) {
             if (eq != NULL) {
                 fprintf(stderr, "ant-devnet: %s takes no value\n", name);
                 return -1;
@@ -141,6 +144,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->no_serve |= strcmp(name, "--no-serve") == 0;
             o->halt |= strcmp(name, "--halt") == 0;
             o->resume |= strcmp(name, "--resume") == 0;
+            o->delta |= strcmp(name, "--delta") == 0;
+            o->delta_corrupt |= strcmp(name, "--delta-corrupt") == 0;
             continue;
         }
         if (eq != NULL) {
@@ -349,7 +354,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "ant-devnet: publish needs --binary PATH and --release-version V\n");
             return EXIT_USAGE;
         }
-        e = ant_devnet_publish(o.dir, o.binary, o.version, o.prerelease);
+        e = ant_devnet_publish_delta(o.dir, o.binary, o.version, o.prerelease,
+                                     o.delta_corrupt ? ANT_DEVNET_DELTA_CORRUPT
+                                     : o.delta       ? ANT_DEVNET_DELTA
+                                                     : ANT_DEVNET_DELTA_NONE);
         if (e != ANT_OK)
             return fail("publish", e);
         printf("published %s\n", o.version);
