@@ -89,7 +89,10 @@ struct ant_sysd_fd {
  * Errors: ANT_ERR_PARSE (LISTEN_PID or LISTEN_FDS not a decimal number, LISTEN_FDS 0,
  * LISTEN_FDNAMES with a different count or an invalid name), ANT_ERR_TOO_LARGE (LISTEN_FDS
  * over ANT_SYSD_LISTEN_FDS_MAX or over cap), ANT_ERR_IO (a listed fd is not open). On any
- * error nothing is owned by the caller: the fds are left as they were.
+ * error nothing is owned by the caller. A malformed LISTEN_PID leaves variables and fds as
+ * they were (they may be another process's); once LISTEN_PID names this process the
+ * variables are removed whatever the outcome, and when LISTEN_FDS is a number the fds it
+ * counts that are open are made close-on-exec (not closed), so none leaks into a child.
  */
 ANT_MUST_CHECK ant_err ant_sysd_listen_fds(struct ant_sysd_fd *out, size_t cap, size_t *n);
 

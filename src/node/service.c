@@ -55,6 +55,7 @@ static void take_passed_fds(struct ant_node_service *s)
     if (err == ANT_ERR_NOT_FOUND)
         return;
     if (err != ANT_OK) {
+        /* ant_sysd_listen_fds made the counted fds close-on-exec: no child inherits them. */
         ant_log(ANT_LOG_WARN, "node", "Ignoring malformed LISTEN_FDS error=%s",
                 ant_strerror(err));
         return;

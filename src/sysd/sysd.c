@@ -212,11 +212,45 @@ ant_err ant_sysd_watchdog_usec(uint64_t *usec)
     return ANT_OK;
 }
 
+/*
+ * Past this many fds from ANT_SYSD_LISTEN_FDS_START a malformed count is not followed: no
+ * manager passes more (systemd caps a unit's fd store far below), and a count near 2^31
+ * under LimitNOFILE=infinity would otherwise cost a billion fcntl calls at start.
+ */
+#define PASSED_FDS_SCAN_MAX 65536
+
+/*
+ * After a LISTEN_FDS addressed to this process turned out malformed: the manager did pass
+ * `count` fds from ANT_SYSD_LISTEN_FDS_START, inheritable, and nobody will own them. Each
+ * one that is open is made close-on-exec so no child (the restart's successor, a binary
+ * run for --version) inherits a socket. Marked, not closed: a count that overstates what
+ * was passed must not close fds the process opened itself.
+ */
+static void cloexec_passed(uint64_t count)
+{
+    long open_max = sysconf(_SC_OPEN_MAX);
+    uint64_t limit = open_max > ANT_SYSD_LISTEN_FDS_START
+                         ? (uint64_t)open_max - ANT_SYSD_LISTEN_FDS_START
+                         : 0;
+    if (limit > PASSED_FDS_SCAN_MAX)
+        limit = PASSED_FDS_SCAN_MAX;
+    if (count > limit)
+        count = limit;
+    for (uint64_t i = 0; i < count; i++) {
+        int fd = ANT_SYSD_LISTEN_FDS_START + (int)i;
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0 && (flags & FD_CLOEXEC) == 0)
+            (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
 ant_err ant_sysd_listen_fds(struct ant_sysd_fd *out, size_t cap, size_t *n)
 {
     const char *pidtext = getenv("LISTEN_PID"), *count = getenv("LISTEN_FDS");
     const char *names = getenv("LISTEN_FDNAMES");
-    uint64_t nfds;
+    uint64_t nfds = 0;
+    bool counted = false; /* LISTEN_FDS is a number: that many fds were passed */
+    ant_err err = ANT_OK;
     pid_t pid;
 
     if (n == NULL || (out == NULL && cap > 0))
@@ -224,21 +258,33 @@ ant_err ant_sysd_listen_fds(struct ant_sysd_fd *out, size_t cap, size_t *n)
     *n = 0;
     if (pidtext == NULL || count == NULL)
         return ANT_ERR_NOT_FOUND;
+    /* A LISTEN_PID that is no pid may be meant for anyone: nothing here is touched. */
     if (!parse_pid(pidtext, &pid))
         return ANT_ERR_PARSE;
     if (pid != getpid())
         return ANT_ERR_NOT_FOUND;
+    /* From here the variables are ours, and consumed (removed at `out`) whatever they say. */
+    if (count[0] == '\0' || strspn(count, "0123456789") != strlen(count)) {
+        err = ANT_ERR_PARSE;
+        goto out;
+    }
+    counted = true;
     /* A count of digits too long for any integer is TOO_LARGE like 17 is, never wrapped. */
-    if (count[0] == '\0' || strspn(count, "0123456789") != strlen(count))
-        return ANT_ERR_PARSE;
-    if (!ant_sysd_parse_u64(count, UINT64_MAX, &nfds))
-        return ANT_ERR_TOO_LARGE;
-    if (nfds == 0)
-        return ANT_ERR_PARSE;
-    if (nfds > ANT_SYSD_LISTEN_FDS_MAX || nfds > cap)
-        return ANT_ERR_TOO_LARGE;
+    if (!ant_sysd_parse_u64(count, UINT64_MAX, &nfds)) {
+        nfds = UINT64_MAX;
+        err = ANT_ERR_TOO_LARGE;
+        goto out;
+    }
+    if (nfds == 0) {
+        err = ANT_ERR_PARSE;
+        goto out;
+    }
+    if (nfds > ANT_SYSD_LISTEN_FDS_MAX || nfds > cap) {
+        err = ANT_ERR_TOO_LARGE;
+        goto out;
+    }
 
-    /* Names first, into `out`, so a mismatch is found before any fd is touched. */
+    /* Names first, into `out`, so a mismatch is found before any fd is handed over. */
     const char *p = names;
     for (size_t i = 0; i < nfds; i++) {
         out[i].fd = ANT_SYSD_LISTEN_FDS_START + (int)i;
@@ -248,26 +294,37 @@ ant_err ant_sysd_listen_fds(struct ant_sysd_fd *out, size_t cap, size_t *n)
         }
         const char *end = strchr(p, ':');
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        if (len == 0 || len > ANT_SYSD_FDNAME_MAX || (end != NULL) != (i + 1 < nfds))
-            return ANT_ERR_PARSE;
+        if (len == 0 || len > ANT_SYSD_FDNAME_MAX || (end != NULL) != (i + 1 < nfds)) {
+            err = ANT_ERR_PARSE;
+            goto out;
+        }
         memcpy(out[i].name, p, len);
         out[i].name[len] = '\0';
-        if (!fdname_ok(out[i].name))
-            return ANT_ERR_PARSE;
+        if (!fdname_ok(out[i].name)) {
+            err = ANT_ERR_PARSE;
+            goto out;
+        }
         p = end != NULL ? end + 1 : p + len;
     }
     for (size_t i = 0; i < nfds; i++) {
-        if (fcntl(out[i].fd, F_GETFD) < 0)
-            return ANT_ERR_IO;
+        if (fcntl(out[i].fd, F_GETFD) < 0) {
+            err = ANT_ERR_IO;
+            goto out;
+        }
     }
     for (size_t i = 0; i < nfds; i++) {
         int flags = fcntl(out[i].fd, F_GETFD);
-        if (flags < 0 || fcntl(out[i].fd, F_SETFD, flags | FD_CLOEXEC) != 0)
-            return ANT_ERR_IO;
+        if (flags < 0 || fcntl(out[i].fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
+            err = ANT_ERR_IO;
+            goto out;
+        }
     }
+    *n = (size_t)nfds;
+out:
+    if (err != ANT_OK && counted)
+        cloexec_passed(nfds);
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
-    *n = (size_t)nfds;
-    return ANT_OK;
+    return err;
 }

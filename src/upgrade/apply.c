@@ -40,97 +40,6 @@
 #include "upgrade/upgrade_metrics.h"
 
 #define DOWNLOAD_LOCK "download.lock"
-#define REPLACE_LOCK "replace.lock"
-#define BACKUP_SUFFIX ".backup"
-#define BINARY_CAP ((uint64_t)512 << 20)
-
-#ifdef ANT_TEST_FAULTS
-void engine_fault(const char *point)
-{
-    const char *want = getenv("ANT_TEST_FAULT");
-    if (want != NULL && strcmp(want, point) == 0) {
-        ant_log(ANT_LOG_WARN, "upgrade", "Test fault point reached, killing self point=%s", point);
-        kill(getpid(), SIGKILL);
-    }
-}
-#endif
-
-/* ant_strerror() text as one log token (LOG-EVENTS.md: values never contain spaces). */
-static void error_token(ant_err err, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", ant_strerror(err));
-    for (char *p = buf; *p != '\0'; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '=')
-            *p = '_';
-    }
-}
-
-void engine_notify(const struct ant_upgrade *u, const char *fmt, ...)
-{
-    char token[160];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(token, sizeof token, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        upgrade_metrics_state(token); /* metrics */
-    if (n > 0 && u->cfg.state_changed != NULL)
-        u->cfg.state_changed(u->cfg.state_changed_arg, token);
-}
-
-void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, ant_err err)
-{
-    char tok[STATE_ERROR_MAX];
-    struct upgrade_state st;
-    int lockfd = -1;
-
-    error_token(err, tok, sizeof tok);
-    ant_log(ANT_LOG_ERROR, "upgrade", "Upgrade failed version=%s stage=%s error=%s",
-            version != NULL && version[0] != '\0' ? version : "-", stage, tok);
-    upgrade_metrics_failure(stage); /* metrics */
-    engine_notify(u, "failed-%s", stage);
-    /* Best effort: the error is already logged, the state copy is for `upgrade status`. */
-    if (state_lock(u->rootfd, u->cfg.lock_timeout_ms, &lockfd) != ANT_OK)
-        return;
-    if (state_load(u->rootfd, &st) == ANT_OK) {
-        state_set_error(&st, version, stage, err, engine_now());
-        if (state_save(u->rootfd, &st) != ANT_OK)
-            ant_log(ANT_LOG_WARN, "upgrade", "Cannot record last error in state file");
-    }
-    ant_fsx_unlock(lockfd);
-}
-
-ant_err engine_binary_version(const char *path, char *version, size_t cap)
-{
-    const char *reason = NULL;
-    return ant_validate_run_version(path, NULL, ANT_VALIDATE_TIMEOUT_MS, version, cap, &reason);
-}
-
-ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd)
-{
-    /* The lock lives beside the binary it guards, not in the cache: every process that may
-     * write this binary (nodes with another or no usable cache dir, an operator's `upgrade
-     * apply` with a different $HOME) must exclude the others, or one of them could back up
-     * the binary another has just replaced and leave no older .backup to roll back to. */
-    char name[NAME_MAX + 1];
-    int dirfd = -1;
-    ant_err err = ANT_ERR_INVALID_ARG;
-    int n = snprintf(name, sizeof name, "%s.%s", u->binary_name, REPLACE_LOCK);
-    if (n >= 0 && (size_t)n < sizeof name) {
-        err = engine_open_binary_dir(u, &dirfd);
-        if (err != ANT_OK)
-            return err;
-        err = ant_fsx_lock(dirfd, name, u->cfg.lock_timeout_ms, lockfd);
-        close(dirfd);
-    }
-    /* A binary dir we cannot create the lock in is one we cannot replace the binary in
-     * either, and a binary name that is no safe lock name (ant_fsx_name_ok) has no lock
-     * beside it; the cache's lock then still serialises the 'already upgraded' check. */
-    if ((err == ANT_ERR_IO || err == ANT_ERR_INVALID_ARG) && u->cachefd >= 0)
-        err = ant_fsx_lock(u->cachefd, REPLACE_LOCK, u->cfg.lock_timeout_ms, lockfd);
-    return err;
-}
-
 /* Everything one apply holds; released by apply_cleanup on every path. */
 struct apply_ctx {
     struct ant_upgrade *u;
@@ -292,7 +201,7 @@ static ant_err try_cache(struct apply_ctx *c)
         return err;
     if (err != ANT_OK) {
         char tok[STATE_ERROR_MAX];
-        error_token(err, tok, sizeof tok);
+        engine_error_token(err, tok, sizeof tok);
         ant_log(ANT_LOG_WARN, "upgrade", "Cached archive rejected, downloading version=%s error=%s",
                 c->version, tok);
         return ANT_ERR_NOT_FOUND;

@@ -236,10 +236,7 @@ ant_err engine_delta_acquire(struct ant_upgrade *u, const struct ant_meta_target
             return ANT_OK;
         }
         char tok[STATE_ERROR_MAX];
-        snprintf(tok, sizeof tok, "%s", ant_strerror(err));
-        for (char *p = tok; *p != '\0'; p++)
-            if (*p == ' ' || *p == '\t' || *p == '=')
-                *p = '_';
+        engine_error_token(err, tok, sizeof tok);
         ant_log(ANT_LOG_WARN, "upgrade",
                 "Binary patch failed, downloading full archive version=%s from=%s stage=%s "
                 "error=%s bytes=%llu",

@@ -1,7 +1,8 @@
 /*
  * Internal interface between the parts of the upgrade engine (state.c, rollout.c,
- * apply.c, restart.c, trial.c, monitor.c). Nothing outside src/upgrade and tests/engine
- * includes this; the public API is include/ant/upgrade.h.
+ * step_common.c, host_bad.c, metadata.c, delta.c, apply.c, restart.c, trial.c, monitor.c). Nothing
+ * outside src/upgrade and tests/engine includes this; the public API is
+ * include/ant/upgrade.h.
  */
 #ifndef ANT_UPGRADE_ENGINE_H
 #define ANT_UPGRADE_ENGINE_H
@@ -159,10 +160,16 @@ ANT_MUST_CHECK ant_err rollout_secret_load(int rootfd, uint8_t secret[ANT_UPGRAD
  * 10^6 ≤ cursor_ppm × (2^256 − 1), exactly; cursors above 10^6 count as 10^6. */
 bool rollout_hash_within(const uint8_t hash[32], uint32_t cursor_ppm);
 
-/* The last scheduling check's rollout view (ENGINE_ROLLOUT_STATUS_FILE): whether this node
- * was a candidate, whether the rollout was halted, and the cursor in millionths (-1 when
- * no rollout). False when no check recorded one. */
+/* The last scheduling check's rollout view (ENGINE_ROLLOUT_STATUS_FILE, rollout.c): whether
+ * this node was a candidate, whether the rollout was halted, and the cursor in millionths
+ * (-1 when no rollout). False when no check recorded one. */
 bool engine_rollout_status(int rootfd, bool *candidate, bool *halted, int64_t *cursor_ppm);
+/* Records a scheduling check's rollout view for `upgrade status` (another process) and the
+ * metrics; a failure to write is logged, never an error of the check. */
+void engine_rollout_status_save(int rootfd, const struct ant_upgrade_plan *plan);
+struct json_object;
+/* The "rollout" object of `upgrade status --json`: the last check's, or NULL (json null). */
+struct json_object *engine_rollout_status_json(int rootfd);
 
 /* The engine object (opaque in the public header). */
 struct ant_cache;
@@ -221,7 +228,6 @@ struct engine_meta_record {
  * file that is not ours. */
 ANT_MUST_CHECK ant_err engine_meta_load(int rootfd, struct engine_meta_record *rec);
 
-struct json_object;
 /* The "metadata" object of `upgrade status --json` (NULL when out of memory). */
 struct json_object *engine_meta_json(const struct engine_meta_record *rec);
 
@@ -291,12 +297,46 @@ void engine_sweep_root_staging(struct ant_upgrade *u);
 /* Time in Unix seconds (CLOCK_REALTIME). */
 int64_t engine_now(void);
 
+/*
+ * Shared by the steps (step_common.c). The step files (apply.c, restart.c, trial.c) and
+ * metadata.c call these and host_bad.c's functions, never one another; monitor.c drives
+ * them all. So the engine's files depend downward only (ARCHITECTURE.md §5).
+ */
+
+/* Caps a binary read from disk (the extracted one, the backup, a copy). */
+#define BINARY_CAP ((uint64_t)512 << 20)
+/* Suffix of the copy of the replaced binary that a rollback restores. */
+#define BACKUP_SUFFIX ".backup"
+
 /* Runs `path --version` (5 s limit) and parses `ant-node X.Y.Z`. ANT_ERR_BAD_BINARY if it
  * does not answer that way. */
 ANT_MUST_CHECK ant_err engine_binary_version(const char *path, char *version, size_t cap);
 
 /* HTTP options from the engine's settings. */
 void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http);
+
+/* Takes `<binary>.replace.lock` beside the binary (whatever cache dir this process uses). */
+ANT_MUST_CHECK ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd);
+
+/* Opens the binary's directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC). */
+ANT_MUST_CHECK ant_err engine_open_binary_dir(const struct ant_upgrade *u, int *dirfd);
+
+/* Copies file `src` to `dst` in `dirfd` atomically with `mode` (temp, fsync, rename). */
+ANT_MUST_CHECK ant_err engine_copy_file(int dirfd, const char *src, const char *dst,
+                                        mode_t mode);
+
+/* Reports the engine state token to cfg.state_changed (printf-style; no-op without it). */
+void engine_notify(const struct ant_upgrade *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ant_strerror(err) as one log token in `buf` (LOG-EVENTS.md: values never contain
+ * spaces, tabs or '='). */
+void engine_error_token(ant_err err, char *buf, size_t cap);
+
+/* Records an error in the state file and logs `Upgrade failed`. */
+void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, ant_err err);
+
+/* The host-wide bad-version list beside the binary (host_bad.c). */
 
 /* Host-wide marks of versions that failed a trial, beside the binary (the newest `cap`
  * entries, one per version; a missing or unreadable list is empty). */
@@ -315,23 +355,6 @@ ANT_MUST_CHECK ant_err engine_host_mark_bad(const struct ant_upgrade *u, const c
  * there was one. */
 ANT_MUST_CHECK ant_err engine_host_clear_bad(const struct ant_upgrade *u, const char *version,
                                              bool *found);
-
-/* Takes `<binary>.replace.lock` beside the binary (whatever cache dir this process uses). */
-ANT_MUST_CHECK ant_err engine_replace_lock(struct ant_upgrade *u, int *lockfd);
-
-/* Opens the binary's directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC). */
-ANT_MUST_CHECK ant_err engine_open_binary_dir(const struct ant_upgrade *u, int *dirfd);
-
-/* Copies file `src` to `dst` in `dirfd` atomically with `mode` (temp, fsync, rename). */
-ANT_MUST_CHECK ant_err engine_copy_file(int dirfd, const char *src, const char *dst,
-                                        mode_t mode);
-
-/* Reports the engine state token to cfg.state_changed (printf-style; no-op without it). */
-void engine_notify(const struct ant_upgrade *u, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Records an error in the state file and logs `Upgrade failed`. */
-void engine_fail(struct ant_upgrade *u, const char *version, const char *stage, ant_err err);
 
 /*
  * Test-only fault points (compiled in only with ANT_TEST_FAULTS): when the environment

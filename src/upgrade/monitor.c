@@ -468,7 +468,6 @@ static ant_err append(char **buf, size_t *len, const char *fmt, ...)
     return ANT_OK;
 }
 
-static json_object *rollout_status_load(const struct ant_upgrade *u);
 
 ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
 {
@@ -510,7 +509,7 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
             meta = NULL;
         }
         /* null until a scheduling check ran (ARCHITECTURE.md §10). */
-        json_object *ro = rollout_status_load(u);
+        json_object *ro = engine_rollout_status_json(u->rootfd);
         if (root == NULL || json_object_object_add(root, "rollout", ro) != 0) {
             json_object_put(ro);
             json_object_put(meta);
@@ -566,7 +565,7 @@ ant_err ant_upgrade_status(struct ant_upgrade *u, bool json, char **text)
         st.last_error.stage[0] ? " " : "", st.last_error.version,
         st.last_error.stage[0] ? " " : "", st.last_error.error);
     if (err == ANT_OK) {
-        json_object *ro = rollout_status_load(u), *rs = NULL;
+        json_object *ro = engine_rollout_status_json(u->rootfd), *rs = NULL;
         err = append(&out, &len, "rollout: %s\n",
                      ro != NULL && json_object_object_get_ex(ro, "reason", &rs) &&
                              json_object_is_type(rs, json_type_string)
@@ -680,24 +679,6 @@ ant_err ant_upgrade_plan_format(const struct ant_upgrade_plan *plan, bool json, 
                      (unsigned long long)plan->delay_ms, plan->reason);
 }
 
-void engine_http_opts(const struct ant_upgrade *u, struct ant_http_opts *http)
-{
-    ant_http_opts_init(http);
-    http->ca_file = u->cfg.ca_file;
-    if (u->cfg.connect_timeout_ms > 0)
-        http->connect_timeout_ms = (unsigned)(u->cfg.connect_timeout_ms > UINT32_MAX
-                                                  ? UINT32_MAX
-                                                  : u->cfg.connect_timeout_ms);
-    if (u->cfg.transfer_timeout_ms > 0)
-        http->timeout_ms = (unsigned)(u->cfg.transfer_timeout_ms > UINT32_MAX
-                                          ? UINT32_MAX
-                                          : u->cfg.transfer_timeout_ms);
-    if (u->cfg.stall_timeout_ms >= 1000)
-        http->stall_seconds = (unsigned)(u->cfg.stall_timeout_ms / 1000 > UINT32_MAX
-                                             ? UINT32_MAX
-                                             : u->cfg.stall_timeout_ms / 1000);
-}
-
 /*
  * The rollout control of ARCHITECTURE.md §10 for the selected version `sel`, from the same
  * fresh metadata that listed it. The cursor steers only the version the timestamp names:
@@ -803,75 +784,6 @@ static void rollout_log(const struct ant_upgrade_plan *plan, const struct rollou
     else if (plan->held)
         ant_log(ANT_LOG_INFO, "upgrade", "Not a rollout candidate version=%s cursor=%s",
                 plan->version, plan->cursor);
-}
-
-/* The last scheduling check's rollout view, for `upgrade status` (another process). */
-static void rollout_status_save(const struct ant_upgrade *u, const struct ant_upgrade_plan *plan)
-{
-    json_object *o = json_object_new_object();
-    json_object *f[] = {
-        plan->rollout ? json_object_new_string(plan->rollout_version) : NULL,
-        plan->rollout ? json_object_new_string(plan->cursor) : NULL,
-        json_object_new_boolean(plan->halted),
-        json_object_new_boolean(plan->available && plan->candidate),
-        json_object_new_string(plan->reason),
-        json_object_new_int64(engine_now()),
-    };
-    static const char *const keys[] = {"version", "cursor",    "halted",
-                                       "candidate", "reason", "checked_at"};
-    bool ok = o != NULL;
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        bool nullable = i < 2;
-        if (ok && (f[i] != NULL || nullable) && json_object_object_add(o, keys[i], f[i]) == 0)
-            continue;
-        ok = false;
-        json_object_put(f[i]);
-    }
-    const char *text = ok ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
-    if (text == NULL || ant_fsx_write_atomic(u->rootfd, ENGINE_ROLLOUT_STATUS_FILE, text,
-                                             strlen(text), 0600) != ANT_OK)
-        ant_log(ANT_LOG_WARN, "upgrade", "Cannot record rollout status file=%s",
-                ENGINE_ROLLOUT_STATUS_FILE);
-    json_object_put(o);
-}
-
-/* The "rollout" object of `upgrade status --json`: the last check's, or NULL (json null). */
-static json_object *rollout_status_load(const struct ant_upgrade *u)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (ant_fsx_read_capped(u->rootfd, ENGINE_ROLLOUT_STATUS_FILE, 4096, &data, &len) != ANT_OK)
-        return NULL;
-    json_object *o = json_tokener_parse((const char *)data);
-    free(data);
-    if (o != NULL && !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        o = NULL;
-    }
-    return o;
-}
-
-bool engine_rollout_status(int rootfd, bool *candidate, bool *halted, int64_t *cursor_ppm)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    uint32_t ppm = 0;
-    if (ant_fsx_read_capped(rootfd, ENGINE_ROLLOUT_STATUS_FILE, 4096, &data, &len) != ANT_OK)
-        return false;
-    json_object *o = json_tokener_parse((const char *)data), *v = NULL;
-    free(data);
-    bool ok = o != NULL && json_object_is_type(o, json_type_object);
-    if (ok) {
-        *candidate = json_object_object_get_ex(o, "candidate", &v) && json_object_get_boolean(v);
-        *halted = json_object_object_get_ex(o, "halted", &v) && json_object_get_boolean(v);
-        *cursor_ppm = json_object_object_get_ex(o, "cursor", &v) &&
-                              json_object_is_type(v, json_type_string) &&
-                              ant_meta_cursor_parse(json_object_get_string(v), &ppm) == ANT_OK
-                          ? (int64_t)ppm
-                          : -1;
-    }
-    json_object_put(o);
-    return ok;
 }
 
 /* Versions passed over in one check because targets does not list them (or yanks them):
@@ -1036,7 +948,7 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
                      "no newer release listed in fresh signed metadata for channel %s",
                      u->cfg.channel != NULL ? u->cfg.channel : "stable");
         if (schedule)
-            rollout_status_save(u, plan);
+            engine_rollout_status_save(u->rootfd, plan);
         return ANT_OK;
     }
     char version[ANT_SEMVER_TEXT_MAX];
@@ -1087,6 +999,6 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
     plan->scheduled_at = st.pending.scheduled_at;
     plan_rollout(plan, &dec, u->running, now);
     rollout_log(plan, &dec);
-    rollout_status_save(u, plan);
+    engine_rollout_status_save(u->rootfd, plan);
     return ANT_OK;
 }

@@ -17,7 +17,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -27,6 +29,7 @@
 
 #include "ant/digest.h"
 #include "ant/log.h"
+#include "ant/meta.h"
 #include "upgrade/engine.h"
 
 ant_err ant_upgrade_rollout_delay(const char *peer_id, const char *version, uint64_t window,
@@ -322,4 +325,73 @@ ant_err ant_upgrade_rollout_candidate(const uint8_t seed[32], const char *peer_i
 
     *candidate = rollout_hash_within(hash, cursor_ppm);
     return ANT_OK;
+}
+
+/* ---- the last scheduling check's rollout view (ENGINE_ROLLOUT_STATUS_FILE) ---------- */
+
+void engine_rollout_status_save(int rootfd, const struct ant_upgrade_plan *plan)
+{
+    json_object *o = json_object_new_object();
+    json_object *f[] = {
+        plan->rollout ? json_object_new_string(plan->rollout_version) : NULL,
+        plan->rollout ? json_object_new_string(plan->cursor) : NULL,
+        json_object_new_boolean(plan->halted),
+        json_object_new_boolean(plan->available && plan->candidate),
+        json_object_new_string(plan->reason),
+        json_object_new_int64(engine_now()),
+    };
+    static const char *const keys[] = {"version", "cursor",    "halted",
+                                       "candidate", "reason", "checked_at"};
+    bool ok = o != NULL;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        bool nullable = i < 2;
+        if (ok && (f[i] != NULL || nullable) && json_object_object_add(o, keys[i], f[i]) == 0)
+            continue;
+        ok = false;
+        json_object_put(f[i]);
+    }
+    const char *text = ok ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+    if (text == NULL || ant_fsx_write_atomic(rootfd, ENGINE_ROLLOUT_STATUS_FILE, text,
+                                             strlen(text), 0600) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "upgrade", "Cannot record rollout status file=%s",
+                ENGINE_ROLLOUT_STATUS_FILE);
+    json_object_put(o);
+}
+
+json_object *engine_rollout_status_json(int rootfd)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (ant_fsx_read_capped(rootfd, ENGINE_ROLLOUT_STATUS_FILE, 4096, &data, &len) != ANT_OK)
+        return NULL;
+    json_object *o = json_tokener_parse((const char *)data);
+    free(data);
+    if (o != NULL && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    return o;
+}
+
+bool engine_rollout_status(int rootfd, bool *candidate, bool *halted, int64_t *cursor_ppm)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint32_t ppm = 0;
+    if (ant_fsx_read_capped(rootfd, ENGINE_ROLLOUT_STATUS_FILE, 4096, &data, &len) != ANT_OK)
+        return false;
+    json_object *o = json_tokener_parse((const char *)data), *v = NULL;
+    free(data);
+    bool ok = o != NULL && json_object_is_type(o, json_type_object);
+    if (ok) {
+        *candidate = json_object_object_get_ex(o, "candidate", &v) && json_object_get_boolean(v);
+        *halted = json_object_object_get_ex(o, "halted", &v) && json_object_get_boolean(v);
+        *cursor_ppm = json_object_object_get_ex(o, "cursor", &v) &&
+                              json_object_is_type(v, json_type_string) &&
+                              ant_meta_cursor_parse(json_object_get_string(v), &ppm) == ANT_OK
+                          ? (int64_t)ppm
+                          : -1;
+    }
+    json_object_put(o);
+    return ok;
 }

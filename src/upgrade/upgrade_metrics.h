@@ -2,8 +2,9 @@
  * The upgrade engine's metrics (internal to src/upgrade; ARCHITECTURE.md §12): counters the
  * engine bumps where things happen (checks, downloads, cache hits, signature
  * verifications, failures by stage, rollbacks), the engine state as a state set, the
- * `upgrade` health component, and a scrape-time collector over the persisted state file
- * (pending version and schedule, trial, versions marked bad). Every function is safe to
+ * `upgrade` health component (upgrade_metrics.c, below every step), and a scrape-time
+ * collector over the persisted state file (pending version and schedule, trial, versions
+ * marked bad; upgrade_metrics_scrape.c, above the files it reads). Every function is safe to
  * call from any thread and does nothing if the families could not be registered.
  */
 #ifndef ANT_UPGRADE_METRICS_H
@@ -31,8 +32,12 @@ void upgrade_metrics_state(const char *token);
 /* This process runs a version that failed its trial and could not be rolled back. */
 void upgrade_metrics_trial_failed(const char *version);
 
-/* The state-file collector of a running engine: added by the monitor, removed (and not
- * running any more once it returns) before the engine is freed. */
+/* The `upgrade` health component reports ok unless a trial failed (upgrade_metrics_attach
+ * calls it). */
+void upgrade_metrics_health_start(void);
+
+/* The state-file collector of a running engine (upgrade_metrics_scrape.c): added by the
+ * monitor, removed (and not running any more once it returns) before the engine is freed. */
 void upgrade_metrics_attach(struct ant_upgrade *u);
 void upgrade_metrics_detach(struct ant_upgrade *u);
 

@@ -4,7 +4,8 @@
  * addresses, the descriptor it receives with FDSTORE=1 (the same open file, usable), and
  * the malformed environments a broken or hostile manager could hand over (a LISTEN_PID for
  * another process or not a number, a huge LISTEN_FDS, names that do not match, a socket
- * path too long for sockaddr_un), each refused without touching the fds.
+ * path too long for sockaddr_un), each refused; the fds of a malformed LISTEN_FDS meant for
+ * this process are made close-on-exec so no child inherits them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -345,50 +346,90 @@ static void test_listen_fds(void)
     CHECK_ERR(ant_sysd_listen_fds(fds, 16, &n), ANT_ERR_NOT_FOUND);
     CHECK(getenv("LISTEN_FDS") != NULL);
 
-    /* Malformed: refused, fds untouched (still inheritable), environment kept. */
+    /*
+     * Malformed, and not known to be ours (LISTEN_PID not a pid): refused, fds untouched
+     * (still inheritable), environment kept.
+     */
     struct {
         const char *pid, *count, *names;
         ant_err want;
-    } bad[] = {
+    } foreign[] = {
         {"12x", "2", NULL, ANT_ERR_PARSE},
         {"-1", "2", NULL, ANT_ERR_PARSE},
         {"0", "2", NULL, ANT_ERR_PARSE},
         {"99999999999", "2", NULL, ANT_ERR_PARSE},
-        {self, "", NULL, ANT_ERR_PARSE},
-        {self, "0", NULL, ANT_ERR_PARSE},
-        {self, "two", NULL, ANT_ERR_PARSE},
-        {self, "+2", NULL, ANT_ERR_PARSE},
-        {self, "17", NULL, ANT_ERR_TOO_LARGE},
-        {self, "2147483647", NULL, ANT_ERR_TOO_LARGE},
-        {self, "4294967298", NULL, ANT_ERR_TOO_LARGE},
-        {self, "340282366920938463463374607431768211459", NULL, ANT_ERR_TOO_LARGE},
-        {self, "2", "listener", ANT_ERR_PARSE},
-        {self, "2", "listener:other:third", ANT_ERR_PARSE},
-        {self, "2", "listener:", ANT_ERR_PARSE},
-        {self, "2", ":other", ANT_ERR_PARSE},
-        {self, "2", "listener:bad\nname", ANT_ERR_PARSE},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        set_listen_env(bad[i].pid, bad[i].count, bad[i].names);
+    for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
+        set_listen_env(foreign[i].pid, foreign[i].count, foreign[i].names);
         n = 99;
         ant_err got = ant_sysd_listen_fds(fds, 16, &n);
-        CHECK_MSG(got == bad[i].want, "case %zu (%s, %s, %s): got %s", i, bad[i].pid,
-                  bad[i].count, bad[i].names ? bad[i].names : "-", ant_strerror(got));
+        CHECK_MSG(got == foreign[i].want, "case %zu (%s): got %s", i, foreign[i].pid,
+                  ant_strerror(got));
         CHECK_INT(n, 0);
         CHECK(getenv("LISTEN_FDS") != NULL);
         CHECK((fcntl(3, F_GETFD) & FD_CLOEXEC) == 0);
     }
+    /*
+     * Malformed but addressed to this process: refused, and the variables are consumed
+     * either way. When LISTEN_FDS is a number the manager passed that many fds, and each
+     * one that is open is made close-on-exec, so a child started later (the restart's
+     * successor, an execveat'd --version) does not inherit sockets nobody owns; an fd past
+     * the count is not ours to touch. A count that is no number tells nothing: no fd is
+     * touched.
+     */
+    struct {
+        const char *count, *names;
+        ant_err want;
+        bool marks3, marks4;
+    } bad[] = {
+        {"", NULL, ANT_ERR_PARSE, false, false},
+        {"0", NULL, ANT_ERR_PARSE, false, false},
+        {"two", NULL, ANT_ERR_PARSE, false, false},
+        {"+2", NULL, ANT_ERR_PARSE, false, false},
+        {"17", NULL, ANT_ERR_TOO_LARGE, true, true},
+        {"2147483647", NULL, ANT_ERR_TOO_LARGE, true, true},
+        {"4294967298", NULL, ANT_ERR_TOO_LARGE, true, true},
+        {"340282366920938463463374607431768211459", NULL, ANT_ERR_TOO_LARGE, true, true},
+        {"2", "listener", ANT_ERR_PARSE, true, true},
+        {"2", "listener:other:third", ANT_ERR_PARSE, true, true},
+        {"2", "listener:", ANT_ERR_PARSE, true, true},
+        {"2", ":other", ANT_ERR_PARSE, true, true},
+        {"2", "listener:bad\nname", ANT_ERR_PARSE, true, true},
+        {"1", "listener:other", ANT_ERR_PARSE, true, false},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(fcntl(3, F_SETFD, 0) == 0 && fcntl(4, F_SETFD, 0) == 0);
+        set_listen_env(self, bad[i].count, bad[i].names);
+        n = 99;
+        ant_err got = ant_sysd_listen_fds(fds, 16, &n);
+        CHECK_MSG(got == bad[i].want, "case %zu (%s, %s): got %s", i, bad[i].count,
+                  bad[i].names ? bad[i].names : "-", ant_strerror(got));
+        CHECK_INT(n, 0);
+        CHECK_MSG(getenv("LISTEN_PID") == NULL && getenv("LISTEN_FDS") == NULL &&
+                      getenv("LISTEN_FDNAMES") == NULL,
+                  "case %zu: environment kept", i);
+        CHECK_MSG(((fcntl(3, F_GETFD) & FD_CLOEXEC) != 0) == bad[i].marks3,
+                  "case %zu: fd 3 close-on-exec is %d", i, fcntl(3, F_GETFD) & FD_CLOEXEC);
+        CHECK_MSG(((fcntl(4, F_GETFD) & FD_CLOEXEC) != 0) == bad[i].marks4,
+                  "case %zu: fd 4 close-on-exec is %d", i, fcntl(4, F_GETFD) & FD_CLOEXEC);
+        CHECK(fcntl(3, F_GETFD) >= 0 && fcntl(4, F_GETFD) >= 0); /* marked, not closed */
+    }
+    CHECK(fcntl(3, F_SETFD, 0) == 0 && fcntl(4, F_SETFD, 0) == 0);
     /* More fds than the caller has room for. */
     set_listen_env(self, "2", NULL);
     CHECK_ERR(ant_sysd_listen_fds(fds, 1, &n), ANT_ERR_TOO_LARGE);
+    CHECK((fcntl(3, F_GETFD) & FD_CLOEXEC) != 0 && (fcntl(4, F_GETFD) & FD_CLOEXEC) != 0);
+    CHECK(fcntl(3, F_SETFD, 0) == 0 && fcntl(4, F_SETFD, 0) == 0);
 
-    /* A listed fd that is not open. */
+    /* A listed fd that is not open: the open ones are still marked. */
     set_listen_env(self, "3", NULL);
     int saved5 = fcntl(5, F_GETFD) >= 0 ? fcntl(5, F_DUPFD_CLOEXEC, 20) : -1;
     close(5);
     CHECK_ERR(ant_sysd_listen_fds(fds, 16, &n), ANT_ERR_IO);
-    CHECK((fcntl(3, F_GETFD) & FD_CLOEXEC) == 0);
+    CHECK((fcntl(3, F_GETFD) & FD_CLOEXEC) != 0 && (fcntl(4, F_GETFD) & FD_CLOEXEC) != 0);
+    CHECK(getenv("LISTEN_FDS") == NULL);
     restore_fd(5, saved5);
+    CHECK(fcntl(3, F_SETFD, 0) == 0 && fcntl(4, F_SETFD, 0) == 0);
 
     /* Well formed: both fds with their names, now close-on-exec, environment cleared. */
     set_listen_env(self, "2", "listener:other");
