@@ -173,6 +173,7 @@ static const struct {
     {EV_PATCH_APPLIED, "upgrade", "Binary patch applied"},
     {EV_PATCH_FAILED, "upgrade", "Binary patch failed, downloading full archive"},
     {EV_BINARY_REUSED, "upgrade", "Reused verified cached binary"},
+    {EV_RESUMED, "upgrade", "Archive download resumed *"},
 };
 
 const char *dn_ev_name(enum dn_ev_kind kind)
@@ -183,6 +184,8 @@ const char *dn_ev_name(enum dn_ev_kind kind)
         return "Reused signature-verified cached archive";
     if (kind == EV_ALREADY)
         return "Binary already upgraded by another service, skipping replacement";
+    if (kind == EV_RESUMED)
+        return "Archive download resumed";
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
         if (events[i].kind == kind)
             return events[i].message;
@@ -232,6 +235,10 @@ bool dn_event_from_line(const struct dn_log_line *l, struct dn_ev *ev)
         copy_val(ev->mode, sizeof ev->mode, dn_log_get(l, "mode"));
         ev->bytes = (uint64_t)num(dn_log_get(l, ev->kind == EV_PATCH_APPLIED ? "patch_bytes"
                                                                              : "bytes"));
+        if (ev->kind == EV_RESUMED &&
+            sscanf(l->message, "Archive download resumed %u times, restarted %u times",
+                   &ev->resumes, &ev->restarts) != 2)
+            ev->resumes = ev->restarts = 0;
         return true;
     }
     return false;

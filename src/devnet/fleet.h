@@ -33,6 +33,7 @@ enum dn_ev_kind {
     EV_PATCH_APPLIED,  /* issue 19: `Binary patch applied` (bytes = patch_bytes) */
     EV_PATCH_FAILED,   /* `Binary patch failed, downloading full archive` (bytes received) */
     EV_BINARY_REUSED,  /* `Reused verified cached binary` */
+    EV_RESUMED,        /* `Archive download resumed N times, restarted M times` */
 };
 
 struct dn_ev {
@@ -46,7 +47,8 @@ struct dn_ev {
     char stage[32];
     char error[64];
     char mode[12];
-    uint64_t bytes; /* EV_PATCH_APPLIED: patch_bytes; EV_PATCH_FAILED: bytes */
+    uint64_t bytes; /* EV_PATCH_APPLIED: patch_bytes; EV_PATCH_FAILED, EV_RESUMED: bytes */
+    unsigned resumes, restarts; /* EV_RESUMED, from its message */
 };
 
 struct dn_fleet_node {

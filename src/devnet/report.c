@@ -755,7 +755,10 @@ static ant_err count_requests(const struct rctx *r, size_t *list, size_t *archiv
         char *p = req + 5;
         char *sp = strchr(p, ' ');
         char *q = sp != NULL ? strchr(sp, '"') : NULL;
-        if (sp == NULL || q == NULL || strncmp(q, "\" 200 ", 6) != 0)
+        /* 206: a ranged continuation of a cut archive download (issue 19); a request cut
+         * by a killed worker is never logged, so each download logs exactly one. */
+        if (sp == NULL || q == NULL ||
+            (strncmp(q, "\" 200 ", 6) != 0 && strncmp(q, "\" 206 ", 6) != 0))
             continue;
         *sp = '\0';
         char *query = strchr(p, '?');
@@ -868,6 +871,52 @@ static void rows_delta(struct rctx *r, const struct published *p)
              p->delta_corrupt ? ", served corrupt" : "");
     count(wb, "bytes", (int64_t)total);
     count(wb, "full_archive_bytes", (int64_t)full);
+}
+
+/*
+ * Downloads cut by the server and resumed (issue 19), for a version whose downloads some
+ * node logged as resumed: every host's one download finished (the node that logged it
+ * went on to replace the binary or restart), no upgrade failed, and the resumes are counted.
+ */
+static void row_resume(struct rctx *r, const char *v)
+{
+    size_t resumed = 0;
+    for (unsigned i = 0; i < r->cfg->hosts * r->cfg->nodes; i++)
+        resumed += count_ev(&r->f.node[i], EV_RESUMED, v);
+    if (resumed == 0)
+        return;
+    struct row *w = new_row(r, "resume: downloads cut by the server completed", v,
+                            "each host's download finished after its ranged continuations, "
+                            "no upgrade error");
+    if (w == NULL)
+        return;
+    unsigned resumes = 0, restarts = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned hr = 0, hs = 0;
+        size_t finished = 0, failed = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            for (size_t k = 0; k < fn->nev; k++) {
+                const struct dn_ev *e = &fn->ev[k];
+                if (strcmp(e->version, v) != 0)
+                    continue;
+                if (e->kind == EV_RESUMED) {
+                    hr += e->resumes;
+                    hs += e->restarts;
+                }
+                failed += e->kind == EV_FAILED;
+            }
+            if (count_ev(fn, EV_DOWNLOADING, v) > 0 && count_ev(fn, EV_RESTARTING, v) > 0)
+                finished++;
+        }
+        host_result(w, h, finished == 1 && failed == 0, "%u resumes, %u restarts", hr, hs);
+        resumes += hr;
+        restarts += hs;
+    }
+    snprintf(w->value, sizeof w->value, "%zu downloads resumed: %u continuations, %u start-overs",
+             resumed, resumes, restarts);
+    count(w, "resumes", resumes);
+    count(w, "restarts", restarts);
 }
 
 /* --- output ------------------------------------------------------------------------- */
@@ -1037,6 +1086,7 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
         row_cache_hits(&r, v);
         if (r.pub[i].deltas > 0)
             rows_delta(&r, &r.pub[i]);
+        row_resume(&r, v);
         row_timing(&r, v, i == last_ok);
         row_real_restart(&r, v);
     }

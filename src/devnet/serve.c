@@ -130,6 +130,7 @@ static const char *ev_short(enum dn_ev_kind k)
     case EV_PATCH_APPLIED: return "patch applied";
     case EV_PATCH_FAILED: return "patch failed";
     case EV_BINARY_REUSED: return "cached binary";
+    case EV_RESUMED: return "download resumed";
     }
     return "?";
 }

@@ -336,6 +336,8 @@ enum breakage {
     DELTA,             /* published with a patch: every host patches, its others reuse */
     DELTA_HOST_FULL,   /* ... but host 1 downloads the archive */
     DELTA_CORRUPT,     /* served corrupt: every host fails the patch once, then the archive */
+    RESUMED,           /* every download was cut and resumed */
+    RESUMED_FAILED,    /* ... and host 1's downloader logged an upgrade failure after it */
 };
 
 static FILE *access_log;
@@ -464,6 +466,12 @@ static void make_fixture(const char *dir, enum breakage b)
                         "replacement version=0.2.0");
             } else if (n == 0 || (b == TWO_DOWNLOADS && h == 0 && n == 1)) {
                 logline(h, n, ta, "INFO", "upgrade", "Downloading ant-node archive... version=0.2.0 url=x");
+                if (b == RESUMED || b == RESUMED_FAILED)
+                    logline(h, n, ta + 0.05, "INFO", "upgrade", "Archive download resumed 2 times, "
+                            "restarted 0 times version=0.2.0 bytes=100000");
+                if (b == RESUMED_FAILED && h == 1)
+                    logline(h, n, ta + 0.06, "ERROR", "upgrade",
+                            "Upgrade failed version=0.2.0 stage=download error=x");
                 served("/devnet/ant-node/releases/download/v0.2.0/ant-node-cli-linux-x64.tar.gz");
                 served("/devnet/ant-node/releases/download/v0.2.0/ant-node-cli-linux-x64.tar.gz.sig");
                 logline(h, n, ta + 0.1, "INFO", "upgrade", "Archive signature verified version=0.2.0 key=k");
@@ -654,6 +662,40 @@ static void test_report_delta_rows(void)
     rm_rf(dir);
 }
 
+/* Downloads cut by the server and resumed (issue 19): the resume row and its counts. */
+static void test_report_resume_row(void)
+{
+    static const char *const row = "resume: downloads cut by the server completed";
+    char dir[64], path[PATH_MAX];
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, RESUMED);
+    json_object *o = report_rows(dir);
+    CHECK_STR(row_status(o, row), "PASS");
+    CHECK_STR(row_status(o, "release server requests match node logs"), "PASS");
+    json_object_put(o);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = NULL;
+    size_t len = 0;
+    CHECK_OK(dn_read_file(path, 1 << 20, &md, &len));
+    CHECK(md != NULL && strstr(md, "2 downloads resumed: 4 continuations, 0 start-overs") != NULL);
+    free(md);
+    rm_rf(dir);
+
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, RESUMED_FAILED);
+    o = report_rows(dir);
+    CHECK_STR(row_status(o, row), "FAIL");
+    json_object_put(o);
+    rm_rf(dir);
+
+    make_tmpdir(dir, sizeof dir);
+    make_fixture(dir, CLEAN);
+    o = report_rows(dir);
+    CHECK_STR(row_status(o, row), "missing");
+    json_object_put(o);
+    rm_rf(dir);
+}
+
 static void test_report_without_publish_is_not_found(void)
 {
     char dir[64], path[PATH_MAX];
@@ -752,6 +794,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_report_clean_rollout_passes_log_rows),
     ANT_TEST(test_report_catches_each_breakage),
     ANT_TEST(test_report_delta_rows),
+    ANT_TEST(test_report_resume_row),
     ANT_TEST(test_report_without_publish_is_not_found),
     ANT_TEST(test_dir_must_be_trusted),
 };
