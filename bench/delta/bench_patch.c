@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "make") == 0) {
         size_t ol = 0, nl = 0, pl = 0;
         uint8_t *o = slurp(argv[2], &ol), *n = slurp(argv[3], &nl), *p = NULL;
-        int level = argc > 5 ? atoi(argv[5]) : 0;
+        int level = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 0;
         if (o == NULL || n == NULL)
             return 2;
         double t0 = now();

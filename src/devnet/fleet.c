@@ -207,6 +207,25 @@ static double num(const char *v)
     return end != v ? d : 0;
 }
 
+/* N and M of `Archive download resumed N times, restarted M times` (0 and 0 otherwise). */
+static void resume_counts(const char *msg, unsigned *resumes, unsigned *restarts)
+{
+    static const char a[] = "Archive download resumed ", b[] = " times, restarted ";
+    char *end = NULL;
+    *resumes = *restarts = 0;
+    if (strncmp(msg, a, sizeof a - 1) != 0)
+        return;
+    unsigned long n = strtoul(msg + sizeof a - 1, &end, 10);
+    if (end == msg + sizeof a - 1 || strncmp(end, b, sizeof b - 1) != 0 || n > 1000)
+        return;
+    const char *p = end + sizeof b - 1;
+    unsigned long m = strtoul(p, &end, 10);
+    if (end == p || strcmp(end, " times") != 0 || m > 1000)
+        return;
+    *resumes = (unsigned)n;
+    *restarts = (unsigned)m;
+}
+
 bool dn_event_from_line(const struct dn_log_line *l, struct dn_ev *ev)
 {
     memset(ev, 0, sizeof *ev);
@@ -235,10 +254,8 @@ bool dn_event_from_line(const struct dn_log_line *l, struct dn_ev *ev)
         copy_val(ev->mode, sizeof ev->mode, dn_log_get(l, "mode"));
         ev->bytes = (uint64_t)num(dn_log_get(l, ev->kind == EV_PATCH_APPLIED ? "patch_bytes"
                                                                              : "bytes"));
-        if (ev->kind == EV_RESUMED &&
-            sscanf(l->message, "Archive download resumed %u times, restarted %u times",
-                   &ev->resumes, &ev->restarts) != 2)
-            ev->resumes = ev->restarts = 0;
+        if (ev->kind == EV_RESUMED)
+            resume_counts(l->message, &ev->resumes, &ev->restarts);
         return true;
     }
     return false;

@@ -98,12 +98,11 @@ static ant_err old_binary(struct ant_upgrade *u, const struct ant_trust_keys *ke
                           int *oldfd, uint64_t *old_len)
 {
     const char *reason = NULL;
-    int archivefd = -1, fd = -1;
     uint8_t sha[ANT_SHA256_BYTES];
-    ant_err err;
 
     for (int source = 0; source < 3; source++) {
-        fd = -1;
+        int fd = -1, archivefd = -1;
+        ant_err err;
         if (source == 0) {
             err = ant_cache_get_binary_fd(u->cache, d->from_version, platform, 0,
                                           d->from_sha256, stagingfd, &fd, &reason);
