@@ -222,13 +222,14 @@ static ant_err try_cache(struct apply_ctx *c)
 }
 
 /*
- * How long to wait for download.lock. The holder keeps it through two HTTP transfers (the
- * signature, then the archive), each bounded by the transfer timeout, then extraction,
+ * How long to wait for download.lock. The holder keeps it through up to three HTTP
+ * transfers (a binary patch that then fails, the signature, the archive: delta.c), each
+ * bounded by the transfer timeout, then extraction,
  * validation (`--version`, bounded by ANT_VALIDATE_TIMEOUT_MS) and the cache store. A
  * waiter that gave up at the plain lock timeout (shorter than one transfer by default)
  * failed its check at `acquire` and lost a whole interval although the holder was making
  * progress and was about to store what the waiter needs. So the wait covers the holder's
- * worst case: twice the transfer timeout, plus the validation limit, plus a margin for
+ * worst case: three transfer timeouts, plus the validation limit, plus a margin for
  * extracting and storing up to the archive cap on a slow disk. A holder that takes longer
  * is stuck, not slow, and failing is right. Chosen over a retry loop at a short back-off:
  * the waiter wakes the moment the lock is released (flock), and the bound stays simple.
@@ -239,7 +240,7 @@ static unsigned download_lock_wait_ms(const struct ant_upgrade *u)
 {
     struct ant_http_opts http;
     engine_http_opts(u, &http); /* the effective transfer timeout, default included */
-    uint64_t wait = 2 * (uint64_t)http.timeout_ms + ANT_VALIDATE_TIMEOUT_MS +
+    uint64_t wait = 3 * (uint64_t)http.timeout_ms + ANT_VALIDATE_TIMEOUT_MS +
                     DOWNLOAD_LOCK_MARGIN_MS;
     if (wait < u->cfg.lock_timeout_ms)
         wait = u->cfg.lock_timeout_ms;
