@@ -33,6 +33,26 @@
 #define FUZZ_META_NOW ((int64_t)1800000000)
 #define FUZZ_META_EXPIRES ((int64_t)1900000000)
 
+/* The patch target (issue 19): its fixed old binary of FUZZ_PATCH_OLD_LEN bytes and the
+ * new length it announces, both derived from one generator the corpus maker shares. */
+#define FUZZ_PATCH_OLD_LEN 4096
+#define FUZZ_PATCH_NEW_LEN 4200
+static inline void fuzz_patch_old_new(uint8_t *old, uint8_t *neu)
+{
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < FUZZ_PATCH_OLD_LEN; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        old[i] = (uint8_t)(x & 0x3f);
+    }
+    /* new: old with 104 bytes inserted at 1000 and a few edits, as a code change looks */
+    for (size_t i = 0; i < FUZZ_PATCH_NEW_LEN; i++)
+        neu[i] = i < 1000 ? old[i] : i < 1104 ? (uint8_t)i : old[i - 104];
+    for (size_t i = 1500; i < FUZZ_PATCH_NEW_LEN; i += 700)
+        neu[i] ^= 0x55;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 

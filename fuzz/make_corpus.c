@@ -29,6 +29,7 @@
 #include "ant/node_config.h"
 #include "ant/node_proto.h"
 #include "ant/node_store.h"
+#include "ant/patch.h"
 #include "fuzz.h"
 
 static const char *outdir;
@@ -825,6 +826,38 @@ static void gen_httpd_head(void)
     }
 }
 
+/* ---- patch (issue 19) --------------------------------------------------------------- */
+
+static void gen_patch(void)
+{
+    static uint8_t old[FUZZ_PATCH_OLD_LEN], neu[FUZZ_PATCH_NEW_LEN];
+    uint8_t *patch = NULL, *bad = NULL;
+    size_t plen = 0;
+    fuzz_patch_old_new(old, neu);
+    if (ant_patch_make(old, sizeof old, neu, sizeof neu, 3, &patch, &plen) != ANT_OK ||
+        (bad = malloc(plen + 16)) == NULL) {
+        fprintf(stderr, "make_corpus: cannot make the patch seed\n");
+        failures++;
+        free(patch);
+        return;
+    }
+    put("patch", "valid", patch, plen);
+    put("patch", "cut-half", patch, plen / 2);
+    put("patch", "header-only", patch, plen < 6 ? plen : 6);
+    memcpy(bad, patch, plen);
+    bad[plen / 2] ^= 0x10;
+    put("patch", "flipped-middle", bad, plen);
+    memcpy(bad, patch, plen);
+    bad[plen - 1] ^= 0x01;
+    put("patch", "flipped-checksum", bad, plen);
+    memcpy(bad, patch, plen);
+    memset(bad + plen, 0, 16);
+    put("patch", "trailing-zeros", bad, plen + 16);
+    put("patch", "empty", "", 0);
+    free(bad);
+    free(patch);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -842,5 +875,6 @@ int main(int argc, char **argv)
     gen_extract();
     gen_mldsa();
     gen_meta();
+    gen_patch();
     return failures == 0 ? 0 : 1;
 }
