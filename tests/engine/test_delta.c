@@ -171,10 +171,10 @@ static void test_no_old_binary_downloads_archive(void)
     struct world w;
     struct meta_fault f = {0};
     char archive[200], patch[200];
-    if (world_init(&w, NULL, FAKE_V009) != 0 || world_publish(&w, "0.1.0", FAKE_V1, NULL) != 0 ||
-        world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000) != 0 ||
-        sh("rm -f '%s/releases.json'", w.cache) != 0)
-        CHECK(!"world at 0.1.0");
+    CHECK(world_init(&w, NULL, FAKE_V009) == 0);
+    CHECK(world_publish(&w, "0.1.0", FAKE_V1, NULL) == 0);
+    CHECK_INT(world_run(&w, w.binary, "apply", 0, NULL, NULL, 30000), 0);
+    CHECK(sh("rm -f '%s/releases.json'", w.cache) == 0);
     f.delta_from_version = "0.1.0";
     f.delta_from_binary = FAKE_V15;
     CHECK(world_publish_meta(&w, "0.2.0", FAKE_V2, NULL, &f) == 0);
