@@ -127,6 +127,10 @@ static const char *ev_short(enum dn_ev_kind k)
     case EV_TRIAL_CONFIRMED: return "trial confirmed";
     case EV_ROLLBACK: return "rolled back";
     case EV_FAILED: return "upgrade failed";
+    case EV_HALTED: return "rollout halted";
+    case EV_BELOW_MIN: return "below minimum";
+    case EV_YANKED_RUN: return "running yanked";
+    case EV_SKIPPED: return "skipped release";
     }
     return "?";
 }
