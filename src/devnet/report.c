@@ -911,18 +911,29 @@ static bool steer_candidate(const struct dn_steer *s, const char *peer)
 
 /* A restart into v at time t is the rollout control's doing when some step of v that had
  * the node as a candidate and did not hold was in force then (or within the lag before),
- * or when the node was below the minimum or on a yanked version. */
+ * or when the node was below the minimum or on a yanked version. One more is nobody's
+ * fault: a node that scheduled v before the first cursor for it was signed (a publish is
+ * followed by its cursor, and a check may fall between) had only the window to go by until
+ * the cursor reached it. */
 static bool restart_allowed(const struct rctx *r, const struct dn_fleet_node *fn, const char *v,
                             double t)
 {
     const char *peer = peer_of(fn);
+    double first = -1;
     for (size_t i = 0; i < r->nsteer; i++) {
         const struct dn_steer *s = &r->steer[i];
-        if (s->kind != DN_STEER_ROLLOUT || strcmp(s->version, v) != 0 || step_holds(s, v))
+        if (s->kind != DN_STEER_ROLLOUT || strcmp(s->version, v) != 0)
+            continue;
+        if (first < 0)
+            first = s->at;
+        if (step_holds(s, v))
             continue;
         if (t >= s->at && t < step_end(r, i) + steer_lag(r) && steer_candidate(s, peer))
             return true;
     }
+    const struct dn_ev *sch = first_ev(fn, EV_SCHEDULED, v);
+    if (first >= 0 && sch != NULL && sch->t < first && t < first + steer_lag(r))
+        return true;
     return urgent_before(r, fn, t);
 }
 

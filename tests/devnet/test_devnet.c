@@ -625,6 +625,9 @@ enum steer_breakage {
     HALT_BREACH,      /* a held node restarts in the middle of the halt */
     HALT_UNSEEN,      /* a held node never logs the halt */
     YANK_INSTALLED,   /* a node downloads the yanked release after the yank */
+    PRE_CURSOR,       /* a node outside 50 % saw the release before the first cursor and
+                       * restarted on its window before the cursor reached it: allowed */
+    PRE_CURSOR_LATE,  /* the same, but restarting after the cursor 0 reached it */
     MIN_CLEAN,
     MIN_LATE,         /* one node takes the minimum version 200 s after it was signed */
 };
@@ -728,9 +731,12 @@ static void steer_fixture(const char *dir, enum steer_breakage b, uint8_t seed[3
                 at = T0 + 60;
                 tr = b == MIN_LATE && i == 4 ? T0 + 250 : T0 + 61;
             } else {
-                bool early = cand50[i] || (b == NONCAND_UPGRADED && i == victim);
-                since = early ? T0 + 105 : T0 + 455;
-                at = since + d;
+                bool pre = (b == PRE_CURSOR || b == PRE_CURSOR_LATE) && i == victim;
+                bool early = cand50[i] || (b == NONCAND_UPGRADED && i == victim) || pre;
+                since = pre ? T0 - 20 : early ? T0 + 105 : T0 + 455;
+                at = pre ? (b == PRE_CURSOR ? T0 + 10 : T0 + 60) : since + d;
+                if (pre)
+                    d = at - since;
                 logline(h, n, since, "INFO", "upgrade", "Upgrade scheduled version=0.2.0 "
                         "first_seen=%.0f candidate_since=%.0f delay_s=%.0f at=%.0f keyed=no",
                         T0 + 1, since, d, at);
@@ -855,6 +861,7 @@ static void test_report_staged_rollout_rows(void)
         {HALT_BREACH, "halt: the rest held on the old version until resumed"},
         {HALT_UNSEEN, "halt: the rest held on the old version until resumed"},
         {YANK_INSTALLED, "yanked release never installed"},
+        {PRE_CURSOR_LATE, "staged rollout: upgraded = candidates at each cursor step"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         make_tmpdir(dir, sizeof dir);
@@ -865,6 +872,21 @@ static void test_report_staged_rollout_rows(void)
         json_object_put(o);
         rm_rf(dir);
     }
+}
+
+/* A node that saw the release before its first cursor went by the window alone until the
+ * cursor reached it (within the lag): the step rows do not count that against the cursor. */
+static void test_report_steps_allow_a_schedule_before_the_cursor(void)
+{
+    char dir[64];
+    uint8_t seed[32];
+    bool cand[FH * FN];
+    make_tmpdir(dir, sizeof dir);
+    steer_fixture(dir, PRE_CURSOR, seed, cand);
+    json_object *o = report_rows(dir);
+    CHECK_STR(row_status(o, steer_rows[0]), "PASS");
+    json_object_put(o);
+    rm_rf(dir);
 }
 
 static void test_report_minimum_version_row(void)
@@ -974,6 +996,7 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_report_catches_each_breakage),
     ANT_TEST(test_report_without_publish_is_not_found),
     ANT_TEST(test_report_staged_rollout_rows),
+    ANT_TEST(test_report_steps_allow_a_schedule_before_the_cursor),
     ANT_TEST(test_report_minimum_version_row),
     ANT_TEST(test_dir_must_be_trusted),
 };
