@@ -1347,13 +1347,19 @@ static ant_err write_md(const struct rctx *r, bool all_pass, char **out, size_t 
     if (r->cfg->hosts > 8)
         fprintf(f, "\n(per-host columns for the first 8 hosts; all hosts in report.json)\n");
     fprintf(f, "\nOverall: %s\n", all_pass ? "PASS" : "FAIL");
-    fprintf(f, "\nNotes: restart times are binned by seconds after each node first saw the "
-               "release (scheduled = its logged delay, actual = its `Restarting into new binary`). "
+    fprintf(f, "\nNotes: restart times are binned by seconds after each node became a "
+               "candidate for the release (when it first saw it, without a signed cursor; "
+               "scheduled = its logged delay, actual = its `Restarting into new binary`). "
                "The bin limit is max(2 x mean, the largest count a uniform sample of this many "
                "nodes exceeds in any of the 12 bins with probability < 0.1%%): with few nodes "
                "2 x mean alone fails most uniform samples. Histogram: restarts.svg. Fleet charts "
                "(nodes by version over time, rollout against the window, downloads and cache "
                "hits per host, each node's last event): fleet.html.\n");
+    if (r->nsteer > 0)
+        fprintf(f, "\nThe rollout-control rows judge the nodes against the devnet's own record "
+                   "of `ant-devnet rollout`, `yank` and `minimum` (steering.json); a node acts "
+                   "on a step within TTL + one check interval (+%.0fs) of it.\n",
+                CHECK_SLACK_S);
     if (fclose(f) != 0)
         return ANT_ERR_IO;
     return ANT_OK;
