@@ -25,6 +25,7 @@
 #include "ant/devnet_serve.h"
 #include "ant/log.h"
 #include "ant/meta.h"
+#include "ant/releases.h"
 #include "ant/upgrade.h"
 
 #define MAX_ROWS 64
@@ -1135,7 +1136,11 @@ static void row_yanked(struct rctx *r, const struct dn_steer *y)
     if (w == NULL)
         return;
     struct ant_semver yv, nv;
+    enum ant_release_channel ch;
     bool yok = ant_semver_parse(y->version, &yv) == ANT_OK;
+    /* Only a node whose channel would take it selects it and then says why it skips it. */
+    bool offered = yok && ant_release_channel_parse(r->cfg->channel, &ch) &&
+                   ant_release_channel_accepts(ch, &yv, false);
     unsigned installs = 0, early = 0, below = 0, skipped = 0;
     for (unsigned h = 0; h < r->cfg->hosts; h++) {
         unsigned hi = 0, hb = 0, hs = 0;
@@ -1156,7 +1161,8 @@ static void row_yanked(struct rctx *r, const struct dn_steer *y)
                               e->t >= y->at);
             }
             const struct dn_ev *s = dn_fleet_last(fn, EV_STARTED, NULL);
-            bool is_below = yok && s != NULL && ant_semver_parse(s->version, &nv) == ANT_OK &&
+            bool is_below = offered && s != NULL &&
+                            ant_semver_parse(s->version, &nv) == ANT_OK &&
                             ant_semver_compare(&nv, &yv) < 0;
             hb += is_below;
             hs += is_below && saw;
