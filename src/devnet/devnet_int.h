@@ -234,6 +234,28 @@ const char *dn_log_get(const struct dn_log_line *l, const char *k);
 /* Parses "2026-11-27T06:20:29.123Z" into Unix seconds; false if malformed. */
 bool dn_parse_time(const char *text, double *t);
 
+/* --- the operator's steering record (steer.c) ---------------------------------------- */
+
+enum dn_steer_kind { DN_STEER_ROLLOUT, DN_STEER_YANK, DN_STEER_MINIMUM };
+
+/* One signed `ant-devnet rollout` (cursor, halt flag, seed of the timestamp), `yank` or
+ * `minimum` (the version), with the time it was signed. */
+struct dn_steer {
+    enum dn_steer_kind kind;
+    double at;
+    char version[DN_VERSION_MAX + 1];
+    uint32_t cursor_ppm;
+    bool halted;
+    uint8_t seed[32];
+};
+
+/* Appends s to D/steering.json (the caller holds the repository lock). */
+ANT_MUST_CHECK ant_err dn_steer_append(const char *dir, const struct dn_steer *s);
+/* Up to cap entries of D/steering.json in the order they were signed (*n = 0 when the
+ * devnet was never steered). Entries it cannot read are left out. */
+ANT_MUST_CHECK ant_err dn_steer_load(const char *dir, struct dn_steer *out, size_t cap,
+                                     size_t *n);
+
 #define DN_BINS 12
 
 /*

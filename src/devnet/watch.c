@@ -89,10 +89,11 @@ out:
     return e;
 }
 
-/* Events worth a line of their own in `watch` (release-info cache hits are too chatty). */
+/* Events worth a line of their own in `watch` (release-info cache hits, and the halt and
+ * skip lines every check repeats, are too chatty). */
 static bool shown(enum dn_ev_kind k)
 {
-    return k != EV_CACHED_INFO && k != EV_AVAILABLE;
+    return k != EV_CACHED_INFO && k != EV_AVAILABLE && k != EV_HALTED && k != EV_SKIPPED;
 }
 
 static void print_event(FILE *out, const struct dn_fleet_node *fn, const struct dn_ev *ev,
