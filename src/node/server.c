@@ -54,6 +54,8 @@
 #define SERVE_FRAMES 64
 /* The sweeper runs at least this often (deadline and idle checks). */
 #define SWEEP_MAX_MS 1000
+/* An idle worker wakes this often to stamp its heartbeat (see worker_beat_ms). */
+#define WORKER_TICK_MS 1000
 
 struct conn {
     int fd;
@@ -107,9 +109,12 @@ struct ant_node {
     atomic_uint_fast64_t last_warn_s[WARN_KINDS];
     struct node_budget budget; /* receive buffers beyond BUF_FIRST and GET answers */
     /* Service-manager hooks (src/node/service.c): a listener handed over by the previous
-     * process (-1: bind one), and the acceptor loop's last turn for the watchdog. */
+     * process (-1: bind one), and for the watchdog the acceptor loop's last turn and the
+     * last turn of any worker's loop (ant_node_heartbeat_ms takes the older: the node
+     * serves only while it accepts and some worker can take a request). */
     int inherited_fd;
     atomic_uint_fast64_t heartbeat_ms;
+    atomic_uint_fast64_t worker_beat_ms;
     /* The local port the trial health probe is connecting from, 0 when none: that one
      * connection is admitted past the connection limits (ant_node_expect_probe). */
     atomic_uint probe_port;
@@ -586,7 +591,11 @@ static void *worker_main(void *arg)
         struct conn *c;
         enum serve_result res;
         bool keep;
-        int rc = epoll_wait(n->epfd, &ev, 1, -1);
+        /* Every turn, with or without work: a worker that is back here can serve. One that
+         * is stuck in a request (a store that does not return) stops stamping, and when
+         * every worker is, the heartbeat goes stale and the watchdog stops pinging. */
+        atomic_store(&n->worker_beat_ms, now_ms()); /* SERVICE HOOK: watchdog liveness */
+        int rc = epoll_wait(n->epfd, &ev, 1, WORKER_TICK_MS);
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc < 0) {
@@ -930,6 +939,7 @@ ant_err ant_node_start_with_listener(const struct ant_node_config *cfg, int list
     n->rootfd = n->lockfd = n->listenfd = n->epfd = n->stopfd = n->exitfd = -1;
     n->inherited_fd = listenfd;
     atomic_store(&n->heartbeat_ms, now_ms());
+    atomic_store(&n->worker_beat_ms, now_ms());
     pthread_mutex_init(&n->lock, NULL);
     snprintf(n->upgrade_state, sizeof n->upgrade_state, "idle");
     n->started_ms = now_ms();
@@ -1171,7 +1181,9 @@ ant_err ant_node_dup_listener(const struct ant_node *node, int *fd)
 
 uint64_t ant_node_heartbeat_ms(struct ant_node *node)
 {
-    return atomic_load(&node->heartbeat_ms);
+    uint64_t acceptor = atomic_load(&node->heartbeat_ms);
+    uint64_t worker = atomic_load(&node->worker_beat_ms);
+    return acceptor < worker ? acceptor : worker;
 }
 
 int ant_node_root_dirfd(const struct ant_node *node)
