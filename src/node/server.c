@@ -56,6 +56,10 @@
 #define SWEEP_MAX_MS 1000
 /* An idle worker wakes this often to stamp its heartbeat (see worker_beat_ms). */
 #define WORKER_TICK_MS 1000
+/* Accepts per listener wakeup. The listener is level-triggered: what a connect flood leaves
+ * in the backlog is taken on the acceptor's next turn, after the sweep (deadlines, idle
+ * connections), the stop check and the heartbeat, which an unbounded accept loop starves. */
+#define ACCEPT_BATCH 64
 
 struct conn {
     int fd;
@@ -689,7 +693,7 @@ void ant_node_expect_probe(struct ant_node *node, uint16_t local_port)
 
 static void accept_ready(struct ant_node *n)
 {
-    for (;;) {
+    for (unsigned taken = 0; taken < ACCEPT_BATCH; taken++) {
         struct epoll_event ev;
         struct conn *c;
         struct sockaddr_storage peer;
