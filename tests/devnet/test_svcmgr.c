@@ -237,7 +237,8 @@ static void test_fd_store_across_restarts(void)
  * library may call setenv) while the manager forks nodes. A child that calls setenv after
  * fork can find the environment's lock held by a thread that no longer exists in it and
  * hang forever, so the node never starts: the child's environment must be built before
- * fork. Each child here gets 2 s to reach exec-time; a hung one fails the test.
+ * fork. Each child here gets 20 s (valgrind is slow to fork) to reach exec-time; a hung
+ * one (it would wait forever) fails the test.
  */
 static atomic_bool churn_stop;
 static pthread_mutex_t churn_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -284,7 +285,7 @@ static void test_child_setup_safe_with_other_threads(void)
         if (pid <= 0)
             break;
         int st = 0;
-        double end = now_s() + 2.0;
+        double end = now_s() + 20.0;
         pid_t r = 0;
         while ((r = waitpid(pid, &st, WNOHANG)) == 0 && now_s() < end)
             sleep_ms(1);

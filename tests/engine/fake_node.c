@@ -88,10 +88,11 @@ static void log_inherited_fds(void)
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL) {
-        int fd = atoi(e->d_name);
-        if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd <= 2 || fd == dirfd(d))
+        char *end = NULL;
+        long fd = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0' || fd <= 2 || fd == dirfd(d))
             continue;
-        int w = snprintf(list + off, sizeof list - off, "%s%d", off > 0 ? "," : "", fd);
+        int w = snprintf(list + off, sizeof list - off, "%s%ld", off > 0 ? "," : "", fd);
         if (w > 0 && (size_t)w < sizeof list - off)
             off += (size_t)w;
     }
