@@ -151,46 +151,6 @@ static bool warn_allowed(struct ant_node *n, enum warn_kind kind)
     return last != s && atomic_compare_exchange_strong(&n->last_warn_s[kind], &last, s);
 }
 
-ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap, uint16_t *port)
-{
-    const char *colon, *hstart, *hend, *p;
-    unsigned long v = 0;
-    size_t hlen;
-
-    if (text == NULL || host == NULL || port == NULL || hostcap == 0)
-        return ANT_ERR_INVALID_ARG;
-    if (text[0] == '[') {
-        hend = strchr(text, ']');
-        if (hend == NULL || hend[1] != ':')
-            return ANT_ERR_PARSE;
-        hstart = text + 1;
-        colon = hend + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
-            return ANT_ERR_PARSE;
-        hstart = text;
-        hend = colon;
-    }
-    hlen = (size_t)(hend - hstart);
-    if (hlen == 0 || hlen >= hostcap)
-        return ANT_ERR_PARSE;
-    p = colon + 1;
-    if (*p == '\0' || strlen(p) > 5)
-        return ANT_ERR_PARSE;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return ANT_ERR_PARSE;
-        v = v * 10 + (unsigned long)(*p - '0');
-    }
-    if (v > 65535)
-        return ANT_ERR_PARSE;
-    memcpy(host, hstart, hlen);
-    host[hlen] = '\0';
-    *port = (uint16_t)v;
-    return ANT_OK;
-}
-
 static ant_err open_listener(struct ant_node *n)
 {
     char host[256];
