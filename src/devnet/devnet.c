@@ -255,8 +255,10 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
         if (child != 0)
             _exit(child < 0 ? 1 : 0);
         setsid();
-        int devnull = open("/dev/null", O_RDONLY);
-        int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+        /* O_CLOEXEC: the dup2 copies are the supervisor's stdio; the originals would
+         * otherwise pass to nginx and every node it starts. */
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (devnull >= 0)
             dup2(devnull, STDIN_FILENO);
         if (logfd >= 0) {

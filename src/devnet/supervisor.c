@@ -152,20 +152,23 @@ static ant_err start_node(struct sup *s, unsigned i)
             close(nsfd);
         return e != ANT_OK ? e : ANT_ERR_UNSAFE_FILE;
     }
-    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (logfd < 0) {
-        close(binfd);
-        if (nsfd >= 0)
-            close(nsfd);
-        return ANT_ERR_IO;
-    }
-    pid_t pid = fork();
+    /* The environment is built here, not in the child: the fleet page runs on another
+     * thread, and a child that called setenv could hang on a lock that thread held. */
+    struct dn_svcmgr_env env;
+    e = dn_svcmgr_env_build(s->mgr, i, &env);
+    int logfd = e == ANT_OK ? open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+                                                O_NOFOLLOW, 0600)
+                            : -1;
+    pid_t pid = logfd >= 0 ? fork() : -1;
     if (pid < 0) {
-        close(logfd);
+        if (logfd >= 0)
+            close(logfd);
+        if (e == ANT_OK)
+            dn_svcmgr_env_free(&env);
         close(binfd);
         if (nsfd >= 0)
             close(nsfd);
-        return ANT_ERR_IO;
+        return e != ANT_OK ? e : ANT_ERR_IO;
     }
     if (pid == 0) {
         /* Child: back to default signal handling, then exec. Only async-signal-safe calls. */
@@ -173,7 +176,8 @@ static ant_err start_node(struct sup *s, unsigned i)
         sigemptyset(&none);
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        int devnull = open("/dev/null", O_RDONLY);
+        /* O_CLOEXEC: only the dup2 copy on stdin may reach the node. */
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull >= 0)
             dup2(devnull, STDIN_FILENO);
         dup2(logfd, STDOUT_FILENO);
@@ -190,10 +194,11 @@ static ant_err start_node(struct sup *s, unsigned i)
          * clear of it (fcntl is async-signal-safe). */
         if (binfd == 3)
             binfd = fcntl(binfd, F_DUPFD_CLOEXEC, 4);
-        dn_svcmgr_child(s->mgr, i); /* SVCMGR HOOK: last, it may take fd 3 */
-        syscall(SYS_execveat, binfd, "ant-node", argv, environ, AT_SYMLINK_NOFOLLOW);
+        dn_svcmgr_child(s->mgr, i, &env); /* SVCMGR HOOK: last, it may take fd 3 */
+        syscall(SYS_execveat, binfd, "ant-node", argv, env.envp, AT_SYMLINK_NOFOLLOW);
         _exit(127);
     }
+    dn_svcmgr_env_free(&env);
     close(logfd);
     close(binfd);
     if (nsfd >= 0)
