@@ -1070,6 +1070,41 @@ static void read_show(const struct dn_config *c, char *text, json_object **units
     json_object_put(block);
 }
 
+/* Each unit's /proc/<MainPID>/exe inside the container (" (deleted)" if the process runs a
+ * binary replaced on disk), as "exe" beside MainPID. */
+static void read_exes(pid_t leader, unsigned nn, json_object **units)
+{
+    const char *argv[8 + ANT_DEVNET_MAX_NODES_PER_HOST];
+    char pids[ANT_DEVNET_MAX_NODES_PER_HOST][24];
+    size_t k = 0;
+    argv[k++] = "/bin/sh";
+    argv[k++] = "-c";
+    argv[k++] = "for p in \"$@\"; do readlink \"/proc/$p/exe\" || echo -; done";
+    argv[k++] = "sh";
+    for (unsigned n = 0; n < nn; n++) {
+        json_object *x = NULL;
+        long long pid = json_object_object_get_ex(units[n], "MainPID", &x)
+                            ? (long long)json_object_get_int64(x)
+                            : 0;
+        snprintf(pids[n], sizeof pids[n], "%lld", pid > 0 ? pid : 0);
+        argv[k++] = pids[n];
+    }
+    argv[k] = NULL;
+    char *out = NULL;
+    int st = 0;
+    if (run_in(leader, argv, &out, NULL, -1, &st) != ANT_OK)
+        return;
+    char *line = out;
+    for (unsigned n = 0; n < nn && line != NULL && *line != '\0'; n++) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        json_object_object_add(units[n], "exe", json_object_new_string(line));
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(out);
+}
+
 static ant_err sync_host(const struct dn_config *c, unsigned h, pid_t leader)
 {
     const unsigned nn = c->nodes;
@@ -1118,6 +1153,7 @@ static ant_err sync_host(const struct dn_config *c, unsigned h, pid_t leader)
         goto out;
     read_journal(c, jtext, seen);
     read_show(c, stext, uobj);
+    read_exes(leader, nn, uobj);
     const char *vargv[] = {"/opt/ant-node/bin/ant-node", "--version", NULL};
     if (run_in(leader, vargv, &vtext, NULL, -1, &st) == ANT_OK && exited_ok(st) &&
         strncmp(vtext, "ant-node ", 9) == 0) {

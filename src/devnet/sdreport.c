@@ -251,6 +251,30 @@ static void row_pings(const struct dn_config *c, struct dn_sd_row *w)
     count(w, "longest_gap_ms", gap);
 }
 
+/* The replaced binary is what runs: no unit's main process runs a deleted file. */
+static void row_exe(const struct dn_config *c, json_object **hosts, struct dn_sd_row *w)
+{
+    static const char binary[] = "/opt/ant-node/bin/ant-node";
+    unsigned deleted_total = 0;
+    for (unsigned h = 0; h < c->hosts; h++) {
+        unsigned deleted = 0, other = 0;
+        for (unsigned n = 0; n < c->nodes; n++) {
+            const char *exe = jstr(unit_at(hosts[h], n), "exe");
+            if (exe == NULL)
+                other++;
+            else if (strstr(exe, " (deleted)") != NULL)
+                deleted++;
+            else if (strcmp(exe, binary) != 0)
+                other++;
+        }
+        host_result(w, h, deleted == 0 && other == 0, "%u deleted%s", deleted,
+                    other ? ", some not running the installed binary" : "");
+        deleted_total += deleted;
+    }
+    snprintf(w->value, sizeof w->value, "%u", deleted_total);
+    count(w, "deleted", deleted_total);
+}
+
 static void row_priorities(const struct dn_config *c, json_object **hosts, struct dn_sd_row *w)
 {
     int64_t lines = 0, wrong = 0;
@@ -310,6 +334,10 @@ size_t dn_sd_rows(const struct dn_config *cfg, const struct dn_fleet *f,
                                   "every unit active, its MainPID logged the version");
     if (w != NULL)
         row_active(cfg, f, hosts, final_version, w);
+    w = new_row(rows, cap, &n, "/proc/<MainPID>/exe ending \" (deleted)\" (in the container)",
+                NULL, "none (every unit runs /opt/ant-node/bin/ant-node)");
+    if (w != NULL)
+        row_exe(cfg, hosts, w);
     w = new_row(rows, cap, &n, "0 refused connections across the rollout", NULL,
                 "a client PINGing node 0 of each host every 10 ms: 0 refused");
     if (w != NULL)

@@ -14,7 +14,7 @@
 # Needs root and systemd-nspawn; fails rather than skips without them. Label e2e;systemd.
 # Usage: devnet_systemd.sh SOURCE_DIR BUILD_DIR ANT_DEVNET ANT_NODE NEXT_BIN NEXT_VERSION
 #                          HANG_BIN HANG_VERSION
-# shellcheck disable=SC2016 # check() evals its single-quoted condition later
+# shellcheck disable=SC2016,SC2034 # check() evals its single-quoted condition later
 set -euo pipefail
 src=$(cd "${1:?}" && pwd)
 build=$(cd "${2:?}" && pwd)
@@ -54,6 +54,7 @@ echo "up: $(echo "$(date +%s.%N) - $t0" | bc) s"
 status=$(dn status)
 echo "$status"
 id=$(sed -n 's/.*"net_id": *"\([0-9a-f]*\)".*/\1/p' "$dir/devnet.json")
+check '[ -n "$id" ]' "devnet.json names the namespaces' id ($id)"
 check '[ "$(grep -c "ant-node@[0-9]* active " <<<"$status")" = 15 ]' "15 units active after up (READY=1)"
 
 t0=$(date +%s.%N)
