@@ -849,27 +849,20 @@ ant_err dn_nspawn_destroy(const char *dir)
 
 /* --- export --------------------------------------------------------------------------- */
 
-/* Reads a small regular file at `rel` inside the container of `leader`, resolved with the
- * container's root as "/" (RESOLVE_IN_ROOT: symlinks cannot leave it). */
-static ant_err read_in(pid_t leader, const char *rel, char **data, size_t *len)
+ant_err dn_nspawn_read_at_root(int rootfd, const char *rel, size_t cap, char **data,
+                               size_t *len)
 {
-    char root[64];
-    snprintf(root, sizeof root, "/proc/%d/root", (int)leader);
-    int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rfd < 0)
-        return ANT_ERR_NOT_FOUND;
     struct open_how how;
     memset(&how, 0, sizeof how);
     how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    int fd = (int)syscall(SYS_openat2, rfd, rel, &how, sizeof how);
-    close(rfd);
+    int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
     if (fd < 0)
-        return errno == ENOENT ? ANT_ERR_NOT_FOUND : ANT_ERR_IO;
+        return errno == ENOENT ? ANT_ERR_NOT_FOUND : ANT_ERR_UNSAFE_FILE;
     struct stat st;
     ant_err e = ANT_OK;
     char *buf = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)NODE_FILE_MAX) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > cap) {
         e = ANT_ERR_UNSAFE_FILE;
         goto out;
     }
@@ -894,6 +887,19 @@ static ant_err read_in(pid_t leader, const char *rel, char **data, size_t *len)
 out:
     free(buf);
     close(fd);
+    return e;
+}
+
+/* A small file at `rel` inside the container whose init is `leader`. */
+static ant_err read_in(pid_t leader, const char *rel, char **data, size_t *len)
+{
+    char root[64];
+    snprintf(root, sizeof root, "/proc/%d/root", (int)leader);
+    int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0)
+        return ANT_ERR_NOT_FOUND;
+    ant_err e = dn_nspawn_read_at_root(rfd, rel, NODE_FILE_MAX, data, len);
+    close(rfd);
     return e;
 }
 

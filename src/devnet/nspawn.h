@@ -58,6 +58,13 @@ ANT_MUST_CHECK ant_err dn_nspawn_destroy(const char *dir);
 /* Node i's unit as of the last sync: its main pid (inside the container) and whether it is
  * active. False when unknown. */
 bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bool *active);
+/* Reads the regular file `rel` (at most cap bytes) under the directory `rootfd` as if it
+ * were "/": every component, symlinks and ".." included, resolves inside it
+ * (openat2 RESOLVE_IN_ROOT), the last one is never a symlink. How files come out of a
+ * container, whose nodes own their state dirs. ANT_ERR_NOT_FOUND, ANT_ERR_UNSAFE_FILE (not
+ * a regular file, too large, a symlink at the end), ANT_ERR_NOMEM. */
+ANT_MUST_CHECK ant_err dn_nspawn_read_at_root(int rootfd, const char *rel, size_t cap,
+                                              char **data, size_t *len);
 /* `status`: one line per unit from the last sync. */
 void dn_nspawn_status(const struct dn_config *cfg, FILE *out);
 
