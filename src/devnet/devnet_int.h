@@ -21,6 +21,8 @@
  *   D/hosts/h<i>/logs/n<j>.log    each node's stderr, every run appended
  *   D/report.json, report.md, restarts.svg
  *   D/netns.list                  with --netns: every namespace and link created, one a line
+ *   D/hosts/h<i>/container.pid, systemd.json, ping.json, devnet/
+ *                                 with --systemd: the host's container (devnet/nspawn.h)
  */
 #ifndef ANT_DEVNET_INT_H
 #define ANT_DEVNET_INT_H

@@ -443,8 +443,11 @@ static ant_err write_pidfile(const struct dn_config *c, unsigned h, pid_t nspawn
     return e != ANT_OK ? e : dn_write_file(path, text, (size_t)w, 0600);
 }
 
-/* Reads host h's container.pid; *leader = 0 unless it names the same live container init. */
-static void read_pidfile(const char *dir, unsigned h, pid_t *nspawn, pid_t *leader)
+/* Reads host h's container.pid; *leader = 0 unless it names the same live container init.
+ * With `any_state`, a leader that is the same process (pid and start time) counts even
+ * when it no longer looks like a running systemd (shutting down, its nspawn gone). */
+static void read_pidfile_ex(const char *dir, unsigned h, pid_t *nspawn, pid_t *leader,
+                            bool any_state)
 {
     char path[PATH_MAX];
     char *text = NULL;
@@ -460,12 +463,17 @@ static void read_pidfile(const char *dir, unsigned h, pid_t *nspawn, pid_t *lead
         char comm[32];
         double now_start = dn_pid_start_time((pid_t)b);
         *nspawn = (pid_t)a;
-        if (proc_parent((pid_t)b, &pp, comm, sizeof comm) && strcmp(comm, "systemd") == 0 &&
-            other_pidns((pid_t)b) && now_start > 0 && now_start - start < 0.05 &&
-            start - now_start < 0.05)
+        bool same = now_start > 0 && now_start - start < 0.05 && start - now_start < 0.05;
+        if (same && (any_state || (proc_parent((pid_t)b, &pp, comm, sizeof comm) &&
+                                   strcmp(comm, "systemd") == 0 && other_pidns((pid_t)b))))
             *leader = (pid_t)b;
     }
     free(text);
+}
+
+static void read_pidfile(const char *dir, unsigned h, pid_t *nspawn, pid_t *leader)
+{
+    read_pidfile_ex(dir, h, nspawn, leader, false);
 }
 
 /* Waits until the container's manager is up and finished booting. */
@@ -828,10 +836,12 @@ ant_err dn_nspawn_destroy(const char *dir)
     unsigned left = 0;
     for (unsigned h = 0; h < c->hosts; h++) {
         pid_t nsp = 0, leader = 0;
-        read_pidfile(c->dir, h, &nsp, &leader);
+        /* nspawn may be dead already (killed by `down`'s sweep): its container's init
+         * then dies too (parent-death signal) or is still shutting down; wait for it. */
+        read_pidfile_ex(c->dir, h, &nsp, &leader, true);
         if (leader > 0) {
             kill(leader, SIGKILL);
-            for (int i = 0; i < 100 && dn_pid_alive(leader); i++)
+            for (int i = 0; i < 200 && dn_pid_alive(leader); i++)
                 sleep_ms(50);
             if (dn_pid_alive(leader)) {
                 ant_log(ANT_LOG_ERROR, "devnet", "container init survived SIGKILL host=%u", h);
@@ -1281,12 +1291,10 @@ void dn_nspawn_status(const struct dn_config *cfg, FILE *out)
     for (unsigned h = 0; h < cfg->hosts; h++) {
         pid_t nsp = 0, leader = 0;
         read_pidfile(cfg->dir, h, &nsp, &leader);
-        json_object *host = load_host(cfg, h), *x = NULL;
+        json_object *host = load_host(cfg, h);
+        const char *bin = host != NULL ? jstr(host, "binary_version") : NULL;
         fprintf(out, "  host h%u: container %s (nspawn pid %d, init pid %d), binary %s%s\n", h,
-                leader > 0 ? "running" : "down", (int)nsp, (int)leader,
-                host != NULL && (x = NULL, json_object_object_get_ex(host, "binary_version", &x))
-                    ? json_object_get_string(x)
-                    : "?",
+                leader > 0 ? "running" : "down", (int)nsp, (int)leader, bin != NULL ? bin : "?",
                 leader > 0 ? "" : " (last export)");
         for (unsigned n = 0; n < cfg->nodes; n++) {
             json_object *u = unit_obj(host, n), *r = NULL, *p = NULL;

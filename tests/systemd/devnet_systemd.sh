@@ -10,7 +10,8 @@
 #   2. the hanging release (a build that never sends READY=1) is published: systemd's start
 #      timeout kills it, the trial rolls every host back and marks it bad; `report` must
 #      pass again, now with the rollback rows.
-#   3. `down` leaves no container, namespace, mount or process.
+#   3. `down` leaves no container, namespace, mount or process; also after the supervisor
+#      was SIGKILLed (a second, 1-host devnet).
 # Needs root and systemd-nspawn; fails rather than skips without them. Label e2e;systemd.
 # Usage: devnet_systemd.sh SOURCE_DIR BUILD_DIR ANT_DEVNET ANT_NODE NEXT_BIN NEXT_VERSION
 #                          HANG_BIN HANG_VERSION
@@ -100,6 +101,25 @@ check '[ "$(dn status | grep -c "container running")" = 0 ]' "status: every cont
 if command -v machinectl >/dev/null && [ -d /run/systemd/system ]; then
   check '! machinectl list --no-legend | grep -q "adn$id"' "machinectl lists no container"
 fi
+
+# 4. A crashed supervisor: its containers keep running; `down` still finds and kills them.
+rm -rf "$dir"
+dn up --systemd --rootfs "$rootfs" --packaging "$src/packaging" --binary "$node" \
+  --hosts 1 --nodes-per-host 2 --no-serve >/dev/null
+id=$(sed -n 's/.*"net_id": *"\([0-9a-f]*\)".*/\1/p' "$dir/devnet.json")
+leader=$(cut -d' ' -f2 "$dir/hosts/h0/container.pid")
+kill -KILL "$(cat "$dir/supervisor.pid")"
+dn down
+gone=no
+for _ in $(seq 1 50); do
+  if ! [ -d "/proc/$leader" ] || [ "$(awk '{print $3}' "/proc/$leader/stat" 2>/dev/null)" = Z ]; then
+    gone=yes; break
+  fi
+  sleep 0.1
+done
+check '[ "$gone" = yes ]' "after a SIGKILLed supervisor, down killed the container (init $leader)"
+check '! ip netns list | grep -q "antdn-$id"' "no network namespace left after the crash"
+check '! pgrep -f "systemd-nspawn.*$rootfs" >/dev/null' "no systemd-nspawn left after the crash"
 echo "devnet_systemd took $(( $(date +%s) - t_test )) s"
 [ "$fails" -eq 0 ] || { echo "$fails checks failed"; exit 1; }
 echo "all checks passed"
