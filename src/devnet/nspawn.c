@@ -386,11 +386,28 @@ static bool proc_parent(pid_t pid, pid_t *ppid, char *comm, size_t cap)
     if (l == NULL || r == NULL || r < l || r[1] != ' ')
         return false;
     snprintf(comm, cap, "%.*s", (int)(r - l - 1), l + 1);
-    int pp = 0;
-    char state = 0;
-    if (sscanf(r + 2, "%c %d", &state, &pp) != 2)
+    /* after ") ": the state letter, a space, the parent pid */
+    if (r[2] == '\0' || r[3] != ' ')
         return false;
-    *ppid = pp;
+    char *end = NULL;
+    errno = 0;
+    long pp = strtol(r + 4, &end, 10);
+    if (errno != 0 || end == r + 4 || *end != ' ' || pp < 0 || pp > INT32_MAX)
+        return false;
+    *ppid = (pid_t)pp;
+    return true;
+}
+
+/* Parses a positive pid at *p, then skips one space; false if there is none. */
+static bool next_pid(char **p, pid_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(*p, &end, 10);
+    if (errno != 0 || end == *p || v <= 1 || v > INT32_MAX || *end != ' ')
+        return false;
+    *out = (pid_t)v;
+    *p = end + 1;
     return true;
 }
 
@@ -456,9 +473,15 @@ static void read_pidfile_ex(const char *dir, unsigned h, pid_t *nspawn, pid_t *l
     if (dn_path(path, sizeof path, "%s/hosts/h%u/container.pid", dir, h) != ANT_OK ||
         dn_read_file(path, 128, &text, &len) != ANT_OK)
         return;
-    int a = 0, b = 0;
+    pid_t a = 0, b = 0;
     double start = 0;
-    if (sscanf(text, "%d %d %lf", &a, &b, &start) == 3 && a > 1 && b > 1) {
+    char *p = text, *end = NULL;
+    bool parsed = next_pid(&p, &a) && next_pid(&p, &b);
+    if (parsed) {
+        start = strtod(p, &end);
+        parsed = end != p;
+    }
+    if (parsed) {
         pid_t pp = 0;
         char comm[32];
         double now_start = dn_pid_start_time((pid_t)b);
@@ -938,12 +961,18 @@ static void export_node_files(const struct dn_config *c, unsigned h, unsigned n,
 /* The instance number of "ant-node@<i>.service" (1..nodes), or 0. */
 static unsigned unit_instance(const char *unit, unsigned nodes)
 {
-    unsigned i = 0;
-    char tail[16] = "";
-    if (unit == NULL || sscanf(unit, "ant-node@%u%15s", &i, tail) != 2 ||
-        strcmp(tail, ".service") != 0 || i == 0 || i > nodes)
+    static const char prefix[] = "ant-node@";
+    if (unit == NULL || strncmp(unit, prefix, sizeof prefix - 1) != 0)
         return 0;
-    return i;
+    const char *p = unit + sizeof prefix - 1;
+    char *end = NULL;
+    if (*p < '1' || *p > '9')
+        return 0;
+    errno = 0;
+    unsigned long i = strtoul(p, &end, 10);
+    if (errno != 0 || strcmp(end, ".service") != 0 || i == 0 || i > nodes)
+        return 0;
+    return (unsigned)i;
 }
 
 static const char *jstr(json_object *o, const char *k)
@@ -1023,7 +1052,8 @@ static void read_journal(const struct dn_config *c, char *text, struct unit_seen
             int want = level_priority(msg);
             if (want >= 0) {
                 u->node_lines++;
-                if (prio != NULL && atoi(prio) == want)
+                /* journald writes PRIORITY as one digit */
+                if (prio != NULL && prio[0] == (char)('0' + want) && prio[1] == '\0')
                     u->prio_ok++;
                 else
                     u->prio_bad++;
@@ -1144,8 +1174,10 @@ static ant_err sync_host(const struct dn_config *c, unsigned h, pid_t leader)
     }
     jargv[jk] = sargv[sk] = NULL;
 
-    struct unit_seen *seen = calloc(nn, sizeof *seen);
-    json_object **uobj = calloc(nn, sizeof *uobj);
+    if (nn == 0)
+        return ANT_ERR_INVALID_ARG;
+    struct unit_seen *seen = calloc(nn, sizeof(struct unit_seen));
+    json_object **uobj = calloc(nn, sizeof(json_object *));
     json_object *top = json_object_new_object(), *arr = json_object_new_array();
     char *jtext = NULL, *stext = NULL, *vtext = NULL, *bad = NULL;
     size_t badlen = 0;
@@ -1179,8 +1211,14 @@ static ant_err sync_host(const struct dn_config *c, unsigned h, pid_t leader)
     json_object *badarr = json_object_new_array();
     if (badarr != NULL && read_in(leader, "opt/ant-node/bin/ant-node.bad-versions", &bad, &badlen) ==
                               ANT_OK) {
-        for (char *p = strtok(bad, "\n"); p != NULL; p = strtok(NULL, "\n"))
-            json_object_array_add(badarr, json_object_new_string(p));
+        for (char *p = bad; p != NULL && *p != '\0';) {
+            char *nl = strchr(p, '\n');
+            if (nl != NULL)
+                *nl = '\0';
+            if (*p != '\0')
+                json_object_array_add(badarr, json_object_new_string(p));
+            p = nl != NULL ? nl + 1 : NULL;
+        }
     }
     json_object_object_add(top, "bad_versions", badarr);
     for (unsigned n = 0; n < nn; n++) {

@@ -243,7 +243,8 @@ static void row_pings(const struct dn_config *c, struct dn_sd_row *w)
         json_object_put(p);
     }
     snprintf(w->value, sizeof w->value, "%lld refused, %lld dropped of %lld; longest gap %lld ms",
-             (long long)refused, (long long)dropped, (long long)(ok + refused + dropped),
+             (long long)refused, (long long)dropped,
+             (long long)ok + (long long)refused + (long long)dropped,
              (long long)gap);
     count(w, "refused", refused);
     count(w, "dropped", dropped);
@@ -260,11 +261,9 @@ static void row_exe(const struct dn_config *c, json_object **hosts, struct dn_sd
         unsigned deleted = 0, other = 0;
         for (unsigned n = 0; n < c->nodes; n++) {
             const char *exe = jstr(unit_at(hosts[h], n), "exe");
-            if (exe == NULL)
-                other++;
-            else if (strstr(exe, " (deleted)") != NULL)
+            if (exe != NULL && strstr(exe, " (deleted)") != NULL)
                 deleted++;
-            else if (strcmp(exe, binary) != 0)
+            else if (exe == NULL || strcmp(exe, binary) != 0)
                 other++;
         }
         host_result(w, h, deleted == 0 && other == 0, "%u deleted%s", deleted,
