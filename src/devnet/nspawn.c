@@ -1252,11 +1252,13 @@ static ant_err sync_host(const struct dn_config *c, unsigned h, pid_t leader)
             e = dn_write_file(path, text, strlen(text), 0600);
     }
 out:
-    for (unsigned n = 0; seen != NULL && n < nn; n++) {
-        json_object_put(seen[n].restarts_at);
-        json_object_put(seen[n].clean_exits_at);
-        json_object_put(seen[n].timeouts_at);
-        free(seen[n].log);
+    for (unsigned n = 0; n < nn; n++) {
+        if (seen != NULL) {
+            json_object_put(seen[n].restarts_at);
+            json_object_put(seen[n].clean_exits_at);
+            json_object_put(seen[n].timeouts_at);
+            free(seen[n].log);
+        }
         if (uobj != NULL)
             json_object_put(uobj[n]);
     }
