@@ -1312,7 +1312,8 @@ static json_object *unit_obj(json_object *host, unsigned n)
     return json_object_array_get_idx(arr, n);
 }
 
-bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bool *active)
+bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bool *active,
+                         unsigned *nrestarts)
 {
     json_object *host = load_host(cfg, i / cfg->nodes);
     json_object *u = unit_obj(host, i % cfg->nodes), *x = NULL;
@@ -1321,6 +1322,8 @@ bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bo
         *pid = (pid_t)json_object_get_int64(x);
         const char *s = jstr(u, "ActiveState");
         *active = s != NULL && strcmp(s, "active") == 0;
+        int64_t r = json_object_object_get_ex(u, "NRestarts", &x) ? json_object_get_int64(x) : 0;
+        *nrestarts = r > 0 && r < UINT32_MAX ? (unsigned)r : 0;
     }
     json_object_put(host);
     return ok;

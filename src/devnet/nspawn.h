@@ -55,9 +55,10 @@ ANT_MUST_CHECK ant_err dn_nspawn_sync(const struct dn_config *cfg);
 /* `down`: kills every container D/hosts/h<h>/container.pid still names (checked: the same
  * process, a systemd in another pid namespace) and removes the pid files. */
 ANT_MUST_CHECK ant_err dn_nspawn_destroy(const char *dir);
-/* Node i's unit as of the last sync: its main pid (inside the container) and whether it is
- * active. False when unknown. */
-bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bool *active);
+/* Node i's unit as of the last sync: its main pid (inside the container), whether it is
+ * active and systemd's NRestarts. False when unknown. */
+bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bool *active,
+                         unsigned *nrestarts);
 /* Reads the regular file `rel` (at most cap bytes) under the directory `rootfd` as if it
  * were "/": every component, symlinks and ".." included, resolves inside it
  * (openat2 RESOLVE_IN_ROOT), the last one is never a symlink. How files come out of a

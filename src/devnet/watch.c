@@ -227,7 +227,8 @@ ant_err ant_devnet_watch(const char *dir, const char *version, unsigned timeout_
             pid_t pid = st != NULL ? st->node[i].pid : 0;
             bool alive = dn_pid_alive(pid);
             /* systemd hosts: the unit's main pid (inside its container) and state instead */
-            if (cfg->systemd && !dn_nspawn_node_main(cfg, i, &pid, &alive))
+            unsigned nrestarts = 0;
+            if (cfg->systemd && !dn_nspawn_node_main(cfg, i, &pid, &alive, &nrestarts))
                 alive = false;
             on += s != NULL && strcmp(s->version, version) == 0 && s->pid == pid && alive;
         }
