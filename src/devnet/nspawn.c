@@ -1151,6 +1151,9 @@ static void read_exes(pid_t leader, unsigned nn, json_object **units)
     free(out);
 }
 
+/* Exports host h. The whole journal of the units each time (simple and idempotent; for a
+ * devnet of hours a few MB a host, capped at CMD_OUT_MAX: an export past it fails and the
+ * previous one stays). */
 static ant_err sync_host(const struct dn_config *c, unsigned h, pid_t leader)
 {
     const unsigned nn = c->nodes;
