@@ -21,6 +21,8 @@
  *   D/hosts/h<i>/logs/n<j>.log    each node's stderr, every run appended
  *   D/report.json, report.md, restarts.svg
  *   D/netns.list                  with --netns: every namespace and link created, one a line
+ *   D/hosts/h<i>/container.pid, systemd.json, ping.json, devnet/
+ *                                 with --systemd: the host's container (devnet/nspawn.h)
  */
 #ifndef ANT_DEVNET_INT_H
 #define ANT_DEVNET_INT_H
@@ -63,6 +65,9 @@ struct dn_config {
     bool netns;                /* one network namespace per host */
     char net_id[12];           /* 8 hex digits naming this devnet's namespaces and links */
     char net_prefix[16];       /* "10.X.Y": server X.Y.1, host h at .(h+2), a /24 */
+    bool systemd;              /* hosts are systemd-nspawn containers (nspawn.h); implies netns */
+    char rootfs[PATH_MAX];     /* with systemd: the hosts' cached root file system */
+    char packaging[PATH_MAX];  /* with systemd: the dir holding install.sh and systemd/ */
 };
 
 ANT_MUST_CHECK ant_err dn_config_save(const struct dn_config *cfg);

@@ -11,6 +11,8 @@
  * /proc) check the last version that was not rolled back.
  */
 #include "devnet/fleet.h"
+#include "devnet/nspawn.h"
+#include "devnet/sdreport.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -699,9 +701,11 @@ static void rows_rollback(struct rctx *r, const char *bad)
                              ">= 1 rollback per host after the trial attempts");
     struct row *w2 = new_row(r, "rollback: failed version never reinstalled", bad,
                              "no replace/download of it after the rollback");
-    struct row *w3 = new_row(r, "rollback: every node back on the previous version", bad,
-                             r->final_version);
-    if (w1 == NULL || w2 == NULL || w3 == NULL)
+    /* systemd hosts: "every unit back" is judged from systemd instead (sdreport.c) */
+    struct row *w3 = r->cfg->systemd ? NULL
+                                     : new_row(r, "rollback: every node back on the previous version",
+                                               bad, r->final_version);
+    if (w1 == NULL || w2 == NULL || (w3 == NULL && !r->cfg->systemd))
         return;
     unsigned hosts_rb = 0, back_total = 0;
     for (unsigned h = 0; h < r->cfg->hosts; h++) {
@@ -734,23 +738,55 @@ static void rows_rollback(struct rctx *r, const char *bad)
         }
         host_result(w2, h, first_rb > 0 && again == 0, "%zu", again);
         unsigned back = 0;
-        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+        for (unsigned n = 0; w3 != NULL && n < r->cfg->nodes; n++) {
             const struct dn_ev *s = dn_fleet_last(node_at(r, h, n), EV_STARTED, NULL);
             pid_t pid = r->st != NULL ? r->st->node[h * r->cfg->nodes + n].pid : 0;
             back += s != NULL && strcmp(s->version, r->final_version) == 0 && s->pid == pid &&
                     dn_pid_alive(pid);
         }
         bool bin_back = r->bin[h].ok && strcmp(r->bin[h].version, r->final_version) == 0;
-        host_result(w3, h, back == r->cfg->nodes && bin_back, "%u/%u, bin %s", back,
-                    r->cfg->nodes, r->bin[h].ok ? r->bin[h].version : "?");
+        if (w3 != NULL)
+            host_result(w3, h, back == r->cfg->nodes && bin_back, "%u/%u, bin %s", back,
+                        r->cfg->nodes, r->bin[h].ok ? r->bin[h].version : "?");
         back_total += back;
     }
     snprintf(w1->value, sizeof w1->value, "%u/%u hosts", hosts_rb, r->cfg->hosts);
     snprintf(w2->value, sizeof w2->value, "%s", w2->pass ? "none" : "reinstalled");
-    snprintf(w3->value, sizeof w3->value, "%u/%u nodes", back_total,
-             r->cfg->hosts * r->cfg->nodes);
     count(w1, "hosts", hosts_rb);
-    count(w3, "nodes", back_total);
+    if (w3 != NULL) {
+        snprintf(w3->value, sizeof w3->value, "%u/%u nodes", back_total,
+                 r->cfg->hosts * r->cfg->nodes);
+        count(w3, "nodes", back_total);
+    }
+}
+
+/* systemd hosts (ARCHITECTURE.md §11): the rows sdreport.c judges from systemd and journald. */
+static void rows_systemd(struct rctx *r)
+{
+    struct dn_sd_version pub[MAX_PUBLISHED];
+    struct dn_sd_row *sd = calloc(MAX_ROWS, sizeof *sd);
+    if (sd == NULL)
+        return;
+    for (size_t i = 0; i < r->npub; i++) {
+        pub[i].version = r->pub[i].version;
+        pub[i].rolled_back = r->pub[i].rolled_back;
+    }
+    size_t n = dn_sd_rows(r->cfg, &r->f, pub, r->npub, r->final_version, sd, MAX_ROWS);
+    for (size_t i = 0; i < n; i++) {
+        struct row *w = new_row(r, sd[i].check, sd[i].version[0] ? sd[i].version : NULL,
+                                sd[i].expect);
+        if (w == NULL) {
+            json_object_put(sd[i].counts);
+            continue;
+        }
+        w->pass = sd[i].pass;
+        snprintf(w->value, sizeof w->value, "%s", sd[i].value);
+        memcpy(w->hv, sd[i].hv, sizeof w->hv);
+        memcpy(w->hp, sd[i].hp, sizeof w->hp);
+        json_object_put(w->counts);
+        w->counts = sd[i].counts;
+    }
+    free(sd);
 }
 
 #define ACCESS_LOG_CAP (64u << 20)
@@ -1391,6 +1427,9 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
         goto out;
     if (dn_state_load(r.cfg->dir, &r.st) != ANT_OK)
         r.st = NULL;
+    /* systemd hosts: fresh logs and unit state out of the containers first */
+    if (r.cfg->systemd && dn_nspawn_sync(r.cfg) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "devnet", "systemd hosts not synced; reporting the last export");
     e = load_published(&r);
     if (e != ANT_OK) {
         ant_log(ANT_LOG_ERROR, "devnet", "no release was published dir=%s", r.cfg->dir);
@@ -1443,11 +1482,16 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
         row_downloads(&r, v);
         row_cache_hits(&r, v);
         row_timing(&r, v, i == last_ok);
-        row_real_restart(&r, v);
+        if (!r.cfg->systemd)
+            row_real_restart(&r, v);
+    }
+    if (r.cfg->systemd) {
+        rows_systemd(&r); /* restarts, units, binaries from systemd; no /proc inside */
+    } else {
+        row_binaries(&r);
+        row_deleted(&r);
     }
     rows_steering(&r);
-    row_binaries(&r);
-    row_deleted(&r);
     row_metadata(&r);
     row_server(&r);
 

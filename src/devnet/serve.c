@@ -18,6 +18,7 @@
 #include "ant/log.h"
 #include "devnet/devnet_int.h"
 #include "devnet/fleet.h"
+#include "devnet/nspawn.h"
 
 /* The page, generated from fleet_page.html by src/devnet/CMakeLists.txt. */
 #include "fleet_page.inc"
@@ -283,6 +284,10 @@ static ant_err build(struct view *v, char **out, size_t *outlen)
             unsigned dl = count_kind(n, EV_DOWNLOADING), ch = count_kind(n, EV_REUSED);
             unsigned rb = count_kind(n, EV_ROLLBACK), er = count_kind(n, EV_FAILED);
             bool alive = st != NULL && st->node[i].pid > 0 && dn_pid_alive(st->node[i].pid);
+            pid_t mainpid = 0;
+            /* systemd hosts: the unit's state and systemd's count (devnet/nspawn.h) */
+            if (cfg->systemd && !dn_nspawn_node_main(cfg, i, &mainpid, &alive, &restarts))
+                alive = false;
 
             snprintf(id, sizeof id, "h%un%u", h, k);
             json_object_object_add(o, "id", json_object_new_string(id));

@@ -31,6 +31,7 @@
 
 #include "ant/devnet_serve.h"
 #include "ant/log.h"
+#include "devnet/nspawn.h"
 #include "devnet/svcmgr.h"
 
 #define STOP_GRACE_S 15.0
@@ -43,6 +44,7 @@ struct sup {
     sigset_t oldmask;
     bool dirty;
     struct dn_svcmgr *mgr; /* SVCMGR HOOK: notify socket, start timeout, watchdog, fd store */
+    struct dn_nspawn *hosts; /* --systemd: the containers whose systemd runs the nodes */
 };
 
 static void add_start(struct dn_node_state *n, pid_t pid, double at, int prev)
@@ -236,6 +238,8 @@ static void reap(struct sup *s, bool stopping)
             }
             continue;
         }
+        if (dn_nspawn_reaped(s->hosts, pid, status))
+            continue;
         for (unsigned i = 0; i < c->hosts * c->nodes; i++) {
             struct dn_node_state *n = &s->st->node[i];
             if (n->pid != pid)
@@ -304,6 +308,8 @@ static void stop_all(struct sup *s)
     s->st->stopping = true;
     s->dirty = true;
     save(s);
+    dn_nspawn_stop(s->hosts); /* powers the containers off, waits for them */
+    s->hosts = NULL;
     signal_all(s, SIGTERM);
     double deadline = dn_now() + STOP_GRACE_S;
     bool killed = false;
@@ -392,7 +398,12 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
         goto fail;
     s.st->nginx_pid = np;
     s.dirty = true;
-    for (unsigned i = 0; i < s.cfg->hosts * s.cfg->nodes; i++) {
+    if (s.cfg->systemd) {
+        e = dn_nspawn_up(s.cfg, &s.hosts); /* systemd in each container runs the nodes */
+        if (e != ANT_OK)
+            goto fail;
+    }
+    for (unsigned i = 0; !s.cfg->systemd && i < s.cfg->hosts * s.cfg->nodes; i++) {
         e = start_node(&s, i);
         if (e != ANT_OK)
             goto fail;
@@ -417,6 +428,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
             break;
         reap(&s, false);
         dn_svcmgr_poll(s.mgr, dn_now()); /* SVCMGR HOOK: kills what missed READY/watchdog */
+        dn_nspawn_poll(s.hosts, dn_now()); /* --systemd: exports journals and unit state */
         double now = dn_now();
         if (now >= next_resign) {
             if (dn_meta_resign(s.cfg) != ANT_OK)
