@@ -44,6 +44,9 @@ struct ant_devnet_up_opts {
     uint64_t trial_period_s;    /* 0 = the node's default */
     const char *channel;        /* "stable" (NULL) or "beta" */
     unsigned restart_delay_ms;  /* supervisor's RestartSec; 0 = 500 ms */
+    bool systemd;               /* hosts are systemd containers (root; implies netns), see up */
+    const char *rootfs;         /* with systemd: root file system of scripts/systemd-host-rootfs.sh */
+    const char *packaging;      /* with systemd: dir of install.sh and systemd/ant-node@.service */
 };
 
 /* Writes the default devnet dir: $XDG_DATA_HOME/ant/devnet, else ~/.local/share/ant/devnet.
@@ -60,6 +63,11 @@ ANT_MUST_CHECK ant_err ant_devnet_default_dir(char *buf, size_t cap);
  * 10.X.Y.0/24 no interface here used before: nginx also listens on 10.X.Y.1 (in the server
  * certificate too), host i's nodes run inside its namespace on 10.X.Y.(i+2). Everything is
  * recorded in D/netns.list before it is created; `down` deletes it.
+ * With opts->systemd (root; implies netns) every host is a systemd-nspawn container booting
+ * systemd from opts->rootfs (read-only, a tmpfs overlay on top) in its namespace, where
+ * opts->packaging's install.sh installs ant-node as ant-node@1..N (the shipped unit, plus a
+ * drop-in shortening TimeoutStartSec); the supervisor runs the containers and a client
+ * PINGing node 0 of each host every 10 ms (ARCHITECTURE.md §11).
  * Errors: ANT_ERR_INVALID_ARG (bad options, --netns when not root), ANT_ERR_EXISTS (D
  * already holds a devnet, or a namespace or link of its name exists already), ANT_ERR_NOT_FOUND (binary, /usr/sbin/nginx, or for --netns ip,
  * missing), ANT_ERR_IO (also: a namespace, link or address could not be created),

@@ -67,8 +67,10 @@ ANT_MUST_CHECK ant_err ant_node_listener_check(const char *listen, int fd);
  * next process (the caller owns it). ANT_ERR_IO if it cannot be duplicated. */
 ANT_MUST_CHECK ant_err ant_node_dup_listener(const struct ant_node *node, int *fd);
 
-/* CLOCK_MONOTONIC ms of the acceptor loop's latest turn (at least once a second while it
- * runs): the liveness the service watchdog reports. Safe from any thread. */
+/* CLOCK_MONOTONIC ms of the node's latest proof that it can serve: the older of the
+ * acceptor loop's latest turn and the latest turn of any worker's loop (each turns at least
+ * once a second while it is not stuck in a request). The liveness the service watchdog
+ * reports. Safe from any thread. */
 uint64_t ant_node_heartbeat_ms(struct ant_node *node);
 
 /*

@@ -13,8 +13,9 @@
  * The listener goes into the manager's fd store (FDNAME "listener") as soon as the node
  * serves (unless it came from there), so whatever ends this process (an upgrade's exit 75, a crash, the watchdog) the
  * next start takes the same socket back and connections wait in its backlog instead of
- * being refused. The watchdog pings only while the acceptor loop turns, so a wedged node
- * stops pinging and the manager kills it.
+ * being refused. The watchdog pings only while the node's heartbeat is fresh (its acceptor
+ * turns and some worker is free to serve), so a wedged node stops pinging and the manager
+ * kills it.
  */
 #ifndef ANT_NODE_SERVICE_H
 #define ANT_NODE_SERVICE_H
@@ -27,7 +28,8 @@
 
 /* The fd store / LISTEN_FDNAMES name of the node's listening socket. */
 #define ANT_NODE_SERVICE_FDNAME "listener"
-/* The acceptor loop turns at least once a second; this many ms without a turn is a hang. */
+/* The acceptor and every free worker turn at least once a second; this many ms without a
+ * heartbeat (ant_node_heartbeat_ms) is a hang. */
 #define ANT_NODE_SERVICE_STALE_MS 5000
 /* Failed trial health probes in a row (one per trial period) before a node under a service
  * manager exits with ANT_NODE_SERVICE_EXIT_UNHEALTHY, so the attempt counts. */
@@ -64,7 +66,7 @@ void ant_node_service_status(struct ant_node_service *s, const char *upgrade_sta
 
 /*
  * The trial health probe (ant_upgrade_config.healthy; `arg` is the service): true only if
- * the node became ready, the acceptor loop has not been seen stale since the previous
+ * the node became ready, its heartbeat has not been seen stale since the previous
  * probe, and a PING to the node's own port is answered now. After
  * ANT_NODE_SERVICE_TRIAL_PROBES failures in a row, a node run for a service manager
  * (cfg->stop_on_upgrade) is asked to exit with ANT_NODE_SERVICE_EXIT_UNHEALTHY: the

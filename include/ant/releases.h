@@ -104,6 +104,10 @@ struct ant_release_criteria {
      * URL (a test server): an HTTPS API naming http://127.0.0.1/... would otherwise make
      * every node request a local admin service on each check (blind SSRF). */
     const char *api_url;
+    /* Not NULL: only this version, and the channel does not apply (an operator named it:
+     * `ant-node upgrade apply --release-version V`, ARCHITECTURE.md §10). Running, floor
+     * and bad marks still do. */
+    const struct ant_semver *exact;
 };
 
 /* The chosen release: a plain value type (copied into the caller's state). Sizes are 0

@@ -263,6 +263,19 @@ ANT_MUST_CHECK ant_err ant_upgrade_apply_archive(struct ant_upgrade *u, const ch
                                                  const char *signature_path);
 
 /*
+ * Selects the release the operator names (`ant-node upgrade apply --release-version V`,
+ * online), for ant_upgrade_apply to install now: any channel (an -rc or -alpha no node
+ * installs by itself), and whatever the signed cursor, a halt or the window say. The fresh
+ * signed targets must list V for this platform and not yank it; V must be above the
+ * running version and the floor, in the release list, and not marked bad on this node.
+ * plan->reason says why on every refusal. Errors: ANT_ERR_NOT_FOUND (not listed in the
+ * targets, not in the release list, or metadata not fresh), ANT_ERR_DOWNGRADE (yanked, or
+ * not above running/floor), ANT_ERR_BAD_VERSION, and those of ant_upgrade_check.
+ */
+ANT_MUST_CHECK ant_err ant_upgrade_select_version(struct ant_upgrade *u, const char *version,
+                                                  struct ant_upgrade_plan *plan);
+
+/*
  * One monitor tick: check with scheduling, then apply if the gate is open (`now` ≥
  * scheduled_at). *next_s is how long to sleep before the next tick (the scheduled time if
  * it comes before the next interval). The monitor thread calls this; tests may too.

@@ -68,6 +68,7 @@ UNIT_TESTS = [
     "test_engine_marks",
     "test_engine_metrics",
     "test_engine_rollout_control",
+    "test_engine_named",
     "test_devnet_fleet_json",
     "test_node_metrics",
 ]

@@ -6,6 +6,7 @@
  * node or nginx behind (and, with --netns, deletes the namespaces and links it recorded); `status` and `watch` show the fleet while a rollout runs.
  */
 #include "devnet/devnet_int.h"
+#include "devnet/nspawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 #include "ant/release_context.h"
 
 #define UP_READY_TIMEOUT_S 60.0
+/* Booting containers and installing into them, on a busy machine. */
+#define UP_READY_TIMEOUT_SYSTEMD_S 300.0
 #define MAX_PROCS 8192
 
 static void sleep_ms(unsigned ms)
@@ -123,11 +126,11 @@ static ant_err pick_ports(struct dn_config *cfg)
 }
 
 /* Waits for the supervisor's ready line; ANT_OK on "ok". */
-static ant_err wait_ready(int fd)
+static ant_err wait_ready(int fd, double timeout_s)
 {
     char buf[160];
     size_t used = 0;
-    double deadline = dn_now() + UP_READY_TIMEOUT_S;
+    double deadline = dn_now() + timeout_s;
     while (used < sizeof buf - 1) {
         double left = deadline - dn_now();
         if (left <= 0)
@@ -168,12 +171,15 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
         o->hosts > ANT_DEVNET_MAX_HOSTS || o->nodes_per_host == 0 ||
         o->nodes_per_host > ANT_DEVNET_MAX_NODES_PER_HOST)
         return ANT_ERR_INVALID_ARG;
-    if (o->netns && geteuid() != 0) {
+    bool netns = o->netns || o->systemd; /* containers live in the hosts' namespaces */
+    if (o->systemd && (o->rootfs == NULL || o->packaging == NULL))
+        return ANT_ERR_INVALID_ARG;
+    if (netns && geteuid() != 0) {
         ant_log(ANT_LOG_ERROR, "devnet",
                 "--netns needs root (creating network namespaces and veth pairs)");
         return ANT_ERR_INVALID_ARG;
     }
-    if (o->netns && !dn_netns_available()) {
+    if (netns && !dn_netns_available()) {
         ant_log(ANT_LOG_ERROR, "devnet", "--netns needs iproute2's ip (not found)");
         return ANT_ERR_NOT_FOUND;
     }
@@ -216,10 +222,26 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
         goto out;
     }
     e = pick_ports(cfg);
-    if (e == ANT_OK && o->netns)
+    if (e == ANT_OK && netns)
         e = dn_netns_plan(cfg);
+    if (e == ANT_OK && o->systemd) {
+        /* Every host has an address of its own: the same ports on each (install.sh's
+         * --base-port), the loopback ports picked above are not used by the nodes. */
+        cfg->systemd = true;
+        for (unsigned i = 0; i < cfg->hosts * cfg->nodes; i++)
+            cfg->node_port[i] = (uint16_t)(DN_NSPAWN_BASE_PORT + i % cfg->nodes);
+        if (realpath(o->rootfs, cfg->rootfs) == NULL ||
+            realpath(o->packaging, cfg->packaging) == NULL) {
+            ant_log(ANT_LOG_ERROR, "devnet", "--rootfs or --packaging not found");
+            e = ANT_ERR_NOT_FOUND;
+        } else {
+            e = dn_nspawn_check(cfg);
+        }
+    }
     if (e == ANT_OK)
         e = make_layout(cfg, binary);
+    if (e == ANT_OK && cfg->systemd)
+        e = dn_nspawn_prepare(cfg);
     if (e == ANT_OK)
         e = dn_config_save(cfg);
     if (e != ANT_OK)
@@ -255,8 +277,10 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
         if (child != 0)
             _exit(child < 0 ? 1 : 0);
         setsid();
-        int devnull = open("/dev/null", O_RDONLY);
-        int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+        /* O_CLOEXEC: the dup2 copies are the supervisor's stdio; the originals would
+         * otherwise pass to nginx and every node it starts. */
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (devnull >= 0)
             dup2(devnull, STDIN_FILENO);
         if (logfd >= 0) {
@@ -272,7 +296,7 @@ ant_err ant_devnet_up(const struct ant_devnet_up_opts *o)
     pfd[1] = -1;
     while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
         ;
-    e = wait_ready(pfd[0]);
+    e = wait_ready(pfd[0], cfg->systemd ? UP_READY_TIMEOUT_SYSTEMD_S : UP_READY_TIMEOUT_S);
     if (e == ANT_OK) {
         e = dn_path(path, sizeof path, "%s/%s", cfg->dir, DN_PID_FILE);
         sup = e == ANT_OK ? dn_read_pid_file(path) : 0;
@@ -369,6 +393,13 @@ ant_err ant_devnet_down(const char *dir)
         sleep_ms(50);
     }
     unlink(path);
+    /* Containers whose supervisor died: their init is not marked, it is found by its
+     * pid file (and checked to be the same process). */
+    {
+        ant_err ce = dn_nspawn_destroy(real);
+        if (ce != ANT_OK && e == ANT_OK)
+            e = ce;
+    }
     /* Namespaces and links last: no process of the devnet is left to hold them. */
     {
         ant_err ne = dn_netns_destroy(real);

@@ -21,6 +21,8 @@
  *   D/hosts/h<i>/logs/n<j>.log    each node's stderr, every run appended
  *   D/report.json, report.md, restarts.svg
  *   D/netns.list                  with --netns: every namespace and link created, one a line
+ *   D/hosts/h<i>/container.pid, systemd.json, ping.json, devnet/
+ *                                 with --systemd: the host's container (devnet/nspawn.h)
  */
 #ifndef ANT_DEVNET_INT_H
 #define ANT_DEVNET_INT_H
@@ -64,6 +66,9 @@ struct dn_config {
     bool netns;                /* one network namespace per host */
     char net_id[12];           /* 8 hex digits naming this devnet's namespaces and links */
     char net_prefix[16];       /* "10.X.Y": server X.Y.1, host h at .(h+2), a /24 */
+    bool systemd;              /* hosts are systemd-nspawn containers (nspawn.h); implies netns */
+    char rootfs[PATH_MAX];     /* with systemd: the hosts' cached root file system */
+    char packaging[PATH_MAX];  /* with systemd: the dir holding install.sh and systemd/ */
 };
 
 ANT_MUST_CHECK ant_err dn_config_save(const struct dn_config *cfg);
@@ -243,6 +248,28 @@ bool dn_log_parse(const char *line, struct dn_log_line *out);
 const char *dn_log_get(const struct dn_log_line *l, const char *k);
 /* Parses "2026-11-27T06:20:29.123Z" into Unix seconds; false if malformed. */
 bool dn_parse_time(const char *text, double *t);
+
+/* --- the operator's steering record (steer.c) ---------------------------------------- */
+
+enum dn_steer_kind { DN_STEER_ROLLOUT, DN_STEER_YANK, DN_STEER_MINIMUM };
+
+/* One signed `ant-devnet rollout` (cursor, halt flag, seed of the timestamp), `yank` or
+ * `minimum` (the version), with the time it was signed. */
+struct dn_steer {
+    enum dn_steer_kind kind;
+    double at;
+    char version[DN_VERSION_MAX + 1];
+    uint32_t cursor_ppm;
+    bool halted;
+    uint8_t seed[32];
+};
+
+/* Appends s to D/steering.json (the caller holds the repository lock). */
+ANT_MUST_CHECK ant_err dn_steer_append(const char *dir, const struct dn_steer *s);
+/* Up to cap entries of D/steering.json in the order they were signed (*n = 0 when the
+ * devnet was never steered). Entries it cannot read are left out. */
+ANT_MUST_CHECK ant_err dn_steer_load(const char *dir, struct dn_steer *out, size_t cap,
+                                     size_t *n);
 
 #define DN_BINS 12
 

@@ -170,6 +170,10 @@ static const struct {
     {EV_TRIAL_CONFIRMED, "upgrade", "Trial boot confirmed"},
     {EV_ROLLBACK, "upgrade", "Rolling back failed upgrade"},
     {EV_FAILED, "upgrade", "Upgrade failed"},
+    {EV_HALTED, "upgrade", "Rollout halted, not upgrading"},
+    {EV_BELOW_MIN, "upgrade", "Below minimum version, upgrading now"},
+    {EV_YANKED_RUN, "upgrade", "Running a yanked version, upgrading now"},
+    {EV_SKIPPED, "upgrade", "Release not in signed metadata, skipping"},
     {EV_PATCH_APPLIED, "upgrade", "Binary patch applied"},
     {EV_PATCH_FAILED, "upgrade", "Binary patch failed, downloading full archive"},
     {EV_BINARY_REUSED, "upgrade", "Reused verified cached binary"},
@@ -252,6 +256,10 @@ bool dn_event_from_line(const struct dn_log_line *l, struct dn_ev *ev)
         copy_val(ev->stage, sizeof ev->stage, dn_log_get(l, "stage"));
         copy_val(ev->error, sizeof ev->error, dn_log_get(l, "error"));
         copy_val(ev->mode, sizeof ev->mode, dn_log_get(l, "mode"));
+        copy_val(ev->reason, sizeof ev->reason, dn_log_get(l, "reason"));
+        ev->candidate_since = num(dn_log_get(l, "candidate_since"));
+        const char *urgent = dn_log_get(l, "urgent");
+        ev->urgent = urgent != NULL && strcmp(urgent, "yes") == 0;
         ev->bytes = (uint64_t)num(dn_log_get(l, ev->kind == EV_PATCH_APPLIED ? "patch_bytes"
                                                                              : "bytes"));
         if (ev->kind == EV_RESUMED)

@@ -30,6 +30,11 @@ enum dn_ev_kind {
     EV_TRIAL_CONFIRMED,
     EV_ROLLBACK,
     EV_FAILED,
+    /* The rollout control (ARCHITECTURE.md §10): logged once per scheduling check. */
+    EV_HALTED,       /* Rollout halted, not upgrading */
+    EV_BELOW_MIN,    /* Below minimum version, upgrading now */
+    EV_YANKED_RUN,   /* Running a yanked version, upgrading now */
+    EV_SKIPPED,      /* Release not in signed metadata, skipping (reason=) */
     EV_PATCH_APPLIED,  /* issue 19: `Binary patch applied` (bytes = patch_bytes) */
     EV_PATCH_FAILED,   /* `Binary patch failed, downloading full archive` (bytes received) */
     EV_BINARY_REUSED,  /* `Reused verified cached binary` */
@@ -43,10 +48,13 @@ struct dn_ev {
     char peer[72];
     pid_t pid;
     double first_seen, at, delay;
+    double candidate_since; /* EV_SCHEDULED: when the node became a candidate (0: not logged) */
+    bool urgent;            /* EV_SCHEDULED urgent=yes: below minimum or on a yanked version */
     unsigned attempts;
     char stage[32];
     char error[64];
     char mode[12];
+    char reason[16];        /* EV_SKIPPED: yanked, not-listed, metadata-not-fresh */
     uint64_t bytes; /* EV_PATCH_APPLIED: patch_bytes; EV_PATCH_FAILED, EV_RESUMED: bytes */
     unsigned resumes, restarts; /* EV_RESUMED, from its message */
 };

@@ -553,6 +553,15 @@ ant_err ant_devnet_rollout(const char *dir, const char *version, const char *cur
     if (e == ANT_OK)
         e = sign_n(fd, ANT_META_ROLE_TIMESTAMP, &k, 1);
     if (e == ANT_OK) {
+        /* The report rebuilds the steps from this record (steer.c). */
+        struct dn_steer rec = {.kind = DN_STEER_ROLLOUT, .at = dn_now(),
+                               .cursor_ppm = ro.cursor_ppm, .halted = ro.halted};
+        memcpy(rec.version, ro.version, strnlen(ro.version, sizeof rec.version - 1));
+        memcpy(rec.seed, ro.seed, sizeof rec.seed);
+        e = dn_steer_append(cfg->dir, &rec);
+        snprintf(why, sizeof why, "signed, but not recorded in steering.json");
+    }
+    if (e == ANT_OK) {
         char pct[16];
         snprintf(pct, sizeof pct, "%u.%04u", ro.cursor_ppm / 10000u, ro.cursor_ppm % 10000u);
         ant_log(ANT_LOG_INFO, "devnet", "Rollout set version=%s cursor=%s halted=%s", ro.version,
@@ -602,6 +611,12 @@ ant_err ant_devnet_policy(const char *dir, const char *version, bool yank)
     /* Frozen, the online key signs nothing (as for a publish). */
     if (e == ANT_OK && !frozen(cfg->dir))
         e = timestamp_locked(cfg->dir, fd, dn_meta_timestamp_expiry(cfg));
+    if (e == ANT_OK) {
+        struct dn_steer rec = {.kind = yank ? DN_STEER_YANK : DN_STEER_MINIMUM, .at = dn_now()};
+        snprintf(rec.version, sizeof rec.version, "%s", version);
+        e = dn_steer_append(cfg->dir, &rec);
+        snprintf(why, sizeof why, "signed, but not recorded in steering.json");
+    }
     if (e == ANT_OK)
         ant_log(ANT_LOG_INFO, "devnet", "%s version=%s", yank ? "Yanked release" :
                 "Minimum version set", version);

@@ -163,7 +163,7 @@ ant_err dn_nginx_start(const struct dn_config *cfg, pid_t *pid)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        int devnull = open("/dev/null", O_RDONLY);
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC); /* stdin gets the copy */
         if (devnull >= 0)
             dup2(devnull, STDIN_FILENO);
         dup2(out, STDOUT_FILENO);

@@ -11,6 +11,8 @@
  * /proc) check the last version that was not rolled back.
  */
 #include "devnet/fleet.h"
+#include "devnet/nspawn.h"
+#include "devnet/sdreport.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -25,10 +27,12 @@
 #include "ant/devnet_serve.h"
 #include "ant/log.h"
 #include "ant/meta.h"
+#include "ant/releases.h"
 #include "ant/upgrade.h"
 
 #define MAX_ROWS 64
 #define MAX_PUBLISHED 32
+#define MAX_STEER 64
 /* Clock and logging slack when comparing a logged time with a computed one. */
 #define SLACK_S 1.0
 
@@ -49,6 +53,7 @@ struct published {
     double at;
     bool is_static;
     bool rolled_back;
+    bool yanked; /* judged by the yanked row, not the rollout rows */
     uint64_t archive_bytes;
     unsigned deltas;       /* binary patches published with it (issue 19) */
     bool delta_corrupt;    /* served corrupt: a fallback scenario */
@@ -76,6 +81,9 @@ struct rctx {
     unsigned sched_bins[DN_BINS], actual_bins[DN_BINS];
     double limit;
     char hist_version[DN_VERSION_MAX + 1];
+    struct dn_steer steer[MAX_STEER]; /* the operator's steering record, in order */
+    size_t nsteer;
+    double report_at;
 };
 
 unsigned dn_uniform_bin_limit(unsigned n, unsigned bins)
@@ -384,6 +392,18 @@ static size_t node_secret(const struct rctx *r, unsigned h, unsigned n,
     return got;
 }
 
+static double steer_lag(const struct rctx *r);
+static double hold_until(const struct rctx *r, const char *v, double t);
+
+/*
+ * The window rows. A node's delay counts from when it became a candidate (candidate_since
+ * in its `Upgrade scheduled` line; first_seen when there is no cursor, or in a log from
+ * before candidacy). Two kinds of node are judged on their own terms: one scheduled
+ * urgently (below the minimum or on a yanked version: at once, no window, so it has no bin)
+ * must restart at that time; one whose time fell in a halt (or cursor 0) restarts when the
+ * rollout resumes, so its actual restart is not in the window's bins, and is on time when it
+ * came within a check of the resume reaching it.
+ */
 static void row_timing(struct rctx *r, const char *v, bool last)
 {
     char expect[128];
@@ -396,13 +416,14 @@ static void row_timing(struct rctx *r, const char *v, bool last)
              window, limit, 2 * mean);
     struct row *w = new_row(r, "restart times across the window", v, expect);
     struct row *w2 = new_row(r, "restart at its scheduled time (hash-derived delay)", v,
-                             "logged delay in [0, window), at = first_seen + delay, delay = "
+                             "logged delay in [0, window), at = candidate_since + delay, delay = "
                              "window x H(secret||peer||version)/2^64 (public H(peer||version) "
-                             "without a secret); restart >= scheduled");
+                             "without a secret); restart >= scheduled (urgent: at once; held by "
+                             "a halt: at the resume)");
     if (w == NULL || w2 == NULL)
         return;
     unsigned sched[DN_BINS] = {0}, actual[DN_BINS] = {0};
-    unsigned seen = 0, on_time_total = 0;
+    unsigned seen = 0, on_time_total = 0, urgent = 0, held = 0;
     for (unsigned h = 0; h < r->cfg->hosts; h++) {
         unsigned hs = 0, on_time = 0;
         for (unsigned n = 0; n < r->cfg->nodes; n++) {
@@ -413,12 +434,24 @@ static void row_timing(struct rctx *r, const char *v, bool last)
             if (s == NULL || x == NULL || window <= 0)
                 continue;
             hs++;
-            double ds = s->delay, da = x->t - s->first_seen;
+            if (s->urgent) {
+                urgent++;
+                on_time += x->t >= s->at - SLACK_S &&
+                           x->t <= s->at + (double)r->cfg->check_interval_s + 60.0;
+                continue;
+            }
+            double since = s->candidate_since > 0 ? s->candidate_since : s->first_seen;
+            double resumed = hold_until(r, v, s->at);
+            bool was_held = resumed > 0 && x->t >= resumed - SLACK_S;
+            double ds = s->delay, da = x->t - since;
             int bs = (int)(ds / window * DN_BINS), ba = (int)(da / window * DN_BINS);
             bs = bs < 0 ? 0 : bs >= DN_BINS ? DN_BINS - 1 : bs;
             ba = ba < 0 ? 0 : ba >= DN_BINS ? DN_BINS - 1 : ba;
             sched[bs]++;
-            actual[ba]++;
+            if (was_held)
+                held++;
+            else
+                actual[ba]++;
             /* The delay is the node's logged one: with its secret mixed in, nobody outside
              * the node can compute it from the peer id. The report can, from the node's
              * secret file, and checks that the logged value is exactly that. */
@@ -430,10 +463,11 @@ static void row_timing(struct rctx *r, const char *v, bool last)
                                                            r->cfg->rollout_window_s * 1000u,
                                                            &want) == ANT_OK &&
                            fabs((double)want / 1000.0 - s->delay) <= SLACK_S &&
-                           fabs(s->at - (s->first_seen + s->delay)) <= SLACK_S;
+                           fabs(s->at - (since + s->delay)) <= SLACK_S;
             explicit_bzero(secret, sizeof secret);
+            double due = was_held ? resumed + steer_lag(r) : s->at;
             bool timely = x->t >= s->at - SLACK_S &&
-                          x->t <= s->at + (double)r->cfg->check_interval_s + 60.0;
+                          x->t <= due + (double)r->cfg->check_interval_s + 60.0;
             on_time += formula && timely;
         }
         host_result(w, h, hs == r->cfg->nodes, "%u/%u restarts", hs, r->cfg->nodes);
@@ -455,8 +489,13 @@ static void row_timing(struct rctx *r, const char *v, bool last)
     }
     if (!((double)max_s <= limit && (double)max_a <= limit && seen == total))
         w->pass = false;
-    snprintf(w->value, sizeof w->value, "scheduled [%s] actual [%s] max %u/%u", bs_text, ba_text,
-             max_s, max_a);
+    int vn = snprintf(w->value, sizeof w->value, "scheduled [%s] actual [%s] max %u/%u", bs_text,
+                      ba_text, max_s, max_a);
+    if ((urgent > 0 || held > 0) && vn > 0 && (size_t)vn < sizeof w->value)
+        snprintf(w->value + vn, sizeof w->value - (size_t)vn, "; %u urgent (no window), %u held "
+                 "by a halt", urgent, held);
+    count(w, "urgent", urgent);
+    count(w, "held_by_halt", held);
     json_object_object_add(w->counts, "scheduled_bins", js);
     json_object_object_add(w->counts, "actual_bins", ja);
     json_object_object_add(w->counts, "limit", json_object_new_double(limit));
@@ -678,9 +717,11 @@ static void rows_rollback(struct rctx *r, const char *bad)
                              ">= 1 rollback per host after the trial attempts");
     struct row *w2 = new_row(r, "rollback: failed version never reinstalled", bad,
                              "no replace/download of it after the rollback");
-    struct row *w3 = new_row(r, "rollback: every node back on the previous version", bad,
-                             r->final_version);
-    if (w1 == NULL || w2 == NULL || w3 == NULL)
+    /* systemd hosts: "every unit back" is judged from systemd instead (sdreport.c) */
+    struct row *w3 = r->cfg->systemd ? NULL
+                                     : new_row(r, "rollback: every node back on the previous version",
+                                               bad, r->final_version);
+    if (w1 == NULL || w2 == NULL || (w3 == NULL && !r->cfg->systemd))
         return;
     unsigned hosts_rb = 0, back_total = 0;
     for (unsigned h = 0; h < r->cfg->hosts; h++) {
@@ -713,23 +754,55 @@ static void rows_rollback(struct rctx *r, const char *bad)
         }
         host_result(w2, h, first_rb > 0 && again == 0, "%zu", again);
         unsigned back = 0;
-        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+        for (unsigned n = 0; w3 != NULL && n < r->cfg->nodes; n++) {
             const struct dn_ev *s = dn_fleet_last(node_at(r, h, n), EV_STARTED, NULL);
             pid_t pid = r->st != NULL ? r->st->node[h * r->cfg->nodes + n].pid : 0;
             back += s != NULL && strcmp(s->version, r->final_version) == 0 && s->pid == pid &&
                     dn_pid_alive(pid);
         }
         bool bin_back = r->bin[h].ok && strcmp(r->bin[h].version, r->final_version) == 0;
-        host_result(w3, h, back == r->cfg->nodes && bin_back, "%u/%u, bin %s", back,
-                    r->cfg->nodes, r->bin[h].ok ? r->bin[h].version : "?");
+        if (w3 != NULL)
+            host_result(w3, h, back == r->cfg->nodes && bin_back, "%u/%u, bin %s", back,
+                        r->cfg->nodes, r->bin[h].ok ? r->bin[h].version : "?");
         back_total += back;
     }
     snprintf(w1->value, sizeof w1->value, "%u/%u hosts", hosts_rb, r->cfg->hosts);
     snprintf(w2->value, sizeof w2->value, "%s", w2->pass ? "none" : "reinstalled");
-    snprintf(w3->value, sizeof w3->value, "%u/%u nodes", back_total,
-             r->cfg->hosts * r->cfg->nodes);
     count(w1, "hosts", hosts_rb);
-    count(w3, "nodes", back_total);
+    if (w3 != NULL) {
+        snprintf(w3->value, sizeof w3->value, "%u/%u nodes", back_total,
+                 r->cfg->hosts * r->cfg->nodes);
+        count(w3, "nodes", back_total);
+    }
+}
+
+/* systemd hosts (ARCHITECTURE.md §11): the rows sdreport.c judges from systemd and journald. */
+static void rows_systemd(struct rctx *r)
+{
+    struct dn_sd_version pub[MAX_PUBLISHED];
+    struct dn_sd_row *sd = calloc(MAX_ROWS, sizeof *sd);
+    if (sd == NULL)
+        return;
+    for (size_t i = 0; i < r->npub; i++) {
+        pub[i].version = r->pub[i].version;
+        pub[i].rolled_back = r->pub[i].rolled_back;
+    }
+    size_t n = dn_sd_rows(r->cfg, &r->f, pub, r->npub, r->final_version, sd, MAX_ROWS);
+    for (size_t i = 0; i < n; i++) {
+        struct row *w = new_row(r, sd[i].check, sd[i].version[0] ? sd[i].version : NULL,
+                                sd[i].expect);
+        if (w == NULL) {
+            json_object_put(sd[i].counts);
+            continue;
+        }
+        w->pass = sd[i].pass;
+        snprintf(w->value, sizeof w->value, "%s", sd[i].value);
+        memcpy(w->hv, sd[i].hv, sizeof w->hv);
+        memcpy(w->hp, sd[i].hp, sizeof w->hp);
+        json_object_put(w->counts);
+        w->counts = sd[i].counts;
+    }
+    free(sd);
 }
 
 #define ACCESS_LOG_CAP (64u << 20)
@@ -919,6 +992,436 @@ static void row_resume(struct rctx *r, const char *v)
     count(w, "restarts", restarts);
 }
 
+/* --- rollout control (ARCHITECTURE.md §10) -------------------------------------------- */
+
+/*
+ * The operator's steps come from the devnet's own record (D/steering.json, steer.c): each
+ * signed `ant-devnet rollout` opens a step that lasts until the next one. The nodes' side
+ * comes from their logs. A node acts on a step only once its check has fetched the new
+ * timestamp: up to the release-info TTL plus one (jittered, +5 %) check interval, plus the
+ * seconds a check takes to fetch and verify. Within that lag after a step a node may still
+ * act on the step before.
+ */
+#define CHECK_SLACK_S 5.0
+
+static double steer_lag(const struct rctx *r)
+{
+    return (double)r->cfg->release_ttl_s + 1.05 * (double)r->cfg->check_interval_s +
+           CHECK_SLACK_S;
+}
+
+/* Where step i (a rollout entry) ends: the next rollout entry, or the report's time. */
+static double step_end(const struct rctx *r, size_t i)
+{
+    for (size_t j = i + 1; j < r->nsteer; j++) {
+        if (r->steer[j].kind == DN_STEER_ROLLOUT)
+            return r->steer[j].at;
+    }
+    return r->report_at;
+}
+
+/* A step in which no new upgrade of `v` starts: halted (every version), or cursor 0 for v. */
+static bool step_holds(const struct dn_steer *s, const char *v)
+{
+    return s->kind == DN_STEER_ROLLOUT &&
+           (s->halted || (s->cursor_ppm == 0 && strcmp(s->version, v) == 0));
+}
+
+/* The end of the holding step that covers time t for version v, or 0 when none does. */
+static double hold_until(const struct rctx *r, const char *v, double t)
+{
+    for (size_t i = 0; i < r->nsteer; i++) {
+        if (step_holds(&r->steer[i], v) && t >= r->steer[i].at && t < step_end(r, i))
+            return step_end(r, i);
+    }
+    return 0;
+}
+
+static const char *peer_of(const struct dn_fleet_node *fn)
+{
+    const struct dn_ev *s = first_ev(fn, EV_STARTED, NULL);
+    return s != NULL && s->peer[0] != '\0' ? s->peer : NULL;
+}
+
+/* When the node restarted into v (its first `Restarting into new binary`), or -1. */
+static double upgraded_at(const struct dn_fleet_node *fn, const char *v)
+{
+    const struct dn_ev *x = first_ev(fn, EV_RESTARTING, v);
+    return x != NULL ? x->t : -1;
+}
+
+/* True when the node logged, within the lag before t, that it upgrades now because it runs
+ * below the minimum or a yanked version: such a start skips the cursor by design. */
+static bool urgent_before(const struct rctx *r, const struct dn_fleet_node *fn, double t)
+{
+    for (size_t i = 0; i < fn->nev; i++) {
+        const struct dn_ev *e = &fn->ev[i];
+        if ((e->kind == EV_BELOW_MIN || e->kind == EV_YANKED_RUN) && e->t <= t &&
+            e->t >= t - steer_lag(r) - (double)r->cfg->check_interval_s)
+            return true;
+    }
+    return false;
+}
+
+static bool steer_candidate(const struct dn_steer *s, const char *peer)
+{
+    bool c = false;
+    if (peer == NULL || s->cursor_ppm == 0)
+        return false;
+    return ant_upgrade_rollout_candidate(s->seed, peer, s->cursor_ppm, &c) == ANT_OK && c;
+}
+
+/* A restart into v at time t is the rollout control's doing when some step of v that had
+ * the node as a candidate and did not hold was in force then (or within the lag before),
+ * or when the node was below the minimum or on a yanked version. One more is nobody's
+ * fault: a node that scheduled v before the first cursor for it was signed (a publish is
+ * followed by its cursor, and a check may fall between) had only the window to go by until
+ * the cursor reached it. */
+static bool restart_allowed(const struct rctx *r, const struct dn_fleet_node *fn, const char *v,
+                            double t)
+{
+    const char *peer = peer_of(fn);
+    double first = -1;
+    for (size_t i = 0; i < r->nsteer; i++) {
+        const struct dn_steer *s = &r->steer[i];
+        if (s->kind != DN_STEER_ROLLOUT || strcmp(s->version, v) != 0)
+            continue;
+        if (first < 0)
+            first = s->at;
+        if (step_holds(s, v))
+            continue;
+        if (t >= s->at && t < step_end(r, i) + steer_lag(r) && steer_candidate(s, peer))
+            return true;
+    }
+    const struct dn_ev *sch = first_ev(fn, EV_SCHEDULED, v);
+    if (first >= 0 && sch != NULL && sch->t < first && t < first + steer_lag(r))
+        return true;
+    return urgent_before(r, fn, t);
+}
+
+static void cursor_text(uint32_t ppm, char *buf, size_t cap)
+{
+    if (ppm % 10000u == 0)
+        snprintf(buf, cap, "%u%%", ppm / 10000u);
+    else
+        snprintf(buf, cap, "%u.%04u%%", ppm / 10000u, ppm % 10000u);
+}
+
+/*
+ * Per cursor step of a version: how many nodes had upgraded by the step's end against how
+ * many the step's cursor made candidates (computed here from the signed seed and each
+ * node's logged peer id, the node's own function). None else may have: a node outside the
+ * cursor that upgraded fails the step it upgraded in. Every candidate must have, unless the
+ * operator moved on before a candidate could have (the step was shorter than the lag plus
+ * the window): that step says "cut short". A holding step (halt, cursor 0) is judged by
+ * the halt row; here it shows how many it held.
+ */
+static void row_steps(struct rctx *r, const char *v)
+{
+    struct row *w = new_row(r, "staged rollout: upgraded = candidates at each cursor step", v,
+                            "by each step's end exactly the candidates of its cursor "
+                            "(none else; all, unless the step ended within lag + window)");
+    if (w == NULL)
+        return;
+    unsigned total = r->cfg->hosts * r->cfg->nodes;
+    double need = steer_lag(r) + (double)r->cfg->rollout_window_s + 15.0;
+    json_object *steps = json_object_new_array();
+    size_t nsteps = 0;
+    unsigned host_up[ANT_DEVNET_MAX_HOSTS] = {0}, host_cand[ANT_DEVNET_MAX_HOSTS] = {0};
+    bool host_ok[ANT_DEVNET_MAX_HOSTS];
+    for (unsigned h = 0; h < r->cfg->hosts; h++)
+        host_ok[h] = true;
+    size_t vl = 0;
+    w->value[0] = '\0';
+    for (size_t i = 0; i < r->nsteer; i++) {
+        const struct dn_steer *s = &r->steer[i];
+        if (s->kind != DN_STEER_ROLLOUT || strcmp(s->version, v) != 0)
+            continue;
+        double from = s->at, to = step_end(r, i);
+        bool holds = step_holds(s, v), last = to >= r->report_at;
+        unsigned cand = 0, up = 0, extra = 0, missing = 0, fresh = 0;
+        for (unsigned k = 0; k < total; k++) {
+            const struct dn_fleet_node *fn = &r->f.node[k];
+            bool c = !holds && steer_candidate(s, peer_of(fn));
+            double t = upgraded_at(fn, v);
+            bool u = t >= 0 && (last || t < to);
+            bool bad = t >= from && u && !restart_allowed(r, fn, v, t);
+            cand += c;
+            up += u;
+            extra += bad;
+            missing += c && !u;
+            fresh += u && t >= from + steer_lag(r);
+            if (bad)
+                host_ok[fn->host] = false;
+            if (last) {
+                host_up[fn->host] += u;
+                host_cand[fn->host] += c;
+            }
+        }
+        bool cut = !holds && missing > 0 && to - from < need;
+        if (extra > 0 || (missing > 0 && !holds && !cut))
+            w->pass = false;
+        char pct[16];
+        cursor_text(s->cursor_ppm, pct, sizeof pct);
+        if (vl < sizeof w->value) {
+            int n;
+            if (holds)
+                n = snprintf(w->value + vl, sizeof w->value - vl, "%s%s%s: %u, %u new",
+                             nsteps ? "; " : "", s->halted ? "halted at " : "", pct, up, fresh);
+            else
+                n = snprintf(w->value + vl, sizeof w->value - vl, "%s%s: %u/%u%s%s",
+                             nsteps ? "; " : "", pct, up, cand, extra ? " (non-candidates!)" : "",
+                             cut ? " (cut short)" : "");
+            vl += n > 0 ? (size_t)n : 0;
+        }
+        json_object *js = json_object_new_object();
+        json_object_object_add(js, "at", json_object_new_double(from));
+        json_object_object_add(js, "cursor_ppm", json_object_new_int64(s->cursor_ppm));
+        json_object_object_add(js, "halted", json_object_new_boolean(s->halted));
+        json_object_object_add(js, "candidates", json_object_new_int64(cand));
+        json_object_object_add(js, "upgraded", json_object_new_int64(up));
+        json_object_object_add(js, "non_candidates_upgraded", json_object_new_int64(extra));
+        json_object_object_add(js, "candidates_not_upgraded", json_object_new_int64(missing));
+        json_object_object_add(js, "cut_short", json_object_new_boolean(cut));
+        json_object_array_add(steps, js);
+        nsteps++;
+    }
+    for (unsigned h = 0; h < r->cfg->hosts; h++)
+        host_result(w, h, host_ok[h], "%u/%u at the last step", host_up[h], host_cand[h]);
+    json_object_object_add(w->counts, "steps", steps);
+}
+
+/* True when rollout entry i starts a halt (the rollout entry before it did not halt). */
+static bool halt_starts(const struct rctx *r, size_t i)
+{
+    if (r->steer[i].kind != DN_STEER_ROLLOUT || !r->steer[i].halted)
+        return false;
+    for (size_t j = i; j-- > 0;) {
+        if (r->steer[j].kind == DN_STEER_ROLLOUT)
+            return !r->steer[j].halted;
+    }
+    return true;
+}
+
+/*
+ * Each halt: the nodes not yet upgraded when it was
+ * signed (beyond the lag) stay on the old version until the step ends, and each of them
+ * logs `Rollout halted, not upgrading`; how long the last of them took to is the halt's
+ * propagation, bounded by the TTL plus one check interval (plus the check's own seconds).
+ */
+static void row_halts(struct rctx *r)
+{
+    size_t halts = 0;
+    for (size_t i = 0; i < r->nsteer; i++)
+        halts += halt_starts(r, i);
+    if (halts == 0)
+        return;
+    char expect[200];
+    snprintf(expect, sizeof expect, "nodes not upgraded at the halt: none upgrades until the "
+             "resume, each logs the halt within TTL + check interval (+%.0fs) = %.0fs",
+             CHECK_SLACK_S, steer_lag(r));
+    struct row *w = new_row(r, "halt: the rest held on the old version until resumed", NULL,
+                            expect);
+    if (w == NULL)
+        return;
+    unsigned total = r->cfg->hosts * r->cfg->nodes;
+    unsigned held_h[ANT_DEVNET_MAX_HOSTS] = {0}, rest_h[ANT_DEVNET_MAX_HOSTS] = {0};
+    unsigned rest_all = 0, held_all = 0;
+    double worst = 0;
+    json_object *jh = json_object_new_array();
+    for (size_t i = 0; i < r->nsteer; i++) {
+        const struct dn_steer *s = &r->steer[i];
+        if (!halt_starts(r, i))
+            continue;
+        /* a cursor moved while halted stays in the same halt: it ends at the resume */
+        size_t e = i;
+        while (e + 1 < r->nsteer && (r->steer[e + 1].kind != DN_STEER_ROLLOUT ||
+                                     r->steer[e + 1].halted))
+            e++;
+        double from = s->at, to = step_end(r, e), prop = 0;
+        unsigned rest = 0, held = 0, unseen = 0;
+        for (unsigned k = 0; k < total; k++) {
+            const struct dn_fleet_node *fn = &r->f.node[k];
+            double t = upgraded_at(fn, s->version);
+            /* upgraded before the halt reached it: not held back by this halt */
+            if (t >= 0 && t < from + steer_lag(r))
+                continue;
+            rest++;
+            rest_h[fn->host]++;
+            bool kept = t < 0 || t >= to || urgent_before(r, fn, t);
+            double seen = -1;
+            for (size_t x = 0; x < fn->nev && seen < 0; x++) {
+                if (fn->ev[x].kind == EV_HALTED && fn->ev[x].t >= from && fn->ev[x].t < to)
+                    seen = fn->ev[x].t;
+            }
+            if (seen < 0)
+                unseen++;
+            else if (seen - from > prop)
+                prop = seen - from;
+            held += kept && seen >= 0;
+            held_h[fn->host] += kept && seen >= 0;
+        }
+        if (held != rest || prop > steer_lag(r))
+            w->pass = false;
+        worst = prop > worst ? prop : worst;
+        rest_all += rest;
+        held_all += held;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "at", json_object_new_double(from));
+        json_object_object_add(o, "until", json_object_new_double(to));
+        json_object_object_add(o, "not_upgraded", json_object_new_int64(rest));
+        json_object_object_add(o, "held", json_object_new_int64(held));
+        json_object_object_add(o, "never_logged_halt", json_object_new_int64(unseen));
+        json_object_object_add(o, "propagation_s", json_object_new_double(prop));
+        json_object_array_add(jh, o);
+    }
+    for (unsigned h = 0; h < r->cfg->hosts; h++)
+        host_result(w, h, held_h[h] == rest_h[h], "%u/%u held", held_h[h], rest_h[h]);
+    snprintf(w->value, sizeof w->value, "%u/%u held over %zu halt(s), halt reached the last "
+             "of them after %.1fs", held_all, rest_all, halts, worst);
+    json_object_object_add(w->counts, "halts", jh);
+    count(w, "held", held_all);
+    json_object_object_add(w->counts, "propagation_s", json_object_new_double(worst));
+}
+
+/*
+ * A yanked release (`ant-devnet yank`): once the new targets reached the nodes (the lag),
+ * none downloads, replaces or restarts into it, and every node below it says it skipped it
+ * as yanked (so the row cannot pass because nobody looked).
+ */
+static void row_yanked(struct rctx *r, const struct dn_steer *y)
+{
+    struct row *w = new_row(r, "yanked release never installed", y->version,
+                            "no download/replace/restart of it after the yank; every node "
+                            "below it skipped it as yanked");
+    if (w == NULL)
+        return;
+    struct ant_semver yv, nv;
+    enum ant_release_channel ch;
+    bool yok = ant_semver_parse(y->version, &yv) == ANT_OK;
+    /* Only a node whose channel would take it selects it and then says why it skips it. */
+    bool offered = yok && ant_release_channel_parse(r->cfg->channel, &ch) &&
+                   ant_release_channel_accepts(ch, &yv, false);
+    unsigned installs = 0, early = 0, below = 0, skipped = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned hi = 0, hb = 0, hs = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            bool saw = false;
+            for (size_t i = 0; i < fn->nev; i++) {
+                const struct dn_ev *e = &fn->ev[i];
+                if (strcmp(e->version, y->version) != 0)
+                    continue;
+                bool inst = e->kind == EV_DOWNLOADING || e->kind == EV_REPLACING ||
+                            e->kind == EV_RESTARTING || e->kind == EV_REUSED;
+                if (inst && e->t >= y->at + steer_lag(r))
+                    hi++;
+                else if (inst && e->t >= y->at)
+                    early++;
+                saw = saw || (e->kind == EV_SKIPPED && strcmp(e->reason, "yanked") == 0 &&
+                              e->t >= y->at);
+            }
+            const struct dn_ev *s = dn_fleet_last(fn, EV_STARTED, NULL);
+            bool is_below = offered && s != NULL &&
+                            ant_semver_parse(s->version, &nv) == ANT_OK &&
+                            ant_semver_compare(&nv, &yv) < 0;
+            hb += is_below;
+            hs += is_below && saw;
+        }
+        host_result(w, h, hi == 0 && hs == hb, "%u installs, %u/%u skipped it", hi, hs, hb);
+        installs += hi;
+        below += hb;
+        skipped += hs;
+    }
+    snprintf(w->value, sizeof w->value, "%u installs after the yank%s; %u/%u nodes below it "
+             "skipped it as yanked", installs, early ? " (some within the lag)" : "", skipped,
+             below);
+    count(w, "installs", installs);
+    count(w, "installs_within_lag", early);
+    count(w, "skipped", skipped);
+}
+
+/*
+ * A minimum version (`ant-devnet minimum`): every node running below it when it was signed
+ * restarts into it (or newer) at its next check once the targets reached it, whatever its
+ * window: within the TTL plus one check interval, plus the seconds to fetch, verify and
+ * restart.
+ */
+static void row_minimum(struct rctx *r, const struct dn_steer *m)
+{
+    char expect[200];
+    double bound = steer_lag(r) + 15.0;
+    snprintf(expect, sizeof expect, "every node below it restarts into it within TTL + check "
+             "interval (+%.0fs to check, fetch, verify, restart) = %.0fs, window %llus",
+             CHECK_SLACK_S + 15.0, bound, (unsigned long long)r->cfg->rollout_window_s);
+    struct row *w = new_row(r, "minimum version reached every node within one check", m->version,
+                            expect);
+    if (w == NULL)
+        return;
+    struct ant_semver mv, nv;
+    bool mok = ant_semver_parse(m->version, &mv) == ANT_OK;
+    unsigned below = 0, reached = 0;
+    double worst = 0;
+    for (unsigned h = 0; h < r->cfg->hosts; h++) {
+        unsigned hb = 0, hr = 0;
+        for (unsigned n = 0; n < r->cfg->nodes; n++) {
+            const struct dn_fleet_node *fn = node_at(r, h, n);
+            /* the version it ran when the minimum was signed */
+            const struct dn_ev *run = NULL;
+            for (size_t i = 0; i < fn->nev; i++) {
+                if (fn->ev[i].kind == EV_STARTED && fn->ev[i].t <= m->at)
+                    run = &fn->ev[i];
+            }
+            if (!mok || run == NULL || ant_semver_parse(run->version, &nv) != ANT_OK ||
+                ant_semver_compare(&nv, &mv) >= 0)
+                continue;
+            hb++;
+            for (size_t i = 0; i < fn->nev; i++) {
+                const struct dn_ev *e = &fn->ev[i];
+                if (e->kind != EV_RESTARTING || e->t < m->at ||
+                    ant_semver_parse(e->version, &nv) != ANT_OK || ant_semver_compare(&nv, &mv) < 0)
+                    continue;
+                if (e->t - m->at <= bound)
+                    hr++;
+                worst = e->t - m->at > worst ? e->t - m->at : worst;
+                break;
+            }
+        }
+        host_result(w, h, hr == hb && hb > 0, "%u/%u", hr, hb);
+        below += hb;
+        reached += hr;
+    }
+    snprintf(w->value, sizeof w->value, "%u/%u nodes below it restarted into it, the last "
+             "%.1fs after it was signed", reached, below, worst);
+    count(w, "below", below);
+    count(w, "reached", reached);
+    json_object_object_add(w->counts, "last_s", json_object_new_double(worst));
+}
+
+/* The rows of the rollout control, each only when its scenario happened. */
+static void rows_steering(struct rctx *r)
+{
+    if (r->nsteer == 0)
+        return;
+    /* one steps row per version the cursor steered, in the order first steered */
+    for (size_t i = 0; i < r->nsteer; i++) {
+        const struct dn_steer *s = &r->steer[i];
+        bool first = s->kind == DN_STEER_ROLLOUT;
+        for (size_t j = 0; j < i && first; j++)
+            first = !(r->steer[j].kind == DN_STEER_ROLLOUT &&
+                      strcmp(r->steer[j].version, s->version) == 0);
+        if (first)
+            row_steps(r, s->version);
+    }
+    row_halts(r);
+    for (size_t i = 0; i < r->nsteer; i++) {
+        if (r->steer[i].kind == DN_STEER_YANK)
+            row_yanked(r, &r->steer[i]);
+        else if (r->steer[i].kind == DN_STEER_MINIMUM)
+            row_minimum(r, &r->steer[i]);
+    }
+}
+
 /* --- output ------------------------------------------------------------------------- */
 
 static json_object *rows_json(const struct rctx *r, bool all_pass)
@@ -1011,13 +1514,19 @@ static ant_err write_md(const struct rctx *r, bool all_pass, char **out, size_t 
     if (r->cfg->hosts > 8)
         fprintf(f, "\n(per-host columns for the first 8 hosts; all hosts in report.json)\n");
     fprintf(f, "\nOverall: %s\n", all_pass ? "PASS" : "FAIL");
-    fprintf(f, "\nNotes: restart times are binned by seconds after each node first saw the "
-               "release (scheduled = its logged delay, actual = its `Restarting into new binary`). "
+    fprintf(f, "\nNotes: restart times are binned by seconds after each node became a "
+               "candidate for the release (when it first saw it, without a signed cursor; "
+               "scheduled = its logged delay, actual = its `Restarting into new binary`). "
                "The bin limit is max(2 x mean, the largest count a uniform sample of this many "
                "nodes exceeds in any of the 12 bins with probability < 0.1%%): with few nodes "
                "2 x mean alone fails most uniform samples. Histogram: restarts.svg. Fleet charts "
                "(nodes by version over time, rollout against the window, downloads and cache "
                "hits per host, each node's last event): fleet.html.\n");
+    if (r->nsteer > 0)
+        fprintf(f, "\nThe rollout-control rows judge the nodes against the devnet's own record "
+                   "of `ant-devnet rollout`, `yank` and `minimum` (steering.json); a node acts "
+                   "on a step within TTL + one check interval (+%.0fs) of it.\n",
+                CHECK_SLACK_S);
     if (fclose(f) != 0)
         return ANT_ERR_IO;
     return ANT_OK;
@@ -1043,6 +1552,9 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
         goto out;
     if (dn_state_load(r.cfg->dir, &r.st) != ANT_OK)
         r.st = NULL;
+    /* systemd hosts: fresh logs and unit state out of the containers first */
+    if (r.cfg->systemd && dn_nspawn_sync(r.cfg) != ANT_OK)
+        ant_log(ANT_LOG_WARN, "devnet", "systemd hosts not synced; reporting the last export");
     e = load_published(&r);
     if (e != ANT_OK) {
         ant_log(ANT_LOG_ERROR, "devnet", "no release was published dir=%s", r.cfg->dir);
@@ -1054,6 +1566,14 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
     if (e != ANT_OK)
         goto out;
     load_bins(&r);
+    r.report_at = dn_now();
+    if (dn_steer_load(r.cfg->dir, r.steer, MAX_STEER, &r.nsteer) != ANT_OK)
+        r.nsteer = 0; /* an unreadable record: the steering rows are left out */
+    for (size_t i = 0; i < r.npub; i++) {
+        for (size_t k = 0; k < r.nsteer; k++)
+            r.pub[i].yanked = r.pub[i].yanked || (r.steer[k].kind == DN_STEER_YANK &&
+                                                  strcmp(r.steer[k].version, r.pub[i].version) == 0);
+    }
 
     snprintf(r.final_version, sizeof r.final_version, "%s", r.cfg->initial_version);
     for (size_t i = 0; i < r.npub; i++) {
@@ -1061,7 +1581,7 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
             if (count_ev(&r.f.node[k], EV_ROLLBACK, r.pub[i].version) > 0)
                 r.pub[i].rolled_back = true;
         }
-        if (!r.pub[i].rolled_back) {
+        if (!r.pub[i].rolled_back && !r.pub[i].yanked) {
             snprintf(r.final_version, sizeof r.final_version, "%s", r.pub[i].version);
             r.final_static = r.pub[i].is_static;
             r.final_static_known = true;
@@ -1073,11 +1593,13 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
     row_peer_ids(&r);
     size_t last_ok = SIZE_MAX;
     for (size_t i = 0; i < r.npub; i++) {
-        if (!r.pub[i].rolled_back)
+        if (!r.pub[i].rolled_back && !r.pub[i].yanked)
             last_ok = i;
     }
     for (size_t i = 0; i < r.npub; i++) {
         const char *v = r.pub[i].version;
+        if (r.pub[i].yanked)
+            continue; /* row_yanked judges it */
         if (r.pub[i].rolled_back) {
             rows_rollback(&r, v);
             continue;
@@ -1088,10 +1610,16 @@ ant_err ant_devnet_report(const char *dir, bool json, FILE *out, bool *all_pass)
             rows_delta(&r, &r.pub[i]);
         row_resume(&r, v);
         row_timing(&r, v, i == last_ok);
-        row_real_restart(&r, v);
+        if (!r.cfg->systemd)
+            row_real_restart(&r, v);
     }
-    row_binaries(&r);
-    row_deleted(&r);
+    if (r.cfg->systemd) {
+        rows_systemd(&r); /* restarts, units, binaries from systemd; no /proc inside */
+    } else {
+        row_binaries(&r);
+        row_deleted(&r);
+    }
+    rows_steering(&r);
     row_metadata(&r);
     row_server(&r);
 

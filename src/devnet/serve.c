@@ -18,6 +18,7 @@
 #include "ant/log.h"
 #include "devnet/devnet_int.h"
 #include "devnet/fleet.h"
+#include "devnet/nspawn.h"
 
 /* The page, generated from fleet_page.html by src/devnet/CMakeLists.txt. */
 #include "fleet_page.inc"
@@ -98,6 +99,64 @@ static json_object *load_published(const struct dn_config *cfg)
     return out;
 }
 
+#define MAX_STEER 64
+
+/*
+ * The operator's steps (D/steering.json, steer.c) for the page's markers: each with its
+ * time, kind, version and a short label: "20%", "halt", "resume 50%", "50% (halted)",
+ * "yank 0.3.0", "minimum 0.2.0". *yanked (cap entries) receives the versions yanked, so the
+ * rollout chart follows the newest release that was not withdrawn.
+ */
+static json_object *load_steering(const struct dn_config *cfg, char yanked[][DN_VERSION_MAX + 1],
+                                  size_t cap, size_t *nyanked)
+{
+    struct dn_steer *s = calloc(MAX_STEER, sizeof *s);
+    json_object *out = json_object_new_array();
+    size_t n = 0;
+    bool was_halted = false;
+    *nyanked = 0;
+    if (s == NULL || out == NULL || dn_steer_load(cfg->dir, s, MAX_STEER, &n) != ANT_OK)
+        n = 0;
+    for (size_t i = 0; i < n && out != NULL; i++) {
+        char label[DN_VERSION_MAX + 32], pct[16];
+        json_object *o = json_object_new_object();
+        if (o == NULL)
+            break;
+        if (s[i].cursor_ppm % 10000u == 0)
+            snprintf(pct, sizeof pct, "%u%%", s[i].cursor_ppm / 10000u);
+        else
+            snprintf(pct, sizeof pct, "%u.%04u%%", s[i].cursor_ppm / 10000u,
+                     s[i].cursor_ppm % 10000u);
+        if (s[i].kind == DN_STEER_YANK) {
+            snprintf(label, sizeof label, "yank %s", s[i].version);
+            if (*nyanked < cap)
+                snprintf(yanked[(*nyanked)++], DN_VERSION_MAX + 1, "%s", s[i].version);
+        } else if (s[i].kind == DN_STEER_MINIMUM) {
+            snprintf(label, sizeof label, "minimum %s", s[i].version);
+        } else {
+            if (s[i].halted && !was_halted)
+                snprintf(label, sizeof label, "halt");
+            else if (s[i].halted)
+                snprintf(label, sizeof label, "%s (halted)", pct);
+            else if (was_halted)
+                snprintf(label, sizeof label, "resume %s", pct);
+            else
+                snprintf(label, sizeof label, "%s", pct);
+            was_halted = s[i].halted;
+            json_object_object_add(o, "cursor_ppm", json_object_new_int64(s[i].cursor_ppm));
+            json_object_object_add(o, "halted", json_object_new_boolean(s[i].halted));
+        }
+        static const char *const kinds[] = {"rollout", "yank", "minimum"};
+        json_object_object_add(o, "t", json_object_new_double(s[i].at));
+        json_object_object_add(o, "kind", json_object_new_string(kinds[s[i].kind]));
+        json_object_object_add(o, "version", json_object_new_string(s[i].version));
+        json_object_object_add(o, "label", json_object_new_string(label));
+        json_object_array_add(out, o);
+    }
+    free(s);
+    return out;
+}
+
 static unsigned count_kind(const struct dn_fleet_node *n, enum dn_ev_kind kind)
 {
     unsigned c = 0;
@@ -127,6 +186,10 @@ static const char *ev_short(enum dn_ev_kind k)
     case EV_TRIAL_CONFIRMED: return "trial confirmed";
     case EV_ROLLBACK: return "rolled back";
     case EV_FAILED: return "upgrade failed";
+    case EV_HALTED: return "rollout halted";
+    case EV_BELOW_MIN: return "below minimum";
+    case EV_YANKED_RUN: return "running yanked";
+    case EV_SKIPPED: return "skipped release";
     case EV_PATCH_APPLIED: return "patch applied";
     case EV_PATCH_FAILED: return "patch failed";
     case EV_BINARY_REUSED: return "cached binary";
@@ -189,11 +252,21 @@ static ant_err build(struct view *v, char **out, size_t *outlen)
     add_int(root, "rollout_window_s", (int64_t)cfg->rollout_window_s);
     json_object_object_add(root, "initial_version", json_object_new_string(cfg->initial_version));
     json_object_object_add(root, "published", pub);
-    if (pub != NULL && json_object_array_length(pub) > 0) {
-        json_object *last = json_object_array_get_idx(pub, json_object_array_length(pub) - 1), *x;
-        if (json_object_object_get_ex(last, "version", &x))
-            target = json_object_get_string(x);
-        if (json_object_object_get_ex(last, "at", &x))
+    char yanked[16][DN_VERSION_MAX + 1];
+    size_t nyanked = 0;
+    json_object_object_add(root, "steering", load_steering(cfg, yanked, 16, &nyanked));
+    /* The rollout followed: the newest published release that was not yanked. */
+    for (size_t k = pub != NULL ? json_object_array_length(pub) : 0; k-- > 0 && target == NULL;) {
+        json_object *p = json_object_array_get_idx(pub, k), *x;
+        if (!json_object_object_get_ex(p, "version", &x))
+            continue;
+        bool withdrawn = false;
+        for (size_t y = 0; y < nyanked; y++)
+            withdrawn = withdrawn || strcmp(yanked[y], json_object_get_string(x)) == 0;
+        if (withdrawn)
+            continue;
+        target = json_object_get_string(x);
+        if (json_object_object_get_ex(p, "at", &x))
             published_at = json_object_get_double(x);
     }
 
@@ -215,6 +288,10 @@ static ant_err build(struct view *v, char **out, size_t *outlen)
             unsigned dl = count_kind(n, EV_DOWNLOADING), ch = count_kind(n, EV_REUSED);
             unsigned rb = count_kind(n, EV_ROLLBACK), er = count_kind(n, EV_FAILED);
             bool alive = st != NULL && st->node[i].pid > 0 && dn_pid_alive(st->node[i].pid);
+            pid_t mainpid = 0;
+            /* systemd hosts: the unit's state and systemd's count (devnet/nspawn.h) */
+            if (cfg->systemd && !dn_nspawn_node_main(cfg, i, &mainpid, &alive, &restarts))
+                alive = false;
 
             snprintf(id, sizeof id, "h%un%u", h, k);
             json_object_object_add(o, "id", json_object_new_string(id));

@@ -31,6 +31,7 @@
 
 #include "ant/devnet_serve.h"
 #include "ant/log.h"
+#include "devnet/nspawn.h"
 #include "devnet/svcmgr.h"
 
 #define STOP_GRACE_S 15.0
@@ -43,6 +44,7 @@ struct sup {
     sigset_t oldmask;
     bool dirty;
     struct dn_svcmgr *mgr; /* SVCMGR HOOK: notify socket, start timeout, watchdog, fd store */
+    struct dn_nspawn *hosts; /* --systemd: the containers whose systemd runs the nodes */
 };
 
 static void add_start(struct dn_node_state *n, pid_t pid, double at, int prev)
@@ -152,20 +154,23 @@ static ant_err start_node(struct sup *s, unsigned i)
             close(nsfd);
         return e != ANT_OK ? e : ANT_ERR_UNSAFE_FILE;
     }
-    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (logfd < 0) {
-        close(binfd);
-        if (nsfd >= 0)
-            close(nsfd);
-        return ANT_ERR_IO;
-    }
-    pid_t pid = fork();
+    /* The environment is built here, not in the child: the fleet page runs on another
+     * thread, and a child that called setenv could hang on a lock that thread held. */
+    struct dn_svcmgr_env env;
+    e = dn_svcmgr_env_build(s->mgr, i, &env);
+    int logfd = e == ANT_OK ? open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+                                                O_NOFOLLOW, 0600)
+                            : -1;
+    pid_t pid = logfd >= 0 ? fork() : -1;
     if (pid < 0) {
-        close(logfd);
+        if (logfd >= 0)
+            close(logfd);
+        if (e == ANT_OK)
+            dn_svcmgr_env_free(&env);
         close(binfd);
         if (nsfd >= 0)
             close(nsfd);
-        return ANT_ERR_IO;
+        return e != ANT_OK ? e : ANT_ERR_IO;
     }
     if (pid == 0) {
         /* Child: back to default signal handling, then exec. Only async-signal-safe calls. */
@@ -173,7 +178,8 @@ static ant_err start_node(struct sup *s, unsigned i)
         sigemptyset(&none);
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        int devnull = open("/dev/null", O_RDONLY);
+        /* O_CLOEXEC: only the dup2 copy on stdin may reach the node. */
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull >= 0)
             dup2(devnull, STDIN_FILENO);
         dup2(logfd, STDOUT_FILENO);
@@ -190,10 +196,11 @@ static ant_err start_node(struct sup *s, unsigned i)
          * clear of it (fcntl is async-signal-safe). */
         if (binfd == 3)
             binfd = fcntl(binfd, F_DUPFD_CLOEXEC, 4);
-        dn_svcmgr_child(s->mgr, i); /* SVCMGR HOOK: last, it may take fd 3 */
-        syscall(SYS_execveat, binfd, "ant-node", argv, environ, AT_SYMLINK_NOFOLLOW);
+        dn_svcmgr_child(s->mgr, i, &env); /* SVCMGR HOOK: last, it may take fd 3 */
+        syscall(SYS_execveat, binfd, "ant-node", argv, env.envp, AT_SYMLINK_NOFOLLOW);
         _exit(127);
     }
+    dn_svcmgr_env_free(&env);
     close(logfd);
     close(binfd);
     if (nsfd >= 0)
@@ -231,6 +238,8 @@ static void reap(struct sup *s, bool stopping)
             }
             continue;
         }
+        if (dn_nspawn_reaped(s->hosts, pid, status))
+            continue;
         for (unsigned i = 0; i < c->hosts * c->nodes; i++) {
             struct dn_node_state *n = &s->st->node[i];
             if (n->pid != pid)
@@ -299,6 +308,8 @@ static void stop_all(struct sup *s)
     s->st->stopping = true;
     s->dirty = true;
     save(s);
+    dn_nspawn_stop(s->hosts); /* powers the containers off, waits for them */
+    s->hosts = NULL;
     signal_all(s, SIGTERM);
     double deadline = dn_now() + STOP_GRACE_S;
     bool killed = false;
@@ -387,7 +398,12 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
         goto fail;
     s.st->nginx_pid = np;
     s.dirty = true;
-    for (unsigned i = 0; i < s.cfg->hosts * s.cfg->nodes; i++) {
+    if (s.cfg->systemd) {
+        e = dn_nspawn_up(s.cfg, &s.hosts); /* systemd in each container runs the nodes */
+        if (e != ANT_OK)
+            goto fail;
+    }
+    for (unsigned i = 0; !s.cfg->systemd && i < s.cfg->hosts * s.cfg->nodes; i++) {
         e = start_node(&s, i);
         if (e != ANT_OK)
             goto fail;
@@ -412,6 +428,7 @@ ant_err ant_devnet_supervise(const char *dir, int ready_fd)
             break;
         reap(&s, false);
         dn_svcmgr_poll(s.mgr, dn_now()); /* SVCMGR HOOK: kills what missed READY/watchdog */
+        dn_nspawn_poll(s.hosts, dn_now()); /* --systemd: exports journals and unit state */
         double now = dn_now();
         if (now >= next_resign) {
             if (dn_meta_resign(s.cfg) != ANT_OK)

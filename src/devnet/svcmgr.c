@@ -91,28 +91,91 @@ fail:
     return ANT_ERR_IO;
 }
 
-void dn_svcmgr_child(const struct dn_svcmgr *m, unsigned slot)
+extern char **environ;
+
+/* The variables the manager sets for a node: never passed on from its own environment. */
+static bool is_manager_var(const char *e)
 {
-    char pid[24];
-    if (m == NULL || slot >= m->nslots)
+    static const char *const names[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+                                        "LISTEN_FDS=",    "LISTEN_FDNAMES=", "LISTEN_PID="};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strncmp(e, names[i], strlen(names[i])) == 0)
+            return true;
+    }
+    return false;
+}
+
+ant_err dn_svcmgr_env_build(const struct dn_svcmgr *m, unsigned slot, struct dn_svcmgr_env *env)
+{
+    static char fds_var[] = "LISTEN_FDS=1", names_var[] = "LISTEN_FDNAMES=" FDNAME_LISTENER;
+    size_t nenv = 0, k = 0;
+
+    memset(env, 0, sizeof *env);
+    if (m != NULL && slot >= m->nslots)
+        return ANT_ERR_INVALID_ARG;
+    while (environ[nenv] != NULL)
+        nenv++;
+    env->envp = calloc(nenv + 6, sizeof *env->envp);
+    if (env->envp == NULL)
+        return ANT_ERR_NOMEM;
+    for (size_t i = 0; i < nenv; i++) {
+        if (m == NULL || !is_manager_var(environ[i]))
+            env->envp[k++] = environ[i];
+    }
+    if (m == NULL)
+        return ANT_OK;
+    int n1 = snprintf(env->notify_var, sizeof env->notify_var, "NOTIFY_SOCKET=%s", m->path);
+    int n2 = snprintf(env->watchdog_var, sizeof env->watchdog_var, "WATCHDOG_USEC=%s",
+                      m->watchdog_usec);
+    if (n1 < 0 || (size_t)n1 >= sizeof env->notify_var || n2 < 0 ||
+        (size_t)n2 >= sizeof env->watchdog_var) {
+        dn_svcmgr_env_free(env);
+        return ANT_ERR_INVALID_ARG;
+    }
+    env->envp[k++] = env->notify_var;
+    env->envp[k++] = env->watchdog_var;
+    if (m->slots[slot].listener >= 0) {
+        snprintf(env->pid_var, sizeof env->pid_var, "LISTEN_PID=");
+        env->listen_at = k;
+        env->envp[k++] = fds_var;
+        env->envp[k++] = names_var;
+        env->envp[k++] = env->pid_var;
+    }
+    env->envp[k] = NULL;
+    return ANT_OK;
+}
+
+void dn_svcmgr_env_free(struct dn_svcmgr_env *env)
+{
+    free(env->envp);
+    env->envp = NULL;
+}
+
+/* Writes `v` in decimal at `out` (async-signal-safe, for the child after fork). */
+static void put_decimal(char *out, long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < sizeof tmp);
+    while (n > 0)
+        *out++ = tmp[--n];
+    *out = '\0';
+}
+
+void dn_svcmgr_child(const struct dn_svcmgr *m, unsigned slot, struct dn_svcmgr_env *env)
+{
+    environ = env->envp;
+    if (m == NULL || slot >= m->nslots || env->listen_at == 0)
         return;
-    /* A fork child of a single-threaded process: the C library is consistent here. */
-    setenv("NOTIFY_SOCKET", m->path, 1);
-    setenv("WATCHDOG_USEC", m->watchdog_usec, 1);
-    unsetenv("WATCHDOG_PID");
     int fd = m->slots[slot].listener;
-    if (fd < 0) {
-        unsetenv("LISTEN_FDS");
-        unsetenv("LISTEN_FDNAMES");
-        unsetenv("LISTEN_PID");
+    if (fd < 0 || (fd == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(fd, 3) < 0)) {
+        env->envp[env->listen_at] = NULL; /* no LISTEN_*: the node binds its own socket */
         return;
     }
-    if (fd == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(fd, 3) < 0)
-        return; /* the node then binds its own socket */
-    snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    setenv("LISTEN_FDS", "1", 1);
-    setenv("LISTEN_FDNAMES", FDNAME_LISTENER, 1);
-    setenv("LISTEN_PID", pid, 1);
+    put_decimal(env->pid_var + sizeof "LISTEN_PID=" - 1, (long)getpid());
 }
 
 void dn_svcmgr_started(struct dn_svcmgr *m, unsigned slot, pid_t pid, double now)

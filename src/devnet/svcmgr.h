@@ -13,13 +13,15 @@
  *
  * The socket is D/notify.sock (DN_SVCMGR_SOCKET) in the devnet directory.
  *
- * Single-threaded use only (the supervisor's loop), which is also what makes
- * dn_svcmgr_child() safe after fork.
+ * Single-threaded use only (the supervisor's loop). The supervisor has other threads (the
+ * fleet page), so a node's environment is built before fork (dn_svcmgr_env_build) and the
+ * child only writes its pid into it and places fd 3 (dn_svcmgr_child).
  */
 #ifndef ANT_DEVNET_SVCMGR_H
 #define ANT_DEVNET_SVCMGR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "ant/err.h"
@@ -38,10 +40,33 @@ struct dn_svcmgr;
 ANT_MUST_CHECK ant_err dn_svcmgr_open(const char *path, unsigned nslots, double start_timeout_s,
                                       double watchdog_s, struct dn_svcmgr **out);
 
-/* In the forked child of slot `slot`, before exec: NOTIFY_SOCKET, WATCHDOG_USEC, and the
- * stored listener as fd 3 with LISTEN_*. Calls only what a fork child of a single-threaded
- * process may. NULL m is a no-op. */
-void dn_svcmgr_child(const struct dn_svcmgr *m, unsigned slot);
+/*
+ * The environment of a slot's next process, built in the parent before fork: the child of
+ * a process with other threads (the fleet page) may call nothing that takes a lock, and
+ * setenv does. envp is the parent's environment without the manager's variables, then
+ * NOTIFY_SOCKET, WATCHDOG_USEC and, when the slot holds a listener, LISTEN_FDS,
+ * LISTEN_FDNAMES and LISTEN_PID (its digits written by dn_svcmgr_child). Its strings are
+ * the parent's or in this struct: valid until dn_svcmgr_env_free.
+ */
+struct dn_svcmgr_env {
+    char **envp;
+    size_t listen_at;    /* index of the first LISTEN_* entry; 0 = none */
+    char notify_var[160];
+    char watchdog_var[48];
+    char pid_var[40];
+};
+
+/* Builds `env` for slot `slot` (NULL m: the parent's environment unchanged). Errors:
+ * ANT_ERR_NOMEM, ANT_ERR_INVALID_ARG. */
+ANT_MUST_CHECK ant_err dn_svcmgr_env_build(const struct dn_svcmgr *m, unsigned slot,
+                                           struct dn_svcmgr_env *env);
+void dn_svcmgr_env_free(struct dn_svcmgr_env *env);
+
+/* In the forked child of slot `slot`, before exec with env->envp: the stored listener as
+ * fd 3 and LISTEN_PID = this pid in `env` (or no LISTEN_* at all when fd 3 cannot be
+ * placed), and `environ` pointed at env->envp. Only async-signal-safe calls: no lock, no
+ * allocation. NULL m is a no-op apart from `environ`. */
+void dn_svcmgr_child(const struct dn_svcmgr *m, unsigned slot, struct dn_svcmgr_env *env);
 
 /* The parent started `pid` for `slot` at `now` (dn_now seconds). */
 void dn_svcmgr_started(struct dn_svcmgr *m, unsigned slot, pid_t pid, double now);

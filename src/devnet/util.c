@@ -477,6 +477,11 @@ ant_err dn_config_save(const struct dn_config *cfg)
         json_object_object_add(o, "net_id", json_object_new_string(cfg->net_id));
         json_object_object_add(o, "net_prefix", json_object_new_string(cfg->net_prefix));
     }
+    if (cfg->systemd) {
+        json_object_object_add(o, "systemd", json_object_new_boolean(1));
+        json_object_object_add(o, "rootfs", json_object_new_string(cfg->rootfs));
+        json_object_object_add(o, "packaging", json_object_new_string(cfg->packaging));
+    }
     for (unsigned i = 0; i < cfg->hosts * cfg->nodes; i++)
         json_object_array_add(ports, json_object_new_int(cfg->node_port[i]));
     json_object_object_add(o, "node_ports", ports);
@@ -587,6 +592,15 @@ ant_err dn_config_load(const char *dir, struct dn_config *cfg)
             !net_prefix_ok(cfg->net_prefix))
             goto out;
         cfg->netns = true;
+    }
+    if (json_object_object_get_ex(o, "systemd", &jn) && json_object_get_boolean(jn)) {
+        /* Containers live in the hosts' namespaces: no systemd host without them. */
+        if (!cfg->netns || !get_str(o, "rootfs", cfg->rootfs, sizeof cfg->rootfs) ||
+            cfg->rootfs[0] != '/' ||
+            !get_str(o, "packaging", cfg->packaging, sizeof cfg->packaging) ||
+            cfg->packaging[0] != '/')
+            goto out;
+        cfg->systemd = true;
     }
     json_object *ports = NULL;
     if (!json_object_object_get_ex(o, "node_ports", &ports) ||

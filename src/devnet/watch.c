@@ -4,6 +4,7 @@
  * they can run while a rollout is in progress or after the devnet is down.
  */
 #include "devnet/fleet.h"
+#include "devnet/nspawn.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -80,7 +81,11 @@ ant_err ant_devnet_status(const char *dir, FILE *out)
             st != NULL ? (int)st->supervisor_pid : 0,
             st != NULL && dn_pid_alive(st->supervisor_pid) ? "up" : "down", procs);
     double now = dn_now();
-    for (unsigned i = 0; i < cfg->hosts * cfg->nodes; i++)
+    if (cfg->systemd) {
+        fprintf(out, "systemd hosts (containers of %s), as of the last export:\n", cfg->rootfs);
+        dn_nspawn_status(cfg, out);
+    }
+    for (unsigned i = 0; !cfg->systemd && i < cfg->hosts * cfg->nodes; i++)
         node_line(out, cfg, st, &f, i, now);
 out:
     dn_fleet_free(&f);
@@ -89,10 +94,11 @@ out:
     return e;
 }
 
-/* Events worth a line of their own in `watch` (release-info cache hits are too chatty). */
+/* Events worth a line of their own in `watch` (release-info cache hits, and the halt and
+ * skip lines every check repeats, are too chatty). */
 static bool shown(enum dn_ev_kind k)
 {
-    return k != EV_CACHED_INFO && k != EV_AVAILABLE;
+    return k != EV_CACHED_INFO && k != EV_AVAILABLE && k != EV_HALTED && k != EV_SKIPPED;
 }
 
 static void print_event(FILE *out, const struct dn_fleet_node *fn, const struct dn_ev *ev,
@@ -220,8 +226,12 @@ ant_err ant_devnet_watch(const char *dir, const char *version, unsigned timeout_
             }
             const struct dn_ev *s = dn_fleet_last(fn, EV_STARTED, NULL);
             pid_t pid = st != NULL ? st->node[i].pid : 0;
-            on += s != NULL && strcmp(s->version, version) == 0 && s->pid == pid &&
-                  dn_pid_alive(pid);
+            bool alive = dn_pid_alive(pid);
+            /* systemd hosts: the unit's main pid (inside its container) and state instead */
+            unsigned nrestarts = 0;
+            if (cfg->systemd && !dn_nspawn_node_main(cfg, i, &pid, &alive, &nrestarts))
+                alive = false;
+            on += s != NULL && strcmp(s->version, version) == 0 && s->pid == pid && alive;
         }
         double now = dn_now();
         if (on == total || now - last_progress >= (quiet ? 5.0 : 15.0)) {

@@ -20,6 +20,48 @@
 #include "ant/log.h"
 #include "ant/node.h"
 
+/* Here rather than in server.c: every user of an address text (the listeners, the client,
+ * the service's probe) needs it, and the server uses this file, not the other way round. */
+ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap, uint16_t *port)
+{
+    const char *colon, *hstart, *hend, *p;
+    unsigned long v = 0;
+    size_t hlen;
+
+    if (text == NULL || host == NULL || port == NULL || hostcap == 0)
+        return ANT_ERR_INVALID_ARG;
+    if (text[0] == '[') {
+        hend = strchr(text, ']');
+        if (hend == NULL || hend[1] != ':')
+            return ANT_ERR_PARSE;
+        hstart = text + 1;
+        colon = hend + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
+            return ANT_ERR_PARSE;
+        hstart = text;
+        hend = colon;
+    }
+    hlen = (size_t)(hend - hstart);
+    if (hlen == 0 || hlen >= hostcap)
+        return ANT_ERR_PARSE;
+    p = colon + 1;
+    if (*p == '\0' || strlen(p) > 5)
+        return ANT_ERR_PARSE;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ANT_ERR_PARSE;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v > 65535)
+        return ANT_ERR_PARSE;
+    memcpy(host, hstart, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)v;
+    return ANT_OK;
+}
+
 static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
 {
     if (ss->ss_family == AF_INET)

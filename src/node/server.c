@@ -54,6 +54,12 @@
 #define SERVE_FRAMES 64
 /* The sweeper runs at least this often (deadline and idle checks). */
 #define SWEEP_MAX_MS 1000
+/* An idle worker wakes this often to stamp its heartbeat (see worker_beat_ms). */
+#define WORKER_TICK_MS 1000
+/* Accepts per listener wakeup. The listener is level-triggered: what a connect flood leaves
+ * in the backlog is taken on the acceptor's next turn, after the sweep (deadlines, idle
+ * connections), the stop check and the heartbeat, which an unbounded accept loop starves. */
+#define ACCEPT_BATCH 64
 
 struct conn {
     int fd;
@@ -107,9 +113,12 @@ struct ant_node {
     atomic_uint_fast64_t last_warn_s[WARN_KINDS];
     struct node_budget budget; /* receive buffers beyond BUF_FIRST and GET answers */
     /* Service-manager hooks (src/node/service.c): a listener handed over by the previous
-     * process (-1: bind one), and the acceptor loop's last turn for the watchdog. */
+     * process (-1: bind one), and for the watchdog the acceptor loop's last turn and the
+     * last turn of any worker's loop (ant_node_heartbeat_ms takes the older: the node
+     * serves only while it accepts and some worker can take a request). */
     int inherited_fd;
     atomic_uint_fast64_t heartbeat_ms;
+    atomic_uint_fast64_t worker_beat_ms;
     /* The local port the trial health probe is connecting from, 0 when none: that one
      * connection is admitted past the connection limits (ant_node_expect_probe). */
     atomic_uint probe_port;
@@ -140,46 +149,6 @@ static bool warn_allowed(struct ant_node *n, enum warn_kind kind)
     uint64_t s = now_ms() / 1000;
     uint_fast64_t last = atomic_load(&n->last_warn_s[kind]);
     return last != s && atomic_compare_exchange_strong(&n->last_warn_s[kind], &last, s);
-}
-
-ant_err ant_node_split_hostport(const char *text, char *host, size_t hostcap, uint16_t *port)
-{
-    const char *colon, *hstart, *hend, *p;
-    unsigned long v = 0;
-    size_t hlen;
-
-    if (text == NULL || host == NULL || port == NULL || hostcap == 0)
-        return ANT_ERR_INVALID_ARG;
-    if (text[0] == '[') {
-        hend = strchr(text, ']');
-        if (hend == NULL || hend[1] != ':')
-            return ANT_ERR_PARSE;
-        hstart = text + 1;
-        colon = hend + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
-            return ANT_ERR_PARSE;
-        hstart = text;
-        hend = colon;
-    }
-    hlen = (size_t)(hend - hstart);
-    if (hlen == 0 || hlen >= hostcap)
-        return ANT_ERR_PARSE;
-    p = colon + 1;
-    if (*p == '\0' || strlen(p) > 5)
-        return ANT_ERR_PARSE;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return ANT_ERR_PARSE;
-        v = v * 10 + (unsigned long)(*p - '0');
-    }
-    if (v > 65535)
-        return ANT_ERR_PARSE;
-    memcpy(host, hstart, hlen);
-    host[hlen] = '\0';
-    *port = (uint16_t)v;
-    return ANT_OK;
 }
 
 static ant_err open_listener(struct ant_node *n)
@@ -586,7 +555,11 @@ static void *worker_main(void *arg)
         struct conn *c;
         enum serve_result res;
         bool keep;
-        int rc = epoll_wait(n->epfd, &ev, 1, -1);
+        /* Every turn, with or without work: a worker that is back here can serve. One that
+         * is stuck in a request (a store that does not return) stops stamping, and when
+         * every worker is, the heartbeat goes stale and the watchdog stops pinging. */
+        atomic_store(&n->worker_beat_ms, now_ms()); /* SERVICE HOOK: watchdog liveness */
+        int rc = epoll_wait(n->epfd, &ev, 1, WORKER_TICK_MS);
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc < 0) {
@@ -680,7 +653,7 @@ void ant_node_expect_probe(struct ant_node *node, uint16_t local_port)
 
 static void accept_ready(struct ant_node *n)
 {
-    for (;;) {
+    for (unsigned taken = 0; taken < ACCEPT_BATCH; taken++) {
         struct epoll_event ev;
         struct conn *c;
         struct sockaddr_storage peer;
@@ -930,6 +903,7 @@ ant_err ant_node_start_with_listener(const struct ant_node_config *cfg, int list
     n->rootfd = n->lockfd = n->listenfd = n->epfd = n->stopfd = n->exitfd = -1;
     n->inherited_fd = listenfd;
     atomic_store(&n->heartbeat_ms, now_ms());
+    atomic_store(&n->worker_beat_ms, now_ms());
     pthread_mutex_init(&n->lock, NULL);
     snprintf(n->upgrade_state, sizeof n->upgrade_state, "idle");
     n->started_ms = now_ms();
@@ -1171,7 +1145,9 @@ ant_err ant_node_dup_listener(const struct ant_node *node, int *fd)
 
 uint64_t ant_node_heartbeat_ms(struct ant_node *node)
 {
-    return atomic_load(&node->heartbeat_ms);
+    uint64_t acceptor = atomic_load(&node->heartbeat_ms);
+    uint64_t worker = atomic_load(&node->worker_beat_ms);
+    return acceptor < worker ? acceptor : worker;
 }
 
 int ant_node_root_dirfd(const struct ant_node *node)

@@ -2,8 +2,10 @@
  * The node's side of the service manager (ant/node_service.h, ARCHITECTURE.md §11): READY,
  * STATUS, the watchdog, STOPPING, and the listening socket kept in the manager's fd store
  * across restarts. The watchdog is tied to the serving loop rather than to a timer thread of
- * its own: a ping goes out only while the acceptor's heartbeat is fresh, so a node whose
- * loop hangs stops pinging and is killed, which a trial start counts as a failed attempt.
+ * its own: a ping goes out only while the node's heartbeat is fresh (its acceptor turns
+ * and some worker is free to serve, ant_node_heartbeat_ms), so a node whose loop hangs or
+ * whose every worker is stuck in a request stops pinging and is killed, which a trial
+ * start counts as a failed attempt.
  */
 #include "ant/node_service.h"
 

@@ -527,7 +527,8 @@ ant_err ant_releases_select(const struct ant_release_list *list,
         const struct asset *a, *s;
         if (r->draft)
             continue;
-        if (!ant_release_channel_accepts(c->channel, &r->version, r->prerelease))
+        if (c->exact != NULL ? ant_semver_compare(&r->version, c->exact) != 0
+                             : !ant_release_channel_accepts(c->channel, &r->version, r->prerelease))
             continue;
         if (ant_semver_compare(&r->version, &c->running) <= 0)
             continue;

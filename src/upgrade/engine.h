@@ -141,6 +141,19 @@ struct rollout_decision {
     char minimum[ANT_SEMVER_TEXT_MAX];
 };
 
+/*
+ * Steps 2-3 of a check (monitor.c): the release list through the host cache, the signed
+ * metadata, and the one release to try, into *choice and its targets *entry, with the
+ * rollout decision for it; *found false when there is none. `named` (may be NULL): only
+ * that version, whatever the channel (an operator named it, named.c).
+ */
+ANT_MUST_CHECK ant_err engine_discover_select(struct ant_upgrade *u,
+                                              const struct upgrade_state *st,
+                                              const struct ant_semver *named,
+                                              struct ant_release_choice *choice,
+                                              struct ant_meta_target *entry,
+                                              struct rollout_decision *dec, bool *found);
+
 /* The mode for a decision: urgent (below minimum, yanked) beats cursor and window; a halt
  * is not a mode, it shuts the gate whatever the mode (see rollout_decide in monitor.c). */
 enum rollout_mode rollout_mode_of(const struct rollout_decision *d);

@@ -792,8 +792,9 @@ static void rollout_log(const struct ant_upgrade_plan *plan, const struct rollou
 #define META_SKIP_MAX 16
 
 /* Steps 2-3: the release list (through releases.json), the signed metadata (§9) and the
- * one release to try. */
-static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state *st,
+ * one release to try (`named`: only that version, whatever the channel; see engine.h). */
+ant_err engine_discover_select(struct ant_upgrade *u, const struct upgrade_state *st,
+                               const struct ant_semver *named,
                                struct ant_release_choice *choice,
                                struct ant_meta_target *entry, struct rollout_decision *dec,
                                bool *found)
@@ -866,6 +867,7 @@ static ant_err discover_select(struct ant_upgrade *u, const struct upgrade_state
     crit.bad_versions = bad;
     crit.n_bad = nbad;
     crit.api_url = u->cfg.api_url; /* NULL: the default, an HTTPS API */
+    crit.exact = named;
     /* The release list is transport (URLs); what may be installed is what the fresh
      * targets lists for this platform (ARCHITECTURE.md §9). */
     for (size_t skipped = 0;; skipped++) {
@@ -931,7 +933,7 @@ ant_err ant_upgrade_check(struct ant_upgrade *u, bool schedule, struct ant_upgra
         return err;
     state_copy(plan->floor, sizeof plan->floor, st.floor);
     struct ant_meta_target entry;
-    err = discover_select(u, &st, &choice, &entry, &dec, &found);
+    err = engine_discover_select(u, &st, NULL, &choice, &entry, &dec, &found);
     if (err != ANT_OK) {
         engine_fail(u, NULL, "discover", err);
         return err;

@@ -10,6 +10,7 @@
  * kept. Restart either exits with 75 for a service manager (--stop-on-upgrade; the shipped
  * systemd unit restarts on it) or spawns that path with the original arguments.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -157,6 +158,48 @@ static bool is_listen_var(const char *e)
            strncmp(e, "LISTEN_FDNAMES=", 15) == 0;
 }
 
+/* Without /proc, the fd numbers scanned by cloexec_all (see there). */
+#define FD_SCAN_MAX 65536
+
+/*
+ * Marks every fd above stderr close-on-exec before the successor is started: the process
+ * ends right after, and the successor must inherit exactly its stdio and the listener it
+ * is handed (which spawn_with_listener puts at fd 3 without the flag), not whatever a
+ * library, an inherited environment or the test runner left inheritable. A flag set in
+ * the parent rather than a close in the child keeps the child's path between fork and exec
+ * free of anything but async-signal-safe calls, and works the same on glibc and musl
+ * (no close_range). /proc/self/fd lists what is open; without /proc, every number up to
+ * the fd limit (at most FD_SCAN_MAX) is tried.
+ */
+static void cloexec_all(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        struct dirent *e;
+        int self = dirfd(d);
+        while ((e = readdir(d)) != NULL) {
+            char *end = NULL;
+            long fd = strtol(e->d_name, &end, 10);
+            if (end == e->d_name || *end != '\0' || fd <= STDERR_FILENO || fd == self ||
+                fd > INT_MAX)
+                continue;
+            int flags = fcntl((int)fd, F_GETFD);
+            if (flags >= 0 && (flags & FD_CLOEXEC) == 0)
+                (void)fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+        }
+        closedir(d);
+        return;
+    }
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > FD_SCAN_MAX)
+        max = FD_SCAN_MAX;
+    for (int fd = STDERR_FILENO + 1; fd < (int)max; fd++) {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0 && (flags & FD_CLOEXEC) == 0)
+            (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
 /*
  * Starts the new binary with `listen_fd` as fd 3 and LISTEN_FDS=1, LISTEN_FDNAMES=listener
  * and LISTEN_PID=<its own pid>: exactly what systemd hands a service from its fd store, so
@@ -271,6 +314,7 @@ ant_err ant_upgrade_restart_with_listener(struct ant_upgrade *u, int listen_fd, 
     posix_spawnattr_t attr;
     sigset_t none, defaults;
     pid_t pid;
+    cloexec_all();
     if (listen_fd >= 0) {
         if (spawn_with_listener(u, listen_fd, &pid) != ANT_OK) {
             engine_fail(u, u->restart_version, "restart", ANT_ERR_IO);

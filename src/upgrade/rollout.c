@@ -223,9 +223,11 @@ ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const ui
         st->pending.scheduled_at = now + (int64_t)delay;
         *changed = true;
         ant_log(ANT_LOG_INFO, "upgrade",
-                "Upgrade scheduled version=%s first_seen=%lld delay_s=%llu at=%lld keyed=%s",
-                version, (long long)st->pending.first_seen, (unsigned long long)delay,
-                (long long)st->pending.scheduled_at, secret_len > 0 ? "yes" : "no");
+                "Upgrade scheduled version=%s first_seen=%lld candidate_since=%lld delay_s=%llu "
+                "at=%lld keyed=%s",
+                version, (long long)st->pending.first_seen, (long long)now,
+                (unsigned long long)delay, (long long)st->pending.scheduled_at,
+                secret_len > 0 ? "yes" : "no");
         return ANT_OK;
     case ROLLOUT_NOW:
         if (st->pending.candidate_since > 0 && st->pending.scheduled_at <= now)
@@ -234,8 +236,10 @@ ant_err rollout_schedule(struct upgrade_state *st, const char *peer_id, const ui
             st->pending.candidate_since = now;
         st->pending.scheduled_at = now;
         *changed = true;
-        ant_log(ANT_LOG_INFO, "upgrade", "Upgrade scheduled version=%s first_seen=%lld at=%lld "
-                "urgent=yes", version, (long long)st->pending.first_seen, (long long)now);
+        ant_log(ANT_LOG_INFO, "upgrade", "Upgrade scheduled version=%s first_seen=%lld "
+                "candidate_since=%lld at=%lld urgent=yes", version,
+                (long long)st->pending.first_seen, (long long)st->pending.candidate_since,
+                (long long)now);
         return ANT_OK;
     }
     return ANT_ERR_INVALID_ARG;

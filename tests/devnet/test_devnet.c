@@ -3,7 +3,8 @@
  * constraints), packing and signing a release (archive shape, signature bound to version),
  * the log-line parser, the uniformity limit, the SVG histogram (well-formed XML, escaped
  * title), and the report's checks over synthetic node logs and supervisor state, both a
- * clean rollout (every log-derived row PASS) and one broken in each way a row must catch.
+ * clean rollout (every log-derived row PASS) and one broken in each way a row must catch;
+ * the same for the rollout-control rows over a steered fleet (steering.json).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -711,6 +712,314 @@ static void test_report_without_publish_is_not_found(void)
     rm_rf(dir);
 }
 
+/* --- synthetic staged rollout for the rollout-control rows ---------------------------- */
+
+/*
+ * A 2 x 3 fleet steered as the devnet records it (steering.json) with the node logs a real
+ * one writes (window 120 s, check 10 s, TTL 30 s: the lag is 45.5 s):
+ *   T0        cursor 0        nobody
+ *   T0+100    cursor 50       the 50 % candidates schedule from T0+105 and restart
+ *   T0+400    halt            the rest log the halt from T0+405
+ *   T0+450    cursor 100      still halted: the rest become candidates, their time falls
+ *                             inside the halt
+ *   T0+800    resume (100)    the rest restart at T0+806 (held by the halt)
+ *   T0+1000   yank 0.3.0      (published at T0+990) every node skips it as yanked
+ * and, for the minimum fixture, instead: every node scheduled in the window at T0, then
+ * `minimum 0.2.0` at T0+50, each node `Below minimum version` and restarting at T0+61.
+ */
+enum steer_breakage {
+    STEER_CLEAN,
+    NONCAND_UPGRADED, /* a node outside 50 % restarts during the 50 % step */
+    HALT_BREACH,      /* a held node restarts in the middle of the halt */
+    HALT_UNSEEN,      /* a held node never logs the halt */
+    YANK_INSTALLED,   /* a node downloads the yanked release after the yank */
+    PRE_CURSOR,       /* a node outside 50 % saw the release before the first cursor and
+                       * restarted on its window before the cursor reached it: allowed */
+    PRE_CURSOR_LATE,  /* the same, but restarting after the cursor 0 reached it */
+    MIN_CLEAN,
+    MIN_LATE,         /* one node takes the minimum version 200 s after it was signed */
+};
+
+static const uint8_t STEER_SEED_BASE = 7;
+
+static void steer_fixture(const char *dir, enum steer_breakage b, uint8_t seed[32],
+                          bool cand50[FH * FN])
+{
+    struct dn_config *cfg = calloc(1, sizeof *cfg);
+    char path[PATH_MAX];
+    if (cfg == NULL)
+        return;
+    snprintf(cfg->dir, sizeof cfg->dir, "%s", dir);
+    cfg->hosts = FH;
+    cfg->nodes = FN;
+    cfg->https_port = 1;
+    cfg->rollout_window_s = 120;
+    cfg->check_interval_s = 10;
+    cfg->release_ttl_s = 30;
+    cfg->restart_delay_ms = 500;
+    snprintf(cfg->channel, sizeof cfg->channel, "stable");
+    snprintf(cfg->platform, sizeof cfg->platform, "linux-x64");
+    snprintf(cfg->initial_version, sizeof cfg->initial_version, "0.1.0");
+    for (unsigned i = 0; i < FH * FN; i++)
+        cfg->node_port[i] = (uint16_t)(20000 + i);
+    CHECK_OK(dn_config_save(cfg));
+    bool minimum = b == MIN_CLEAN || b == MIN_LATE;
+    char pub[256];
+    snprintf(path, sizeof path, "%s/published.json", dir);
+    snprintf(pub, sizeof pub,
+             "[{\"version\":\"0.2.0\",\"published_at\":%.0f},"
+             "{\"version\":\"0.3.0\",\"published_at\":%.0f}]",
+             T0 - 5, T0 + 990);
+    write_bytes(path, (const uint8_t *)pub, strlen(pub));
+
+    /* a seed whose 50 % takes some nodes but not all (the test computes it as the report) */
+    char peers[FH * FN][72];
+    for (unsigned i = 0; i < FH * FN; i++)
+        peer_of(i / FN, i % FN, peers[i]);
+    memset(seed, 0, 32);
+    for (uint8_t s = STEER_SEED_BASE;; s++) {
+        seed[0] = s;
+        unsigned c = 0;
+        for (unsigned i = 0; i < FH * FN; i++) {
+            CHECK_OK(ant_upgrade_rollout_candidate(seed, peers[i], 500000, &cand50[i]));
+            c += cand50[i];
+        }
+        if (c > 0 && c < FH * FN)
+            break;
+    }
+    /* the node each breakage moves: the first one outside the 50 % */
+    unsigned victim = 0;
+    while (victim + 1 < FH * FN && cand50[victim])
+        victim++;
+    struct dn_steer steps[] = {
+        {.kind = DN_STEER_ROLLOUT, .at = T0, .cursor_ppm = 0},
+        {.kind = DN_STEER_ROLLOUT, .at = T0 + 100, .cursor_ppm = 500000},
+        {.kind = DN_STEER_ROLLOUT, .at = T0 + 400, .cursor_ppm = 500000, .halted = true},
+        {.kind = DN_STEER_ROLLOUT, .at = T0 + 450, .cursor_ppm = 1000000, .halted = true},
+        {.kind = DN_STEER_ROLLOUT, .at = T0 + 800, .cursor_ppm = 1000000},
+        {.kind = DN_STEER_YANK, .at = T0 + 1000},
+    };
+    if (minimum) {
+        struct dn_steer m = {.kind = DN_STEER_MINIMUM, .at = T0 + 50};
+        snprintf(m.version, sizeof m.version, "0.2.0");
+        CHECK_OK(dn_steer_append(dir, &m));
+    } else {
+        for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+            snprintf(steps[i].version, sizeof steps[i].version, "%s",
+                     steps[i].kind == DN_STEER_YANK ? "0.3.0" : "0.2.0");
+            memcpy(steps[i].seed, seed, 32);
+            CHECK_OK(dn_steer_append(dir, &steps[i]));
+        }
+    }
+
+    for (unsigned h = 0; h < FH; h++) {
+        snprintf(path, sizeof path, "%s/hosts/h%u/logs", dir, h);
+        CHECK_OK(dn_mkdirs(path, 0700));
+        for (unsigned n = 0; n < FN; n++) {
+            unsigned i = h * FN + n;
+            snprintf(path, sizeof path, "%s/hosts/h%u/logs/n%u.log", dir, h, n);
+            logs[h][n] = fopen(path, "w");
+            CHECK(logs[h][n] != NULL);
+            if (logs[h][n] == NULL)
+                continue;
+            logline(h, n, T0 - 60, "INFO", "node",
+                    "Node started version=0.1.0 peer_id=%s pid=%u root=r", peers[i], 100 + i);
+            uint64_t dms = 0;
+            CHECK_OK(ant_upgrade_rollout_delay(peers[i], "0.2.0", 120000, &dms));
+            double d = (double)(dms / 1000), since, at, tr;
+            if (minimum) {
+                logline(h, n, T0, "INFO", "upgrade", "Upgrade scheduled version=0.2.0 "
+                        "first_seen=%.0f candidate_since=%.0f delay_s=%.0f at=%.0f keyed=no",
+                        T0, T0, d, T0 + d);
+                logline(h, n, T0 + 60, "WARN", "upgrade", "Below minimum version, upgrading "
+                        "now running=0.1.0 minimum=0.2.0 version=0.2.0");
+                logline(h, n, T0 + 60, "INFO", "upgrade", "Upgrade scheduled version=0.2.0 "
+                        "first_seen=%.0f candidate_since=%.0f at=%.0f urgent=yes", T0, T0,
+                        T0 + 60);
+                at = T0 + 60;
+                tr = b == MIN_LATE && i == 4 ? T0 + 250 : T0 + 61;
+            } else {
+                bool pre = (b == PRE_CURSOR || b == PRE_CURSOR_LATE) && i == victim;
+                bool early = cand50[i] || (b == NONCAND_UPGRADED && i == victim) || pre;
+                since = pre ? T0 - 20 : early ? T0 + 105 : T0 + 455;
+                at = pre ? (b == PRE_CURSOR ? T0 + 10 : T0 + 60) : since + d;
+                if (pre)
+                    d = at - since;
+                logline(h, n, since, "INFO", "upgrade", "Upgrade scheduled version=0.2.0 "
+                        "first_seen=%.0f candidate_since=%.0f delay_s=%.0f at=%.0f keyed=no",
+                        T0 + 1, since, d, at);
+                tr = early ? at + 0.5 : T0 + 806;
+                if (b == HALT_BREACH && i == victim)
+                    tr = T0 + 600;
+                if (!early && !(b == HALT_UNSEEN && i == victim))
+                    for (double t = T0 + 405; t < T0 + 800; t += 10)
+                        if (t < tr)
+                            logline(h, n, t + 0.1 * n, "INFO", "upgrade", "Rollout halted, not "
+                                    "upgrading version=0.2.0 rollout=0.2.0 cursor=50");
+            }
+            logline(h, n, tr - 0.3, "INFO", "upgrade",
+                    "Downloading ant-node archive... version=0.2.0 url=x");
+            logline(h, n, tr, "INFO", "upgrade",
+                    "Restarting into new binary version=0.2.0 mode=exit75 scheduled_at=%.0f", at);
+            logline(h, n, tr + 1, "INFO", "node",
+                    "Node started version=0.2.0 peer_id=%s pid=%u root=r", peers[i], 200 + i);
+            if (!minimum) {
+                logline(h, n, T0 + 1010 + n, "WARN", "upgrade", "Release not in signed "
+                        "metadata, skipping version=0.3.0 reason=yanked");
+                if (b == YANK_INSTALLED && i == 2)
+                    logline(h, n, T0 + 1100, "INFO", "upgrade",
+                            "Downloading ant-node archive... version=0.3.0 url=x");
+            }
+            fclose(logs[h][n]);
+        }
+    }
+    free(cfg);
+}
+
+static const char *const steer_rows[] = {
+    "staged rollout: upgraded = candidates at each cursor step",
+    "halt: the rest held on the old version until resumed",
+    "yanked release never installed",
+    "restart times across the window",
+    "restart at its scheduled time (hash-derived delay)",
+};
+
+/* The numbers of one step of the steps row (index among the 0.2.0 steps). */
+static void step_counts(json_object *o, size_t step, int64_t *cand, int64_t *up)
+{
+    json_object *rows = NULL, *c = NULL, *steps = NULL, *s = NULL, *x = NULL;
+    *cand = *up = -1;
+    if (!json_object_object_get_ex(o, "rows", &rows))
+        return;
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *r = json_object_array_get_idx(rows, i);
+        if (json_object_object_get_ex(r, "check", &c) &&
+            strcmp(json_object_get_string(c), steer_rows[0]) == 0 &&
+            json_object_object_get_ex(r, "counts", &x) &&
+            json_object_object_get_ex(x, "steps", &steps))
+            break;
+        steps = NULL;
+    }
+    if (steps == NULL || step >= json_object_array_length(steps))
+        return;
+    s = json_object_array_get_idx(steps, step);
+    if (json_object_object_get_ex(s, "candidates", &x))
+        *cand = json_object_get_int64(x);
+    if (json_object_object_get_ex(s, "upgraded", &x))
+        *up = json_object_get_int64(x);
+}
+
+/* counts[key] of the row `check`, or -1. */
+static int64_t row_count(json_object *o, const char *check, const char *key)
+{
+    json_object *rows = NULL, *c = NULL, *counts = NULL, *v = NULL;
+    if (!json_object_object_get_ex(o, "rows", &rows))
+        return -1;
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *r = json_object_array_get_idx(rows, i);
+        if (json_object_object_get_ex(r, "check", &c) &&
+            strcmp(json_object_get_string(c), check) == 0 &&
+            json_object_object_get_ex(r, "counts", &counts) &&
+            json_object_object_get_ex(counts, key, &v))
+            return json_object_get_int64(v);
+    }
+    return -1;
+}
+
+static void test_report_staged_rollout_rows(void)
+{
+    char dir[64];
+    uint8_t seed[32];
+    bool cand[FH * FN];
+    make_tmpdir(dir, sizeof dir);
+    steer_fixture(dir, STEER_CLEAN, seed, cand);
+    json_object *o = report_rows(dir);
+    for (size_t i = 0; i < sizeof steer_rows / sizeof steer_rows[0]; i++)
+        CHECK_MSG(strcmp(row_status(o, steer_rows[i]), "PASS") == 0, "%s: %s", steer_rows[i],
+                  row_status(o, steer_rows[i]));
+    unsigned c50 = 0;
+    for (unsigned i = 0; i < FH * FN; i++)
+        c50 += cand[i];
+    /* the table: 0 % nobody, 50 % its candidates, 100 % everybody */
+    int64_t c = 0, u = 0;
+    step_counts(o, 0, &c, &u);
+    CHECK_INT(c, 0);
+    CHECK_INT(u, 0);
+    step_counts(o, 1, &c, &u);
+    CHECK_INT(c, c50);
+    CHECK_INT(u, c50);
+    step_counts(o, 4, &c, &u);
+    CHECK_INT(c, FH * FN);
+    CHECK_INT(u, FH * FN);
+    /* the rest's times fell in the halt: they are on time at the resume, and out of the
+     * window's actual bins */
+    CHECK_INT(row_count(o, "restart times across the window", "held_by_halt"), FH * FN - c50);
+    CHECK_INT(row_count(o, "halt: the rest held on the old version until resumed", "held"),
+              FH * FN - c50);
+    /* no minimum was set: no minimum row; 0.3.0 is judged by the yank row only */
+    CHECK_STR(row_status(o, "minimum version reached every node within one check"), "missing");
+    json_object_put(o);
+    rm_rf(dir);
+
+    static const struct {
+        enum steer_breakage b;
+        const char *row;
+    } cases[] = {
+        {NONCAND_UPGRADED, "staged rollout: upgraded = candidates at each cursor step"},
+        {HALT_BREACH, "halt: the rest held on the old version until resumed"},
+        {HALT_UNSEEN, "halt: the rest held on the old version until resumed"},
+        {YANK_INSTALLED, "yanked release never installed"},
+        {PRE_CURSOR_LATE, "staged rollout: upgraded = candidates at each cursor step"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        make_tmpdir(dir, sizeof dir);
+        steer_fixture(dir, cases[i].b, seed, cand);
+        o = report_rows(dir);
+        CHECK_MSG(strcmp(row_status(o, cases[i].row), "FAIL") == 0, "breakage %d: %s is %s",
+                  (int)cases[i].b, cases[i].row, row_status(o, cases[i].row));
+        json_object_put(o);
+        rm_rf(dir);
+    }
+}
+
+/* A node that saw the release before its first cursor went by the window alone until the
+ * cursor reached it (within the lag): the step rows do not count that against the cursor. */
+static void test_report_steps_allow_a_schedule_before_the_cursor(void)
+{
+    char dir[64];
+    uint8_t seed[32];
+    bool cand[FH * FN];
+    make_tmpdir(dir, sizeof dir);
+    steer_fixture(dir, PRE_CURSOR, seed, cand);
+    json_object *o = report_rows(dir);
+    CHECK_STR(row_status(o, steer_rows[0]), "PASS");
+    json_object_put(o);
+    rm_rf(dir);
+}
+
+static void test_report_minimum_version_row(void)
+{
+    char dir[64];
+    uint8_t seed[32];
+    bool cand[FH * FN];
+    make_tmpdir(dir, sizeof dir);
+    steer_fixture(dir, MIN_CLEAN, seed, cand);
+    json_object *o = report_rows(dir);
+    CHECK_STR(row_status(o, "minimum version reached every node within one check"), "PASS");
+    CHECK_STR(row_status(o, "restart at its scheduled time (hash-derived delay)"), "PASS");
+    CHECK_STR(row_status(o, "staged rollout: upgraded = candidates at each cursor step"),
+              "missing");
+    CHECK_STR(row_status(o, "halt: the rest held on the old version until resumed"), "missing");
+    json_object_put(o);
+    rm_rf(dir);
+    make_tmpdir(dir, sizeof dir);
+    steer_fixture(dir, MIN_LATE, seed, cand);
+    o = report_rows(dir);
+    CHECK_STR(row_status(o, "minimum version reached every node within one check"), "FAIL");
+    json_object_put(o);
+    rm_rf(dir);
+}
+
 
 /*
  * Issue 13 item 7: `ant-devnet --dir` took a directory someone else owned (or one made
@@ -796,6 +1105,9 @@ static const struct ant_test_case cases[] = {
     ANT_TEST(test_report_delta_rows),
     ANT_TEST(test_report_resume_row),
     ANT_TEST(test_report_without_publish_is_not_found),
+    ANT_TEST(test_report_staged_rollout_rows),
+    ANT_TEST(test_report_steps_allow_a_schedule_before_the_cursor),
+    ANT_TEST(test_report_minimum_version_row),
     ANT_TEST(test_dir_must_be_trusted),
 };
 ANT_TEST_MAIN(cases)

@@ -158,6 +158,51 @@ static const char *status_of(json_object *o, const char *check)
     return "missing";
 }
 
+static int devnet_cmd(const char *dir, const char *cmd, const char *a1, const char *a2,
+                      const char *a3, const char *a4);
+
+/* The row `check` of report.json (for `version`, or any when NULL), or NULL. */
+static json_object *row_of(json_object *o, const char *check, const char *version)
+{
+    json_object *arr = NULL;
+    if (o == NULL || !json_object_object_get_ex(o, "rows", &arr))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *r = json_object_array_get_idx(arr, i), *c = NULL, *v = NULL;
+        if (!json_object_object_get_ex(r, "check", &c) ||
+            strcmp(json_object_get_string(c), check) != 0)
+            continue;
+        if (version == NULL || (json_object_object_get_ex(r, "version", &v) &&
+                                strcmp(json_object_get_string(v), version) == 0))
+            return r;
+    }
+    return NULL;
+}
+
+/* Runs `ant-devnet report`, requires every row to PASS and each of `need` to be there
+ * (PASS), and prints those rows' values; returns report.json (the caller frees it). */
+static json_object *report_passes(const char *dir, const char *const need[], size_t nneed)
+{
+    CHECK_INT(devnet_cmd(dir, "report", NULL, NULL, NULL, NULL), 0);
+    int fails = 0, rows = 0;
+    json_object *o = read_report(dir, &fails, &rows);
+    CHECK(rows >= 10);
+    CHECK_INT(fails, 0);
+    fprintf(stderr, "ant-devnet report:\n");
+    for (size_t i = 0; i < nneed; i++) {
+        json_object *r = row_of(o, need[i], NULL), *val = NULL, *st = NULL;
+        CHECK_MSG(r != NULL, "report has no row '%s'", need[i]);
+        if (r == NULL)
+            continue;
+        json_object_object_get_ex(r, "value", &val);
+        json_object_object_get_ex(r, "status", &st);
+        CHECK_STR(json_object_get_string(st), "PASS");
+        fprintf(stderr, "  %s: %s: %s\n", need[i], json_object_get_string(st),
+                json_object_get_string(val));
+    }
+    return o;
+}
+
 static void print_file(const char *dir, const char *name)
 {
     char path[PATH_MAX], buf[4096];
@@ -990,8 +1035,41 @@ static void test_staged(void)
             (int)(ttl_s + 2 * interval_s + window_s + 3), window_s);
     fprintf(stderr, "scenario runtime: %.0fs\n", dn_now() - t_start);
 
+    /* The report rebuilds the same steps from the devnet's steering record and the node
+     * logs, and its window rows count from each node's candidacy. */
+    static const char *const need[] = {
+        "staged rollout: upgraded = candidates at each cursor step",
+        "halt: the rest held on the old version until resumed",
+        "yanked release never installed",
+        "restart times across the window",
+        "restart at its scheduled time (hash-derived delay)",
+    };
+    json_object *rep = report_passes(dir, need, sizeof need / sizeof need[0]);
+    json_object *srow = row_of(rep, need[0], next), *counts = NULL, *steps = NULL;
+    CHECK(srow != NULL && json_object_object_get_ex(srow, "counts", &counts) &&
+          json_object_object_get_ex(counts, "steps", &steps));
+    /* the steps that moved the fleet (not halted, cursor above 0) are the test's rows 1, 3
+     * and 4: the same candidates and upgraded counts */
+    size_t want_rows[] = {1, 3, 4}, k = 0;
+    for (size_t i = 0; steps != NULL && i < json_object_array_length(steps); i++) {
+        json_object *s = json_object_array_get_idx(steps, i), *x = NULL;
+        if (!json_object_object_get_ex(s, "halted", &x) || json_object_get_boolean(x))
+            continue;
+        if (!json_object_object_get_ex(s, "cursor_ppm", &x) || json_object_get_int64(x) == 0)
+            continue;
+        CHECK(k < 3);
+        if (k >= 3)
+            break;
+        const struct step_row *tr = &rows[want_rows[k++]];
+        json_object_object_get_ex(s, "candidates", &x);
+        CHECK_INT((int)json_object_get_int64(x), (int)tr->candidates);
+        json_object_object_get_ex(s, "upgraded", &x);
+        CHECK_INT((int)json_object_get_int64(x), (int)tr->upgraded);
+    }
+    CHECK_INT((int)k, 3);
+    json_object_put(rep);
+
     if (ant_test_failures > 0) {
-        devnet_cmd(dir, "report", NULL, NULL, NULL, NULL);
         print_file(dir, "report.md");
         print_file(dir, "supervisor.log");
     }
@@ -1049,8 +1127,15 @@ static void test_minimum(void)
     /* they restarted before any of them was due: the minimum, not the window, moved them */
     CHECK(last < first_at);
     CHECK(wait_all(&v, EV_TRIAL_CONFIRMED, next, TRIAL_S + 60));
-    if (ant_test_failures > 0)
+    static const char *const need[] = {
+        "minimum version reached every node within one check",
+        "restart at its scheduled time (hash-derived delay)",
+    };
+    json_object_put(report_passes(dir, need, sizeof need / sizeof need[0]));
+    if (ant_test_failures > 0) {
+        print_file(dir, "report.md");
         print_file(dir, "supervisor.log");
+    }
     dn_fleet_free(&v.f);
     down_and_check(dir);
     if (ant_test_failures == 0) {

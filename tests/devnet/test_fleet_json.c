@@ -3,8 +3,8 @@
  * test writes itself: per-node version, downloads, cache hits, rollbacks, errors, last
  * event, per-host sums, version changes in time order, the rollout against its window; a
  * log line crafted to break out of the JSON or the page (`</script>` in a version) comes out
- * escaped; logs appended between two reads are picked up; and the page itself references
- * nothing outside itself.
+ * escaped; logs appended between two reads are picked up; the operator's steering record
+ * becomes the page's step markers; and the page itself references nothing outside itself.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -186,6 +186,49 @@ out:
     }
 }
 
+/* The operator's steps (steering.json) come out as the page's markers with their labels,
+ * and the rollout chart follows the newest release that was not yanked. */
+static void test_fleet_json_steering(void)
+{
+    char *text = NULL, steer[2048], seed[65];
+    size_t len = 0;
+    make_devnet();
+    write_file("published.json", "[{\"version\":\"0.2.0\",\"published_at\":1000},"
+               "{\"version\":\"0.3.0\",\"published_at\":2000}]", "w");
+    memset(seed, 'a', 64);
+    seed[64] = '\0';
+#define STEP(at, ppm, halted)                                                               \
+    "{\"kind\":\"rollout\",\"at\":" #at ",\"version\":\"0.2.0\",\"cursor_ppm\":" #ppm \
+    ",\"halted\":" #halted ",\"seed\":\"%s\"},"
+    snprintf(steer, sizeof steer,
+             "[" STEP(1001, 0, false) STEP(1100, 200000, false) STEP(1200, 200000, true)
+                 STEP(1300, 500000, true) STEP(1400, 500000, false) STEP(1500, 1000000, false)
+             "{\"kind\":\"yank\",\"at\":2001,\"version\":\"0.3.0\"},"
+             "{\"kind\":\"minimum\",\"at\":2100,\"version\":\"0.2.0\"}]",
+             seed, seed, seed, seed, seed, seed);
+#undef STEP
+    write_file("steering.json", steer, "w");
+    CHECK_OK(ant_devnet_fleet_json(dir, &text, &len));
+    json_object *root = text != NULL ? json_tokener_parse(text) : NULL;
+    CHECK(root != NULL);
+    if (root != NULL) {
+        static const char *const labels[] = {"0%", "20%", "halt", "50% (halted)", "resume 50%",
+                                             "100%", "yank 0.3.0", "minimum 0.2.0"};
+        json_object *st = get(root, "steering");
+        CHECK_INT(json_object_array_length(st), 8);
+        for (size_t i = 0; i < 8 && i < json_object_array_length(st); i++)
+            CHECK_STR(json_object_get_string(get(json_object_array_get_idx(st, i), "label")),
+                      labels[i]);
+        CHECK(json_object_get_double(get(json_object_array_get_idx(st, 2), "t")) == 1200.0);
+        CHECK_STR(json_object_get_string(get(get(root, "rollout"), "version")), "0.2.0");
+        json_object_put(root);
+    }
+    free(text);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 static void test_no_devnet(void)
 {
     char *text = NULL;
@@ -210,6 +253,7 @@ static void test_page_is_self_contained(void)
 
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_fleet_json),
+    ANT_TEST(test_fleet_json_steering),
     ANT_TEST(test_no_devnet),
     ANT_TEST(test_page_is_self_contained),
 };

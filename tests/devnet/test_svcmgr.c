@@ -7,6 +7,8 @@
  * slot's next process as fd 3 through LISTEN_FDS, until FDSTOREREMOVE drops it.
  */
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +57,14 @@ static void close_mgr(struct dn_svcmgr *m)
 /* Forks a "node" for slot 0 running `body` after the manager's child setup. */
 static pid_t start(struct dn_svcmgr *m, unsigned slot, int (*body)(void))
 {
+    struct dn_svcmgr_env env;
+    CHECK_OK(dn_svcmgr_env_build(m, slot, &env));
     pid_t pid = fork();
     if (pid == 0) {
-        dn_svcmgr_child(m, slot);
+        dn_svcmgr_child(m, slot, &env);
         _exit(body());
     }
+    dn_svcmgr_env_free(&env);
     dn_svcmgr_started(m, slot, pid, now_s());
     return pid;
 }
@@ -227,6 +232,79 @@ static void test_fd_store_across_restarts(void)
     close_mgr(m);
 }
 
+/*
+ * Another thread changes the environment (the supervisor has its fleet page thread, and a
+ * library may call setenv) while the manager forks nodes. A child that calls setenv after
+ * fork can find the environment's lock held by a thread that no longer exists in it and
+ * hang forever, so the node never starts: the child's environment must be built before
+ * fork. Each child here gets 20 s (valgrind is slow to fork) to reach exec-time; a hung
+ * one (it would wait forever) fails the test.
+ */
+static atomic_bool churn_stop;
+static pthread_mutex_t churn_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *churn_main(void *arg)
+{
+    (void)arg;
+    char v[32];
+    for (unsigned i = 0; !atomic_load(&churn_stop); i++) {
+        snprintf(v, sizeof v, "%u", i);
+        pthread_mutex_lock(&churn_mu);
+        setenv("ANT_TEST_CHURN", v, 1);
+        unsetenv("ANT_TEST_CHURN_B");
+        pthread_mutex_unlock(&churn_mu);
+    }
+    return NULL;
+}
+
+static void test_child_setup_safe_with_other_threads(void)
+{
+    struct dn_svcmgr *m = open_mgr();
+    pthread_t t;
+    unsigned hung = 0, bad = 0;
+    atomic_store(&churn_stop, false);
+    CHECK(pthread_create(&t, NULL, churn_main, NULL) == 0);
+    for (int k = 0; k < 300 && hung == 0; k++) {
+        /* Built while the churn pauses: reading the environment in the parent while a
+         * thread rewrites it would be the test's own race, not the one under test. */
+        struct dn_svcmgr_env env;
+        pthread_mutex_lock(&churn_mu);
+        ant_err be = dn_svcmgr_env_build(m, 0, &env);
+        pthread_mutex_unlock(&churn_mu);
+        CHECK_OK(be);
+        if (be != ANT_OK)
+            break;
+        pid_t pid = fork();
+        if (pid == 0) {
+            dn_svcmgr_child(m, 0, &env);
+            const char *ns = getenv("NOTIFY_SOCKET");
+            _exit(ns != NULL && strcmp(ns, sock) == 0 ? 0 : 3);
+        }
+        dn_svcmgr_env_free(&env);
+        CHECK(pid > 0);
+        if (pid <= 0)
+            break;
+        int st = 0;
+        double end = now_s() + 20.0;
+        pid_t r = 0;
+        while ((r = waitpid(pid, &st, WNOHANG)) == 0 && now_s() < end)
+            sleep_ms(1);
+        if (r == 0) {
+            hung++;
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            bad++;
+        }
+    }
+    atomic_store(&churn_stop, true);
+    pthread_join(t, NULL);
+    unsetenv("ANT_TEST_CHURN");
+    CHECK_MSG(hung == 0, "%u child(ren) hung in their environment setup", hung);
+    CHECK_INT(bad, 0);
+    close_mgr(m);
+}
+
 static void test_open_refuses_bad_paths(void)
 {
     struct dn_svcmgr *m = NULL;
@@ -245,6 +323,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_watchdog_kills_a_silent_node),
     ANT_TEST(test_fd_store_across_restarts),
     ANT_TEST(test_open_refuses_bad_paths),
+    ANT_TEST(test_child_setup_safe_with_other_threads),
 };
 
 ANT_TEST_MAIN(tests)

@@ -22,7 +22,11 @@
  * With --listen 1 it holds a listening socket like the daemon: taken from LISTEN_FDS when
  * passed (else bound on 127.0.0.1:0), logged as `Fake listener port=P inherited=yes|no`,
  * and handed to the successor by ant_upgrade_restart_with_listener().
+ * A run starts by logging the fds above 2 it inherited (`Fake inherited fds=3,7` or
+ * `fds=-`); --leak-fd 1 opens one inheritable fd (no O_CLOEXEC, as a library might) before
+ * the restart, which the successor must not see.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -76,6 +80,27 @@ static int take_or_bind_listener(void)
             inherited ? "yes" : "no");
     return fd;
 }
+/* Logs the fds above 2 this process was started with (see the header). */
+static void log_inherited_fds(void)
+{
+    char list[512] = "-";
+    size_t off = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char *end = NULL;
+        long fd = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0' || fd <= 2 || fd == dirfd(d))
+            continue;
+        int w = snprintf(list + off, sizeof list - off, "%s%ld", off > 0 ? "," : "", fd);
+        if (w > 0 && (size_t)w < sizeof list - off)
+            off += (size_t)w;
+    }
+    if (d != NULL)
+        closedir(d);
+    ant_log(ANT_LOG_INFO, "node", "Fake inherited fds=%s", list);
+}
+
 static volatile sig_atomic_t got_term;
 
 static void on_term(int sig)
@@ -141,6 +166,8 @@ int main(int argc, char **argv)
     if (argc < 2)
         return 2;
     const char *mode = argv[1];
+    if (strcmp(mode, "run") == 0)
+        log_inherited_fds(); /* before the engine opens its own */
     struct ant_upgrade_config cfg;
     ant_upgrade_config_init(&cfg);
     cfg.running_version = FAKE_VERSION;
@@ -150,7 +177,7 @@ int main(int argc, char **argv)
     cfg.first_check_max_ms = 0;
     cfg.lock_timeout_ms = 30000;
     uint64_t run_ms = 0;
-    bool want_listener = false;
+    bool want_listener = false, leak_fd = false;
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i];
         if (strcmp(k, "--stop-on-upgrade") == 0) {
@@ -196,6 +223,8 @@ int main(int argc, char **argv)
             run_ms = num(v);
         else if (strcmp(k, "--listen") == 0)
             want_listener = num(v) != 0;
+        else if (strcmp(k, "--leak-fd") == 0)
+            leak_fd = num(v) != 0;
         else
             return 2;
     }
@@ -274,6 +303,9 @@ int main(int argc, char **argv)
         usleep(10000);
     ant_upgrade_monitor_stop(u);
     code = 0;
+    /* Deliberately inheritable and never closed: what a careless library leaves open. */
+    if (leak_fd && open("/dev/null", O_RDONLY) < 0)
+        fprintf(stderr, "fake_node: cannot open /dev/null\n");
     if (ant_upgrade_restart_pending(u) &&
         ant_upgrade_restart_with_listener(u, listener, &code) != ANT_OK)
         fprintf(stderr, "fake_node: restart failed\n");

@@ -2,8 +2,8 @@
  * `ant-node upgrade check|apply|status|clear-bad` end to end with the real ant-node program: a copy
  * of it is the installation binary of the test world, configured through the same settings
  * as the daemon (command line and ANT_* variables). check is read-only, apply without
- * --now waits for this node's rollout time, apply --now installs, status reports the
- * persisted state.
+ * --now waits for this node's rollout time, apply --now installs, apply --release-version V
+ * installs the named version online, status reports the persisted state.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -215,14 +215,58 @@ static void test_apply_archive_in_hand_without_metadata(void)
     free(out);
     CHECK(binary_version(w.binary, got, sizeof got) == 0);
     CHECK_STR(got, "99.0.0");
-    /* Half the options is a usage error. */
-    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --release-version 99.0.0", &out), 2);
+    /* Half the options is a usage error (asked of the real program: the installed
+     * binary is now the stand-in). */
+    snprintf(args, sizeof args, "apply --archive '%s%s' --release-version 99.0.0", w.srv,
+             archive);
+    CHECK_INT(upgrade_cmd(&w, ANT_NODE_BIN, args, &out), 2);
     free(out);
+    world_free(&w);
+}
+
+/* The last line of the world's cmd.err contains `needle`. */
+static bool err_has(struct world *w, const char *needle)
+{
+    char path[400], buf[16384];
+    snprintf(path, sizeof path, "%s/cmd.err", w->dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strstr(buf, needle) != NULL;
+}
+
+/* Online, the operator names a version: an -rc no channel takes is installed through the
+ * program; one the signed targets do not list is refused with its reason. */
+static void test_apply_named_version(void)
+{
+    struct world w;
+    struct meta_fault unlisted = {.unlisted = true};
+    char *out = NULL, got[64] = "";
+    CHECK(world_init(&w, NULL, ANT_NODE_BIN) == 0);
+    CHECK(world_publish_meta(&w, "0.2.0-rc.1", FAKE_V2RC, NULL, NULL) == 0);
+    CHECK(world_publish_meta(&w, "99.0.0", FAKE_V99, NULL, &unlisted) == 0);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --now", &out), 0);
+    CHECK(out != NULL && strstr(out, "no upgrade available") != NULL);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --release-version 99.0.0", &out), 1);
+    free(out);
+    CHECK(err_has(&w, "refused: 99.0.0 is not listed in the signed targets"));
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --release-version 0.2.0-rc.1 --now", &out), 2);
+    free(out);
+    CHECK_INT(upgrade_cmd(&w, w.binary, "apply --release-version 0.2.0-rc.1", &out), 0);
+    CHECK(out != NULL && strstr(out, "installed 0.2.0-rc.1") != NULL);
+    free(out);
+    CHECK(binary_version(w.binary, got, sizeof got) == 0);
+    CHECK_STR(got, "0.2.0-rc.1");
     world_free(&w);
 }
 
 static const struct ant_test_case cases[] = {
     ANT_TEST(test_apply_archive_in_hand_without_metadata),
+    ANT_TEST(test_apply_named_version),
     ANT_TEST(test_apply_refused_during_open_trial),
     ANT_TEST(test_upgrade_commands),
 };

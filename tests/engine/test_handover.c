@@ -3,7 +3,9 @@
  * a node (fake_node --listen 1, the daemon's listener in miniature) upgrades in spawn mode,
  * and the new binary it spawns finds the very socket as fd 3 through LISTEN_FDS with
  * LISTEN_PID = its own pid, serves on the same port, and a client connecting to that port
- * after the old process is gone is not refused.
+ * after the old process is gone is not refused. And the successor inherits nothing else:
+ * an fd the old process left inheritable (fake_node --leak-fd 1) is not passed on, with a
+ * listener or without one.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -39,6 +41,25 @@ static long logged_number(struct world *w, unsigned n, const char *needle, const
     return 0;
 }
 
+/* The value after "Fake inherited fds=" on node n's last such line ("" if none). */
+static void last_inherited(struct world *w, unsigned n, char *out, size_t cap)
+{
+    char logp[400], line[512];
+    const char *key = "Fake inherited fds=";
+    world_log(w, n, logp, sizeof logp);
+    out[0] = '\0';
+    FILE *f = fopen(logp, "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        const char *k = strstr(line, key);
+        if (k != NULL) {
+            snprintf(out, cap, "%s", k + strlen(key));
+            out[strcspn(out, "\n")] = '\0';
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
 static int connect_port(long port)
 {
     struct sockaddr_in sa;
@@ -59,7 +80,7 @@ static void test_spawned_successor_inherits_the_listener(void)
     CHECK(world_init(&w, NULL, FAKE_V1) == 0);
     CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
     const char *args[] = {"--window-ms", "0", "--check-ms", "600000", "--trial-ms", "60000",
-                          "--run-ms", "3000", "--listen", "1", NULL};
+                          "--run-ms", "3000", "--listen", "1", "--leak-fd", "1", NULL};
     pid_t a = world_spawn(&w, w.binary, "run", 0, args, NULL);
     CHECK_INT(world_wait(a, 20000), 0);
     /* The successor logs on its own time: wait for its line before counting. */
@@ -69,6 +90,12 @@ static void test_spawned_successor_inherits_the_listener(void)
     CHECK(first > 0);
     CHECK_INT(second, first);
     CHECK_INT(world_log_count(&w, 0, "listener=inherited"), 1);
+    /* The successor started with the listener as fd 3 and nothing else above stderr (the
+     * first process may inherit whatever the test runner leaves open). */
+    char fds[512];
+    CHECK_INT(world_log_count(&w, 0, "Fake inherited fds="), 2);
+    last_inherited(&w, 0, fds, sizeof fds);
+    CHECK_STR(fds, "3");
     /* The parent has exited; the 0.2.0 successor holds the socket: connections succeed. */
     long pid = logged_number(&w, 0, "Node started version=0.2.0", "pid=");
     CHECK(pid > 0);
@@ -86,8 +113,38 @@ static void test_spawned_successor_inherits_the_listener(void)
     world_free(&w);
 }
 
+/* Spawn mode without a listener (posix_spawn): the successor inherits no fd above 2. */
+static void test_spawned_successor_inherits_no_stray_fd(void)
+{
+    struct world w;
+    CHECK(world_init(&w, NULL, FAKE_V1) == 0);
+    CHECK(world_publish(&w, "0.2.0", FAKE_V2, NULL) == 0);
+    const char *args[] = {"--window-ms", "0", "--check-ms", "600000", "--trial-ms", "60000",
+                          "--run-ms", "3000", "--leak-fd", "1", NULL};
+    pid_t a = world_spawn(&w, w.binary, "run", 0, args, NULL);
+    CHECK_INT(world_wait(a, 20000), 0);
+    long pid = logged_number(&w, 0, "Node started version=0.2.0", "pid=");
+    CHECK(pid > 0);
+    char fds[512];
+    CHECK_INT(world_log_count(&w, 0, "Fake inherited fds="), 2);
+    last_inherited(&w, 0, fds, sizeof fds);
+    CHECK_STR(fds, "-");
+    if (pid > 0)
+        kill((pid_t)pid, SIGTERM);
+    usleep(200000);
+    if (ant_test_failures > 0) {
+        char logp[400], cmd[512];
+        world_log(&w, 0, logp, sizeof logp);
+        snprintf(cmd, sizeof cmd, "tail -20 '%s' >&2", logp);
+        if (system(cmd) != 0)
+            fprintf(stderr, "  (no log)\n");
+    }
+    world_free(&w);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_spawned_successor_inherits_the_listener),
+    ANT_TEST(test_spawned_successor_inherits_no_stray_fd),
 };
 
 ANT_TEST_MAIN(tests)

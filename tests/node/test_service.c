@@ -5,9 +5,15 @@
  * its own probe past the limits), false when what the probe reaches accepts but never
  * answers, and after ANT_NODE_SERVICE_TRIAL_PROBES such failures a node
  * run for a service manager asks to exit with ANT_NODE_SERVICE_EXIT_UNHEALTHY, so the hang
- * is counted as a failed trial attempt; a standalone node keeps running.
+ * is counted as a failed trial attempt; a standalone node keeps running. The heartbeat the
+ * watchdog reports stops while the node cannot serve although its acceptor still turns
+ * (every worker stuck in a store that another process holds locked), and resumes after.
  */
 #include <arpa/inet.h>
+#include <lmdb.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,10 +27,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ant/digest.h"
 #include "ant/node.h"
+#include "ant/node_client.h"
 #include "ant/node_config.h"
 #include "ant/node_proto.h"
 #include "ant/node_service.h"
+#include "ant/node_store.h"
 #include "test.h"
 
 static void rm_rf(const char *dir)
@@ -311,12 +320,118 @@ static void test_status_texts(void)
     close(m);
 }
 
+static uint64_t mono_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct putter {
+    char addr[64];
+    ant_err err;
+    pthread_t thread;
+};
+
+/* One PUT, which blocks until the store's writer lock is free again. */
+static void *putter_main(void *arg)
+{
+    struct putter *p = arg;
+    uint8_t chunk[1024], caddr[ANT_NODE_ADDR_BYTES];
+    struct ant_node_client *cl = NULL;
+    memset(chunk, 7, sizeof chunk);
+    p->err = ant_sha256(caddr, chunk, sizeof chunk);
+    if (p->err == ANT_OK)
+        p->err = ant_node_client_connect(p->addr, 30000, &cl);
+    if (p->err == ANT_OK)
+        p->err = ant_node_client_put(cl, caddr, chunk, sizeof chunk, NULL);
+    ant_node_client_close(cl);
+    return NULL;
+}
+
+/*
+ * The heartbeat proves the node can serve, not only that its acceptor turns: with its one
+ * worker stuck in a PUT (another process holds the store's LMDB writer lock, as a hung
+ * disk or a stuck writer would), the heartbeat stops moving, so the watchdog stops pinging
+ * and the manager kills the node; once the lock is free the PUT completes and the beat
+ * resumes.
+ */
+static void test_heartbeat_stops_while_workers_are_stuck(void)
+{
+    char dir[] = "/tmp/ant-svcu-XXXXXX", root[64], store[96];
+    struct ant_node_config cfg;
+    struct ant_node *node = NULL;
+    int ready[2] = {-1, -1};
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(root, sizeof root, "%s/root", dir);
+    snprintf(store, sizeof store, "%s/%s", root, ANT_NODE_STORE_DIR);
+    base_config(&cfg, root, "127.0.0.1:0"); /* one worker */
+    CHECK_OK(ant_node_start(&cfg, &node));
+    CHECK(pipe(ready) == 0);
+    if (node == NULL) {
+        rm_rf(dir);
+        return;
+    }
+    pid_t holder = fork();
+    if (holder == 0) {
+        MDB_env *env = NULL;
+        MDB_txn *txn = NULL;
+        char ok = 'x';
+        if (mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 2) == 0 &&
+            mdb_env_set_mapsize(env, (size_t)64 << 20) == 0 &&
+            mdb_env_open(env, store, 0, 0600) == 0 && mdb_txn_begin(env, NULL, 0, &txn) == 0)
+            ok = 'y';
+        if (write(ready[1], &ok, 1) != 1)
+            _exit(2);
+        pause();
+        _exit(0);
+    }
+    char ok = 0;
+    CHECK(holder > 0 && read(ready[0], &ok, 1) == 1 && ok == 'y');
+
+    struct putter p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.addr, sizeof p.addr, "127.0.0.1:%u", (unsigned)ant_node_port(node));
+    CHECK(pthread_create(&p.thread, NULL, putter_main, &p) == 0);
+    /* The worker takes the PUT and blocks in the store while the acceptor turns on: the
+     * heartbeat must stand still over a window longer than both loops' tick (slow runs,
+     * valgrind, may need a few windows before the worker is stuck). */
+    bool still = false;
+    uint64_t b1 = 0, b2 = 0;
+    for (int tries = 0; tries < 6 && !still; tries++) {
+        b1 = ant_node_heartbeat_ms(node);
+        usleep(2500 * 1000);
+        b2 = ant_node_heartbeat_ms(node);
+        still = b2 == b1;
+    }
+    CHECK_MSG(still, "heartbeat moved by %llu ms while no worker could serve",
+              (unsigned long long)(b2 - b1));
+
+    /* The holder dies: LMDB's robust lock passes to the node, the PUT completes. */
+    if (holder > 0) {
+        kill(holder, SIGKILL);
+        waitpid(holder, NULL, 0);
+    }
+    pthread_join(p.thread, NULL);
+    CHECK_OK(p.err);
+    uint64_t end = mono_now_ms() + 10000;
+    while (mono_now_ms() - ant_node_heartbeat_ms(node) >= 2000 && mono_now_ms() < end)
+        usleep(50 * 1000);
+    CHECK(mono_now_ms() - ant_node_heartbeat_ms(node) < 2000);
+    ant_node_stop(node);
+    close(ready[0]);
+    close(ready[1]);
+    rm_rf(dir);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_status_texts),
     ANT_TEST(test_healthy_node),
     ANT_TEST(test_unanswering_node_leaves_under_a_manager),
     ANT_TEST(test_unanswering_standalone_node_stays),
     ANT_TEST(test_probe_passes_a_full_table),
+    ANT_TEST(test_heartbeat_stops_while_workers_are_stuck),
 };
 
 ANT_TEST_MAIN(tests)

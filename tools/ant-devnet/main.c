@@ -29,6 +29,7 @@ static void usage(FILE *f)
             "  up [--binary PATH] [--hosts H] [--nodes-per-host N] [--rollout-window DUR]\n"
             "     [--check-interval DUR] [--release-ttl DUR] [--trial-period DUR]\n"
             "     [--channel stable|beta] [--restart-delay-ms MS] [--netns] [--no-serve]\n"
+            "     [--systemd [--rootfs DIR] [--packaging DIR]]\n"
             "                      create the devnet in D and start nginx, the nodes and the\n"
             "                      fleet page (its URL in D/fleet.url; --no-serve: none)\n"
             "  publish --binary PATH --release-version V [--prerelease] [--delta|--delta-corrupt]\n"
@@ -61,7 +62,12 @@ static void usage(FILE *f)
             "D defaults to $XDG_DATA_HOME/ant/devnet (~/.local/share/ant/devnet); --binary to\n"
             "the ant-node beside ant-devnet (or in its build tree), else the one on PATH.\n"
             "DUR is seconds, or a number with s, m or h. --netns (root only) puts each host in\n"
-            "its own network namespace on a private 10.X.Y.0/24 bridge; `down` deletes them.\n");
+            "its own network namespace on a private 10.X.Y.0/24 bridge; `down` deletes them.\n"
+            "--systemd (root only, implies --netns) makes each host a systemd-nspawn container\n"
+            "booting Debian 12's systemd from --rootfs (made by scripts/systemd-host-rootfs.sh;\n"
+            "default " ANT_DEVNET_DEFAULT_ROOTFS ")\n"
+            "where --packaging's install.sh (default " ANT_DEVNET_DEFAULT_PACKAGING ")\n"
+            "installs ant-node@1..N; `report` then reads restarts and logs from systemd.\n");
 }
 
 /* Parses a duration into seconds: N, Ns, Nm, Nh. */
@@ -103,10 +109,10 @@ static bool parse_uint(const char *text, unsigned max, unsigned *out)
 }
 
 struct opts {
-    const char *dir, *binary, *version, *channel, *listen, *role, *cursor;
+    const char *dir, *binary, *version, *channel, *listen, *role, *cursor, *rootfs, *packaging;
     unsigned hosts, nodes, restart_delay_ms;
     uint64_t window, interval, ttl, trial, timeout;
-    bool netns, prerelease, json, quiet, no_serve, halt, resume, delta, delta_corrupt;
+    bool netns, prerelease, json, quiet, no_serve, halt, resume, systemd, delta, delta_corrupt;
 };
 
 /* Accepts `--name value` and `--name=value`. Returns the index after the option, or -1. */
@@ -131,8 +137,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         if (strcmp(name, "--netns") == 0 || strcmp(name, "--prerelease") == 0 ||
             strcmp(name, "--json") == 0 || strcmp(name, "--quiet") == 0 ||
             strcmp(name, "--no-serve") == 0 || strcmp(name, "--halt") == 0 ||
-            strcmp(name, "--resume") == 0 || strcmp(name, "--delta") == 0 ||
-            strcmp(name, "--delta-corrupt") == 0) {
+            strcmp(name, "--resume") == 0 || strcmp(name, "--systemd") == 0 ||
+            strcmp(name, "--delta") == 0 || strcmp(name, "--delta-corrupt") == 0) {
             if (eq != NULL) {
                 fprintf(stderr, "ant-devnet: %s takes no value\n", name);
                 return -1;
@@ -144,6 +150,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->no_serve |= strcmp(name, "--no-serve") == 0;
             o->halt |= strcmp(name, "--halt") == 0;
             o->resume |= strcmp(name, "--resume") == 0;
+            o->systemd |= strcmp(name, "--systemd") == 0;
             o->delta |= strcmp(name, "--delta") == 0;
             o->delta_corrupt |= strcmp(name, "--delta-corrupt") == 0;
             continue;
@@ -172,6 +179,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->role = val;
         else if (strcmp(name, "--cursor") == 0)
             o->cursor = val;
+        else if (strcmp(name, "--rootfs") == 0)
+            o->rootfs = val;
+        else if (strcmp(name, "--packaging") == 0)
+            o->packaging = val;
         else if (strcmp(name, "--hosts") == 0)
             ok = parse_uint(val, ANT_DEVNET_MAX_HOSTS, &o->hosts) && o->hosts > 0;
         else if (strcmp(name, "--nodes-per-host") == 0)
@@ -321,6 +332,11 @@ int main(int argc, char **argv)
             }
             o.binary = found;
         }
+        if (o.systemd && geteuid() != 0) {
+            fprintf(stderr, "ant-devnet: --systemd needs root (containers in network "
+                            "namespaces)\n");
+            return EXIT_USAGE;
+        }
         if (o.netns && geteuid() != 0) {
             fprintf(stderr, "ant-devnet: --netns needs root (it creates a network namespace "
                             "and a veth pair per host)\n");
@@ -338,6 +354,9 @@ int main(int argc, char **argv)
             .trial_period_s = o.trial,
             .channel = o.channel,
             .restart_delay_ms = o.restart_delay_ms,
+            .systemd = o.systemd,
+            .rootfs = o.rootfs != NULL ? o.rootfs : ANT_DEVNET_DEFAULT_ROOTFS,
+            .packaging = o.packaging != NULL ? o.packaging : ANT_DEVNET_DEFAULT_PACKAGING,
         };
         /* The supervisor (forked by ant_devnet_up) reads this to leave the page off. */
         if (o.no_serve && setenv("ANT_DEVNET_SERVE", "0", 1) != 0)

@@ -15,6 +15,11 @@
  *                             not yet confirmed): the replacement would back up the
  *                             unconfirmed binary, and a rollback would then have nothing
  *                             good to return to. --force installs anyway.
+ *   upgrade apply --release-version V [--force]
+ *                             online, the version the operator names: any channel (an -rc
+ *                             or -alpha), now, whatever cursor, halt and window; the fresh
+ *                             signed targets must list it and not yank it, and it installs
+ *                             through the normal verify/validate/replace path
  *   upgrade apply --archive FILE --signature FILE --release-version V [--force]
  *                             air-gapped: install an archive in hand without release
  *                             metadata; the signature, floor, bad marks and binary
@@ -47,6 +52,7 @@ void cmd_upgrade_config(const struct ant_node_config *nc, struct ant_upgrade_con
 
 static const char usage[] = "usage: ant-node upgrade check [--json]\n"
                             "       ant-node upgrade apply [--now] [--force]\n"
+                            "       ant-node upgrade apply --release-version V [--force]\n"
                             "       ant-node upgrade apply --archive FILE --signature FILE\n"
                             "                              --release-version V [--force]\n"
                             "       ant-node upgrade status [--json]\n"
@@ -154,10 +160,13 @@ int cmd_upgrade(int argc, char **argv)
                              is_apply ? 5 : is_clear ? 0 : 1, &cli);
     if (rc != 0 || cli.help)
         return rc;
-    bool in_hand = archive != NULL || signature != NULL || relver != NULL;
-    if (in_hand && (archive == NULL || signature == NULL || relver == NULL || now)) {
-        fprintf(stderr, "ant-node %s: --archive, --signature and --release-version go "
-                        "together (and without --now)\n%s", cmdname, usage);
+    bool in_hand = archive != NULL || signature != NULL;
+    bool named = relver != NULL && !in_hand;
+    if ((in_hand && (archive == NULL || signature == NULL || relver == NULL)) ||
+        (relver != NULL && now)) {
+        fprintf(stderr, "ant-node %s: --archive and --signature go together with "
+                        "--release-version, which installs now by itself (no --now)\n%s",
+                cmdname, usage);
         return 2;
     }
     if (cli.npos != (is_clear ? 1u : 0u)) {
@@ -171,7 +180,7 @@ int cmd_upgrade(int argc, char **argv)
     load_peer_id(nc.root_dir, peer, sizeof peer);
     if (peer[0] != '\0')
         uc.peer_id = peer;
-    else if (strcmp(sub, "status") != 0 && !is_clear && !now && !in_hand)
+    else if (strcmp(sub, "status") != 0 && !is_clear && !now && !in_hand && !named)
         fprintf(stderr, "ant-node %s: no node identity in %s yet; the rollout time is computed "
                         "for a placeholder peer id\n", cmdname, nc.root_dir);
     if (uc.peer_id == NULL)
@@ -212,6 +221,18 @@ int cmd_upgrade(int argc, char **argv)
             printf("installed %s from %s at %s (no release metadata checked: operator's "
                    "archive)\n",
                    relver, archive, ant_upgrade_binary_path(u));
+            rc = 0;
+        }
+    } else if (err == ANT_OK && named) {
+        err = ant_upgrade_select_version(u, relver, &plan);
+        if (err != ANT_OK && plan.reason[0] != '\0')
+            fprintf(stderr, "ant-node %s: refused: %s\n", cmdname, plan.reason);
+        if (err == ANT_OK)
+            err = ant_upgrade_apply(u, &plan);
+        if (err == ANT_OK) {
+            printf("installed %s at %s (named by the operator; nodes running from it "
+                   "restart into it at their next check)\n",
+                   plan.version, ant_upgrade_binary_path(u));
             rc = 0;
         }
     } else if (err == ANT_OK) {

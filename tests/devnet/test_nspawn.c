@@ -1,0 +1,148 @@
+/*
+ * Attacks on how the devnet (root) reads files out of a systemd host's container
+ * (dn_nspawn_read_at_root, src/devnet/nspawn.c): the node user owns its state dir inside the
+ * container, so it can plant symlinks there. An absolute symlink in a middle component, a
+ * `..` walk and a symlink as the file itself must all stay inside the container's root or
+ * be refused, never reach a file of the machine the devnet runs on.
+ */
+/* O_PATH is a GNU extension of <fcntl.h>. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devnet/nspawn.h"
+#include "test.h"
+
+static char base[64], root[128], outside[128];
+
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* base/outside/metadata_state.json ("host secret") and base/root, the container's "/",
+ * with var/lib/ant-node/ made by the test. */
+static int setup(void)
+{
+    char path[256];
+    snprintf(base, sizeof base, "/tmp/ant-nspawn-XXXXXX");
+    CHECK(mkdtemp(base) != NULL);
+    snprintf(root, sizeof root, "%s/root", base);
+    snprintf(outside, sizeof outside, "%s/outside", base);
+    CHECK(mkdir(root, 0700) == 0 && mkdir(outside, 0700) == 0);
+    snprintf(path, sizeof path, "%s/metadata_state.json", outside);
+    put(path, "host secret");
+    snprintf(path, sizeof path, "%s/var", root);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/var/lib", root);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/var/lib/ant-node", root);
+    CHECK(mkdir(path, 0700) == 0);
+    int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    return fd;
+}
+
+static void teardown(int fd)
+{
+    char cmd[128];
+    close(fd);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    CHECK(system(cmd) == 0);
+}
+
+static void test_reads_a_plain_file(void)
+{
+    int fd = setup();
+    char path[256], *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1", root);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1/metadata_state.json", root);
+    put(path, "{\"state\":\"fresh\"}");
+    CHECK_OK(dn_nspawn_read_at_root(fd, "var/lib/ant-node/1/metadata_state.json", 4096, &data,
+                                    &len));
+    CHECK(data != NULL && strcmp(data, "{\"state\":\"fresh\"}") == 0 && len == 17);
+    free(data);
+    data = NULL;
+    CHECK_ERR(dn_nspawn_read_at_root(fd, "var/lib/ant-node/1/metadata_state.json", 8, &data,
+                                     &len),
+              ANT_ERR_UNSAFE_FILE); /* over the cap */
+    CHECK_ERR(dn_nspawn_read_at_root(fd, "var/lib/ant-node/1", 4096, &data, &len),
+              ANT_ERR_UNSAFE_FILE); /* a directory */
+    CHECK_ERR(dn_nspawn_read_at_root(fd, "var/lib/ant-node/2/x", 4096, &data, &len),
+              ANT_ERR_NOT_FOUND);
+    CHECK(data == NULL);
+    teardown(fd);
+}
+
+/* The node replaces its state dir by an absolute symlink to a directory of the host. */
+static void test_absolute_symlink_in_the_path_stays_inside(void)
+{
+    int fd = setup();
+    char path[256], *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1", root);
+    CHECK(symlink(outside, path) == 0);
+    ant_err e = dn_nspawn_read_at_root(fd, "var/lib/ant-node/1/metadata_state.json", 4096,
+                                       &data, &len);
+    CHECK_MSG(e != ANT_OK, "read the host's file through the symlink: %s", data ? data : "");
+    CHECK(data == NULL);
+    free(data);
+    teardown(fd);
+}
+
+/* A relative symlink climbing out with more `..` than the container's root has. */
+static void test_dotdot_symlink_stays_inside(void)
+{
+    int fd = setup();
+    char path[256], *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1", root);
+    CHECK(symlink("../../../../outside", path) == 0);
+    ant_err e = dn_nspawn_read_at_root(fd, "var/lib/ant-node/1/metadata_state.json", 4096,
+                                       &data, &len);
+    CHECK_MSG(e != ANT_OK, "read the host's file through ..: %s", data ? data : "");
+    free(data);
+    data = NULL;
+    e = dn_nspawn_read_at_root(fd, "../outside/metadata_state.json", 4096, &data, &len);
+    CHECK_MSG(e != ANT_OK, "a .. path left the root: %s", data ? data : "");
+    free(data);
+    teardown(fd);
+}
+
+/* The file itself is a symlink (to a host file): refused, not followed. */
+static void test_symlink_as_the_file_is_refused(void)
+{
+    int fd = setup();
+    char path[256], target[256], *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1", root);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1/metadata_state.json", root);
+    snprintf(target, sizeof target, "%s/metadata_state.json", outside);
+    CHECK(symlink(target, path) == 0);
+    CHECK_ERR(dn_nspawn_read_at_root(fd, "var/lib/ant-node/1/metadata_state.json", 4096, &data,
+                                     &len),
+              ANT_ERR_UNSAFE_FILE);
+    CHECK(data == NULL);
+    teardown(fd);
+}
+
+static const struct ant_test_case tests[] = {
+    ANT_TEST(test_reads_a_plain_file),
+    ANT_TEST(test_absolute_symlink_in_the_path_stays_inside),
+    ANT_TEST(test_dotdot_symlink_stays_inside),
+    ANT_TEST(test_symlink_as_the_file_is_refused),
+};
+
+ANT_TEST_MAIN(tests)
