@@ -644,7 +644,7 @@ static int ping_once(const struct sockaddr_in *to)
     }
     if (send(fd, frame, sizeof frame, MSG_NOSIGNAL) != (ssize_t)sizeof frame)
         goto out;
-    unsigned char reply[sizeof frame];
+    unsigned char reply[sizeof frame] = {0};
     size_t got = 0;
     while (got < sizeof reply) {
         ssize_t n = recv(fd, reply + got, sizeof reply - got, 0);
@@ -1104,7 +1104,9 @@ static void read_show(const struct dn_config *c, char *text, json_object **units
         if (line == NULL || *line == '\0' || eq == NULL) { /* end of a block */
             if (id > 0) {
                 json_object_object_foreach(block, key, val)
+                {
                     json_object_object_add(units[id - 1], key, json_object_get(val));
+                }
             }
             json_object_put(block);
             block = json_object_new_object();
