@@ -1050,14 +1050,38 @@ static double upgraded_at(const struct dn_fleet_node *fn, const char *v)
     return x != NULL ? x->t : -1;
 }
 
+/* True when the steering record backs an urgent upgrade logged at time t by a node that was
+ * running `run`: a minimum above it, or a yank of it, was signed by then. */
+static bool urgent_signed(const struct rctx *r, const char *run, double t)
+{
+    struct ant_semver rv, sv;
+    if (ant_semver_parse(run, &rv) != ANT_OK)
+        return false;
+    for (size_t i = 0; i < r->nsteer; i++) {
+        const struct dn_steer *s = &r->steer[i];
+        if (s->at > t || ant_semver_parse(s->version, &sv) != ANT_OK)
+            continue;
+        if ((s->kind == DN_STEER_MINIMUM && ant_semver_compare(&rv, &sv) < 0) ||
+            (s->kind == DN_STEER_YANK && ant_semver_compare(&rv, &sv) == 0))
+            return true;
+    }
+    return false;
+}
+
 /* True when the node logged, within the lag before t, that it upgrades now because it runs
- * below the minimum or a yanked version: such a start skips the cursor by design. */
+ * below the minimum or a yanked version, and the devnet did sign that minimum or yank: such
+ * a start skips the cursor by design. The node's word alone excuses nothing (the report
+ * judges the node), so a node that thinks itself urgent wrongly fails the cursor's row. */
 static bool urgent_before(const struct rctx *r, const struct dn_fleet_node *fn, double t)
 {
+    const struct dn_ev *run = NULL;
     for (size_t i = 0; i < fn->nev; i++) {
         const struct dn_ev *e = &fn->ev[i];
+        if (e->kind == EV_STARTED && e->t <= t)
+            run = e;
         if ((e->kind == EV_BELOW_MIN || e->kind == EV_YANKED_RUN) && e->t <= t &&
-            e->t >= t - steer_lag(r) - (double)r->cfg->check_interval_s)
+            e->t >= t - steer_lag(r) - (double)r->cfg->check_interval_s && run != NULL &&
+            urgent_signed(r, run->version, e->t))
             return true;
     }
     return false;
@@ -1248,7 +1272,9 @@ static void row_halts(struct rctx *r)
                 continue;
             rest++;
             rest_h[fn->host]++;
-            bool kept = t < 0 || t >= to || urgent_before(r, fn, t);
+            /* An urgent upgrade does not excuse a restart here: only a halt stops the
+             * minimum's and the yank's upgrades (ARCHITECTURE.md §10), so it stops them. */
+            bool kept = t < 0 || t >= to;
             double seen = -1;
             for (size_t x = 0; x < fn->nev && seen < 0; x++) {
                 if (fn->ev[x].kind == EV_HALTED && fn->ev[x].t >= from && fn->ev[x].t < to)

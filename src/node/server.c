@@ -477,6 +477,13 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
                 /* No answer could be queued (out of memory): nothing sensible to say. */
                 return SERVE_CLOSE;
             }
+            /* The cap holds for frames already buffered too, or a peer that reads its
+             * answers and pipelines small frames (each PUT an fsync'd commit) keeps the
+             * worker for the whole buffer. What is left waits for the next turn: an answer
+             * to send or buffered frames re-arm for writability, which fires at once and
+             * queues the connection behind the others; an empty buffer waits for bytes. */
+            if (frames >= SERVE_FRAMES)
+                return c->out != NULL || c->len > 0 ? SERVE_WRITE : SERVE_READ;
             continue;
         }
         if (err != ANT_ERR_TRUNCATED) {
@@ -487,9 +494,6 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
             reject_frame(n, c, err, "malformed frame, closing");
             continue;
         }
-        if (frames >= SERVE_FRAMES)
-            return SERVE_READ; /* level-triggered: re-arming fires again if bytes wait */
-
         err = make_room(n, c);
         if (err == ANT_ERR_NOMEM) {
             if (warn_allowed(n, WARN_BUDGET))

@@ -738,6 +738,10 @@ enum steer_breakage {
     PRE_CURSOR_LATE,  /* the same, but restarting after the cursor 0 reached it */
     MIN_CLEAN,
     MIN_LATE,         /* one node takes the minimum version 200 s after it was signed */
+    FALSE_URGENT,     /* a node outside 50 % says it runs below a minimum nobody signed and
+                       * restarts during the 50 % step */
+    URGENT_IN_HALT,   /* `minimum 0.2.0` signed during the halt; a held node restarts into
+                       * it mid-halt, which only the halt may stop (ARCHITECTURE.md §10) */
 };
 
 static const uint8_t STEER_SEED_BASE = 7;
@@ -809,6 +813,11 @@ static void steer_fixture(const char *dir, enum steer_breakage b, uint8_t seed[3
                      steps[i].kind == DN_STEER_YANK ? "0.3.0" : "0.2.0");
             memcpy(steps[i].seed, seed, 32);
             CHECK_OK(dn_steer_append(dir, &steps[i]));
+            if (b == URGENT_IN_HALT && steps[i].at == T0 + 450) {
+                struct dn_steer m = {.kind = DN_STEER_MINIMUM, .at = T0 + 500};
+                snprintf(m.version, sizeof m.version, "0.2.0");
+                CHECK_OK(dn_steer_append(dir, &m));
+            }
         }
     }
 
@@ -840,7 +849,8 @@ static void steer_fixture(const char *dir, enum steer_breakage b, uint8_t seed[3
                 tr = b == MIN_LATE && i == 4 ? T0 + 250 : T0 + 61;
             } else {
                 bool pre = (b == PRE_CURSOR || b == PRE_CURSOR_LATE) && i == victim;
-                bool early = cand50[i] || (b == NONCAND_UPGRADED && i == victim) || pre;
+                bool early = cand50[i] || (b == NONCAND_UPGRADED && i == victim) || pre ||
+                             (b == FALSE_URGENT && i == victim);
                 since = pre ? T0 - 20 : early ? T0 + 105 : T0 + 455;
                 at = pre ? (b == PRE_CURSOR ? T0 + 10 : T0 + 60) : since + d;
                 if (pre)
@@ -851,6 +861,11 @@ static void steer_fixture(const char *dir, enum steer_breakage b, uint8_t seed[3
                 tr = early ? at + 0.5 : T0 + 806;
                 if (b == HALT_BREACH && i == victim)
                     tr = T0 + 600;
+                if ((b == FALSE_URGENT || b == URGENT_IN_HALT) && i == victim) {
+                    tr = b == FALSE_URGENT ? T0 + 151 : T0 + 600;
+                    logline(h, n, tr - 1, "WARN", "upgrade", "Below minimum version, "
+                            "upgrading now running=0.1.0 minimum=0.2.0 version=0.2.0");
+                }
                 if (!early && !(b == HALT_UNSEEN && i == victim))
                     for (double t = T0 + 405; t < T0 + 800; t += 10)
                         if (t < tr)
@@ -970,6 +985,8 @@ static void test_report_staged_rollout_rows(void)
         {HALT_UNSEEN, "halt: the rest held on the old version until resumed"},
         {YANK_INSTALLED, "yanked release never installed"},
         {PRE_CURSOR_LATE, "staged rollout: upgraded = candidates at each cursor step"},
+        {FALSE_URGENT, "staged rollout: upgraded = candidates at each cursor step"},
+        {URGENT_IN_HALT, "halt: the rest held on the old version until resumed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         make_tmpdir(dir, sizeof dir);

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1259,6 +1262,150 @@ out:
     free(dir);
 }
 
+/*
+ * Takes the store's LMDB writer lock from another process (waiting for it like any writer),
+ * says so with a byte on `ready`, and holds it until a byte on `go`: a PUT of the node's
+ * then waits in its commit, a frame that does not return until the test says so.
+ */
+static pid_t writer_lock_child(const char *root, int go, int ready)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    char path[700];
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    char b = 0;
+    snprintf(path, sizeof path, "%s/%s", root, ANT_NODE_STORE_DIR);
+    if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 2) != 0 ||
+        mdb_env_set_mapsize(env, (size_t)64 << 20) != 0 ||
+        mdb_env_open(env, path, MDB_NOTLS, 0600) != 0 ||
+        mdb_txn_begin(env, NULL, 0, &txn) != 0)
+        _exit(2);
+    if (write(ready, "r", 1) != 1 || read(go, &b, 1) != 1)
+        _exit(3);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    _exit(0);
+}
+
+/* Bytes readable on fd until `quiet_ms` pass with none (or `cap` bytes). */
+static size_t drain(int fd, size_t cap, int quiet_ms)
+{
+    uint8_t buf[4096];
+    size_t got = 0;
+    while (got < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, quiet_ms) <= 0)
+            break;
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/*
+ * One peer's pipelined frames already in its receive buffer are served at most
+ * SERVE_FRAMES (64) per turn, like frames still in the socket: a peer that reads its
+ * answers and pipelines hundreds of small frames (PUTs, each an fsync'd commit) otherwise
+ * holds a worker for all of them, starving every other peer and, with every worker so held,
+ * the watchdog heartbeat. One worker: B's PUT waits on the writer lock (held by one child
+ * process, a second one queued behind the worker for it) while A pipelines 300 PINGs and C
+ * sends a PUT. Released, B's commit goes through, the second child holds the lock, and the
+ * worker must come to C (whose PUT then waits) after at most 64 of A's frames.
+ */
+static void test_server_pipelined_frames_yield_per_turn(void)
+{
+    char *dir = make_tmpdir();
+    char root[600];
+    struct ant_node_config cfg;
+    struct ant_node *node = NULL;
+    int go[2] = {-1, -1}, ready[2] = {-1, -1}, go2[2] = {-1, -1};
+    int a = -1, b = -1, c = -1;
+    pid_t child = -1, child2 = -1;
+    enum { NPING = 300 };
+    uint8_t pings[NPING][8], put1[8 + 32 + 1], put2[8 + 32 + 1];
+    char r = 0;
+
+    snprintf(root, sizeof root, "%s/root", dir);
+    ant_node_config_defaults(&cfg, NULL);
+    CHECK_OK(ant_node_config_set(&cfg, "root-dir", root, ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "map-size", "64MiB", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "workers", "1", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "max-connections-per-address", "8", ANT_NODE_CONFIG_CLI,
+                                 NULL, 0));
+    CHECK_OK(ant_node_config_set(&cfg, "frame-timeout", "30s", ANT_NODE_CONFIG_CLI, NULL, 0));
+    CHECK_OK(ant_node_start(&cfg, &node));
+    if (node == NULL)
+        goto out;
+    uint16_t port = ant_node_port(node);
+    for (size_t i = 0; i < NPING; i++)
+        CHECK_OK(ant_node_proto_header(pings[i], ANT_FRAME_PING, 0));
+    uint8_t *puts[2] = {put1, put2};
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(ant_node_proto_header(puts[k], ANT_FRAME_PUT, 33));
+        puts[k][40] = (uint8_t)('x' + k);
+        CHECK_OK(ant_sha256(puts[k] + 8, puts[k] + 40, 1));
+    }
+    CHECK(pipe(go) == 0 && pipe(ready) == 0 && pipe(go2) == 0);
+    child = writer_lock_child(root, go[0], ready[1]);
+    CHECK(child > 0);
+    CHECK(read(ready[0], &r, 1) == 1); /* the child holds the writer lock */
+    a = connect_from("127.0.0.1", port, 0);
+    b = connect_from("127.0.0.1", port, 0);
+    c = connect_from("127.0.0.1", port, 0);
+    CHECK(a >= 0 && b >= 0 && c >= 0);
+    usleep(200000); /* accepted and registered */
+    CHECK(send(b, put1, sizeof put1, MSG_NOSIGNAL) == (ssize_t)sizeof put1);
+    usleep(300000); /* the one worker waits in B's commit */
+    child2 = writer_lock_child(root, go2[0], ready[1]);
+    CHECK(child2 > 0);
+    usleep(200000); /* the second child waits for the lock behind the worker */
+    CHECK(send(a, pings, sizeof pings, MSG_NOSIGNAL) == (ssize_t)sizeof pings);
+    usleep(100000);
+    CHECK(send(c, put2, sizeof put2, MSG_NOSIGNAL) == (ssize_t)sizeof put2);
+    usleep(100000);
+    CHECK(write(go[1], "g", 1) == 1);  /* B's commit goes through ... */
+    CHECK(read(ready[0], &r, 1) == 1); /* ... and then the second child holds the lock */
+    size_t got = drain(a, sizeof pings, 2000);
+    CHECK_MSG(got > 0 && got <= 64 * 8,
+              "A got %zu of its %d answers while C waited: one peer's turn was not bounded",
+              got / 8, NPING);
+    CHECK(write(go2[1], "g", 1) == 1);
+    got += drain(a, sizeof pings - got, 5000);
+    CHECK_INT(got, sizeof pings); /* and the rest once the worker is free */
+out:
+    for (int i = 0; i < 2; i++) {
+        int *p = i == 0 ? go : go2;
+        pid_t k = i == 0 ? child : child2;
+        if (k > 0) {
+            if (p[1] >= 0)
+                (void)!write(p[1], "g", 1);
+            waitpid(k, NULL, 0);
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (go2[i] >= 0)
+            close(go2[i]);
+        if (go[i] >= 0)
+            close(go[i]);
+        if (ready[i] >= 0)
+            close(ready[i]);
+    }
+    if (a >= 0)
+        close(a);
+    if (b >= 0)
+        close(b);
+    if (c >= 0)
+        close(c);
+    if (node != NULL)
+        ant_node_stop(node);
+    rm_rf(dir);
+    free(dir);
+}
+
 static const struct ant_test_case tests[] = {
     ANT_TEST(test_identity_create_and_reload),
     ANT_TEST(test_identity_refusals),
@@ -1280,6 +1427,7 @@ static const struct ant_test_case tests[] = {
     ANT_TEST(test_xor_order),
     ANT_TEST(test_guard_table_and_budget),
     ANT_TEST(test_server_hostile_in_process),
+    ANT_TEST(test_server_pipelined_frames_yield_per_turn),
 };
 
 ANT_TEST_MAIN(tests)
