@@ -466,6 +466,11 @@ static enum serve_result serve_conn(struct ant_node *n, struct conn *c)
             node_metrics_end(err != ANT_OK); /* metrics */
             consume(n, c, used);
             frames++;
+            /* A finished request is progress too: on storage where one fsync'd commit
+             * takes ~80 ms, a turn of SERVE_FRAMES PUTs would outlast the stale limit and a
+             * peer's PUT flood would get a busy, healthy node killed by its watchdog (and,
+             * in a trial, rolled back). A request that never returns still stops this. */
+            atomic_store(&n->worker_beat_ms, now_ms()); /* SERVICE HOOK: watchdog liveness */
             if (err == ANT_ERR_PROTOCOL) {
                 if (warn_allowed(n, WARN_MALFORMED))
                     ant_log(ANT_LOG_WARN, "node",
