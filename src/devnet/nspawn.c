@@ -53,6 +53,7 @@ struct dn_nspawn {
     const struct dn_config *cfg;
     pid_t nspawn[ANT_DEVNET_MAX_HOSTS];
     pid_t leader[ANT_DEVNET_MAX_HOSTS];
+    int leader_fd[ANT_DEVNET_MAX_HOSTS]; /* pidfd of leader[h], opened while it is known */
     pid_t pinger[ANT_DEVNET_MAX_HOSTS];
     double next_sync;
 };
@@ -663,6 +664,18 @@ static void read_pidfile(const char *dir, unsigned h, pid_t *nspawn, pid_t *lead
     read_pidfile_ex(dir, h, nspawn, leader, false);
 }
 
+/* A pidfd of `pid`, -1 if none. Signals sent through it reach that process or nobody,
+ * never one that got its pid after it died. */
+static int pidfd_of(pid_t pid)
+{
+    return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
+static bool pidfd_kill(int pidfd, int sig)
+{
+    return pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0;
+}
+
 /* Waits until the container's manager is up and finished booting. */
 static ant_err wait_booted(struct dn_nspawn *ns, unsigned h)
 {
@@ -674,8 +687,20 @@ static ant_err wait_booted(struct dn_nspawn *ns, unsigned h)
             return ANT_ERR_TIMEOUT;
         }
         ns->leader[h] = find_leader(ns->nspawn[h]);
-        if (ns->leader[h] == 0)
+        if (ns->leader[h] == 0) {
             sleep_ms(50);
+            continue;
+        }
+        /* The pidfd names the process found only if it is still a systemd under our
+         * nspawn once the pidfd is open (the pid may have been reused in between). */
+        ns->leader_fd[h] = pidfd_of(ns->leader[h]);
+        if (ns->leader_fd[h] < 0 || find_leader(ns->nspawn[h]) != ns->leader[h]) {
+            if (ns->leader_fd[h] >= 0)
+                close(ns->leader_fd[h]);
+            ns->leader_fd[h] = -1;
+            ns->leader[h] = 0;
+            sleep_ms(50);
+        }
     }
     ant_err e = write_pidfile(ns->cfg, h, ns->nspawn[h], ns->leader[h]);
     if (e != ANT_OK)
@@ -898,6 +923,8 @@ ant_err dn_nspawn_up(const struct dn_config *cfg, struct dn_nspawn **out)
     if (ns == NULL)
         return ANT_ERR_NOMEM;
     ns->cfg = cfg;
+    for (unsigned h = 0; h < ANT_DEVNET_MAX_HOSTS; h++)
+        ns->leader_fd[h] = -1;
     ant_err e = ANT_OK;
     double t0 = dn_now();
     /* Boot all hosts at once; each takes about a second, installs are done one by one. */
@@ -935,6 +962,9 @@ bool dn_nspawn_reaped(struct dn_nspawn *ns, pid_t pid, int status)
             ant_log(ANT_LOG_WARN, "devnet", "Container exited host=%u status=%d", h, status);
             ns->nspawn[h] = 0;
             ns->leader[h] = 0;
+            if (ns->leader_fd[h] >= 0)
+                close(ns->leader_fd[h]);
+            ns->leader_fd[h] = -1;
             return true;
         }
         if (ns->pinger[h] == pid) {
@@ -991,8 +1021,9 @@ void dn_nspawn_stop(struct dn_nspawn *ns)
         if (!killed && dn_now() > deadline) {
             ant_log(ANT_LOG_WARN, "devnet", "containers did not power off in time; killing");
             for (unsigned h = 0; h < c->hosts; h++) {
-                if (ns->leader[h] > 0)
-                    kill(ns->leader[h], SIGKILL); /* the whole pid namespace goes with it */
+                /* The whole pid namespace goes with it; by pidfd, as the pid itself may
+                 * be another process's by now. */
+                pidfd_kill(ns->leader_fd[h], SIGKILL);
                 if (ns->nspawn[h] > 0)
                     kill(ns->nspawn[h], SIGKILL);
                 if (ns->pinger[h] > 0)
@@ -1006,6 +1037,8 @@ void dn_nspawn_stop(struct dn_nspawn *ns)
         char path[PATH_MAX];
         if (dn_path(path, sizeof path, "%s/hosts/h%u/container.pid", c->dir, h) == ANT_OK)
             unlink(path);
+        if (ns->leader_fd[h] >= 0)
+            close(ns->leader_fd[h]);
     }
     free(ns);
 }
@@ -1027,10 +1060,19 @@ ant_err dn_nspawn_destroy(const char *dir)
          * then dies too (parent-death signal) or is still shutting down; wait for it. */
         read_pidfile_ex(c->dir, h, &nsp, &leader, true);
         if (leader > 0) {
-            kill(leader, SIGKILL);
-            for (int i = 0; i < 200 && dn_pid_alive(leader); i++)
-                sleep_ms(50);
-            if (dn_pid_alive(leader)) {
+            /* Checked by start time, then pinned by a pidfd and checked again: the signal
+             * reaches the container's init or nobody. */
+            int pfd = pidfd_of(leader);
+            pid_t again = 0;
+            if (pfd >= 0)
+                read_pidfile_ex(c->dir, h, &nsp, &again, true);
+            bool alive = again == leader && pidfd_kill(pfd, SIGKILL);
+            struct pollfd pf = {.fd = pfd, .events = POLLIN}; /* readable once it exited */
+            for (int i = 0; alive && i < 200; i++)
+                alive = poll(&pf, 1, 50) == 0;
+            if (pfd >= 0)
+                close(pfd);
+            if (alive) {
                 ant_log(ANT_LOG_ERROR, "devnet", "container init survived SIGKILL host=%u", h);
                 left++;
                 continue;
