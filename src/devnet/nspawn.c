@@ -1091,17 +1091,31 @@ ant_err dn_nspawn_destroy(const char *dir)
 ant_err dn_nspawn_read_at_root(int rootfd, const char *rel, size_t cap, char **data,
                                size_t *len)
 {
+    /* A handle first (O_PATH opens nothing: no FIFO wakes its writer, no device runs its
+     * open), then the file itself only once it is known to be a regular file, through
+     * that handle, checked to be the same inode. */
     struct open_how how;
     memset(&how, 0, sizeof how);
-    how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
-    if (fd < 0)
+    int pfd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+    if (pfd < 0)
         return errno == ENOENT ? ANT_ERR_NOT_FOUND : ANT_ERR_UNSAFE_FILE;
-    struct stat st;
+    struct stat pst, st;
+    if (fstat(pfd, &pst) != 0 || !S_ISREG(pst.st_mode)) {
+        close(pfd);
+        return ANT_ERR_UNSAFE_FILE;
+    }
+    char self[48];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+    int fd = open(self, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    close(pfd);
+    if (fd < 0)
+        return ANT_ERR_UNSAFE_FILE;
     ant_err e = ANT_OK;
     char *buf = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > cap) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != pst.st_dev ||
+        st.st_ino != pst.st_ino || (uint64_t)st.st_size > cap) {
         e = ANT_ERR_UNSAFE_FILE;
         goto out;
     }

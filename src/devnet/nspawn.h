@@ -61,7 +61,9 @@ bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bo
                          unsigned *nrestarts);
 /* Reads the regular file `rel` (at most cap bytes) under the directory `rootfd` as if it
  * were "/": every component, symlinks and ".." included, resolves inside it
- * (openat2 RESOLVE_IN_ROOT), the last one is never a symlink. How files come out of a
+ * (openat2 RESOLVE_IN_ROOT), the last one is never a symlink, and nothing but a regular
+ * file is ever opened to read (an O_PATH handle first: a FIFO or device at the path is
+ * refused without being opened). How files come out of a
  * container, whose nodes own their state dirs. ANT_ERR_NOT_FOUND, ANT_ERR_UNSAFE_FILE (not
  * a regular file, too large, a symlink at the end), ANT_ERR_NOMEM. */
 ANT_MUST_CHECK ant_err dn_nspawn_read_at_root(int rootfd, const char *rel, size_t cap,

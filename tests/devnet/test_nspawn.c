@@ -8,10 +8,13 @@
 /* O_PATH is a GNU extension of <fcntl.h>. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,7 +196,70 @@ static void test_commands_run_without_any_capability(void)
     free(out);
 }
 
+/* Until pid sleeps in openat (/proc/<pid>/syscall names the call it is blocked in): a
+ * reader that came before would not release it. */
+static bool writer_blocked_in_open(pid_t pid)
+{
+    char path[64], text[64], want[16];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    snprintf(want, sizeof want, "%ld ", (long)SYS_openat);
+    for (int i = 0; i < 500; i++) {
+        int f = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = f >= 0 ? read(f, text, sizeof text - 1) : -1;
+        if (f >= 0)
+            close(f);
+        if (n > 0) {
+            text[n] = '\0';
+            if (strncmp(text, want, strlen(want)) == 0)
+                return true;
+        }
+        usleep(10000);
+    }
+    return false;
+}
+
+/* The node puts a FIFO where the devnet reads its state file. Opened for reading, it would
+ * have let a writer in the container through; it is refused from its O_PATH handle. A
+ * child opens it for writing, which blocks until some reader opens it: when the read is
+ * over, that child must still be blocked (the devnet never opened the FIFO to read). */
+static void test_fifo_is_never_opened_for_reading(void)
+{
+    int fd = setup();
+    char path[256], *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1", root);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/var/lib/ant-node/1/metadata_state.json", root);
+    CHECK(mkfifo(path, 0600) == 0);
+    int done[2];
+    CHECK(pipe(done) == 0);
+    pid_t w = fork();
+    CHECK(w >= 0);
+    if (w == 0) {
+        close(done[0]);
+        int wfd = open(path, O_WRONLY); /* blocks until a reader opens the FIFO */
+        char c = wfd >= 0 ? 'o' : 'e';
+        _exit(write(done[1], &c, 1) == 1 ? 0 : 1);
+    }
+    close(done[1]);
+    CHECK(writer_blocked_in_open(w));
+    CHECK_ERR(dn_nspawn_read_at_root(fd, "var/lib/ant-node/1/metadata_state.json", 4096, &data,
+                                     &len),
+              ANT_ERR_UNSAFE_FILE);
+    CHECK(data == NULL);
+    /* A reader that came and went releases the writer, which then reports within a
+     * moment; give it two seconds before concluding nobody opened the FIFO. */
+    struct pollfd pf = {.fd = done[0], .events = POLLIN};
+    int r = poll(&pf, 1, 2000);
+    CHECK_MSG(r == 0, "the FIFO was opened for reading (writer released)");
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    close(done[0]);
+    teardown(fd);
+}
+
 static const struct ant_test_case tests[] = {
+    ANT_TEST(test_fifo_is_never_opened_for_reading),
     ANT_TEST(test_commands_run_without_any_capability),
     ANT_TEST(test_reads_a_plain_file),
     ANT_TEST(test_absolute_symlink_in_the_path_stays_inside),
