@@ -900,15 +900,19 @@ static ant_err start_pinger(struct dn_nspawn *ns, unsigned h)
     ant_err e = dn_netns_host_ip(ns->cfg, h, hip, sizeof hip);
     if (e != ANT_OK)
         return e;
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return ANT_ERR_IO;
     if (pid == 0) {
-        /* SIGTERM stays blocked (inherited from the supervisor): taken by sigtimedwait. */
+        /* SIGTERM stays blocked (inherited from the supervisor): taken by sigtimedwait.
+         * It also comes when the supervisor dies (SIGKILLed, no stop to end the client). */
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigprocmask(SIG_SETMASK, &set, NULL);
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != self)
+            _exit(1);
         pinger_main(ns->cfg, h, hip);
     }
     ns->pinger[h] = pid;
