@@ -4,8 +4,9 @@
  * nodes, the ping clients, and stopping them. Containers boot with `--volatile=overlay`:
  * the cached root file system stays read-only underneath a tmpfs that lives in the
  * container's own mount namespace, so nothing is copied to start a host and nothing is
- * left mounted when it is gone. Commands run inside with nsenter into every namespace of
- * the container's init (the "leader"). Files are read out of a container only through
+ * left mounted when it is gone. Commands run inside in every namespace of the container's
+ * init (the "leader"), entered by a fork child that then drops every capability: the
+ * binaries it runs belong to the container (struct enter). Files are read out of a container only through
  * openat2(RESOLVE_IN_ROOT) on its root: a node that plants a symlink in its state dir
  * cannot make the devnet (root) read a file of this machine.
  */
@@ -18,11 +19,17 @@
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/securebits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,7 +40,6 @@
 #include "ant/upgrade.h"
 
 #define NSPAWN "/usr/bin/systemd-nspawn"
-#define NSENTER "/usr/bin/nsenter"
 #define BOOT_TIMEOUT_S 60.0
 #define ACTIVE_TIMEOUT_S 90.0
 #define STOP_GRACE_S 12.0
@@ -47,6 +53,7 @@ struct dn_nspawn {
     const struct dn_config *cfg;
     pid_t nspawn[ANT_DEVNET_MAX_HOSTS];
     pid_t leader[ANT_DEVNET_MAX_HOSTS];
+    int leader_fd[ANT_DEVNET_MAX_HOSTS]; /* pidfd of leader[h], opened while it is known */
     pid_t pinger[ANT_DEVNET_MAX_HOSTS];
     double next_sync;
 };
@@ -60,11 +67,113 @@ static void sleep_ms(unsigned ms)
 /* --- running programs ------------------------------------------------------------- */
 
 /*
+ * How a child enters a container: descriptors of the container init's namespaces, opened
+ * before fork so the child makes only system calls. A command the devnet runs inside is a
+ * binary of the container's file system, which root in the container can replace: the
+ * child therefore drops every capability before exec (`drop_caps`), keeps uid 0 (the
+ * journal and systemd's private socket are root's, no capability needed to read them),
+ * and gets a fixed environment. Only install() keeps its capabilities (systemd wants
+ * CAP_SYS_ADMIN of a caller that enables units), before any ant-node ran in the container.
+ */
+#define ENTER_MAX_NS 7
+struct enter {
+    int fd[ENTER_MAX_NS];
+    unsigned n;
+    bool pidns;      /* fork once more after setns, so the command is in the pid ns */
+    bool drop_caps;
+    int last_cap;    /* /proc/sys/kernel/cap_last_cap */
+};
+
+static char *const clean_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+                                  "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", NULL};
+
+static int cap_last(void)
+{
+    char buf[16] = {0};
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    long v = n > 0 ? strtol(buf, NULL, 10) : -1;
+    /* Unknown: drop every number a capability could have. */
+    return v >= 0 && v < 64 ? (int)v : 63;
+}
+
+/*
+ * In a fork child: no way back to any capability, for this process and what it executes.
+ * Securebits first (root gains nothing at exec, the bits locked), then the bounding and
+ * ambient sets, no_new_privs, and last the process's own sets (capset needs none, but the
+ * steps before need CAP_SETPCAP). Async-signal-safe: prctl and syscall only.
+ */
+static bool drop_all_caps(int last_cap)
+{
+    /* Without CAP_SETPCAP (not root: a test) there are no bounding bits to drop and no
+     * securebits to set; no_new_privs and the empty sets below still hold. */
+    if (prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1 || geteuid() != 0)
+        goto rest;
+    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+                                     SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+                                     SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+                                     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+              0, 0, 0) != 0)
+        return false;
+    for (int c = 0; c <= last_cap; c++) {
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+            return false;
+    }
+rest:
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+        return false;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return false;
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    return syscall(SYS_capset, &hdr, data) == 0;
+}
+
+/* The fork child's part of entering: namespaces, the pid ns's extra fork, the cap drop. On
+ * failure it _exits 126; the parent sees that as the command failing. */
+static void child_enter(const struct enter *en)
+{
+    for (unsigned i = 0; i < en->n; i++) {
+        if (setns(en->fd[i], 0) != 0)
+            _exit(126);
+        close(en->fd[i]);
+    }
+    if (en->n > 0 && chdir("/") != 0)
+        _exit(126);
+    if (en->drop_caps && !drop_all_caps(en->last_cap))
+        _exit(126);
+    if (!en->pidns)
+        return;
+    /* setns(pid) places only children in the namespace. This process waits for that child
+     * and exits as it did; the child dies with it when the devnet kills it on a timeout.
+     * Its parent is outside its pid namespace, so getppid() is 0 while that parent lives. */
+    pid_t kid = fork();
+    if (kid < 0)
+        _exit(126);
+    if (kid == 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != 0)
+            _exit(126);
+        return;
+    }
+    int st = 0;
+    while (waitpid(kid, &st, 0) < 0) {
+        if (errno != EINTR)
+            _exit(126);
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/*
  * Runs argv (argv[0] an absolute path) with stdin from /dev/null and stdout captured into
  * *out (NUL-terminated, at most CMD_OUT_MAX; NULL: discarded), stderr to `errfd` (or
- * /dev/null), killed after CMD_TIMEOUT_S. *status = the wait status.
+ * /dev/null), killed after CMD_TIMEOUT_S. *status = the wait status. With `en`, the child
+ * enters its namespaces and drops its capabilities first (struct enter).
  */
-static ant_err run(const char *const *argv, char **out, size_t *outlen, int errfd, int *status)
+static ant_err run(const char *const *argv, const struct enter *en, char **out, size_t *outlen,
+                   int errfd, int *status)
 {
     int p[2] = {-1, -1};
     char *buf = NULL;
@@ -84,13 +193,18 @@ static ant_err run(const char *const *argv, char **out, size_t *outlen, int errf
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        int devnull = open("/dev/null", O_RDWR);
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
             dup2(out != NULL ? p[1] : devnull, STDOUT_FILENO);
             dup2(errfd >= 0 ? errfd : devnull, STDERR_FILENO);
         }
-        execv(argv[0], (char *const *)argv);
+        if (en != NULL) {
+            child_enter(en);
+            execve(argv[0], (char *const *)argv, clean_env);
+        } else {
+            execv(argv[0], (char *const *)argv);
+        }
         _exit(127);
     }
     ant_err e = ANT_OK;
@@ -169,23 +283,74 @@ static ant_err run(const char *const *argv, char **out, size_t *outlen, int errf
     return e;
 }
 
-/* Runs a command inside the container whose init is `leader`: nsenter -t leader -a -- argv. */
+static void close_enter(struct enter *en)
+{
+    for (unsigned i = 0; i < en->n; i++)
+        close(en->fd[i]);
+    en->n = 0;
+}
+
+/* Opens the namespaces of `leader` that differ from this process's (setns into one's own
+ * user namespace fails; the others are entered in nsenter's order, user last). */
+static ant_err open_enter(pid_t leader, bool drop_caps, struct enter *en)
+{
+    static const char *const kinds[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt", "user"};
+    memset(en, 0, sizeof *en);
+    en->drop_caps = drop_caps;
+    en->last_cap = cap_last();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        char path[64], self[64];
+        struct stat a, b;
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)leader, kinds[k]);
+        snprintf(self, sizeof self, "/proc/self/ns/%s", kinds[k]);
+        if (stat(path, &a) != 0) {
+            if (errno == ENOENT && strcmp(kinds[k], "cgroup") == 0)
+                continue;
+            close_enter(en);
+            return ANT_ERR_NOT_FOUND;
+        }
+        if (stat(self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+            strcmp(kinds[k], "mnt") != 0)
+            continue; /* the same: nothing to enter (mnt always, it sets root and cwd) */
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            close_enter(en);
+            return ANT_ERR_NOT_FOUND;
+        }
+        en->fd[en->n++] = fd;
+        if (strcmp(kinds[k], "pid") == 0)
+            en->pidns = true;
+    }
+    return ANT_OK;
+}
+
+/* Runs a command inside the container whose init is `leader`, in every one of its
+ * namespaces, without any capability (struct enter) unless `privileged`. */
+static ant_err run_in_ex(pid_t leader, bool privileged, const char *const *argv, char **out,
+                         size_t *outlen, int errfd, int *status)
+{
+    struct enter en;
+    ant_err e = open_enter(leader, !privileged, &en);
+    if (e != ANT_OK)
+        return e;
+    e = run(argv, &en, out, outlen, errfd, status);
+    close_enter(&en);
+    return e;
+}
+
 static ant_err run_in(pid_t leader, const char *const *argv, char **out, size_t *outlen,
                       int errfd, int *status)
 {
-    const char *full[40];
-    char target[24];
-    size_t n = 0;
-    snprintf(target, sizeof target, "%d", (int)leader);
-    full[n++] = NSENTER;
-    full[n++] = "-t";
-    full[n++] = target;
-    full[n++] = "-a";
-    full[n++] = "--";
-    for (size_t i = 0; argv[i] != NULL && n < sizeof full / sizeof full[0] - 1; i++)
-        full[n++] = argv[i];
-    full[n] = NULL;
-    return run(full, out, outlen, errfd, status);
+    return run_in_ex(leader, false, argv, out, outlen, errfd, status);
+}
+
+ant_err dn_nspawn_run_capless(const char *const *argv, char **out, size_t *outlen, int *status)
+{
+    struct enter en;
+    memset(&en, 0, sizeof en);
+    en.drop_caps = true;
+    en.last_cap = cap_last();
+    return run(argv, &en, out, outlen, -1, status);
 }
 
 static bool exited_ok(int status)
@@ -202,7 +367,7 @@ ant_err dn_nspawn_check(const struct dn_config *cfg)
         ant_log(ANT_LOG_ERROR, "devnet", "--systemd needs root (containers, namespaces)");
         return ANT_ERR_INVALID_ARG;
     }
-    static const char *const tools[] = {NSPAWN, NSENTER};
+    static const char *const tools[] = {NSPAWN};
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         if (access(tools[i], X_OK) != 0) {
             ant_log(ANT_LOG_ERROR, "devnet", "--systemd needs %s (systemd-container, util-linux)",
@@ -499,6 +664,18 @@ static void read_pidfile(const char *dir, unsigned h, pid_t *nspawn, pid_t *lead
     read_pidfile_ex(dir, h, nspawn, leader, false);
 }
 
+/* A pidfd of `pid`, -1 if none. Signals sent through it reach that process or nobody,
+ * never one that got its pid after it died. */
+static int pidfd_of(pid_t pid)
+{
+    return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
+static bool pidfd_kill(int pidfd, int sig)
+{
+    return pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0;
+}
+
 /* Waits until the container's manager is up and finished booting. */
 static ant_err wait_booted(struct dn_nspawn *ns, unsigned h)
 {
@@ -510,8 +687,20 @@ static ant_err wait_booted(struct dn_nspawn *ns, unsigned h)
             return ANT_ERR_TIMEOUT;
         }
         ns->leader[h] = find_leader(ns->nspawn[h]);
-        if (ns->leader[h] == 0)
+        if (ns->leader[h] == 0) {
             sleep_ms(50);
+            continue;
+        }
+        /* The pidfd names the process found only if it is still a systemd under our
+         * nspawn once the pidfd is open (the pid may have been reused in between). */
+        ns->leader_fd[h] = pidfd_of(ns->leader[h]);
+        if (ns->leader_fd[h] < 0 || find_leader(ns->nspawn[h]) != ns->leader[h]) {
+            if (ns->leader_fd[h] >= 0)
+                close(ns->leader_fd[h]);
+            ns->leader_fd[h] = -1;
+            ns->leader[h] = 0;
+            sleep_ms(50);
+        }
     }
     ant_err e = write_pidfile(ns->cfg, h, ns->nspawn[h], ns->leader[h]);
     if (e != ANT_OK)
@@ -564,7 +753,7 @@ static ant_err install(struct dn_nspawn *ns, unsigned h)
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     int st = 0;
     char *out = NULL;
-    e = run_in(ns->leader[h], argv, &out, NULL, logfd, &st);
+    e = run_in_ex(ns->leader[h], true, argv, &out, NULL, logfd, &st);
     if (out != NULL) {
         ssize_t w = write(logfd, out, strlen(out));
         (void)w;
@@ -711,15 +900,19 @@ static ant_err start_pinger(struct dn_nspawn *ns, unsigned h)
     ant_err e = dn_netns_host_ip(ns->cfg, h, hip, sizeof hip);
     if (e != ANT_OK)
         return e;
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return ANT_ERR_IO;
     if (pid == 0) {
-        /* SIGTERM stays blocked (inherited from the supervisor): taken by sigtimedwait. */
+        /* SIGTERM stays blocked (inherited from the supervisor): taken by sigtimedwait.
+         * It also comes when the supervisor dies (SIGKILLed, no stop to end the client). */
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigprocmask(SIG_SETMASK, &set, NULL);
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != self)
+            _exit(1);
         pinger_main(ns->cfg, h, hip);
     }
     ns->pinger[h] = pid;
@@ -734,6 +927,8 @@ ant_err dn_nspawn_up(const struct dn_config *cfg, struct dn_nspawn **out)
     if (ns == NULL)
         return ANT_ERR_NOMEM;
     ns->cfg = cfg;
+    for (unsigned h = 0; h < ANT_DEVNET_MAX_HOSTS; h++)
+        ns->leader_fd[h] = -1;
     ant_err e = ANT_OK;
     double t0 = dn_now();
     /* Boot all hosts at once; each takes about a second, installs are done one by one. */
@@ -771,6 +966,9 @@ bool dn_nspawn_reaped(struct dn_nspawn *ns, pid_t pid, int status)
             ant_log(ANT_LOG_WARN, "devnet", "Container exited host=%u status=%d", h, status);
             ns->nspawn[h] = 0;
             ns->leader[h] = 0;
+            if (ns->leader_fd[h] >= 0)
+                close(ns->leader_fd[h]);
+            ns->leader_fd[h] = -1;
             return true;
         }
         if (ns->pinger[h] == pid) {
@@ -827,8 +1025,9 @@ void dn_nspawn_stop(struct dn_nspawn *ns)
         if (!killed && dn_now() > deadline) {
             ant_log(ANT_LOG_WARN, "devnet", "containers did not power off in time; killing");
             for (unsigned h = 0; h < c->hosts; h++) {
-                if (ns->leader[h] > 0)
-                    kill(ns->leader[h], SIGKILL); /* the whole pid namespace goes with it */
+                /* The whole pid namespace goes with it; by pidfd, as the pid itself may
+                 * be another process's by now. */
+                pidfd_kill(ns->leader_fd[h], SIGKILL);
                 if (ns->nspawn[h] > 0)
                     kill(ns->nspawn[h], SIGKILL);
                 if (ns->pinger[h] > 0)
@@ -842,6 +1041,8 @@ void dn_nspawn_stop(struct dn_nspawn *ns)
         char path[PATH_MAX];
         if (dn_path(path, sizeof path, "%s/hosts/h%u/container.pid", c->dir, h) == ANT_OK)
             unlink(path);
+        if (ns->leader_fd[h] >= 0)
+            close(ns->leader_fd[h]);
     }
     free(ns);
 }
@@ -863,10 +1064,19 @@ ant_err dn_nspawn_destroy(const char *dir)
          * then dies too (parent-death signal) or is still shutting down; wait for it. */
         read_pidfile_ex(c->dir, h, &nsp, &leader, true);
         if (leader > 0) {
-            kill(leader, SIGKILL);
-            for (int i = 0; i < 200 && dn_pid_alive(leader); i++)
-                sleep_ms(50);
-            if (dn_pid_alive(leader)) {
+            /* Checked by start time, then pinned by a pidfd and checked again: the signal
+             * reaches the container's init or nobody. */
+            int pfd = pidfd_of(leader);
+            pid_t again = 0;
+            if (pfd >= 0)
+                read_pidfile_ex(c->dir, h, &nsp, &again, true);
+            bool alive = again == leader && pidfd_kill(pfd, SIGKILL);
+            struct pollfd pf = {.fd = pfd, .events = POLLIN}; /* readable once it exited */
+            for (int i = 0; alive && i < 200; i++)
+                alive = poll(&pf, 1, 50) == 0;
+            if (pfd >= 0)
+                close(pfd);
+            if (alive) {
                 ant_log(ANT_LOG_ERROR, "devnet", "container init survived SIGKILL host=%u", h);
                 left++;
                 continue;
@@ -885,17 +1095,31 @@ ant_err dn_nspawn_destroy(const char *dir)
 ant_err dn_nspawn_read_at_root(int rootfd, const char *rel, size_t cap, char **data,
                                size_t *len)
 {
+    /* A handle first (O_PATH opens nothing: no FIFO wakes its writer, no device runs its
+     * open), then the file itself only once it is known to be a regular file, through
+     * that handle, checked to be the same inode. */
     struct open_how how;
     memset(&how, 0, sizeof how);
-    how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
-    if (fd < 0)
+    int pfd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+    if (pfd < 0)
         return errno == ENOENT ? ANT_ERR_NOT_FOUND : ANT_ERR_UNSAFE_FILE;
-    struct stat st;
+    struct stat pst, st;
+    if (fstat(pfd, &pst) != 0 || !S_ISREG(pst.st_mode)) {
+        close(pfd);
+        return ANT_ERR_UNSAFE_FILE;
+    }
+    char self[48];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+    int fd = open(self, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    close(pfd);
+    if (fd < 0)
+        return ANT_ERR_UNSAFE_FILE;
     ant_err e = ANT_OK;
     char *buf = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > cap) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != pst.st_dev ||
+        st.st_ino != pst.st_ino || (uint64_t)st.st_size > cap) {
         e = ANT_ERR_UNSAFE_FILE;
         goto out;
     }
@@ -1119,38 +1343,45 @@ static void read_show(const struct dn_config *c, char *text, json_object **units
 }
 
 /* Each unit's /proc/<MainPID>/exe inside the container (" (deleted)" if the process runs a
- * binary replaced on disk), as "exe" beside MainPID. */
+ * binary replaced on disk), as "exe" beside MainPID. Read by this process (a cap-less child
+ * could not read another user's exe link) from the container's own procfs, reached by
+ * openat2(RESOLVE_IN_ROOT) on its root so a planted /proc symlink leads nowhere outside;
+ * "-" when unreadable or not a plain path. */
 static void read_exes(pid_t leader, unsigned nn, json_object **units)
 {
-    const char *argv[8 + ANT_DEVNET_MAX_NODES_PER_HOST];
-    char pids[ANT_DEVNET_MAX_NODES_PER_HOST][24];
-    size_t k = 0;
-    argv[k++] = "/bin/sh";
-    argv[k++] = "-c";
-    argv[k++] = "for p in \"$@\"; do readlink \"/proc/$p/exe\" || echo -; done";
-    argv[k++] = "sh";
+    char root[64];
+    snprintf(root, sizeof root, "/proc/%d/root", (int)leader);
+    int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     for (unsigned n = 0; n < nn; n++) {
         json_object *x = NULL;
         long long pid = json_object_object_get_ex(units[n], "MainPID", &x)
                             ? (long long)json_object_get_int64(x)
                             : 0;
-        snprintf(pids[n], sizeof pids[n], "%lld", pid > 0 ? pid : 0);
-        argv[k++] = pids[n];
+        char rel[48], exe[PATH_MAX];
+        const char *val = "-";
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        snprintf(rel, sizeof rel, "proc/%lld", pid);
+        int dfd = rfd >= 0 && pid > 0
+                      ? (int)syscall(SYS_openat2, rfd, rel, &how, sizeof how)
+                      : -1;
+        struct statfs fs;
+        if (dfd >= 0 && fstatfs(dfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC) {
+            ssize_t r = readlinkat(dfd, "exe", exe, sizeof exe - 1);
+            if (r > 0) {
+                exe[r] = '\0';
+                if (strlen(exe) == (size_t)r && strchr(exe, '\n') == NULL)
+                    val = exe;
+            }
+        }
+        if (dfd >= 0)
+            close(dfd);
+        json_object_object_add(units[n], "exe", json_object_new_string(val));
     }
-    argv[k] = NULL;
-    char *out = NULL;
-    int st = 0;
-    if (run_in(leader, argv, &out, NULL, -1, &st) != ANT_OK)
-        return;
-    char *line = out;
-    for (unsigned n = 0; n < nn && line != NULL && *line != '\0'; n++) {
-        char *nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl = '\0';
-        json_object_object_add(units[n], "exe", json_object_new_string(line));
-        line = nl != NULL ? nl + 1 : NULL;
-    }
-    free(out);
+    if (rfd >= 0)
+        close(rfd);
 }
 
 /* Exports host h. The whole journal of the units each time (simple and idempotent; for a

@@ -34,7 +34,7 @@
 
 struct dn_nspawn;
 
-/* Checks what `up --systemd` needs: root, systemd-nspawn, nsenter, the root file system
+/* Checks what `up --systemd` needs: root, systemd-nspawn, the root file system
  * (lib/systemd/systemd and the .ant-complete mark) and packaging/install.sh. Logs what is
  * missing. ANT_ERR_NOT_FOUND / ANT_ERR_INVALID_ARG. */
 ANT_MUST_CHECK ant_err dn_nspawn_check(const struct dn_config *cfg);
@@ -61,11 +61,20 @@ bool dn_nspawn_node_main(const struct dn_config *cfg, unsigned i, pid_t *pid, bo
                          unsigned *nrestarts);
 /* Reads the regular file `rel` (at most cap bytes) under the directory `rootfd` as if it
  * were "/": every component, symlinks and ".." included, resolves inside it
- * (openat2 RESOLVE_IN_ROOT), the last one is never a symlink. How files come out of a
+ * (openat2 RESOLVE_IN_ROOT), the last one is never a symlink, and nothing but a regular
+ * file is ever opened to read (an O_PATH handle first: a FIFO or device at the path is
+ * refused without being opened). How files come out of a
  * container, whose nodes own their state dirs. ANT_ERR_NOT_FOUND, ANT_ERR_UNSAFE_FILE (not
  * a regular file, too large, a symlink at the end), ANT_ERR_NOMEM. */
 ANT_MUST_CHECK ant_err dn_nspawn_read_at_root(int rootfd, const char *rel, size_t cap,
                                               char **data, size_t *len);
+/* Runs argv (argv[0] absolute) as every command the devnet runs inside a container runs,
+ * but without entering one: a fork child that drops every capability (bounding, ambient,
+ * effective, permitted, inheritable), locks the securebits so uid 0 regains none at exec,
+ * sets no_new_privs and gets a fixed environment. Stdout into *out as by the sync. For the
+ * attack test of that drop. */
+ANT_MUST_CHECK ant_err dn_nspawn_run_capless(const char *const *argv, char **out,
+                                             size_t *outlen, int *status);
 /* `status`: one line per unit from the last sync. */
 void dn_nspawn_status(const struct dn_config *cfg, FILE *out);
 

@@ -120,6 +120,13 @@ done
 check '[ "$gone" = yes ]' "after a SIGKILLed supervisor, down killed the container (init $leader)"
 check '! ip netns list | grep -q "antdn-$id"' "no network namespace left after the crash"
 check '! pgrep -f "systemd-nspawn.*$rootfs" >/dev/null' "no systemd-nspawn left after the crash"
+# The ping client (a fork of the supervisor, same command line) goes with the supervisor.
+left=yes
+for _ in $(seq 1 50); do
+  pgrep -f -- "--dir $dir( |\$)" >/dev/null || { left=no; break; }
+  sleep 0.1
+done
+check '[ "$left" = no ]' "no ping client left after the crash"
 echo "devnet_systemd took $(( $(date +%s) - t_test )) s"
 [ "$fails" -eq 0 ] || { echo "$fails checks failed"; exit 1; }
 echo "all checks passed"
