@@ -12,12 +12,12 @@
  */
 #include "devnet/fleet.h"
 #include "devnet/nspawn.h"
+#include "devnet/report_row.h"
 #include "devnet/sdreport.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,18 +35,6 @@
 #define MAX_STEER 64
 /* Clock and logging slack when comparing a logged time with a computed one. */
 #define SLACK_S 1.0
-
-struct row {
-    char check[96];
-    char version[DN_VERSION_MAX + 1];
-    char expect[256];
-    bool pass;
-    char value[200];
-    unsigned nhosts;
-    char hv[ANT_DEVNET_MAX_HOSTS][64];
-    bool hp[ANT_DEVNET_MAX_HOSTS];
-    json_object *counts; /* owned */
-};
 
 struct published {
     char version[DN_VERSION_MAX + 1];
@@ -73,7 +61,7 @@ struct rctx {
     struct published pub[MAX_PUBLISHED];
     size_t npub;
     struct host_bin bin[ANT_DEVNET_MAX_HOSTS];
-    struct row *rows;
+    struct dn_row *rows;
     size_t nrows;
     char final_version[DN_VERSION_MAX + 1];
     bool final_static;
@@ -105,39 +93,10 @@ unsigned dn_uniform_bin_limit(unsigned n, unsigned bins)
     return n;
 }
 
-static struct row *new_row(struct rctx *r, const char *check, const char *version,
+static struct dn_row *new_row(struct rctx *r, const char *check, const char *version,
                            const char *expect)
 {
-    if (r->nrows == MAX_ROWS)
-        return NULL;
-    struct row *w = &r->rows[r->nrows++];
-    memset(w, 0, sizeof *w);
-    snprintf(w->check, sizeof w->check, "%s", check);
-    snprintf(w->version, sizeof w->version, "%s", version != NULL ? version : "");
-    snprintf(w->expect, sizeof w->expect, "%s", expect);
-    w->counts = json_object_new_object();
-    w->nhosts = r->cfg->hosts;
-    w->pass = true;
-    return w;
-}
-
-static void host_result(struct row *w, unsigned h, bool pass, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void host_result(struct row *w, unsigned h, bool pass, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->hv[h], sizeof w->hv[h], fmt, ap);
-    va_end(ap);
-    w->hp[h] = pass;
-    if (!pass)
-        w->pass = false;
-}
-
-static void count(struct row *w, const char *k, int64_t v)
-{
-    if (w != NULL && w->counts != NULL)
-        json_object_object_add(w->counts, k, json_object_new_int64(v));
+    return dn_row_new(r->rows, MAX_ROWS, &r->nrows, r->cfg->hosts, check, version, expect);
 }
 
 static struct dn_fleet_node *node_at(struct rctx *r, unsigned h, unsigned n)
@@ -222,7 +181,7 @@ static void row_fetches(struct rctx *r)
     char expect[96];
     snprintf(expect, sizeof expect, "<= 1 per TTL (%llus) per host",
              (unsigned long long)r->cfg->release_ttl_s);
-    struct row *w = new_row(r, "release info fetched per host", NULL, expect);
+    struct dn_row *w = new_row(r, "release info fetched per host", NULL, expect);
     if (w == NULL)
         return;
     size_t total = 0;
@@ -254,18 +213,18 @@ static void row_fetches(struct rctx *r)
         }
         bool ok = nt >= 1 && (nt == 1 || min_gap >= (double)r->cfg->release_ttl_s - SLACK_S);
         if (nt <= 1)
-            host_result(w, h, ok, "%zu fetch", nt);
+            dn_row_host(w, h, ok, "%zu fetch", nt);
         else
-            host_result(w, h, ok, "%zu fetches, min gap %.0fs", nt, min_gap);
+            dn_row_host(w, h, ok, "%zu fetches, min gap %.0fs", nt, min_gap);
         total += nt;
     }
     snprintf(w->value, sizeof w->value, "%zu fetches", total);
-    count(w, "total", (int64_t)total);
+    dn_row_count(w, "total", (int64_t)total);
 }
 
 static void row_errors(struct rctx *r)
 {
-    struct row *w = new_row(r, "upgrade errors", NULL, "0");
+    struct dn_row *w = new_row(r, "upgrade errors", NULL, "0");
     if (w == NULL)
         return;
     size_t total = 0;
@@ -283,17 +242,17 @@ static void row_errors(struct rctx *r)
                              fn->ev[i].stage, fn->ev[i].error);
             }
         }
-        host_result(w, h, c == 0, "%zu", c);
+        dn_row_host(w, h, c == 0, "%zu", c);
         total += c;
     }
     /* The first error's text is cut to what the cell holds beside the count. */
     snprintf(w->value, sizeof w->value, "%zu%.160s", total, first);
-    count(w, "total", (int64_t)total);
+    dn_row_count(w, "total", (int64_t)total);
 }
 
 static void row_peer_ids(struct rctx *r)
 {
-    struct row *w = new_row(r, "peer id before = after", NULL, "all nodes");
+    struct dn_row *w = new_row(r, "peer id before = after", NULL, "all nodes");
     if (w == NULL)
         return;
     unsigned same_total = 0;
@@ -312,17 +271,17 @@ static void row_peer_ids(struct rctx *r)
             }
             same += ok;
         }
-        host_result(w, h, same == r->cfg->nodes, "%u/%u", same, r->cfg->nodes);
+        dn_row_host(w, h, same == r->cfg->nodes, "%u/%u", same, r->cfg->nodes);
         same_total += same;
     }
     snprintf(w->value, sizeof w->value, "%u/%u (each over >= 2 starts)", same_total,
              r->cfg->hosts * r->cfg->nodes);
-    count(w, "same", same_total);
+    dn_row_count(w, "same", same_total);
 }
 
 static void row_downloads(struct rctx *r, const char *v)
 {
-    struct row *w = new_row(r, "archive downloaded per host", v,
+    struct dn_row *w = new_row(r, "archive downloaded per host", v,
                             "exactly 1 (the archive, or a binary patch instead)");
     if (w == NULL)
         return;
@@ -332,18 +291,18 @@ static void row_downloads(struct rctx *r, const char *v)
         for (unsigned n = 0; n < r->cfg->nodes; n++)
             c += count_ev(node_at(r, h, n), EV_DOWNLOADING, v) +
                  count_ev(node_at(r, h, n), EV_PATCH_APPLIED, v);
-        host_result(w, h, c == 1, "%zu", c);
+        dn_row_host(w, h, c == 1, "%zu", c);
         total += c;
     }
     snprintf(w->value, sizeof w->value, "%zu downloads", total);
-    count(w, "total", (int64_t)total);
+    dn_row_count(w, "total", (int64_t)total);
 }
 
 static void row_cache_hits(struct rctx *r, const char *v)
 {
     char expect[96];
     snprintf(expect, sizeof expect, "nodes per host - 1 = %u", r->cfg->nodes - 1);
-    struct row *w = new_row(r, "cache hits re-verified", v, expect);
+    struct dn_row *w = new_row(r, "cache hits re-verified", v, expect);
     if (w == NULL)
         return;
     size_t total = 0;
@@ -363,12 +322,12 @@ static void row_cache_hits(struct rctx *r, const char *v)
             hits += b;
             verified += b;
         }
-        host_result(w, h, hits == r->cfg->nodes - 1 && verified == hits,
+        dn_row_host(w, h, hits == r->cfg->nodes - 1 && verified == hits,
                     "%zu hits, %zu verified", hits, verified);
         total += hits;
     }
     snprintf(w->value, sizeof w->value, "%zu hits", total);
-    count(w, "total", (int64_t)total);
+    dn_row_count(w, "total", (int64_t)total);
 }
 
 /* Node (h, n)'s rollout secret from its root dir into `out`: its length, or 0 when it has
@@ -414,8 +373,8 @@ static void row_timing(struct rctx *r, const char *v, bool last)
     double limit = 2 * mean > limit_u ? 2 * mean : (double)limit_u;
     snprintf(expect, sizeof expect, "%d bins over %.0fs, none above %.1f (2x mean %.2f)", DN_BINS,
              window, limit, 2 * mean);
-    struct row *w = new_row(r, "restart times across the window", v, expect);
-    struct row *w2 = new_row(r, "restart at its scheduled time (hash-derived delay)", v,
+    struct dn_row *w = new_row(r, "restart times across the window", v, expect);
+    struct dn_row *w2 = new_row(r, "restart at its scheduled time (hash-derived delay)", v,
                              "logged delay in [0, window), at = candidate_since + delay, delay = "
                              "window x H(secret||peer||version)/2^64 (public H(peer||version) "
                              "without a secret); restart >= scheduled (urgent: at once; held by "
@@ -470,8 +429,8 @@ static void row_timing(struct rctx *r, const char *v, bool last)
                           x->t <= due + (double)r->cfg->check_interval_s + 60.0;
             on_time += formula && timely;
         }
-        host_result(w, h, hs == r->cfg->nodes, "%u/%u restarts", hs, r->cfg->nodes);
-        host_result(w2, h, on_time == r->cfg->nodes, "%u/%u", on_time, r->cfg->nodes);
+        dn_row_host(w, h, hs == r->cfg->nodes, "%u/%u restarts", hs, r->cfg->nodes);
+        dn_row_host(w2, h, on_time == r->cfg->nodes, "%u/%u", on_time, r->cfg->nodes);
         seen += hs;
         on_time_total += on_time;
     }
@@ -494,16 +453,16 @@ static void row_timing(struct rctx *r, const char *v, bool last)
     if ((urgent > 0 || held > 0) && vn > 0 && (size_t)vn < sizeof w->value)
         snprintf(w->value + vn, sizeof w->value - (size_t)vn, "; %u urgent (no window), %u held "
                  "by a halt", urgent, held);
-    count(w, "urgent", urgent);
-    count(w, "held_by_halt", held);
+    dn_row_count(w, "urgent", urgent);
+    dn_row_count(w, "held_by_halt", held);
     json_object_object_add(w->counts, "scheduled_bins", js);
     json_object_object_add(w->counts, "actual_bins", ja);
     json_object_object_add(w->counts, "limit", json_object_new_double(limit));
     json_object_object_add(w->counts, "two_x_mean", json_object_new_double(2 * mean));
     json_object_object_add(w->counts, "uniform_p001_limit", json_object_new_int((int)limit_u));
-    count(w, "restarts", seen);
+    dn_row_count(w, "restarts", seen);
     snprintf(w2->value, sizeof w2->value, "%u/%u", on_time_total, total);
-    count(w2, "on_time", on_time_total);
+    dn_row_count(w2, "on_time", on_time_total);
     if (last) {
         memcpy(r->sched_bins, sched, sizeof sched);
         memcpy(r->actual_bins, actual, sizeof actual);
@@ -524,7 +483,7 @@ static const struct dn_start *start_after(const struct dn_node_state *ns, double
 
 static void row_real_restart(struct rctx *r, const char *v)
 {
-    struct row *w = new_row(r, "real restart (new PID, restart counted)", v,
+    struct dn_row *w = new_row(r, "real restart (new PID, restart counted)", v,
                             "all: exit 75, new pid starts the new version");
     if (w == NULL)
         return;
@@ -554,7 +513,7 @@ static void row_real_restart(struct rctx *r, const char *v)
                       WEXITSTATUS(s->prev_status) == ANT_UPGRADE_EXIT_RESTART;
             ok_n += ok;
         }
-        host_result(w, h, ok_n == r->cfg->nodes, "%u/%u", ok_n, r->cfg->nodes);
+        dn_row_host(w, h, ok_n == r->cfg->nodes, "%u/%u", ok_n, r->cfg->nodes);
         total_ok += ok_n;
     }
     unsigned restarts = 0;
@@ -562,8 +521,8 @@ static void row_real_restart(struct rctx *r, const char *v)
         restarts += r->st->node[i].restarts;
     snprintf(w->value, sizeof w->value, "%u/%u (supervisor counted %u restarts)", total_ok,
              r->cfg->hosts * r->cfg->nodes, restarts);
-    count(w, "ok", total_ok);
-    count(w, "supervisor_restarts", restarts);
+    dn_row_count(w, "ok", total_ok);
+    dn_row_count(w, "supervisor_restarts", restarts);
 }
 
 static void row_binaries(struct rctx *r)
@@ -571,7 +530,7 @@ static void row_binaries(struct rctx *r)
     char expect[256];
     snprintf(expect, sizeof expect, "all on %s%s", r->final_version,
              r->final_static_known ? (r->final_static ? ", static" : ", dynamic as built") : "");
-    struct row *w = new_row(r, "binaries on the new version, statically linked where built so",
+    struct dn_row *w = new_row(r, "binaries on the new version, statically linked where built so",
                             r->final_version, expect);
     if (w == NULL)
         return;
@@ -588,12 +547,12 @@ static void row_binaries(struct rctx *r)
             on += s != NULL && strcmp(s->version, r->final_version) == 0 && s->pid == pid &&
                   dn_pid_alive(pid);
         }
-        host_result(w, h, bin_ok && on == r->cfg->nodes, "bin %s%s, %u/%u nodes",
+        dn_row_host(w, h, bin_ok && on == r->cfg->nodes, "bin %s%s, %u/%u nodes",
                     b->ok ? b->version : "?", b->is_static ? " static" : "", on, r->cfg->nodes);
         nodes_ok += on;
     }
     snprintf(w->value, sizeof w->value, "%u/%u nodes", nodes_ok, r->cfg->hosts * r->cfg->nodes);
-    count(w, "nodes_on_version", nodes_ok);
+    dn_row_count(w, "nodes_on_version", nodes_ok);
 }
 
 /*
@@ -630,7 +589,7 @@ static void row_metadata(struct rctx *r)
     else
         snprintf(expect, sizeof expect, "every node fresh on root version %llu",
                  (unsigned long long)newest);
-    struct row *w = new_row(r,
+    struct dn_row *w = new_row(r,
                             frozen ? "metadata frozen: every node stale, no install"
                                    : "release metadata fresh on every node (newest root)",
                             NULL, expect);
@@ -671,18 +630,18 @@ static void row_metadata(struct rctx *r)
             else if (strcmp(states, state) != 0)
                 snprintf(states, sizeof states, "mixed");
         }
-        host_result(w, h, ok == r->cfg->nodes, "%u/%u %s", ok, r->cfg->nodes, states);
+        dn_row_host(w, h, ok == r->cfg->nodes, "%u/%u %s", ok, r->cfg->nodes, states);
         total += ok;
     }
     snprintf(w->value, sizeof w->value, "%u/%u nodes (root version %llu)", total,
              r->cfg->hosts * r->cfg->nodes, (unsigned long long)newest);
-    count(w, "nodes_ok", total);
-    count(w, "root_version", (int64_t)newest);
+    dn_row_count(w, "nodes_ok", total);
+    dn_row_count(w, "root_version", (int64_t)newest);
 }
 
 static void row_deleted(struct rctx *r)
 {
-    struct row *w = new_row(r, "/proc/<pid>/exe ending \" (deleted)\"", NULL,
+    struct dn_row *w = new_row(r, "/proc/<pid>/exe ending \" (deleted)\"", NULL,
                             "none (every node runs its host's on-disk binary)");
     if (w == NULL)
         return;
@@ -703,22 +662,22 @@ static void row_deleted(struct rctx *r)
             else if (strcmp(exe, r->bin[h].path) != 0)
                 other++;
         }
-        host_result(w, h, deleted == 0 && other == 0, "%u deleted%s", deleted,
+        dn_row_host(w, h, deleted == 0 && other == 0, "%u deleted%s", deleted,
                     other ? ", some not running the host binary" : "");
         deleted_total += deleted;
     }
     snprintf(w->value, sizeof w->value, "%u", deleted_total);
-    count(w, "deleted", deleted_total);
+    dn_row_count(w, "deleted", deleted_total);
 }
 
 static void rows_rollback(struct rctx *r, const char *bad)
 {
-    struct row *w1 = new_row(r, "rollback: failed version rolled back on every host", bad,
+    struct dn_row *w1 = new_row(r, "rollback: failed version rolled back on every host", bad,
                              ">= 1 rollback per host after the trial attempts");
-    struct row *w2 = new_row(r, "rollback: failed version never reinstalled", bad,
+    struct dn_row *w2 = new_row(r, "rollback: failed version never reinstalled", bad,
                              "no replace/download of it after the rollback");
     /* systemd hosts: "every unit back" is judged from systemd instead (sdreport.c) */
-    struct row *w3 = r->cfg->systemd ? NULL
+    struct dn_row *w3 = r->cfg->systemd ? NULL
                                      : new_row(r, "rollback: every node back on the previous version",
                                                bad, r->final_version);
     if (w1 == NULL || w2 == NULL || (w3 == NULL && !r->cfg->systemd))
@@ -739,7 +698,7 @@ static void rows_rollback(struct rctx *r, const char *bad)
                 attempts = e->attempts;
             }
         }
-        host_result(w1, h, rb >= 1, "%zu rollback(s), %zu trial starts, attempts=%u", rb, tried,
+        dn_row_host(w1, h, rb >= 1, "%zu rollback(s), %zu trial starts, attempts=%u", rb, tried,
                     attempts);
         hosts_rb += rb >= 1;
         size_t again = 0;
@@ -752,7 +711,7 @@ static void rows_rollback(struct rctx *r, const char *bad)
                     again++;
             }
         }
-        host_result(w2, h, first_rb > 0 && again == 0, "%zu", again);
+        dn_row_host(w2, h, first_rb > 0 && again == 0, "%zu", again);
         unsigned back = 0;
         for (unsigned n = 0; w3 != NULL && n < r->cfg->nodes; n++) {
             const struct dn_ev *s = dn_fleet_last(node_at(r, h, n), EV_STARTED, NULL);
@@ -762,17 +721,17 @@ static void rows_rollback(struct rctx *r, const char *bad)
         }
         bool bin_back = r->bin[h].ok && strcmp(r->bin[h].version, r->final_version) == 0;
         if (w3 != NULL)
-            host_result(w3, h, back == r->cfg->nodes && bin_back, "%u/%u, bin %s", back,
+            dn_row_host(w3, h, back == r->cfg->nodes && bin_back, "%u/%u, bin %s", back,
                         r->cfg->nodes, r->bin[h].ok ? r->bin[h].version : "?");
         back_total += back;
     }
     snprintf(w1->value, sizeof w1->value, "%u/%u hosts", hosts_rb, r->cfg->hosts);
     snprintf(w2->value, sizeof w2->value, "%s", w2->pass ? "none" : "reinstalled");
-    count(w1, "hosts", hosts_rb);
+    dn_row_count(w1, "hosts", hosts_rb);
     if (w3 != NULL) {
         snprintf(w3->value, sizeof w3->value, "%u/%u nodes", back_total,
                  r->cfg->hosts * r->cfg->nodes);
-        count(w3, "nodes", back_total);
+        dn_row_count(w3, "nodes", back_total);
     }
 }
 
@@ -780,29 +739,11 @@ static void rows_rollback(struct rctx *r, const char *bad)
 static void rows_systemd(struct rctx *r)
 {
     struct dn_sd_version pub[MAX_PUBLISHED];
-    struct dn_sd_row *sd = calloc(MAX_ROWS, sizeof *sd);
-    if (sd == NULL)
-        return;
     for (size_t i = 0; i < r->npub; i++) {
         pub[i].version = r->pub[i].version;
         pub[i].rolled_back = r->pub[i].rolled_back;
     }
-    size_t n = dn_sd_rows(r->cfg, &r->f, pub, r->npub, r->final_version, sd, MAX_ROWS);
-    for (size_t i = 0; i < n; i++) {
-        struct row *w = new_row(r, sd[i].check, sd[i].version[0] ? sd[i].version : NULL,
-                                sd[i].expect);
-        if (w == NULL) {
-            json_object_put(sd[i].counts);
-            continue;
-        }
-        w->pass = sd[i].pass;
-        snprintf(w->value, sizeof w->value, "%s", sd[i].value);
-        memcpy(w->hv, sd[i].hv, sizeof w->hv);
-        memcpy(w->hp, sd[i].hp, sizeof w->hp);
-        json_object_put(w->counts);
-        w->counts = sd[i].counts;
-    }
-    free(sd);
+    dn_sd_rows(r->cfg, &r->f, pub, r->npub, r->final_version, r->rows, MAX_ROWS, &r->nrows);
 }
 
 #define ACCESS_LOG_CAP (64u << 20)
@@ -854,7 +795,7 @@ static ant_err count_requests(const struct rctx *r, size_t *list, size_t *archiv
  * server-side evidence that the per-host cache really saved the requests. */
 static void row_server(struct rctx *r)
 {
-    struct row *w = new_row(r, "release server requests match node logs", NULL,
+    struct dn_row *w = new_row(r, "release server requests match node logs", NULL,
                             "list GETs = fetches (+ abandoned at a stop), archive GETs = sig GETs = downloads");
     if (w == NULL)
         return;
@@ -880,10 +821,10 @@ static void row_server(struct rctx *r)
     snprintf(w->value, sizeof w->value,
              "%zu list, %zu archive, %zu sig GETs; nodes logged %zu fetches, %zu downloads%s",
              list, archives, sigs, fetched, downloads, e == ANT_OK ? "" : " (no access log)");
-    count(w, "list_requests", (int64_t)list);
-    count(w, "archive_requests", (int64_t)archives);
-    count(w, "sig_requests", (int64_t)sigs);
-    count(w, "requests_total", (int64_t)(list + archives + sigs));
+    dn_row_count(w, "list_requests", (int64_t)list);
+    dn_row_count(w, "archive_requests", (int64_t)archives);
+    dn_row_count(w, "sig_requests", (int64_t)sigs);
+    dn_row_count(w, "requests_total", (int64_t)(list + archives + sigs));
 }
 
 /*
@@ -895,10 +836,10 @@ static void row_server(struct rctx *r)
 static void rows_delta(struct rctx *r, const struct published *p)
 {
     const char *v = p->version;
-    struct row *wb = new_row(r, "delta: bytes downloaded per host (patch vs full archive)", v,
+    struct dn_row *wb = new_row(r, "delta: bytes downloaded per host (patch vs full archive)", v,
                              p->delta_corrupt ? "the archive (the patch was served corrupt)"
                                               : "a patch, smaller than the archive");
-    struct row *wa = new_row(r, p->delta_corrupt
+    struct dn_row *wa = new_row(r, p->delta_corrupt
                                     ? "delta: corrupt patch falls back to the archive on every host"
                                     : "delta: patch applied on every host",
                              v, p->delta_corrupt
@@ -932,9 +873,9 @@ static void rows_delta(struct rctx *r, const struct published *p)
         full += p->archive_bytes;
         bool patched = applied >= 1 && failed == 0 && downloads == 0;
         bool fell_back = applied == 0 && failed == 1 && downloads == 1;
-        host_result(wb, h, p->delta_corrupt ? fell_back : patched && bytes < p->archive_bytes,
+        dn_row_host(wb, h, p->delta_corrupt ? fell_back : patched && bytes < p->archive_bytes,
                     "%s %llu B", applied > 0 ? "patch" : "archive", (unsigned long long)bytes);
-        host_result(wa, h, p->delta_corrupt ? fell_back : patched,
+        dn_row_host(wa, h, p->delta_corrupt ? fell_back : patched,
                     "%zu applied, %zu failed, %zu downloads", applied, failed, downloads);
     }
     snprintf(wb->value, sizeof wb->value, "%llu B for %u hosts, full archives %llu B (%.1f %%)",
@@ -942,8 +883,8 @@ static void rows_delta(struct rctx *r, const struct published *p)
              full > 0 ? 100.0 * (double)total / (double)full : 0.0);
     snprintf(wa->value, sizeof wa->value, "%u patches published%s", p->deltas,
              p->delta_corrupt ? ", served corrupt" : "");
-    count(wb, "bytes", (int64_t)total);
-    count(wb, "full_archive_bytes", (int64_t)full);
+    dn_row_count(wb, "bytes", (int64_t)total);
+    dn_row_count(wb, "full_archive_bytes", (int64_t)full);
 }
 
 /*
@@ -958,7 +899,7 @@ static void row_resume(struct rctx *r, const char *v)
         resumed += count_ev(&r->f.node[i], EV_RESUMED, v);
     if (resumed == 0)
         return;
-    struct row *w = new_row(r, "resume: downloads cut by the server completed", v,
+    struct dn_row *w = new_row(r, "resume: downloads cut by the server completed", v,
                             "each host's download finished after its ranged continuations, "
                             "no upgrade error");
     if (w == NULL)
@@ -982,14 +923,14 @@ static void row_resume(struct rctx *r, const char *v)
             if (count_ev(fn, EV_DOWNLOADING, v) > 0 && count_ev(fn, EV_RESTARTING, v) > 0)
                 finished++;
         }
-        host_result(w, h, finished == 1 && failed == 0, "%u resumes, %u restarts", hr, hs);
+        dn_row_host(w, h, finished == 1 && failed == 0, "%u resumes, %u restarts", hr, hs);
         resumes += hr;
         restarts += hs;
     }
     snprintf(w->value, sizeof w->value, "%zu downloads resumed: %u continuations, %u start-overs",
              resumed, resumes, restarts);
-    count(w, "resumes", resumes);
-    count(w, "restarts", restarts);
+    dn_row_count(w, "resumes", resumes);
+    dn_row_count(w, "restarts", restarts);
 }
 
 /* --- rollout control (ARCHITECTURE.md §10) -------------------------------------------- */
@@ -1142,7 +1083,7 @@ static void cursor_text(uint32_t ppm, char *buf, size_t cap)
  */
 static void row_steps(struct rctx *r, const char *v)
 {
-    struct row *w = new_row(r, "staged rollout: upgraded = candidates at each cursor step", v,
+    struct dn_row *w = new_row(r, "staged rollout: upgraded = candidates at each cursor step", v,
                             "by each step's end exactly the candidates of its cursor "
                             "(none else; all, unless the step ended within lag + window)");
     if (w == NULL)
@@ -1211,7 +1152,7 @@ static void row_steps(struct rctx *r, const char *v)
         nsteps++;
     }
     for (unsigned h = 0; h < r->cfg->hosts; h++)
-        host_result(w, h, host_ok[h], "%u/%u at the last step", host_up[h], host_cand[h]);
+        dn_row_host(w, h, host_ok[h], "%u/%u at the last step", host_up[h], host_cand[h]);
     json_object_object_add(w->counts, "steps", steps);
 }
 
@@ -1244,7 +1185,7 @@ static void row_halts(struct rctx *r)
     snprintf(expect, sizeof expect, "nodes not upgraded at the halt: none upgrades until the "
              "resume, each logs the halt within TTL + check interval (+%.0fs) = %.0fs",
              CHECK_SLACK_S, steer_lag(r));
-    struct row *w = new_row(r, "halt: the rest held on the old version until resumed", NULL,
+    struct dn_row *w = new_row(r, "halt: the rest held on the old version until resumed", NULL,
                             expect);
     if (w == NULL)
         return;
@@ -1302,11 +1243,11 @@ static void row_halts(struct rctx *r)
         json_object_array_add(jh, o);
     }
     for (unsigned h = 0; h < r->cfg->hosts; h++)
-        host_result(w, h, held_h[h] == rest_h[h], "%u/%u held", held_h[h], rest_h[h]);
+        dn_row_host(w, h, held_h[h] == rest_h[h], "%u/%u held", held_h[h], rest_h[h]);
     snprintf(w->value, sizeof w->value, "%u/%u held over %zu halt(s), halt reached the last "
              "of them after %.1fs", held_all, rest_all, halts, worst);
     json_object_object_add(w->counts, "halts", jh);
-    count(w, "held", held_all);
+    dn_row_count(w, "held", held_all);
     json_object_object_add(w->counts, "propagation_s", json_object_new_double(worst));
 }
 
@@ -1317,7 +1258,7 @@ static void row_halts(struct rctx *r)
  */
 static void row_yanked(struct rctx *r, const struct dn_steer *y)
 {
-    struct row *w = new_row(r, "yanked release never installed", y->version,
+    struct dn_row *w = new_row(r, "yanked release never installed", y->version,
                             "no download/replace/restart of it after the yank; every node "
                             "below it skipped it as yanked");
     if (w == NULL)
@@ -1354,7 +1295,7 @@ static void row_yanked(struct rctx *r, const struct dn_steer *y)
             hb += is_below;
             hs += is_below && saw;
         }
-        host_result(w, h, hi == 0 && hs == hb, "%u installs, %u/%u skipped it", hi, hs, hb);
+        dn_row_host(w, h, hi == 0 && hs == hb, "%u installs, %u/%u skipped it", hi, hs, hb);
         installs += hi;
         below += hb;
         skipped += hs;
@@ -1362,9 +1303,9 @@ static void row_yanked(struct rctx *r, const struct dn_steer *y)
     snprintf(w->value, sizeof w->value, "%u installs after the yank%s; %u/%u nodes below it "
              "skipped it as yanked", installs, early ? " (some within the lag)" : "", skipped,
              below);
-    count(w, "installs", installs);
-    count(w, "installs_within_lag", early);
-    count(w, "skipped", skipped);
+    dn_row_count(w, "installs", installs);
+    dn_row_count(w, "installs_within_lag", early);
+    dn_row_count(w, "skipped", skipped);
 }
 
 /*
@@ -1380,7 +1321,7 @@ static void row_minimum(struct rctx *r, const struct dn_steer *m)
     snprintf(expect, sizeof expect, "every node below it restarts into it within TTL + check "
              "interval (+%.0fs to check, fetch, verify, restart) = %.0fs, window %llus",
              CHECK_SLACK_S + 15.0, bound, (unsigned long long)r->cfg->rollout_window_s);
-    struct row *w = new_row(r, "minimum version reached every node within one check", m->version,
+    struct dn_row *w = new_row(r, "minimum version reached every node within one check", m->version,
                             expect);
     if (w == NULL)
         return;
@@ -1413,14 +1354,14 @@ static void row_minimum(struct rctx *r, const struct dn_steer *m)
                 break;
             }
         }
-        host_result(w, h, hr == hb && hb > 0, "%u/%u", hr, hb);
+        dn_row_host(w, h, hr == hb && hb > 0, "%u/%u", hr, hb);
         below += hb;
         reached += hr;
     }
     snprintf(w->value, sizeof w->value, "%u/%u nodes below it restarted into it, the last "
              "%.1fs after it was signed", reached, below, worst);
-    count(w, "below", below);
-    count(w, "reached", reached);
+    dn_row_count(w, "below", below);
+    dn_row_count(w, "reached", reached);
     json_object_object_add(w->counts, "last_s", json_object_new_double(worst));
 }
 
@@ -1466,7 +1407,7 @@ static json_object *rows_json(const struct rctx *r, bool all_pass)
     json_object_object_add(o, "devnet", dn);
     json_object_object_add(o, "all_pass", json_object_new_boolean(all_pass));
     for (size_t i = 0; i < r->nrows; i++) {
-        const struct row *w = &r->rows[i];
+        const struct dn_row *w = &r->rows[i];
         json_object *jr = json_object_new_object();
         json_object_object_add(jr, "check", json_object_new_string(w->check));
         if (w->version[0] != '\0')
@@ -1520,7 +1461,7 @@ static ant_err write_md(const struct rctx *r, bool all_pass, char **out, size_t 
         fprintf(f, "---|");
     fprintf(f, "---|\n");
     for (size_t i = 0; i < r->nrows; i++) {
-        const struct row *w = &r->rows[i];
+        const struct dn_row *w = &r->rows[i];
         fputs("| ", f);
         md_cell(f, w->check);
         fputs(" | ", f);

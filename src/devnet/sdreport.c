@@ -6,7 +6,6 @@
  */
 #include "devnet/sdreport.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,38 +75,11 @@ static const struct dn_ev *first_of(const struct dn_fleet_node *n, enum dn_ev_ki
     return NULL;
 }
 
-static struct dn_sd_row *new_row(struct dn_sd_row *rows, size_t cap, size_t *n,
-                                 const char *check, const char *version, const char *expect)
+static struct dn_row *new_row(const struct dn_config *cfg, struct dn_row *rows, size_t cap,
+                              size_t *n, const char *check, const char *version,
+                              const char *expect)
 {
-    if (*n == cap)
-        return NULL;
-    struct dn_sd_row *w = &rows[(*n)++];
-    memset(w, 0, sizeof *w);
-    snprintf(w->check, sizeof w->check, "%s", check);
-    snprintf(w->version, sizeof w->version, "%s", version != NULL ? version : "");
-    snprintf(w->expect, sizeof w->expect, "%s", expect);
-    w->counts = json_object_new_object();
-    w->pass = true;
-    return w;
-}
-
-static void host_result(struct dn_sd_row *w, unsigned h, bool pass, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void host_result(struct dn_sd_row *w, unsigned h, bool pass, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->hv[h], sizeof w->hv[h], fmt, ap);
-    va_end(ap);
-    w->hp[h] = pass;
-    if (!pass)
-        w->pass = false;
-}
-
-static void count(struct dn_sd_row *w, const char *k, int64_t v)
-{
-    if (w->counts != NULL)
-        json_object_object_add(w->counts, k, json_object_new_int64(v));
+    return dn_row_new(rows, cap, n, cfg->hosts, check, version, expect);
 }
 
 /* Each node's move to v: the node logged `Restarting into new binary` (it exits 75), systemd
@@ -116,7 +88,7 @@ static void count(struct dn_sd_row *w, const char *k, int64_t v)
  * started` followed. */
 static void row_restarts(const struct dn_config *c, const struct dn_fleet *f, json_object **hosts,
                          const char *v, bool exact_total, unsigned good_versions,
-                         struct dn_sd_row *w)
+                         struct dn_row *w)
 {
     unsigned ok_total = 0;
     int64_t nrestarts = 0;
@@ -133,7 +105,7 @@ static void row_restarts(const struct dn_config *c, const struct dn_fleet *f, js
             ok += times_in(u, "clean_exits_at", x->t - SLACK_S, s->t + SLACK_S) == 1 &&
                   times_in(u, "restarts_at", x->t - SLACK_S, s->t + SLACK_S) == 1;
         }
-        host_result(w, h, ok == c->nodes, "%u/%u", ok, c->nodes);
+        dn_row_host(w, h, ok == c->nodes, "%u/%u", ok, c->nodes);
         ok_total += ok;
     }
     unsigned want = c->hosts * c->nodes * good_versions;
@@ -143,8 +115,8 @@ static void row_restarts(const struct dn_config *c, const struct dn_fleet *f, js
              c->hosts * c->nodes, (long long)nrestarts,
              exact_total ? (nrestarts == (int64_t)want ? " = nodes x versions" : " != nodes x versions")
                          : "");
-    count(w, "ok", ok_total);
-    count(w, "nrestarts", nrestarts);
+    dn_row_count(w, "ok", ok_total);
+    dn_row_count(w, "nrestarts", nrestarts);
 }
 
 /* Node n runs `version` under systemd: unit active, and the unit's main pid is the pid whose
@@ -159,7 +131,7 @@ static bool unit_on(const struct dn_fleet_node *fn, json_object *u, const char *
 }
 
 static void row_active(const struct dn_config *c, const struct dn_fleet *f, json_object **hosts,
-                       const char *final, struct dn_sd_row *w)
+                       const char *final, struct dn_row *w)
 {
     unsigned total = 0;
     for (unsigned h = 0; h < c->hosts; h++) {
@@ -168,12 +140,12 @@ static void row_active(const struct dn_config *c, const struct dn_fleet *f, json
             on += unit_on(&f->node[h * c->nodes + n], unit_at(hosts[h], n), final);
         const char *bin = jstr(hosts[h], "binary_version");
         bool bin_ok = bin != NULL && strcmp(bin, final) == 0;
-        host_result(w, h, on == c->nodes && bin_ok, "%u/%u, bin %s", on, c->nodes,
+        dn_row_host(w, h, on == c->nodes && bin_ok, "%u/%u, bin %s", on, c->nodes,
                     bin != NULL ? bin : "?");
         total += on;
     }
     snprintf(w->value, sizeof w->value, "%u/%u units", total, c->hosts * c->nodes);
-    count(w, "active_on_version", total);
+    dn_row_count(w, "active_on_version", total);
 }
 
 static bool listed(json_object *host, const char *key, const char *v)
@@ -193,7 +165,7 @@ static bool listed(json_object *host, const char *key, const char *v)
 /* A release that hangs at start: systemd's start timeout killed it, a trial rolled the
  * host back and marked it bad, and every unit serves the previous version again. */
 static void row_hang(const struct dn_config *c, const struct dn_fleet *f, json_object **hosts,
-                     const char *bad, const char *final, struct dn_sd_row *w)
+                     const char *bad, const char *final, struct dn_row *w)
 {
     unsigned hosts_ok = 0;
     unsigned timeouts_total = 0;
@@ -214,25 +186,25 @@ static void row_hang(const struct dn_config *c, const struct dn_fleet *f, json_o
             timeouts += times_in(unit_at(hosts[h], n), "timeouts_at", since, 1e18);
         bool marked = listed(hosts[h], "bad_versions", bad);
         bool ok = rb >= 1 && timeouts >= 1 && marked && back == c->nodes;
-        host_result(w, h, ok, "%u rollback, %u timeouts, %s, %u/%u back", rb, timeouts,
+        dn_row_host(w, h, ok, "%u rollback, %u timeouts, %s, %u/%u back", rb, timeouts,
                     marked ? "marked bad" : "NOT marked", back, c->nodes);
         hosts_ok += ok;
         timeouts_total += timeouts;
     }
     snprintf(w->value, sizeof w->value, "%u/%u hosts (%u start timeouts)", hosts_ok, c->hosts,
              timeouts_total);
-    count(w, "hosts", hosts_ok);
-    count(w, "start_timeouts", timeouts_total);
+    dn_row_count(w, "hosts", hosts_ok);
+    dn_row_count(w, "start_timeouts", timeouts_total);
 }
 
-static void row_pings(const struct dn_config *c, struct dn_sd_row *w)
+static void row_pings(const struct dn_config *c, struct dn_row *w)
 {
     int64_t refused = 0, dropped = 0, ok = 0, gap = 0;
     for (unsigned h = 0; h < c->hosts; h++) {
         json_object *p = load_host(c, h, "ping.json");
         int64_t r = jint(p, "refused"), d = jint(p, "dropped"), k = jint(p, "ok"),
                 g = jint(p, "longest_gap_ms");
-        host_result(w, h, p != NULL && r == 0 && k > 0, "%lld ok, %lld refused, gap %lld ms",
+        dn_row_host(w, h, p != NULL && r == 0 && k > 0, "%lld ok, %lld refused, gap %lld ms",
                     (long long)k, (long long)r, (long long)g);
         if (p != NULL) {
             refused += r;
@@ -246,14 +218,14 @@ static void row_pings(const struct dn_config *c, struct dn_sd_row *w)
              (long long)refused, (long long)dropped,
              (long long)ok + (long long)refused + (long long)dropped,
              (long long)gap);
-    count(w, "refused", refused);
-    count(w, "dropped", dropped);
-    count(w, "ok", ok);
-    count(w, "longest_gap_ms", gap);
+    dn_row_count(w, "refused", refused);
+    dn_row_count(w, "dropped", dropped);
+    dn_row_count(w, "ok", ok);
+    dn_row_count(w, "longest_gap_ms", gap);
 }
 
 /* The replaced binary is what runs: no unit's main process runs a deleted file. */
-static void row_exe(const struct dn_config *c, json_object **hosts, struct dn_sd_row *w)
+static void row_exe(const struct dn_config *c, json_object **hosts, struct dn_row *w)
 {
     static const char binary[] = "/opt/ant-node/bin/ant-node";
     unsigned deleted_total = 0;
@@ -266,15 +238,15 @@ static void row_exe(const struct dn_config *c, json_object **hosts, struct dn_sd
             else if (exe == NULL || strcmp(exe, binary) != 0)
                 other++;
         }
-        host_result(w, h, deleted == 0 && other == 0, "%u deleted%s", deleted,
+        dn_row_host(w, h, deleted == 0 && other == 0, "%u deleted%s", deleted,
                     other ? ", some not running the installed binary" : "");
         deleted_total += deleted;
     }
     snprintf(w->value, sizeof w->value, "%u", deleted_total);
-    count(w, "deleted", deleted_total);
+    dn_row_count(w, "deleted", deleted_total);
 }
 
-static void row_priorities(const struct dn_config *c, json_object **hosts, struct dn_sd_row *w)
+static void row_priorities(const struct dn_config *c, json_object **hosts, struct dn_row *w)
 {
     int64_t lines = 0, wrong = 0;
     for (unsigned h = 0; h < c->hosts; h++) {
@@ -288,7 +260,7 @@ static void row_priorities(const struct dn_config *c, json_object **hosts, struc
             hw += jint(u, "priority_wrong") > 0 ? jint(u, "priority_wrong") : 0;
             he += jint(u, "err_lines") > 0 ? jint(u, "err_lines") : 0;
         }
-        host_result(w, h, hosts[h] != NULL && silent == 0 && hw == 0,
+        dn_row_host(w, h, hosts[h] != NULL && silent == 0 && hw == 0,
                     "%lld lines, %lld wrong, %lld at err", (long long)hl, (long long)hw,
                     (long long)he);
         lines += hl;
@@ -296,16 +268,15 @@ static void row_priorities(const struct dn_config *c, json_object **hosts, struc
     }
     snprintf(w->value, sizeof w->value, "%lld of %lld lines at the wrong priority",
              (long long)wrong, (long long)lines);
-    count(w, "lines", lines);
-    count(w, "wrong", wrong);
+    dn_row_count(w, "lines", lines);
+    dn_row_count(w, "wrong", wrong);
 }
 
-size_t dn_sd_rows(const struct dn_config *cfg, const struct dn_fleet *f,
-                  const struct dn_sd_version *pub, size_t npub, const char *final_version,
-                  struct dn_sd_row *rows, size_t cap)
+void dn_sd_rows(const struct dn_config *cfg, const struct dn_fleet *f,
+                const struct dn_sd_version *pub, size_t npub, const char *final_version,
+                struct dn_row *rows, size_t cap, size_t *n)
 {
     json_object *hosts[ANT_DEVNET_MAX_HOSTS] = {0};
-    size_t n = 0;
     unsigned good = 0;
     bool any_bad = false;
     for (unsigned h = 0; h < cfg->hosts; h++)
@@ -315,37 +286,36 @@ size_t dn_sd_rows(const struct dn_config *cfg, const struct dn_fleet *f,
         any_bad |= pub[i].rolled_back;
     }
     for (size_t i = 0; i < npub; i++) {
-        struct dn_sd_row *w;
+        struct dn_row *w;
         if (pub[i].rolled_back) {
-            w = new_row(rows, cap, &n, "hanging release rolled back on every node, marked bad",
+            w = new_row(cfg, rows, cap, n, "hanging release rolled back on every node, marked bad",
                         pub[i].version,
                         "per host: start timeout, rollback, in .bad-versions; every unit back");
             if (w != NULL)
                 row_hang(cfg, f, hosts, pub[i].version, final_version, w);
             continue;
         }
-        w = new_row(rows, cap, &n, "restarts counted by systemd = nodes", pub[i].version,
+        w = new_row(cfg, rows, cap, n, "restarts counted by systemd = nodes", pub[i].version,
                     "per node: clean exit (75), one scheduled restart, then the new version");
         if (w != NULL)
             row_restarts(cfg, f, hosts, pub[i].version, !any_bad, good, w);
     }
-    struct dn_sd_row *w = new_row(rows, cap, &n, "units active after rollout", final_version,
+    struct dn_row *w = new_row(cfg, rows, cap, n, "units active after rollout", final_version,
                                   "every unit active, its MainPID logged the version");
     if (w != NULL)
         row_active(cfg, f, hosts, final_version, w);
-    w = new_row(rows, cap, &n, "/proc/<MainPID>/exe ending \" (deleted)\" (in the container)",
+    w = new_row(cfg, rows, cap, n, "/proc/<MainPID>/exe ending \" (deleted)\" (in the container)",
                 NULL, "none (every unit runs /opt/ant-node/bin/ant-node)");
     if (w != NULL)
         row_exe(cfg, hosts, w);
-    w = new_row(rows, cap, &n, "0 refused connections across the rollout", NULL,
+    w = new_row(cfg, rows, cap, n, "0 refused connections across the rollout", NULL,
                 "a client PINGing node 0 of each host every 10 ms: 0 refused");
     if (w != NULL)
         row_pings(cfg, w);
-    w = new_row(rows, cap, &n, "journald priorities match the node's levels", NULL,
+    w = new_row(cfg, rows, cap, n, "journald priorities match the node's levels", NULL,
                 "ERROR=3 WARN=4 INFO=6 DEBUG=7 on every line");
     if (w != NULL)
         row_priorities(cfg, hosts, w);
     for (unsigned h = 0; h < cfg->hosts; h++)
         json_object_put(hosts[h]);
-    return n;
 }
