@@ -165,6 +165,28 @@ static ant_err lock_repo(const char *dir, int *ddir, int *lockfd)
     return e;
 }
 
+/* The metadata repository held for one change: publish.lock on the devnet dir (the lock
+ * publish takes too) and the repository dir's fd. Release it whatever repo_hold returned. */
+struct repo_hold {
+    int ddir, lockfd, fd;
+};
+#define REPO_HOLD_INIT {-1, -1, -1}
+
+static ant_err repo_hold(const char *dir, struct repo_hold *h)
+{
+    ant_err e = lock_repo(dir, &h->ddir, &h->lockfd);
+    return e == ANT_OK ? open_repo(dir, &h->fd) : e;
+}
+
+static void repo_release(struct repo_hold *h)
+{
+    if (h->fd >= 0)
+        close(h->fd);
+    ant_fsx_unlock(h->lockfd);
+    if (h->ddir >= 0)
+        close(h->ddir);
+}
+
 /* timestamp.json naming the newest targets, signed by the timestamp key. Caller holds the
  * lock. */
 static ant_err timestamp_locked(const char *dir, int fd, uint64_t expiry_s)
@@ -310,19 +332,13 @@ ant_err dn_meta_publish_locked(const struct dn_config *cfg, const char *version,
 
 ant_err dn_meta_resign(const struct dn_config *cfg)
 {
-    int ddir = -1, lockfd = -1, fd = -1;
+    struct repo_hold rh = REPO_HOLD_INIT;
     if (frozen(cfg->dir))
         return ANT_OK;
-    ant_err e = lock_repo(cfg->dir, &ddir, &lockfd);
+    ant_err e = repo_hold(cfg->dir, &rh);
     if (e == ANT_OK)
-        e = open_repo(cfg->dir, &fd);
-    if (e == ANT_OK)
-        e = timestamp_locked(cfg->dir, fd, dn_meta_timestamp_expiry(cfg));
-    if (fd >= 0)
-        close(fd);
-    ant_fsx_unlock(lockfd);
-    if (ddir >= 0)
-        close(ddir);
+        e = timestamp_locked(cfg->dir, rh.fd, dn_meta_timestamp_expiry(cfg));
+    repo_release(&rh);
     return e;
 }
 
@@ -378,7 +394,7 @@ ant_err ant_devnet_rotate(const char *dir, const char *role_name, uint64_t *root
     struct dn_config *cfg = calloc(1, sizeof *cfg);
     struct role_keys oldroot, fresh;
     char why[256] = "";
-    int ddir = -1, lockfd = -1, fd = -1;
+    struct repo_hold rh = REPO_HOLD_INIT;
     unsigned role = ROLES;
     uint64_t n = 0;
     memset(&oldroot, 0, sizeof oldroot);
@@ -391,9 +407,7 @@ ant_err ant_devnet_rotate(const char *dir, const char *role_name, uint64_t *root
     }
     ant_err e = role == ROLES ? ANT_ERR_INVALID_ARG : dn_config_load(dir, cfg);
     if (e == ANT_OK)
-        e = lock_repo(cfg->dir, &ddir, &lockfd);
-    if (e == ANT_OK)
-        e = open_repo(cfg->dir, &fd);
+        e = repo_hold(cfg->dir, &rh);
     if (e == ANT_OK)
         e = keys_load(cfg->dir, 0, &oldroot);
     /* New keys, not yet in place: the old root keys must still sign root N+1. */
@@ -402,15 +416,15 @@ ant_err ant_devnet_rotate(const char *dir, const char *role_name, uint64_t *root
     if (e != ANT_OK)
         goto out;
     struct ant_meta_role_keys nk = as_role_keys(&fresh, role);
-    e = ant_meta_repo_rotate(fd, role == 0 ? &nk : NULL, role == 1 ? &nk : NULL,
+    e = ant_meta_repo_rotate(rh.fd, role == 0 ? &nk : NULL, role == 1 ? &nk : NULL,
                              role == 2 ? &nk : NULL, now_s() + ROOT_EXPIRY_S, &n, why,
                              sizeof why);
     /* Root N+1 carries a threshold of the old root keys and, when they changed, of the
      * new ones too (src/meta checks both). */
     if (e == ANT_OK)
-        e = sign_n(fd, ANT_META_ROLE_ROOT, &oldroot, role_threshold[0]);
+        e = sign_n(rh.fd, ANT_META_ROLE_ROOT, &oldroot, role_threshold[0]);
     if (e == ANT_OK && role == 0)
-        e = sign_n(fd, ANT_META_ROLE_ROOT, &fresh, role_threshold[0]);
+        e = sign_n(rh.fd, ANT_META_ROLE_ROOT, &fresh, role_threshold[0]);
     if (e == ANT_OK)
         e = retire_keys(cfg->dir, role, n - 1);
     for (unsigned i = 0; e == ANT_OK && i < fresh.n; i++) {
@@ -427,13 +441,13 @@ ant_err ant_devnet_rotate(const char *dir, const char *role_name, uint64_t *root
      * signed again, by the new keys only. */
     if (e == ANT_OK && role == 1) {
         struct ant_meta_targets_policy keep = {NULL, NULL};
-        e = ant_meta_repo_add(fd, NULL, &keep, now_s() + TARGETS_EXPIRY_S, NULL, why,
+        e = ant_meta_repo_add(rh.fd, NULL, &keep, now_s() + TARGETS_EXPIRY_S, NULL, why,
                               sizeof why);
         if (e == ANT_OK)
-            e = sign_n(fd, ANT_META_ROLE_TARGETS, &fresh, role_threshold[1]);
+            e = sign_n(rh.fd, ANT_META_ROLE_TARGETS, &fresh, role_threshold[1]);
     }
     if (e == ANT_OK)
-        e = timestamp_locked(cfg->dir, fd, dn_meta_timestamp_expiry(cfg));
+        e = timestamp_locked(cfg->dir, rh.fd, dn_meta_timestamp_expiry(cfg));
     if (e == ANT_OK) {
         *root_version = n;
         ant_log(ANT_LOG_INFO, "devnet", "Rotated metadata keys role=%s root_version=%llu",
@@ -445,11 +459,7 @@ ant_err ant_devnet_rotate(const char *dir, const char *role_name, uint64_t *root
 out:
     keys_wipe(&oldroot);
     keys_wipe(&fresh);
-    if (fd >= 0)
-        close(fd);
-    ant_fsx_unlock(lockfd);
-    if (ddir >= 0)
-        close(ddir);
+    repo_release(&rh);
     free(cfg);
     return e;
 }
@@ -498,7 +508,7 @@ ant_err ant_devnet_rollout(const char *dir, const char *version, const char *cur
     struct ant_meta_rollout old, ro;
     struct role_keys k;
     char why[256] = "";
-    int ddir = -1, lockfd = -1, fd = -1;
+    struct repo_hold rh = REPO_HOLD_INIT;
     memset(&k, 0, sizeof k);
     memset(&old, 0, sizeof old);
     memset(&ro, 0, sizeof ro);
@@ -509,12 +519,10 @@ ant_err ant_devnet_rollout(const char *dir, const char *version, const char *cur
     if (e == ANT_OK && frozen(cfg->dir))
         e = ANT_ERR_BUSY;
     if (e == ANT_OK)
-        e = lock_repo(cfg->dir, &ddir, &lockfd);
-    if (e == ANT_OK)
-        e = open_repo(cfg->dir, &fd);
+        e = repo_hold(cfg->dir, &rh);
     if (e != ANT_OK)
         goto out;
-    repo_current(fd, &t, &ts);
+    repo_current(rh.fd, &t, &ts);
     if (ts != NULL)
         ant_meta_timestamp_rollout(ts, &old);
     if (version == NULL && !old.present) {
@@ -548,10 +556,10 @@ ant_err ant_devnet_rollout(const char *dir, const char *version, const char *cur
     ro.present = true;
     e = keys_load(cfg->dir, 2, &k);
     if (e == ANT_OK)
-        e = ant_meta_repo_timestamp(fd, &ro, now_s() + (int64_t)dn_meta_timestamp_expiry(cfg),
+        e = ant_meta_repo_timestamp(rh.fd, &ro, now_s() + (int64_t)dn_meta_timestamp_expiry(cfg),
                                     NULL, why, sizeof why);
     if (e == ANT_OK)
-        e = sign_n(fd, ANT_META_ROLE_TIMESTAMP, &k, 1);
+        e = sign_n(rh.fd, ANT_META_ROLE_TIMESTAMP, &k, 1);
     if (e == ANT_OK) {
         /* The report rebuilds the steps from this record (steer.c). */
         struct dn_steer rec = {.kind = DN_STEER_ROLLOUT, .at = dn_now(),
@@ -574,11 +582,7 @@ out:
     keys_wipe(&k);
     ant_meta_targets_free(t);
     ant_meta_timestamp_free(ts);
-    if (fd >= 0)
-        close(fd);
-    ant_fsx_unlock(lockfd);
-    if (ddir >= 0)
-        close(ddir);
+    repo_release(&rh);
     free(cfg);
     return e;
 }
@@ -589,7 +593,7 @@ ant_err ant_devnet_policy(const char *dir, const char *version, bool yank)
     struct ant_meta_targets_policy pol = {NULL, NULL};
     struct role_keys k;
     char why[256] = "";
-    int ddir = -1, lockfd = -1, fd = -1;
+    struct repo_hold rh = REPO_HOLD_INIT;
     memset(&k, 0, sizeof k);
     if (cfg == NULL)
         return ANT_ERR_NOMEM;
@@ -599,18 +603,16 @@ ant_err ant_devnet_policy(const char *dir, const char *version, bool yank)
         pol.minimum_version = version;
     ant_err e = version == NULL ? ANT_ERR_INVALID_ARG : dn_config_load(dir, cfg);
     if (e == ANT_OK)
-        e = lock_repo(cfg->dir, &ddir, &lockfd);
-    if (e == ANT_OK)
-        e = open_repo(cfg->dir, &fd);
+        e = repo_hold(cfg->dir, &rh);
     if (e == ANT_OK)
         e = keys_load(cfg->dir, 1, &k);
     if (e == ANT_OK)
-        e = ant_meta_repo_add(fd, NULL, &pol, now_s() + TARGETS_EXPIRY_S, NULL, why, sizeof why);
+        e = ant_meta_repo_add(rh.fd, NULL, &pol, now_s() + TARGETS_EXPIRY_S, NULL, why, sizeof why);
     if (e == ANT_OK)
-        e = sign_n(fd, ANT_META_ROLE_TARGETS, &k, role_threshold[1]);
+        e = sign_n(rh.fd, ANT_META_ROLE_TARGETS, &k, role_threshold[1]);
     /* Frozen, the online key signs nothing (as for a publish). */
     if (e == ANT_OK && !frozen(cfg->dir))
-        e = timestamp_locked(cfg->dir, fd, dn_meta_timestamp_expiry(cfg));
+        e = timestamp_locked(cfg->dir, rh.fd, dn_meta_timestamp_expiry(cfg));
     if (e == ANT_OK) {
         struct dn_steer rec = {.kind = yank ? DN_STEER_YANK : DN_STEER_MINIMUM, .at = dn_now()};
         snprintf(rec.version, sizeof rec.version, "%s", version);
@@ -624,11 +626,7 @@ ant_err ant_devnet_policy(const char *dir, const char *version, bool yank)
         ant_log(ANT_LOG_ERROR, "devnet", "policy not signed error=%s why=%s", ant_strerror(e),
                 why);
     keys_wipe(&k);
-    if (fd >= 0)
-        close(fd);
-    ant_fsx_unlock(lockfd);
-    if (ddir >= 0)
-        close(ddir);
+    repo_release(&rh);
     free(cfg);
     return e;
 }
