@@ -28,6 +28,31 @@
 #define ANT_SYSD_LISTEN_FDS_MAX 16
 /* systemd's limit on FDNAME= (fdname_is_valid): printable ASCII, no ':'. */
 #define ANT_SYSD_FDNAME_MAX 255
+
+/* Room for "LISTEN_PID=" and any pid_t in decimal, with its terminator. */
+#define ANT_SYSD_LISTEN_PID_VAR_MAX 40
+
+/*
+ * Writes "LISTEN_PID=<pid>" into var (ANT_SYSD_LISTEN_PID_VAR_MAX bytes). Made for the
+ * child between fork and exec that hands a listener on (the engine's successor, the
+ * devnet's service manager), which only then knows its pid: async-signal-safe, with no
+ * locale, allocation or lock. Inline so the upgrade engine uses it without linking sysd.c.
+ */
+static inline void ant_sysd_listen_pid_var(char *var, long pid)
+{
+    static const char key[] = "LISTEN_PID=";
+    char digits[24];
+    size_t at = 0, n = 0;
+    for (; key[at] != '\0'; at++)
+        var[at] = key[at];
+    do {
+        digits[n++] = (char)('0' + pid % 10);
+        pid /= 10;
+    } while (pid > 0 && n < sizeof digits);
+    while (n > 0)
+        var[at++] = digits[--n];
+    var[at] = '\0';
+}
 /* One datagram; systemd reads at most PIPE_BUF bytes of a notification. */
 #define ANT_SYSD_MESSAGE_MAX 4096
 /* How long a notification may wait for room in the manager's socket buffer. */

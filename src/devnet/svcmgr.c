@@ -151,20 +151,6 @@ void dn_svcmgr_env_free(struct dn_svcmgr_env *env)
     env->envp = NULL;
 }
 
-/* Writes `v` in decimal at `out` (async-signal-safe, for the child after fork). */
-static void put_decimal(char *out, long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0 && n < sizeof tmp);
-    while (n > 0)
-        *out++ = tmp[--n];
-    *out = '\0';
-}
-
 void dn_svcmgr_child(const struct dn_svcmgr *m, unsigned slot, struct dn_svcmgr_env *env)
 {
     environ = env->envp;
@@ -175,7 +161,7 @@ void dn_svcmgr_child(const struct dn_svcmgr *m, unsigned slot, struct dn_svcmgr_
         env->envp[env->listen_at] = NULL; /* no LISTEN_*: the node binds its own socket */
         return;
     }
-    put_decimal(env->pid_var + sizeof "LISTEN_PID=" - 1, (long)getpid());
+    ant_sysd_listen_pid_var(env->pid_var, (long)getpid());
 }
 
 void dn_svcmgr_started(struct dn_svcmgr *m, unsigned slot, pid_t pid, double now)

@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include "ant/err.h"
+#include "ant/sysd.h"
 
 #define DN_SVCMGR_SOCKET "notify.sock"
 #define DN_SVCMGR_START_TIMEOUT_S 60.0
@@ -53,7 +54,7 @@ struct dn_svcmgr_env {
     size_t listen_at;    /* index of the first LISTEN_* entry; 0 = none */
     char notify_var[160];
     char watchdog_var[48];
-    char pid_var[40];
+    char pid_var[ANT_SYSD_LISTEN_PID_VAR_MAX];
 };
 
 /* Builds `env` for slot `slot` (NULL m: the parent's environment unchanged). Errors:

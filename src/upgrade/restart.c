@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ant/log.h"
+#include "ant/sysd.h"
 #include "ant/validate.h"
 #include "upgrade/engine.h"
 
@@ -138,20 +139,6 @@ ant_err ant_upgrade_restart(struct ant_upgrade *u, int *exit_code)
 
 /* ---- LISTENER HAND-OVER (ARCHITECTURE.md §11) ---------------------------------------- */
 
-/* Writes `v` in decimal at `out` (async-signal-safe, for the child after fork). */
-static void put_decimal(char *out, long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0 && n < sizeof tmp);
-    while (n > 0)
-        *out++ = tmp[--n];
-    *out = '\0';
-}
-
 static bool is_listen_var(const char *e)
 {
     return strncmp(e, "LISTEN_PID=", 11) == 0 || strncmp(e, "LISTEN_FDS=", 11) == 0 ||
@@ -210,7 +197,7 @@ static void cloexec_all(void)
 static ant_err spawn_with_listener(struct ant_upgrade *u, int listen_fd, pid_t *pidout)
 {
     static const char fds_var[] = "LISTEN_FDS=1", names_var[] = "LISTEN_FDNAMES=listener";
-    char pid_var[40] = "LISTEN_PID=";
+    char pid_var[ANT_SYSD_LISTEN_PID_VAR_MAX] = "LISTEN_PID=";
     size_t nenv = 0, k = 0;
     char **envp = NULL;
     int pipefd[2] = {-1, -1};
@@ -255,7 +242,7 @@ static ant_err spawn_with_listener(struct ant_upgrade *u, int listen_fd, pid_t *
         (void)sigaction(SIGINT, &dfl, NULL);
         (void)sigaction(SIGPIPE, &dfl, NULL);
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
-        put_decimal(pid_var + 11, (long)getpid());
+        ant_sysd_listen_pid_var(pid_var, (long)getpid());
         if (listen_fd == ANT_UPGRADE_LISTEN_FD)
             e = fcntl(listen_fd, F_SETFD, 0);
         else
