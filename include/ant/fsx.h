@@ -116,4 +116,8 @@ ANT_MUST_CHECK ant_err ant_fsx_reopen_rdonly(int *fd);
 /* Copies at most `cap` bytes from in_fd to out_fd; ANT_ERR_TOO_LARGE if more remain. */
 ANT_MUST_CHECK ant_err ant_fsx_copy_fd(int in_fd, int out_fd, uint64_t cap, uint64_t *copied);
 
+/* Writes all len bytes to fd, retrying short writes and EINTR. ANT_ERR_NO_SPACE on ENOSPC or
+ * EDQUOT (a full disk is the operator's to fix, not a fault), ANT_ERR_IO otherwise. */
+ANT_MUST_CHECK ant_err ant_fsx_write_all(int fd, const void *buf, size_t len);
+
 #endif

@@ -246,8 +246,9 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
     return (ssize_t)got;
 }
 
-static ant_err write_full(int fd, const uint8_t *buf, size_t len)
+ant_err ant_fsx_write_all(int fd, const void *data, size_t len)
 {
+    const uint8_t *buf = data;
     size_t done = 0;
     while (done < len) {
         ssize_t w = write(fd, buf + done, len - done);
@@ -415,7 +416,7 @@ ant_err ant_fsx_write_atomic(int dirfd, const char *name, const void *data, size
     ant_err err = ant_fsx_tmp_open(dirfd, name, mode, &tmp);
     if (err != ANT_OK)
         return err;
-    err = write_full(tmp->fd, data, len);
+    err = ant_fsx_write_all(tmp->fd, data, len);
     if (err != ANT_OK) {
         ant_fsx_tmp_abort(tmp);
         return err;
@@ -631,7 +632,7 @@ ant_err ant_fsx_copy_fd(int in_fd, int out_fd, uint64_t cap, uint64_t *copied)
         bool over = (uint64_t)n > cap - total;
         if (over)
             n = (size_t)(cap - total);
-        err = write_full(out_fd, buf, n);
+        err = ant_fsx_write_all(out_fd, buf, n);
         if (err != ANT_OK)
             goto out;
         total += n;

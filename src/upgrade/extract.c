@@ -80,21 +80,6 @@ static ant_err archive_failure(struct archive *a, const char **reason)
     return ANT_ERR_BAD_ARCHIVE;
 }
 
-static ant_err write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == ENOSPC || errno == EDQUOT ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
-        }
-        buf += (size_t)w;
-        len -= (size_t)w;
-    }
-    return ANT_OK;
-}
-
 /*
  * Pulls one member's data through `buf`, counting it against both caps. With out_fd >= 0
  * the bytes are written there (the binary); otherwise they are only counted (an ignored
@@ -122,7 +107,7 @@ static ant_err drain_member(struct archive *a, uint8_t *buf, int out_fd, uint64_
         member += n;
         *total += n;
         if (out_fd >= 0) {
-            ant_err err = write_all(out_fd, buf, (size_t)r);
+            ant_err err = ant_fsx_write_all(out_fd, buf, (size_t)r);
             if (err != ANT_OK) {
                 *reason = "cannot write the extracted binary";
                 return err;

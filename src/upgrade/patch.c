@@ -15,6 +15,8 @@
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_d_stableOutBuffer: an enum value, no static-only symbol */
 #include "ant/patch.h"
 
+#include "ant/fsx.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -231,20 +233,6 @@ static ant_err read_all(int fd, uint8_t *buf, size_t len)
     return ANT_OK;
 }
 
-static ant_err write_all(int fd, const uint8_t *buf, size_t len)
-{
-    size_t put = 0;
-    while (put < len) {
-        ssize_t r = write(fd, buf + put, len - put);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return errno == ENOSPC || errno == EDQUOT ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
-        put += (size_t)r;
-    }
-    return ANT_OK;
-}
-
 ant_err ant_patch_apply_fd(int old_fd, uint64_t old_len, int patch_fd, uint64_t patch_len,
                            int out_fd, uint64_t new_len, uint64_t mem_cap)
 {
@@ -270,7 +258,7 @@ ant_err ant_patch_apply_fd(int old_fd, uint64_t old_len, int patch_fd, uint64_t 
     struct source src = {NULL, patch_fd, patch_len, 0};
     err = apply_source(old, (size_t)old_len, &src, out, (size_t)new_len);
     if (err == ANT_OK)
-        err = write_all(out_fd, out, (size_t)new_len);
+        err = ant_fsx_write_all(out_fd, out, (size_t)new_len);
 out:
     free(out);
     free(old);

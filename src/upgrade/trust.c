@@ -296,21 +296,6 @@ struct helper {
     pthread_t thread;
 };
 
-static ant_err write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == ENOSPC || errno == EDQUOT ? ANT_ERR_NO_SPACE : ANT_ERR_IO;
-        }
-        buf += (size_t)w;
-        len -= (size_t)w;
-    }
-    return ANT_OK;
-}
-
 static void *helper_main(void *arg)
 {
     struct helper *h = arg;
@@ -329,7 +314,7 @@ static void *helper_main(void *arg)
         if (h->sha != NULL)
             err = ant_digest_update(h->sha, r->slot[i], r->len[i]);
         if (err == ANT_OK && h->out_fd >= 0)
-            err = write_all(h->out_fd, r->slot[i], r->len[i]);
+            err = ant_fsx_write_all(h->out_fd, r->slot[i], r->len[i]);
         for (size_t k = 0; k < h->nv && err == ANT_OK; k++)
             err = ant_mldsa65_verifier_update(h->v[k * h->stride], r->slot[i], r->len[i]);
 

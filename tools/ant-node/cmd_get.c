@@ -43,20 +43,6 @@ static bool get_hex32(json_object *o, const char *key, uint8_t out[32])
     return ant_hex_decode(out, 32, json_object_get_string(x)) == ANT_OK;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int cmd_get(int argc, char **argv)
 {
     struct ant_node_config cfg;
@@ -176,7 +162,7 @@ int cmd_get(int argc, char **argv)
             goto out;
         }
         if (ant_digest_update(whole, data, len) != ANT_OK ||
-            write_all(ant_fsx_tmp_fd(tmp), data, len) != 0) {
+            ant_fsx_write_all(ant_fsx_tmp_fd(tmp), data, len) != ANT_OK) {
             free(data);
             fprintf(stderr, "ant-node get: cannot write %s\n", outpath);
             goto out;
